@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhdx_internal.h - private helpers of the core: byte-wise little-endian
+ * access, overflow-checked arithmetic, and a windowed output cursor.
+ */
+#ifndef VHDX_INTERNAL_H
+#define VHDX_INTERNAL_H
+
+#include "vhdx.h"
+#include "vhdx_format.h"
+
+#define VHDX_IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+#define VHDX_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
+#define VHDX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void vhdx_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void vhdx_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void vhdx_put_le64(uint8_t *p, uint64_t v)
+{
+	vhdx_put_le32(p, (uint32_t)v);
+	vhdx_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint16_t vhdx_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t vhdx_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t vhdx_get_le64(const uint8_t *p)
+{
+	return (uint64_t)vhdx_get_le32(p) | ((uint64_t)vhdx_get_le32(p + 4) << 32);
+}
+
+/* The core's own memory primitives: no libc, and -fno-builtin keeps the
+ * compiler from turning them back into calls (see core.mk). */
+void vhdx_mem_zero_(void *buf, size_t len);
+void vhdx_mem_copy_(void *dst, const void *src, size_t len);
+bool vhdx_mem_equal_(const void *a, const void *b, size_t len);
+size_t vhdx_str_len_(const char *s);
+
+/* Overflow-checked: false when the result does not fit. */
+static inline bool vhdx_add_u64_(uint64_t a, uint64_t b, uint64_t *ret)
+{
+	if (a + b < a)
+		return false;
+	*ret = a + b;
+	return true;
+}
+
+/* 64-by-32 division without libgcc helpers (32-bit targets). */
+uint64_t vhdx_udiv64_32_(uint64_t n, uint32_t d, uint32_t *ret_rem);
+
+/* log2 of a power of two. */
+unsigned vhdx_log2_(uint64_t pow2);
+
+/*
+ * A windowed cursor: a structure is emitted as a stream of bytes from
+ * position 0, and only the bytes inside [start, start + len) land in buf
+ * (at buf[pos - start]).  The same emitter then serves a whole-buffer
+ * encoder (start 0) and a scratch buffer smaller than the structure.
+ */
+struct vhdx_cursor_ {
+	uint8_t *buf;
+	uint64_t start;   /* stream position of buf[0] */
+	size_t len;
+	uint64_t pos;     /* current stream position */
+};
+
+void vhdx_emit_bytes_(struct vhdx_cursor_ *c, const void *data, size_t n);
+void vhdx_emit_le16_(struct vhdx_cursor_ *c, uint16_t v);
+void vhdx_emit_le32_(struct vhdx_cursor_ *c, uint32_t v);
+void vhdx_emit_le64_(struct vhdx_cursor_ *c, uint64_t v);
+/* UTF-8 to UTF-16LE; returns the number of units, or -1 if invalid UTF-8.
+ * With c == NULL it only counts. */
+long vhdx_emit_utf16_(struct vhdx_cursor_ *c, const char *utf8);
+
+/* Renderers used by the writer: bytes [off, off+len) of the structure. */
+void vhdx_meta_items_render_(const struct vhdx_plan *plan, uint64_t off, void *buf, size_t len);
+
+/* Bounded text building for messages (never past len-1, always NUL-ended). */
+struct vhdx_text_ {
+	char *buf;
+	size_t len;
+	size_t pos;
+};
+
+void vhdx_text_init_(struct vhdx_text_ *t, char *buf, size_t len);
+void vhdx_text_str_(struct vhdx_text_ *t, const char *s);
+void vhdx_text_u64_(struct vhdx_text_ *t, uint64_t v);
+void vhdx_text_size_(struct vhdx_text_ *t, uint64_t bytes);
+
+#endif /* VHDX_INTERNAL_H */

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* host.h - shared declarations of the host command's parts. */
+#ifndef VHDX_HOST_H
+#define VHDX_HOST_H
+
+#include "vhdx_cli.h"
+
+/* Each returns an exit status (VHDX_EXIT_*), having printed its own errors
+ * as one line on stderr, prefixed "vhdx: ". */
+int host_cmd_create(const struct vhdx_cli *cli);
+int host_cmd_info(const struct vhdx_cli *cli);   /* platform/host_read.c */
+int host_cmd_check(const struct vhdx_cli *cli);  /* platform/host_read.c */
+
+/* printf-style one-line error to stderr, "vhdx: " prefixed. */
+void host_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* VHDX_HOST_H */

@@ -1,0 +1,15 @@
+# platform/platform.mk - the host command `vhdx`.
+
+PLATFORM_SRCS := $(sort $(wildcard platform/*.c))
+PLATFORM_HDRS := $(wildcard platform/*.h)
+PLATFORM_OBJS := $(patsubst platform/%.c,$(BUILD)/host/platform/%.o,$(PLATFORM_SRCS))
+PLATFORM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icore -Iplatform
+
+host: $(BUILD)/host/vhdx $(BUILD)/host/libvhdx.a
+
+$(BUILD)/host/platform/%.o: platform/%.c $(PLATFORM_HDRS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(PLATFORM_CFLAGS) $(WARN) $(OPT) -c $< -o $@
+
+$(BUILD)/host/vhdx: $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a
+	$(HOST_CC) $(OPT) -o $@ $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a

@@ -1,0 +1,34 @@
+# tests/tests.mk - unit tests (cmocka, ASan + UBSan), freestanding proof,
+# host integration tests.  Every tests/unit/test_*.c is one binary linked
+# with the core and tests/unit/support/*.c.
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SUPPORT_SRCS := $(sort $(wildcard tests/unit/support/*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+SAN_CORE_OBJS := $(patsubst core/%.c,$(BUILD)/san/core/%.o,$(CORE_SRCS))
+UNIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Icore -Itests/unit/support -DVHDX_ASSERT=assert \
+	-include assert.h $(SAN_FLAGS)
+
+$(BUILD)/san/core/%.o: core/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(CORE_FREESTANDING_FLAGS) $(WARN) -O1 -g $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(CORE_HDRS) \
+		$(wildcard tests/unit/support/*.h)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(UNIT_CFLAGS) $(WARN) -O1 -g -o $@ $< $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) -lcmocka
+
+.PHONY: check-unit check-freestanding check-host unit
+unit: $(UNIT_BINS)
+
+check-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+check-freestanding:
+	bash tests/freestanding.sh
+
+check-host: host
+	bash tests/host/run.sh
+
+CHECK_TARGETS += check-unit check-freestanding check-host
