@@ -134,6 +134,15 @@ struct vhdx_plan {
 int vhdx_plan_init(struct vhdx_plan *ret, const struct vhdx_params *p,
 		   char *why, size_t why_len);
 
+/*
+ * vhdx_plan_largest_fixed - the largest fixed image (whole blocks) whose
+ * file fits @capacity bytes; p->virtual_size is ignored.
+ * Returns VHDX_OK, VHDX_ERR_DEVFULL (not even one block fits; @why says
+ * how much is needed) or the errors of vhdx_plan_init.
+ */
+int vhdx_plan_largest_fixed(struct vhdx_plan *ret, const struct vhdx_params *p, uint64_t capacity,
+			    char *why, size_t why_len);
+
 /* Size and offset of BAT entry for payload block b / bitmap of chunk c. */
 uint64_t vhdx_bat_index_of_block(const struct vhdx_plan *plan, uint64_t block);
 uint64_t vhdx_bat_index_of_bitmap(const struct vhdx_plan *plan, uint64_t chunk);

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhdx_identify.c - what a target holds, before we overwrite it.
+ *
+ * A target is "blank" when its first and last MiB read as zeros (the
+ * places where partition tables, filesystem superblocks, GPT's backup
+ * header and VHDX's own structures live).  Otherwise the signatures below
+ * name what was found; "unknown data" when none matches.
+ */
+#include "vhdx_identify.h"
+#include "vhdx_internal.h"
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+static bool has(const uint8_t *head, size_t head_len, size_t off, const char *sig)
+{
+	size_t n = vhdx_str_len_(sig);
+
+	return off + n <= head_len && vhdx_mem_equal_(head + off, sig, n);
+}
+
+const char *vhdx_identify(const void *head_buf, size_t head_len, const void *tail_buf, size_t tail_len)
+{
+	const uint8_t *head = head_buf;
+
+	if (all_zero(head, head_len) && (!tail_buf || all_zero(tail_buf, tail_len)))
+		return NULL;
+	if (has(head, head_len, 0, "vhdxfile"))
+		return "a VHDX image";
+	if (has(head, head_len, 512, "EFI PART") || has(head, head_len, 4096, "EFI PART"))
+		return "a GPT partition table";
+	if (has(head, head_len, 3, "NTFS    "))
+		return "an NTFS filesystem";
+	if (has(head, head_len, 3, "EXFAT   "))
+		return "an exFAT filesystem";
+	if (has(head, head_len, 82, "FAT32   ") || has(head, head_len, 54, "FAT12   ") ||
+	    has(head, head_len, 54, "FAT16   ") || has(head, head_len, 54, "FAT     "))
+		return "a FAT filesystem";
+	if (head_len > 1081 && head[1080] == 0x53 && head[1081] == 0xEF)
+		return "an ext2/3/4 filesystem";
+	if (has(head, head_len, 0, "XFSB"))
+		return "an XFS filesystem";
+	if (has(head, head_len, 65536 + 64, "_BHRfS_M"))
+		return "a Btrfs filesystem";
+	if (has(head, head_len, 4096 - 10, "SWAPSPACE2") || has(head, head_len, 4096 - 10, "SWAP-SPACE"))
+		return "Linux swap";
+	if (has(head, head_len, 0, "LUKS\xBA\xBE"))
+		return "a LUKS volume";
+	if (has(head, head_len, 0x8001, "CD001"))
+		return "an ISO 9660 filesystem";
+	if (has(head, head_len, 0, "conectix"))
+		return "a VHD image";
+	if (head_len >= 512 && head[510] == 0x55 && head[511] == 0xAA)
+		return "an MBR partition table or boot sector";
+	return "unknown data";
+}

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * host_create.c - `vhdx create` on a file or a block device.
+ *
+ * Every check runs before the first write: parameters, the target's kind,
+ * whether it is in use, blank, large enough.  A file this run created is
+ * removed when the work fails; a target that existed is left as the
+ * failure found it, which by the core's write order holds no VHDX
+ * signature.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "posix_io.h"
+#include "vhdx_describe.h"
+#include "vhdx_identify.h"
+
+#define HOST_SCRATCH_SIZE (4u * 1024u * 1024u) /* [byte] see BENCHMARKS.md */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+struct progress_state {
+	bool show;
+	double start, last;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int on_progress(const struct vhdx_sink *s, uint64_t done, uint64_t total)
+{
+	struct posix_target *t = s->ctx;
+	struct progress_state *ps = t->user;
+	double now, rate;
+	char d[32], tot[32];
+
+	if (interrupted)
+		return 1;
+	if (!ps->show)
+		return 0;
+	now = now_seconds();
+	if (now - ps->last < 0.25 && done < total)
+		return 0;
+	ps->last = now;
+	rate = done / (now - ps->start + 1e-9);
+	snprintf(d, sizeof(d), "%.1f GiB", done / 1073741824.0);
+	snprintf(tot, sizeof(tot), "%.1f GiB", total / 1073741824.0);
+	fprintf(stderr, "\rwriting %3u%%  %s of %s  %.0f MiB/s  %.0f s left   ",
+		(unsigned)(total ? done * 100 / total : 100), d, tot, rate / 1048576.0,
+		rate > 0 ? (total - done) / rate : 0.0);
+	if (done >= total)
+		fputc('\n', stderr);
+	return 0;
+}
+
+static void print_line(void *ctx, const char *text)
+{
+	(void)ctx;
+	puts(text);
+}
+
+/* Reads up to len bytes at off; short only at the end of the target. */
+static ssize_t read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* What the target holds: NULL if blank.  *ret_err set on a read error. */
+static const char *inspect(int fd, uint64_t size, int *ret_err)
+{
+	static uint8_t head[VHDX_IDENTIFY_SPAN], tail[VHDX_IDENTIFY_SPAN];
+	size_t head_len = size < sizeof(head) ? (size_t)size : sizeof(head);
+	size_t tail_len = size < sizeof(tail) ? (size_t)size : sizeof(tail);
+	ssize_t h, t;
+
+	*ret_err = 0;
+	h = read_at(fd, head, head_len, 0);
+	t = read_at(fd, tail, tail_len, size - tail_len);
+	if (h < 0 || t < 0) {
+		*ret_err = errno;
+		return NULL;
+	}
+	return vhdx_identify(head, (size_t)h, tail, (size_t)t);
+}
+
+static void random_guids(struct vhdx_params *p)
+{
+	struct vhdx_guid *g[] = { &p->file_write_guid, &p->data_write_guid, &p->page83 };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (posix_random(g[i]->bytes, 16) < 0) {
+			/* getrandom cannot fail with flags 0 on Linux >= 3.17 */
+			abort();
+		}
+		vhdx_guid_make_v4(g[i]);
+	}
+}
+
+int host_cmd_create(const struct vhdx_cli *cli)
+{
+	struct vhdx_params params = cli->params;
+	const char *target = cli->target;
+	struct {
+		struct posix_target t;
+		struct progress_state ps;
+	} io;
+	struct vhdx_plan plan;
+	struct vhdx_sink sink;
+	struct stat st;
+	struct sigaction sa;
+	char why[512];
+	const char *found = NULL;
+	bool exists, is_block = false;
+	uint64_t size = 0;
+	uint32_t sector = 512;
+	void *scratch;
+	int fd = -1, err, read_err;
+
+	memset(&io, 0, sizeof(io));
+	if (params.type == VHDX_TYPE_DIFFERENCING) {
+		host_error("create: differencing images are not supported yet");
+		return VHDX_EXIT_USAGE;
+	}
+	exists = stat(target, &st) == 0;
+	if (!exists && errno != ENOENT) {
+		host_error("%s: %s", target, strerror(errno));
+		return VHDX_EXIT_USAGE;
+	}
+	if (exists && S_ISDIR(st.st_mode)) {
+		host_error("%s: is a directory; TARGET must be a file or a block device", target);
+		return VHDX_EXIT_USAGE;
+	}
+	if (exists && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		host_error("%s: not a regular file or a block device", target);
+		return VHDX_EXIT_USAGE;
+	}
+	if (exists) {
+		/* O_EXCL on a block device fails with EBUSY when it is mounted
+		 * or otherwise held open exclusively (Linux open(2)). */
+		int flags = (cli->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+
+		if (S_ISBLK(st.st_mode))
+			flags |= O_EXCL;
+		fd = open(target, flags);
+		if (fd < 0) {
+			host_error("%s: %s%s", target, strerror(errno),
+				   errno == EBUSY ? " (mounted or in use; refusing)" : "");
+			return VHDX_EXIT_USAGE;
+		}
+		if (posix_probe_fd(fd, &is_block, &size, &sector) < 0) {
+			host_error("%s: cannot read its size: %s", target, strerror(errno));
+			close(fd);
+			return VHDX_EXIT_USAGE;
+		}
+		if (size) {
+			found = inspect(fd, size, &read_err);
+			if (read_err) {
+				host_error("%s: cannot read it: %s", target, strerror(read_err));
+				close(fd);
+				return VHDX_EXIT_USAGE;
+			}
+		}
+	}
+	if (is_block && sector > 4096) {
+		host_error("%s: logical block size %u is larger than 4096 bytes: unsupported", target, sector);
+		close(fd);
+		return VHDX_EXIT_USAGE;
+	}
+	if (!cli->size_given) {
+		if (!is_block) {
+			host_error("create: --size is required unless TARGET is a block device");
+			if (fd >= 0)
+				close(fd);
+			return VHDX_EXIT_USAGE;
+		}
+		err = vhdx_plan_largest_fixed(&plan, &params, size, why, sizeof(why));
+	} else {
+		err = vhdx_plan_init(&plan, &params, why, sizeof(why));
+	}
+	if (err) {
+		host_error("%s%s%s", err == VHDX_ERR_DEVFULL ? target : "",
+			   err == VHDX_ERR_DEVFULL ? ": " : "", why);
+		if (fd >= 0)
+			close(fd);
+		return VHDX_EXIT_USAGE;
+	}
+	if (is_block && plan.file_size > size) {
+		char need[32], have[32];
+
+		vhdx_size_to_text(plan.file_size, need, sizeof(need));
+		vhdx_size_to_text(size, have, sizeof(have));
+		host_error("%s: too small: the image needs %s (%llu bytes), the device has %s (%llu bytes)",
+			   target, need, (unsigned long long)plan.file_size, have, (unsigned long long)size);
+		close(fd);
+		return VHDX_EXIT_USAGE;
+	}
+	if (exists && size && !cli->force) {
+		if (found)
+			host_error("%s holds %s; refusing to overwrite it without --force", target, found);
+		else if (is_block)
+			host_error("%s: refusing to overwrite a device without --force", target);
+		else
+			host_error("%s: existing file of %llu bytes; refusing to overwrite it without --force",
+				   target, (unsigned long long)size);
+		close(fd);
+		return VHDX_EXIT_USAGE;
+	}
+	if (!cli->quiet) {
+		vhdx_plan_print(&plan, target, print_line, NULL);
+		if (found)
+			printf("  overwrites     %s (--force)\n", found);
+		fflush(stdout);
+	}
+	if (cli->dry_run) {
+		if (fd >= 0)
+			close(fd);
+		if (!cli->quiet)
+			puts("dry run: nothing written");
+		return VHDX_EXIT_OK;
+	}
+
+	if (!exists) {
+		fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			host_error("%s: cannot create: %s", target, strerror(errno));
+			return VHDX_EXIT_USAGE;
+		}
+		io.t.fresh = true;
+	}
+	io.t.fd = fd;
+	io.t.is_block_device = is_block;
+	io.t.size = size;
+	io.t.sector_size = sector;
+	random_guids(&params);
+	plan.params.file_write_guid = params.file_write_guid;
+	plan.params.data_write_guid = params.data_write_guid;
+	plan.params.page83 = params.page83;
+	posix_sink_init(&sink, &io.t);
+	sink.progress = on_progress;
+	io.t.user = &io.ps;
+	io.ps.show = !cli->quiet && isatty(STDERR_FILENO);
+	io.ps.start = io.ps.last = now_seconds();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	scratch = aligned_alloc(4096, HOST_SCRATCH_SIZE);
+	if (!scratch) {
+		host_error("out of memory");
+		close(fd);
+		if (io.t.fresh)
+			unlink(target);
+		return VHDX_EXIT_FAILED;
+	}
+	err = vhdx_image_write(&plan, &sink, scratch, HOST_SCRATCH_SIZE);
+	free(scratch);
+	if (!err && !is_block && !io.t.fresh && size > plan.file_size) {
+		/* an old, longer file: drop its tail so the image ends where planned */
+		if (ftruncate(fd, (off_t)plan.file_size) < 0 || fdatasync(fd) < 0) {
+			io.t.saved_errno = errno;
+			io.t.failed_op = "truncate";
+			err = VHDX_ERR_IO;
+		}
+	}
+	if (close(fd) < 0 && !err) {
+		io.t.saved_errno = errno;
+		io.t.failed_op = "close";
+		err = VHDX_ERR_IO;
+	}
+	if (err) {
+		char what[160];
+
+		if (err == VHDX_ERR_ABORTED)
+			snprintf(what, sizeof(what), "interrupted");
+		else if (io.t.failed_op)
+			snprintf(what, sizeof(what), "%s failed at offset %llu: %s", io.t.failed_op,
+				 (unsigned long long)io.t.failed_offset, strerror(io.t.saved_errno));
+		else
+			snprintf(what, sizeof(what), "failed: %s", vhdx_strerror(err));
+		if (io.ps.show)
+			fputc('\n', stderr);
+		if (io.t.fresh) {
+			unlink(target);
+			host_error("%s: %s; removed the file this run created", target, what);
+		} else {
+			host_error("%s: %s; target left as the failure found it (no VHDX signature)", target,
+				   what);
+		}
+		return VHDX_EXIT_FAILED;
+	}
+	if (!cli->quiet)
+		printf("created %s\n", target);
+	return VHDX_EXIT_OK;
+}

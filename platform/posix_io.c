@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * posix_io.c - files and block devices for the core: pwrite loops that
+ * survive EINTR and short writes, fdatasync at flush points, fallocate
+ * for zeroing files (never a hole in a fixed image), BLKZEROOUT on devices.
+ */
+#include "posix_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int failed(struct posix_target *t, const char *op, uint64_t off)
+{
+	if (!t->failed_op) {
+		t->saved_errno = errno;
+		t->failed_op = op;
+		t->failed_offset = off;
+	}
+	return VHDX_ERR_IO;
+}
+
+static int sink_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
+{
+	struct posix_target *t = s->ctx;
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(t->fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return failed(t, "write", off);
+		if (n == 0) {
+			errno = ENOSPC;
+			return failed(t, "write", off);
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+		t->bytes_written += (uint64_t)n;
+		t->writes++;
+	}
+	return VHDX_OK;
+}
+
+static int sink_flush(const struct vhdx_sink *s)
+{
+	struct posix_target *t = s->ctx;
+
+	t->flushes++;
+	if (fdatasync(t->fd) < 0)
+		return failed(t, "flush", 0);
+	return VHDX_OK;
+}
+
+/*
+ * Zeroing: a fresh file reads as zeros already, so plain fallocate
+ * allocates the range; an old file gets FALLOC_FL_ZERO_RANGE; a device
+ * gets BLKZEROOUT.  Where the kernel says no, the core writes zeros.
+ */
+static int sink_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	struct posix_target *t = s->ctx;
+	int rc;
+
+	if (t->is_block_device) {
+		uint64_t range[2] = { off, len };
+
+		rc = ioctl(t->fd, BLKZEROOUT, range);
+		if (rc < 0 && (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL))
+			return VHDX_ERR_UNSUPPORTED;
+	} else if (t->fresh) {
+		do
+			rc = fallocate(t->fd, 0, (off_t)off, (off_t)len);
+		while (rc < 0 && errno == EINTR);
+		if (rc < 0 && errno == EOPNOTSUPP)
+			return VHDX_ERR_UNSUPPORTED;
+	} else {
+		do
+			rc = fallocate(t->fd, FALLOC_FL_ZERO_RANGE, (off_t)off, (off_t)len);
+		while (rc < 0 && errno == EINTR);
+		if (rc < 0 && (errno == EOPNOTSUPP || errno == ENOSYS))
+			return VHDX_ERR_UNSUPPORTED;
+	}
+	if (rc < 0)
+		return failed(t, "zero", off);
+	t->bytes_zeroed += len;
+	return VHDX_OK;
+}
+
+/* Allocates without touching old content (fixed image, --no-zero). */
+static int sink_allocate(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	struct posix_target *t = s->ctx;
+	int rc;
+
+	if (t->is_block_device)
+		return VHDX_OK;
+	rc = posix_fallocate(t->fd, (off_t)off, (off_t)len);
+	if (rc) {
+		errno = rc;
+		return failed(t, "allocate", off);
+	}
+	return VHDX_OK;
+}
+
+void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t)
+{
+	sink->ctx = t;
+	sink->write = sink_write;
+	sink->flush = sink_flush;
+	sink->zero = sink_zero;
+	sink->allocate = sink_allocate;
+	sink->progress = NULL;
+	sink->block_size = t->is_block_device ? t->sector_size : 512;
+	sink->capacity = t->is_block_device ? t->size : 0;
+}
+
+static int source_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
+{
+	struct posix_target *t = s->ctx;
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(t->fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return failed(t, "read", off);
+		if (n == 0) {
+			errno = EIO; /* past the end: the core never asks for it */
+			return failed(t, "read", off);
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return VHDX_OK;
+}
+
+int posix_probe_fd(int fd, bool *ret_is_block, uint64_t *ret_size, uint32_t *ret_sector)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t size;
+		int sector;
+
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0 || ioctl(fd, BLKSSZGET, &sector) < 0)
+			return -1;
+		*ret_is_block = true;
+		*ret_size = size;
+		*ret_sector = (uint32_t)sector;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	*ret_is_block = false;
+	*ret_size = (uint64_t)st.st_size;
+	*ret_sector = 512;
+	return 0;
+}
+
+int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd)
+{
+	t->fd = fd;
+	if (posix_probe_fd(fd, &t->is_block_device, &t->size, &t->sector_size) < 0)
+		return -1;
+	src->ctx = t;
+	src->read = source_read;
+	src->size = t->size;
+	return 0;
+}
+
+int posix_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* posix_io.h - the core's sink and source over a file descriptor. */
+#ifndef VHDX_POSIX_IO_H
+#define VHDX_POSIX_IO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "vhdx.h"
+
+struct posix_target {
+	int fd;
+	bool is_block_device;
+	bool fresh;           /* created by this run: reads as zeros, may be removed */
+	uint64_t size;        /* [byte] device size, or file size when opened */
+	uint32_t sector_size; /* [byte] device logical block size, 512 for files */
+	int saved_errno;      /* errno of the first failure */
+	const char *failed_op;/* "write", "flush", "zero", "allocate", "read" */
+	uint64_t failed_offset;
+	void *user;           /* the frontend's own state (progress) */
+	/* statistics, for benchmarks and tests */
+	uint64_t bytes_written, bytes_zeroed, writes, flushes;
+};
+
+/* Fills a sink whose ctx is t.  Capacity: device size, or 0 for a file. */
+void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t);
+/* Fills a source whose ctx is t; size from fstat / BLKGETSIZE64. */
+int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd);
+
+/* Size and logical sector of an open fd (block device or file). */
+int posix_probe_fd(int fd, bool *ret_is_block, uint64_t *ret_size, uint32_t *ret_sector);
+
+/* Random bytes from getrandom(2). */
+int posix_random(void *buf, size_t len);
+
+#endif /* VHDX_POSIX_IO_H */

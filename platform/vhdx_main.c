@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* vhdx_main.c - the host command: parse with the shared parser, dispatch. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "host.h"
+
+void host_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vhdx: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	struct vhdx_cli cli;
+	char why[512];
+
+	if (vhdx_cli_parse(&cli, argc, argv, why, sizeof(why))) {
+		host_error("%s (try 'vhdx help')", why);
+		return VHDX_EXIT_USAGE;
+	}
+	switch (cli.cmd) {
+	case VHDX_CMD_CREATE:
+		return host_cmd_create(&cli);
+	case VHDX_CMD_INFO:
+		return host_cmd_info(&cli);
+	case VHDX_CMD_CHECK:
+		return host_cmd_check(&cli);
+	case VHDX_CMD_LIST:
+		host_error("list: only in the UEFI app; on the host, use lsblk");
+		return VHDX_EXIT_USAGE;
+	case VHDX_CMD_HELP:
+		fputs(vhdx_cli_usage(), stdout);
+		return VHDX_EXIT_OK;
+	}
+	return VHDX_EXIT_USAGE;
+}
