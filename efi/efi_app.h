@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_app.h - the pieces of vhdx.efi, the UEFI frontend of the core.
+ *
+ * The only file set that includes both gnu-efi and the core headers.
+ * Functions are efi_<topic>_<verb>; gnu-efi exports are CamelCase, so the
+ * two never collide.  Text from the core is UTF-8 (char), text for the
+ * firmware is UCS-2 (CHAR16).
+ */
+#ifndef EFI_APP_H
+#define EFI_APP_H
+
+#include <efi.h>
+#include <efilib.h>
+
+#include "vhdx.h"
+#include "vhdx_cli.h"
+
+/*
+ * Returned EFI_STATUS (seen as %lasterror% in the shell), with the exit
+ * classes of DESIGN.md "Command line":
+ *   EFI_SUCCESS            done (for create: written and flushed; also
+ *                          help, list, and --dry-run, which write nothing)
+ *   EFI_INVALID_PARAMETER  exit 2: bad invocation or refused target
+ *                          (absent or read-only media, boot device, too
+ *                          small, not blank without --force); nothing written
+ *   EFI_ABORTED            stopped by the user: confirmation declined
+ *                          (nothing written) or ESC while writing (the
+ *                          target holds nothing that looks like a VHDX)
+ *   EFI_DEVICE_ERROR       exit 1: an I/O error part-way; nothing on the
+ *                          target looks like a VHDX
+ *   EFI_OUT_OF_RESOURCES   no memory for the buffers; nothing written
+ *   EFI_UNSUPPORTED        a command this build does not have
+ */
+#define EFI_APP_REFUSED  EFI_INVALID_PARAMETER
+#define EFI_APP_FAILED   EFI_DEVICE_ERROR
+
+/* ---- efi_console.c: output, input, clock ---- */
+
+/* Prints UTF-8 text ('\n' becomes CR LF). */
+void efi_con_utf8(const char *text);
+/* One error line "vhdx: <text>" (UTF-8); returns status for `return`. */
+EFI_STATUS efi_con_fail(EFI_STATUS status, const char *text);
+/* The same with a CHAR16 format (gnu-efi Print syntax). */
+EFI_STATUS efi_con_failf(EFI_STATUS status, const CHAR16 *fmt, ...);
+/* TRUE when ESC is among the keys waiting (the others are dropped). */
+BOOLEAN efi_con_esc_pressed(void);
+/* Reads a line (echoed) into buf; FALSE on ESC. */
+BOOLEAN efi_con_read_line(CHAR16 *buf, UINTN units);
+
+/* Monotonic microseconds since efi_clock_init (TSC on x86_64, the generic
+ * timer on AArch64; calibrated against BootServices->Stall). */
+void efi_clock_init(void);
+UINT64 efi_clock_us(void);
+/* A raw cycle counter (also an entropy source). */
+UINT64 efi_clock_cycles(void);
+
+/* ---- efi_text.c: UTF-8/UCS-2 and number formatting ---- */
+
+/* CHAR16 -> freshly pooled UTF-8 (surrogate pairs joined); NULL if no memory. */
+char *efi_text_to_utf8(const CHAR16 *s);
+/* UTF-8 -> CHAR16 into buf (cut to fit, always terminated); invalid bytes become '?'. */
+void efi_text_from_utf8(const char *s, CHAR16 *buf, UINTN units);
+/* A size as a command-line value: "64G", "1M", "4096" (exact, no spaces). */
+void efi_text_size_arg(uint64_t bytes, char *buf, size_t len);
+
+/* Appends to a bounded char buffer (always NUL-terminated). */
+struct efi_str {
+	char *buf;
+	size_t len;
+	size_t pos;
+};
+void efi_str_init(struct efi_str *t, char *buf, size_t len);
+void efi_str_add(struct efi_str *t, const char *s);
+void efi_str_add16(struct efi_str *t, const CHAR16 *s);
+void efi_str_u64(struct efi_str *t, uint64_t v);
+void efi_str_hex(struct efi_str *t, uint64_t v);
+void efi_str_size(struct efi_str *t, uint64_t bytes);
+
+/* ---- efi_rng.c ---- */
+
+enum efi_rng_source {
+	EFI_RNG_FROM_PROTOCOL,  /* EFI_RNG_PROTOCOL */
+	EFI_RNG_FROM_FALLBACK,  /* documented mix, see efi_rng.c */
+};
+/* Fills a random version-4 GUID. */
+enum efi_rng_source efi_rng_guid(struct vhdx_guid *g);
+
+/* ---- efi_devices.c: BlockIo devices, mappings, device paths ---- */
+
+struct efi_dev {
+	EFI_HANDLE handle;
+	EFI_BLOCK_IO *bio;
+	EFI_DEVICE_PATH *dp;        /* firmware-owned */
+	CHAR16 *dp_text;            /* pooled; never NULL */
+	CHAR16 *map_text;           /* pooled shell mappings ("BLK1:"), or NULL */
+	BOOLEAN is_boot;            /* the device the app came from, or a disk under it */
+};
+
+/* Connects every controller (recursively); OVMF connects only boot
+ * devices when a bootindex is set. */
+void efi_dev_connect_all(void);
+/* Every BlockIo handle, pooled array; *ret_count entries. */
+EFI_STATUS efi_dev_list(struct efi_dev **ret, UINTN *ret_count, EFI_HANDLE image);
+void efi_dev_free(struct efi_dev *devs, UINTN count);
+/* Device path of a shell mapping ("blk1:", "fs0:"); NULL if none. */
+EFI_DEVICE_PATH *efi_dev_path_from_map(const CHAR16 *map);
+/* Device path from text (EFI_DEVICE_PATH_FROM_TEXT_PROTOCOL); pooled or NULL. */
+EFI_DEVICE_PATH *efi_dev_path_from_text(const CHAR16 *text);
+/* The index in devs whose device path equals dp, or -1. */
+INTN efi_dev_find(const struct efi_dev *devs, UINTN count, const EFI_DEVICE_PATH *dp);
+/* Binary equality of two whole device paths, and "a is a prefix of b". */
+BOOLEAN efi_dp_equal(const EFI_DEVICE_PATH *a, const EFI_DEVICE_PATH *b);
+BOOLEAN efi_dp_prefix(const EFI_DEVICE_PATH *a, const EFI_DEVICE_PATH *b);
+
+/* ---- efi_blockio.c: BlockIo reads and the sink ---- */
+
+struct efi_job;
+
+struct efi_bio {
+	EFI_BLOCK_IO *bio;
+	UINT32 media_id;     /* read once, passed on every call */
+	UINT32 block_size;   /* [byte] 512 or 4096 (any power of two <= 4096) */
+	UINT32 io_align;     /* [byte] 0 or 1: any */
+	UINT64 size;         /* [byte] (LastBlock + 1) * BlockSize */
+	EFI_STATUS status;   /* last firmware error */
+	void *bounce;        /* IoAlign-aligned bounce buffer (pages), for misaligned callers */
+	UINTN bounce_len;
+};
+
+/* Reads media facts; refuses nothing (the caller decides). */
+EFI_STATUS efi_bio_open(struct efi_bio *b, EFI_BLOCK_IO *bio);
+void efi_bio_close(struct efi_bio *b);
+/* Reads or writes [off, off + len), block aligned, within the device. */
+EFI_STATUS efi_bio_read(struct efi_bio *b, UINT64 off, void *buf, UINTN len);
+EFI_STATUS efi_bio_write(struct efi_bio *b, UINT64 off, const void *buf, UINTN len);
+
+/* What a device or file holds, by the blank check of efi_probe.c. */
+enum efi_holds {
+	EFI_HOLDS_BLANK,        /* first 4 MiB and last 1 MiB read as zeros */
+	EFI_HOLDS_VHDX,
+	EFI_HOLDS_GPT,
+	EFI_HOLDS_MBR,
+	EFI_HOLDS_FAT,
+	EFI_HOLDS_NTFS,
+	EFI_HOLDS_EXFAT,
+	EFI_HOLDS_EXT,
+	EFI_HOLDS_ISO9660,
+	EFI_HOLDS_VHD,
+	EFI_HOLDS_DATA,         /* non-zero bytes of no known kind */
+	EFI_HOLDS_UNREADABLE,
+};
+#define EFI_PROBE_HEAD (4u << 20)   /* [byte] read from the start */
+#define EFI_PROBE_TAIL (1u << 20)   /* [byte] read from the end */
+
+struct efi_probe {
+	enum efi_holds holds;
+	UINT64 first_nonzero;   /* [byte] offset of the first non-zero byte seen */
+	EFI_STATUS status;      /* when unreadable */
+};
+void efi_probe_bio(struct efi_bio *b, struct efi_probe *ret);
+const char *efi_probe_text(enum efi_holds h);
+
+/* ---- efi_sink.c: the core's sink over BlockIo or a file ---- */
+
+struct efi_job {
+	struct efi_bio *bio;        /* block target, or NULL */
+	EFI_FILE_HANDLE file;       /* file target, or NULL */
+	EFI_STATUS status;          /* the firmware status that failed */
+	const char *failed_op;      /* "write", "flush" */
+	UINT64 failed_off;
+	BOOLEAN quiet;
+	BOOLEAN aborted;            /* ESC */
+	BOOLEAN printed;            /* a progress line is on screen */
+	UINT64 start_us;
+	UINT64 last_print_us;
+	UINT64 last_esc_us;
+	UINT64 bytes;               /* written through write() */
+	UINT64 io_us;               /* time inside the firmware's write calls */
+};
+void efi_sink_init(struct vhdx_sink *s, struct efi_job *job);
+
+/* ---- efi_create.c / efi_list.c ---- */
+
+EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image);
+EFI_STATUS efi_cmd_list(EFI_HANDLE image);
+
+/* ---- efi_pages.c: page allocations (4 KiB aligned) ---- */
+void *efi_pages_alloc(UINTN bytes);
+void efi_pages_free(void *p, UINTN bytes);
+
+#endif /* EFI_APP_H */

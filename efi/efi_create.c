@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_create.c - `vhdx create [options] TARGET` in the UEFI shell.
+ *
+ * Order (DESIGN.md "The UEFI application"): resolve TARGET, read the media,
+ * refuse what must not be written (absent or read-only media, the boot
+ * device and the disk under it, too small, not blank without --force),
+ * print the plan with the equivalent command line, ask unless --yes, and
+ * only then write, through the core, with one scratch buffer.
+ *
+ * TARGET is one of
+ *   blk1:                        a shell mapping of a block device (or fs0: as a device)
+ *   PciRoot(0x0)/Pci(0x5,0x0)    a device path in text form
+ *   fs0:\dir\disk.vhdx           a file on a mounted filesystem
+ */
+#include "efi_app.h"
+
+/*
+ * Scratch buffer [byte]: what the core writes per call.  Measured under
+ * OVMF/TCG (tests/efi/README.md): 4 MiB runs at the device's speed on
+ * virtio-blk, NVMe and AHCI; smaller buffers lose to per-call overhead.
+ * The shell variable vhdx_scratch (bytes) overrides it, for measurements.
+ */
+#define EFI_SCRATCH_DEFAULT (4u << 20)
+#define EFI_SCRATCH_MAX     (64u << 20)
+
+enum efi_target_kind {
+	EFI_TARGET_BLOCK,
+	EFI_TARGET_FILE,
+};
+
+struct efi_target {
+	enum efi_target_kind kind;
+	CHAR16 *name;                /* TARGET as given (pooled) */
+	/* block */
+	struct efi_dev *devs;
+	UINTN dev_count;
+	struct efi_dev *dev;
+	struct efi_bio bio;
+	struct efi_probe probe;
+	/* file */
+	EFI_FILE_HANDLE root;
+	CHAR16 *path;                /* inside the volume (pooled) */
+	BOOLEAN exists;
+	UINT64 old_size;             /* [byte] of an existing file */
+	UINT64 free_space;           /* [byte] on the volume */
+	EFI_DEVICE_PATH *fs_dp;      /* of the volume */
+};
+
+static EFI_GUID efi_shell_guid2 = EFI_SHELL_PROTOCOL_GUID;
+
+/* ---- target resolution ---- */
+
+static EFI_STATUS efi_target_block(struct efi_target *t, BOOLEAN is_map, const struct vhdx_cli *cli,
+				   EFI_HANDLE image)
+{
+	EFI_DEVICE_PATH *dp, *owned = NULL;
+	INTN i;
+	EFI_STATUS st;
+
+	efi_dev_connect_all();
+	st = efi_dev_list(&t->devs, &t->dev_count, image);
+	if (EFI_ERROR(st))
+		return efi_con_failf(EFI_APP_FAILED, L"cannot list block devices: %r", st);
+	if (is_map) {
+		dp = efi_dev_path_from_map(t->name);
+		if (!dp)
+			return efi_con_failf(EFI_APP_REFUSED,
+					     L"TARGET %s: no such mapping (see `vhdx list` or `map`)",
+					     t->name);
+	} else {
+		dp = owned = efi_dev_path_from_text(t->name);
+		if (!dp)
+			return efi_con_failf(EFI_APP_REFUSED,
+					     L"TARGET %s: not a device path the firmware can read", t->name);
+	}
+	i = efi_dev_find(t->devs, t->dev_count, dp);
+	if (owned)
+		FreePool(owned);
+	if (i < 0)
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: no block device has this device path",
+				     t->name);
+	t->dev = &t->devs[i];
+	st = efi_bio_open(&t->bio, t->dev->bio);
+	if (st == EFI_NO_MEDIA)
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: no media", t->name);
+	if (EFI_ERROR(st) || t->bio.block_size > 4096)
+		return efi_con_failf(EFI_APP_REFUSED,
+				     L"TARGET %s: block size %d is not a power of two up to 4096",
+				     t->name, t->dev->bio->Media->BlockSize);
+	if (t->dev->bio->Media->ReadOnly)
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: the media is read-only", t->name);
+	if (t->bio.io_align > 4096)
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: IoAlign %d above 4096 is not supported",
+				     t->name, t->bio.io_align);
+	if (t->dev->is_boot)
+		return efi_con_failf(EFI_APP_REFUSED,
+				     L"TARGET %s: this is the device vhdx.efi was loaded from (or the disk under it)",
+				     t->name);
+	(void)cli;
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon)
+{
+	CHAR16 map[64];
+	EFI_DEVICE_PATH *dp, *rest;
+	EFI_HANDLE h;
+	EFI_FILE_IO_INTERFACE *fs;
+	EFI_FILE_HANDLE f;
+	EFI_FILE_SYSTEM_INFO *fsi;
+	EFI_STATUS st;
+	UINTN i;
+
+	if (colon + 2 > sizeof(map) / sizeof(map[0]))
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: mapping name too long", t->name);
+	CopyMem(map, t->name, (colon + 1) * sizeof(CHAR16));
+	map[colon + 1] = 0;
+	t->path = StrDuplicate(t->name + colon + 1);
+	if (!t->path)
+		return EFI_OUT_OF_RESOURCES;
+	for (i = 0; t->path[i]; i++)
+		if (t->path[i] == L'/')
+			t->path[i] = L'\\';
+	dp = efi_dev_path_from_map(map);
+	if (!dp)
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: no such mapping %s", t->name, map);
+	t->fs_dp = dp;
+	rest = dp;
+	st = BS->LocateDevicePath(&gEfiSimpleFileSystemProtocolGuid, &rest, &h);
+	if (!EFI_ERROR(st))
+		st = BS->HandleProtocol(h, &gEfiSimpleFileSystemProtocolGuid, (void **)&fs);
+	if (EFI_ERROR(st))
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: %s is not a filesystem", t->name, map);
+	st = fs->OpenVolume(fs, &t->root);
+	if (EFI_ERROR(st))
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: cannot open the volume: %r", t->name, st);
+	fsi = LibFileSystemInfo(t->root);
+	if (fsi) {
+		BOOLEAN ro = fsi->ReadOnly;
+
+		t->free_space = fsi->FreeSpace;
+		FreePool(fsi);
+		if (ro)
+			return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: the filesystem is read-only",
+					     t->name);
+	} else {
+		t->free_space = ~0ull;
+	}
+	st = t->root->Open(t->root, &f, t->path, EFI_FILE_MODE_READ, 0);
+	if (!EFI_ERROR(st)) {
+		EFI_FILE_INFO *fi = LibFileInfo(f);
+		BOOLEAN dir = fi && (fi->Attribute & EFI_FILE_DIRECTORY);
+
+		t->exists = TRUE;
+		t->old_size = fi ? fi->FileSize : 0;
+		if (fi)
+			FreePool(fi);
+		f->Close(f);
+		if (dir)
+			return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: is a directory", t->name);
+	} else if (st != EFI_NOT_FOUND) {
+		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: cannot open: %r", t->name, st);
+	}
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli,
+				     EFI_HANDLE image)
+{
+	UINTN i, colon = 0;
+	BOOLEAN has_colon = FALSE, has_paren = FALSE;
+
+	UINTN units = 1;
+
+	for (i = 0; cli->target[i]; i++)
+		units++; /* UTF-8 bytes bound the UTF-16 units */
+	t->name = AllocateZeroPool(units * sizeof(CHAR16));
+	if (!t->name)
+		return EFI_OUT_OF_RESOURCES;
+	efi_text_from_utf8(cli->target, t->name, units);
+	for (i = 0; t->name[i]; i++) {
+		if (t->name[i] == L'(')
+			has_paren = TRUE;
+		if (t->name[i] == L':' && !has_colon) {
+			has_colon = TRUE;
+			colon = i;
+		}
+	}
+	if (has_colon && !has_paren && t->name[colon + 1] == 0) {
+		t->kind = EFI_TARGET_BLOCK;
+		return efi_target_block(t, TRUE, cli, image);
+	}
+	if (has_colon && !has_paren && (t->name[colon + 1] == L'\\' || t->name[colon + 1] == L'/')) {
+		t->kind = EFI_TARGET_FILE;
+		return efi_target_file(t, colon);
+	}
+	if (has_paren) {
+		t->kind = EFI_TARGET_BLOCK;
+		return efi_target_block(t, FALSE, cli, image);
+	}
+	return efi_con_failf(EFI_APP_REFUSED,
+			     L"TARGET %s: give a mapping (blk1:), a device path (PciRoot(0x0)/Pci(0x5,0x0)) or a file (fs0:\\disk.vhdx)",
+			     t->name);
+}
+
+static void efi_target_free(struct efi_target *t)
+{
+	efi_bio_close(&t->bio);
+	efi_dev_free(t->devs, t->dev_count);
+	if (t->root)
+		t->root->Close(t->root);
+	if (t->path)
+		FreePool(t->path);
+	if (t->name)
+		FreePool(t->name);
+}
+
+/* ---- sizes ---- */
+
+/*
+ * The largest fixed image that fits cap bytes: a fixed image holds whole
+ * blocks, so the virtual size is a block multiple (also an even number of
+ * sectors, which 7-Zip needs).  file_size grows with the virtual size, so
+ * a binary search on the number of blocks finds it.
+ */
+static BOOLEAN efi_fit(const struct vhdx_params *p, uint64_t cap, struct vhdx_plan *ret)
+{
+	uint64_t bs = p->block_size ? p->block_size : VHDX_DEFAULT_BLOCK_SIZE;
+	uint64_t lo = 0, hi = cap / bs;
+	uint64_t max_blocks = (64ull << 40) / bs;
+	struct vhdx_params q = *p;
+	struct vhdx_plan plan;
+
+	if (hi > max_blocks)
+		hi = max_blocks;
+	/* invariant: lo blocks fit (0 = none), hi + 1 do not */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+
+		q.virtual_size = mid * bs;
+		if (vhdx_plan_init(&plan, &q, NULL, 0) == VHDX_OK && plan.file_size <= cap)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (lo == 0)
+		return FALSE;
+	q.virtual_size = lo * bs;
+	return vhdx_plan_init(ret, &q, NULL, 0) == VHDX_OK;
+}
+
+/* ---- the plan ---- */
+
+static const char *efi_type_text(enum vhdx_type t)
+{
+	switch (t) {
+	case VHDX_TYPE_DYNAMIC:      return "dynamic";
+	case VHDX_TYPE_FIXED:        return "fixed";
+	case VHDX_TYPE_DIFFERENCING: return "differencing";
+	}
+	return "?";
+}
+
+static void efi_add_arg(struct efi_str *s, const char *opt, uint64_t bytes, BOOLEAN suffix)
+{
+	char v[32];
+
+	if (suffix) {
+		efi_text_size_arg(bytes, v, sizeof(v));
+	} else {
+		vhdx_u64_to_text(bytes, v, sizeof(v));
+	}
+	efi_str_add(s, " ");
+	efi_str_add(s, opt);
+	efi_str_add(s, " ");
+	efi_str_add(s, v);
+}
+
+static void efi_add_quoted(struct efi_str *s, const char *text)
+{
+	BOOLEAN q = FALSE;
+	const char *p;
+
+	for (p = text; *p; p++)
+		if (*p == ' ' || *p == '"' || *p == '^' || *p == '#' || *p == '%')
+			q = TRUE;
+	if (!q) {
+		efi_str_add(s, text);
+		return;
+	}
+	efi_str_add(s, "\"");
+	for (p = text; *p; p++) {
+		char c[3] = { *p, 0, 0 };
+
+		if (*p == '"' || *p == '^') { /* the shell's escape character */
+			c[0] = '^';
+			c[1] = *p;
+		}
+		efi_str_add(s, c);
+	}
+	efi_str_add(s, "\"");
+}
+
+/* The command line that gives the same image, with every default spelled out. */
+static void efi_equivalent(const struct vhdx_cli *cli, const struct vhdx_plan *plan, char *buf,
+			   size_t len)
+{
+	const struct vhdx_params *p = &plan->params;
+	struct efi_str s;
+
+	efi_str_init(&s, buf, len);
+	efi_str_add(&s, "vhdx create --type ");
+	efi_str_add(&s, efi_type_text(p->type));
+	efi_add_arg(&s, "--size", p->virtual_size, TRUE);
+	efi_add_arg(&s, "--block-size", p->block_size, TRUE);
+	efi_add_arg(&s, "--logical-sector-size", p->logical_sector_size, FALSE);
+	efi_add_arg(&s, "--physical-sector-size", p->physical_sector_size, FALSE);
+	efi_add_arg(&s, "--log-size", p->log_size, TRUE);
+	if (p->zero_blocks)
+		efi_str_add(&s, " --zero-blocks");
+	if (p->leave_payload)
+		efi_str_add(&s, " --no-zero");
+	if (cli->params.creator) {
+		efi_str_add(&s, " --creator ");
+		efi_add_quoted(&s, cli->params.creator);
+	}
+	if (cli->force)
+		efi_str_add(&s, " --force");
+	efi_str_add(&s, " ");
+	efi_add_quoted(&s, cli->target);
+}
+
+static void efi_line(const char *label, const char *text)
+{
+	efi_con_utf8(label);
+	efi_con_utf8(text);
+	efi_con_utf8("\n");
+}
+
+static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *t,
+			   const struct vhdx_plan *plan, enum efi_rng_source rng, UINTN scratch_len)
+{
+	const struct vhdx_params *p = &plan->params;
+	char line[600];
+	struct efi_str s;
+
+	efi_str_init(&s, line, sizeof(line));
+	efi_str_add(&s, cli->target);
+	efi_str_add(&s, "  ");
+	if (t->kind == EFI_TARGET_BLOCK)
+		efi_str_add16(&s, t->dev->dp_text);
+	else
+		efi_str_add(&s, t->exists ? "(existing file)" : "(new file)");
+	efi_line("Target:   ", line);
+
+	efi_str_init(&s, line, sizeof(line));
+	if (t->kind == EFI_TARGET_BLOCK) {
+		efi_str_size(&s, t->bio.size);
+		efi_str_add(&s, ", ");
+		efi_str_u64(&s, t->bio.block_size);
+		efi_str_add(&s, "-byte blocks, IoAlign ");
+		efi_str_u64(&s, t->bio.io_align);
+		efi_str_add(&s, ", MediaId ");
+		efi_str_u64(&s, t->bio.media_id);
+		efi_str_add(&s, t->dev->bio->Media->LogicalPartition ? ", partition" : ", disk");
+		efi_str_add(&s, "; holds ");
+		efi_str_add(&s, efi_probe_text(t->probe.holds));
+		if (t->probe.holds != EFI_HOLDS_BLANK) {
+			efi_str_add(&s, " (first non-zero byte at ");
+			efi_str_u64(&s, t->probe.first_nonzero);
+			efi_str_add(&s, ")");
+		}
+	} else {
+		if (t->exists) {
+			efi_str_add(&s, "existing file of ");
+			efi_str_u64(&s, t->old_size);
+			efi_str_add(&s, " bytes, replaced; ");
+		}
+		efi_str_size(&s, t->free_space);
+		efi_str_add(&s, " free on the volume");
+	}
+	efi_line("Device:   ", line);
+
+	efi_str_init(&s, line, sizeof(line));
+	efi_str_add(&s, efi_type_text(p->type));
+	efi_str_add(&s, " VHDX, virtual size ");
+	efi_str_size(&s, p->virtual_size);
+	efi_str_add(&s, ", block size ");
+	efi_str_size(&s, p->block_size);
+	efi_str_add(&s, ", sectors ");
+	efi_str_u64(&s, p->logical_sector_size);
+	efi_str_add(&s, " logical / ");
+	efi_str_u64(&s, p->physical_sector_size);
+	efi_str_add(&s, " physical");
+	if (p->type == VHDX_TYPE_FIXED)
+		efi_str_add(&s, p->leave_payload ? ", payload left as found" : ", payload zeroed");
+	if (p->type == VHDX_TYPE_DYNAMIC)
+		efi_str_add(&s, p->zero_blocks ? ", blocks ZERO" : ", blocks NOT_PRESENT");
+	efi_line("Image:    ", line);
+
+	efi_str_init(&s, line, sizeof(line));
+	efi_str_add(&s, "log ");
+	efi_str_size(&s, plan->log_length);
+	efi_str_add(&s, " @ ");
+	efi_str_size(&s, plan->log_offset);
+	efi_str_add(&s, ", metadata ");
+	efi_str_size(&s, plan->meta_length);
+	efi_str_add(&s, " @ ");
+	efi_str_size(&s, plan->meta_offset);
+	efi_str_add(&s, ", BAT ");
+	efi_str_size(&s, plan->bat_length);
+	efi_str_add(&s, " @ ");
+	efi_str_size(&s, plan->bat_offset);
+	efi_str_add(&s, ", payload @ ");
+	efi_str_size(&s, plan->data_offset);
+	efi_str_add(&s, "; image ends at ");
+	efi_str_size(&s, plan->file_size);
+	efi_str_add(&s, ", ");
+	efi_str_size(&s, vhdx_image_total(plan));
+	efi_str_add(&s, " to write through a ");
+	efi_str_size(&s, scratch_len);
+	efi_str_add(&s, " buffer");
+	efi_line("Layout:   ", line);
+
+	efi_str_init(&s, line, sizeof(line));
+	{
+		char g[VHDX_GUID_TEXT_SIZE];
+
+		efi_str_add(&s, rng == EFI_RNG_FROM_PROTOCOL ? "EFI_RNG_PROTOCOL" :
+			    "fallback mix (no EFI_RNG_PROTOCOL)");
+		vhdx_guid_to_text(&p->data_write_guid, g, false);
+		efi_str_add(&s, "; DataWriteGuid ");
+		efi_str_add(&s, g);
+		vhdx_guid_to_text(&p->page83, g, false);
+		efi_str_add(&s, ", Page 83 ID ");
+		efi_str_add(&s, g);
+	}
+	efi_line("GUIDs:    ", line);
+
+	efi_equivalent(cli, plan, line, sizeof(line));
+	efi_line("Command:  ", line);
+}
+
+/* ---- confirmation ---- */
+
+static BOOLEAN efi_confirm(const struct vhdx_cli *cli)
+{
+	CHAR16 answer[16];
+
+	efi_con_utf8("This overwrites ");
+	efi_con_utf8(cli->target);
+	efi_con_utf8(". Type yes and Enter to go on, anything else cancels: ");
+	if (!efi_con_read_line(answer, sizeof(answer) / sizeof(answer[0])))
+		return FALSE;
+	return StrCmp(answer, L"yes") == 0;
+}
+
+static UINTN efi_scratch_len(void)
+{
+	EFI_SHELL_PROTOCOL *sh = NULL;
+	CONST CHAR16 *v;
+	UINTN n;
+
+	if (EFI_ERROR(BS->LocateProtocol(&efi_shell_guid2, NULL, (void **)&sh)) || !sh)
+		return EFI_SCRATCH_DEFAULT;
+	v = sh->GetEnv(L"vhdx_scratch");
+	if (!v)
+		return EFI_SCRATCH_DEFAULT;
+	n = Atoi(v);
+	if (n < VHDX_SCRATCH_MIN || n > EFI_SCRATCH_MAX || (n & 4095))
+		return EFI_SCRATCH_DEFAULT;
+	return n;
+}
+
+/* ---- the command ---- */
+
+static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
+			    const struct vhdx_plan *plan, UINTN scratch_len)
+{
+	struct efi_job job;
+	struct vhdx_sink sink;
+	EFI_FILE_HANDLE f = NULL;
+	void *scratch;
+	EFI_STATUS st;
+	UINT64 t0, us;
+	int err;
+
+	scratch = efi_pages_alloc(scratch_len);
+	if (!scratch)
+		return efi_con_failf(EFI_OUT_OF_RESOURCES, L"no memory for a %ld-byte buffer; nothing written",
+				     (UINT64)scratch_len);
+	ZeroMem(&job, sizeof(job));
+	job.quiet = cli->quiet;
+	if (t->kind == EFI_TARGET_BLOCK) {
+		job.bio = &t->bio;
+	} else {
+		st = t->root->Open(t->root, &f, t->path,
+				   EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE, 0);
+		if (!EFI_ERROR(st) && t->exists && t->old_size) {
+			EFI_FILE_INFO *fi = LibFileInfo(f);
+
+			/* replace: truncate to nothing, then write the image */
+			st = fi ? EFI_SUCCESS : EFI_DEVICE_ERROR;
+			if (fi) {
+				fi->FileSize = 0;
+				st = f->SetInfo(f, &gEfiFileInfoGuid, fi->Size, fi);
+				FreePool(fi);
+			}
+		}
+		if (EFI_ERROR(st)) {
+			if (f)
+				f->Close(f);
+			efi_pages_free(scratch, scratch_len);
+			return efi_con_failf(EFI_APP_FAILED, L"TARGET %s: cannot create: %r", t->name, st);
+		}
+		job.file = f;
+	}
+	efi_sink_init(&sink, &job);
+	t0 = efi_clock_us();
+	err = vhdx_image_write(plan, &sink, scratch, scratch_len);
+	us = efi_clock_us() - t0;
+	if (f) {
+		st = f->Close(f); /* Close flushes; its status counts */
+		if (err == VHDX_OK && EFI_ERROR(st)) {
+			job.status = st;
+			job.failed_op = "close";
+			err = VHDX_ERR_IO;
+		}
+	}
+	efi_pages_free(scratch, scratch_len);
+
+	if (err == VHDX_ERR_ABORTED)
+		return efi_con_failf(EFI_ABORTED,
+				     L"aborted by ESC after %ld bytes; the target holds nothing that looks like a VHDX",
+				     job.bytes);
+	if (err == VHDX_ERR_IO)
+		return efi_con_failf(EFI_APP_FAILED,
+				     L"%a failed at byte %ld: %r; the target holds nothing that looks like a VHDX",
+				     job.failed_op ? job.failed_op : "I/O", job.failed_off, job.status);
+	if (err == VHDX_ERR_DEVFULL)
+		return efi_con_failf(EFI_APP_REFUSED, L"the image does not fit the target; nothing written");
+	if (err != VHDX_OK)
+		return efi_con_failf(EFI_APP_FAILED, L"writing failed: %a", vhdx_strerror(err));
+	if (!cli->quiet) {
+		char line[200];
+		struct efi_str s;
+		UINT64 ms = us / 1000 ? us / 1000 : 1;
+
+		efi_str_init(&s, line, sizeof(line));
+		efi_str_add(&s, "Done:     wrote ");
+		efi_str_u64(&s, job.bytes);
+		efi_str_add(&s, " bytes in ");
+		efi_str_u64(&s, ms);
+		efi_str_add(&s, " ms (");
+		efi_str_u64(&s, job.bytes / 1024 * 1000 / ms / 1024);
+		efi_str_add(&s, " MiB/s, ");
+		efi_str_u64(&s, job.io_us / 1000);
+		efi_str_add(&s, " ms in the firmware), flushed; image of ");
+		efi_str_u64(&s, plan->file_size);
+		efi_str_add(&s, " bytes");
+		efi_line("", line);
+	}
+	return EFI_SUCCESS;
+}
+
+EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
+{
+	struct efi_target t;
+	struct vhdx_params p = cli->params;
+	struct vhdx_plan plan;
+	enum efi_rng_source rng;
+	char why[200];
+	UINTN scratch_len = efi_scratch_len();
+	EFI_STATUS st;
+	int err;
+
+	ZeroMem(&t, sizeof(t));
+	if (!cli->target)
+		return efi_con_fail(EFI_APP_REFUSED, "create: TARGET missing (see vhdx help)");
+	if (p.type == VHDX_TYPE_DIFFERENCING) {
+		st = efi_con_fail(EFI_APP_REFUSED,
+				  "--type differencing: not available in the UEFI app (no parent reader yet)");
+		return st;
+	}
+	st = efi_target_resolve(&t, cli, image);
+	if (EFI_ERROR(st))
+		goto out;
+
+	rng = efi_rng_guid(&p.file_write_guid);
+	efi_rng_guid(&p.data_write_guid);
+	efi_rng_guid(&p.page83);
+
+	if (!cli->size_given) {
+		if (p.type != VHDX_TYPE_FIXED || t.kind != EFI_TARGET_BLOCK) {
+			st = efi_con_fail(EFI_APP_REFUSED,
+					  "--size: required, except for a fixed image on a block device (which it fills)");
+			goto out;
+		}
+		if (!efi_fit(&p, t.bio.size, &plan)) {
+			char a[40], b[40];
+
+			vhdx_size_to_text(t.bio.size, a, sizeof(a));
+			vhdx_size_to_text(p.block_size ? p.block_size : VHDX_DEFAULT_BLOCK_SIZE, b,
+					  sizeof(b));
+			st = efi_con_failf(EFI_APP_REFUSED,
+					   L"TARGET %s: too small (%a) for any fixed image with %a blocks; nothing written",
+					   t.name, a, b);
+			goto out;
+		}
+	} else {
+		why[0] = 0;
+		err = vhdx_plan_init(&plan, &p, why, sizeof(why));
+		if (err != VHDX_OK) {
+			st = efi_con_fail(EFI_APP_REFUSED, why[0] ? why : vhdx_strerror(err));
+			goto out;
+		}
+	}
+
+	if (t.kind == EFI_TARGET_BLOCK && plan.file_size > t.bio.size) {
+		char a[40], b[40];
+
+		vhdx_size_to_text(plan.file_size, a, sizeof(a));
+		vhdx_size_to_text(t.bio.size, b, sizeof(b));
+		st = efi_con_failf(EFI_APP_REFUSED,
+				   L"TARGET %s: too small: the image needs %a (%ld bytes), the device has %a (%ld bytes); nothing written",
+				   t.name, a, plan.file_size, b, t.bio.size);
+		goto out;
+	}
+	if (t.kind == EFI_TARGET_FILE && t.free_space != ~0ull &&
+	    plan.file_size > t.free_space + t.old_size) {
+		st = efi_con_failf(EFI_APP_REFUSED,
+				   L"TARGET %s: too small: the image needs %ld bytes, the volume has %ld free; nothing written",
+				   t.name, plan.file_size, t.free_space + t.old_size);
+		goto out;
+	}
+
+	if (t.kind == EFI_TARGET_BLOCK) {
+		efi_probe_bio(&t.bio, &t.probe);
+		if (t.probe.holds == EFI_HOLDS_UNREADABLE) {
+			st = efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: cannot read it: %r; nothing written",
+					   t.name, t.probe.status);
+			goto out;
+		}
+		if (t.probe.holds != EFI_HOLDS_BLANK && !cli->force) {
+			st = efi_con_failf(EFI_APP_REFUSED,
+					   L"TARGET %s: not blank: holds %a (non-zero byte at %ld); --force overwrites it; nothing written",
+					   t.name, efi_probe_text(t.probe.holds), t.probe.first_nonzero);
+			goto out;
+		}
+	} else if (t.exists && t.old_size && !cli->force) {
+		st = efi_con_failf(EFI_APP_REFUSED,
+				   L"TARGET %s: the file exists (%ld bytes); --force replaces it; nothing written",
+				   t.name, t.old_size);
+		goto out;
+	}
+
+	if (!cli->quiet || cli->dry_run)
+		efi_print_plan(cli, &t, &plan, rng, scratch_len);
+	if (cli->dry_run) {
+		efi_con_utf8("Dry run:  nothing written\n");
+		st = EFI_SUCCESS;
+		goto out;
+	}
+	if (!cli->yes && !efi_confirm(cli)) {
+		st = efi_con_fail(EFI_ABORTED, "not confirmed; nothing written");
+		goto out;
+	}
+	st = efi_write(cli, &t, &plan, scratch_len);
+out:
+	efi_target_free(&t);
+	return st;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_main.c - vhdx.efi: arguments from the shell, the shared parser
+ * (core/vhdx_cli.h), dispatch, and the returned EFI_STATUS (its mapping to
+ * DESIGN.md's exit classes is in efi_app.h).
+ */
+#include "efi_app.h"
+
+static void efi_usage(void)
+{
+	efi_con_utf8(vhdx_cli_usage());
+	efi_con_utf8("\nTARGET in the UEFI shell: a mapping (blk1:), a device path\n"
+		     "(PciRoot(0x0)/Pci(0x5,0x0)) or a file (fs0:\\disk.vhdx).\n"
+		     "Returned status (%lasterror% shows its low bits): 0x0 done;\n"
+		     "0x2 (EFI_INVALID_PARAMETER) bad invocation or refused target, nothing written;\n"
+		     "0x15 (EFI_ABORTED) stopped by the user; 0x7 (EFI_DEVICE_ERROR) failed\n"
+		     "part-way, nothing that looks like a VHDX left on the target.\n");
+}
+
+/* argv (CHAR16) -> UTF-8 copies for the shared parser; NULL if no memory. */
+static char **efi_args_utf8(INTN argc, CHAR16 **argv16)
+{
+	char **argv = AllocateZeroPool((argc + 1) * sizeof(char *));
+	INTN i;
+
+	if (!argv)
+		return NULL;
+	for (i = 0; i < argc; i++) {
+		argv[i] = efi_text_to_utf8(argv16[i]);
+		if (!argv[i])
+			return NULL;
+	}
+	return argv;
+}
+
+static void efi_args_free(char **argv, INTN argc)
+{
+	INTN i;
+
+	if (!argv)
+		return;
+	for (i = 0; i < argc; i++)
+		if (argv[i])
+			FreePool(argv[i]);
+	FreePool(argv);
+}
+
+/* Not EFIAPI: gnu-efi's crt0 calls it with the System V convention. */
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	struct vhdx_cli cli;
+	CHAR16 **argv16 = NULL;
+	char **argv;
+	char why[256];
+	INTN argc;
+	EFI_STATUS st;
+	int err;
+
+	InitializeLib(image, systab);
+	efi_clock_init();
+	argc = GetShellArgcArgv(image, &argv16);
+	if (argc <= 0 || !argv16)
+		return efi_con_fail(EFI_APP_REFUSED,
+				    "no arguments: run vhdx.efi from the UEFI shell (vhdx help)");
+	argv = efi_args_utf8(argc, argv16);
+	if (!argv)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	ZeroMem(&cli, sizeof(cli));
+	why[0] = 0;
+	err = vhdx_cli_parse(&cli, (int)argc, argv, why, sizeof(why));
+	if (err != VHDX_OK) {
+		st = efi_con_fail(EFI_APP_REFUSED, why[0] ? why : vhdx_strerror(err));
+		goto out;
+	}
+	switch (cli.cmd) {
+	case VHDX_CMD_HELP:
+		efi_usage();
+		st = EFI_SUCCESS;
+		break;
+	case VHDX_CMD_CREATE:
+		st = efi_cmd_create(&cli, image);
+		break;
+	case VHDX_CMD_LIST:
+		st = efi_cmd_list(image);
+		break;
+	default:
+		st = efi_con_fail(EFI_UNSUPPORTED, "info and check are not in this build of vhdx.efi yet");
+		break;
+	}
+out:
+	efi_args_free(argv, argc);
+	return st;
+}
