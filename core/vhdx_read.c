@@ -82,10 +82,12 @@ void rd_where_(struct rd_ctx *c, const char *a, uint64_t n, const char *b)
 static void found_append(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex, bool reset)
 {
 	struct vhdx_text_ t;
+	size_t keep = reset ? 0 : vhdx_str_len_(c->found);
 
-	vhdx_text_init_(&t, c->found, sizeof(c->found));
-	if (!reset)
-		t.pos = vhdx_str_len_(c->found);
+	t.buf = c->found;
+	t.len = sizeof(c->found);
+	t.pos = keep;
+	c->found[keep] = '\0';
 	vhdx_text_str_(&t, prefix);
 	if (hex)
 		rd_text_hex_(&t, v);
@@ -106,10 +108,12 @@ void rd_found_more_(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex)
 void rd_found_str_(struct rd_ctx *c, const char *s, bool reset)
 {
 	struct vhdx_text_ t;
+	size_t keep = reset ? 0 : vhdx_str_len_(c->found);
 
-	vhdx_text_init_(&t, c->found, sizeof(c->found));
-	if (!reset)
-		t.pos = vhdx_str_len_(c->found);
+	t.buf = c->found;
+	t.len = sizeof(c->found);
+	t.pos = keep;
+	c->found[keep] = '\0';
 	vhdx_text_str_(&t, s);
 }
 

@@ -20,6 +20,7 @@ struct rd_ctx {
 	char found[128];
 	uint32_t bat_findings;   /* listed so far */
 	uint32_t bat_suppressed; /* counted, not listed */
+	uint32_t bat_suppressed_errors;
 };
 
 /* Reads [off, off+len) into buf.  1: the range is not inside the source

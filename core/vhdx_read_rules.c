@@ -5,9 +5,10 @@
  */
 #include "vhdx_read.h"
 
+/* Arrays, not pointers: the table stays in .rodata without relocations. */
 struct rule_def {
-	const char *id;
-	const char *text;
+	char id[24];
+	char text[144];
 	enum vhdx_severity severity;
 };
 
