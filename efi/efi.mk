@@ -27,7 +27,7 @@ EFI_CFLAGS_COMMON := -ffreestanding -fno-stack-protector -fno-stack-check -fpic 
 EFI_CFLAGS_x86_64  := -mno-red-zone -maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI
 EFI_CFLAGS_aarch64 := -mstrict-align
 EFI_LDFLAGS_x86_64  :=
-EFI_LDFLAGS_aarch64 := --defsym=EFI_SUBSYSTEM=0xa
+EFI_LDFLAGS_aarch64 := --defsym=EFI_SUBSYSTEM=0xa --no-warn-rwx-segments
 EFI_OBJCOPY_FLAGS_x86_64  := --target efi-app-x86_64 --subsystem=10
 EFI_OBJCOPY_FLAGS_aarch64 := -O binary
 
@@ -59,7 +59,7 @@ $(BUILD)/efi/$(1)/core/%.o: core/%.c $$(CORE_HDRS) efi/efi.mk
 $(BUILD)/efi/$(1)/efi/%.o: efi/%.c $$(EFI_HDRS) $$(CORE_HDRS) efi/efi.mk $$(EFI_GNUEFI_DEPS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(EFI_CC_$(1)) -std=gnu11 $$(EFI_CFLAGS_COMMON) $$(EFI_CFLAGS_$(1)) \
-		$$(call efi_inc,$(1)) -Icore -Iefi $$(WARN) -Wno-pointer-arith -c $$< -o $$@
+		$$(call efi_inc,$(1)) -Icore -Iefi $$(WARN) -c $$< -o $$@
 
 $(BUILD)/efi/$(1)/vhdx.so: $$(EFI_CORE_OBJS_$(1)) $$(EFI_APP_OBJS_$(1)) $$(EFI_GNUEFI_DEPS_$(1))
 	$$(EFI_LD_$(1)) -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined $$(EFI_LDFLAGS_$(1)) \
