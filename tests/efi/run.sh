@@ -1,0 +1,248 @@
+#!/bin/bash
+# tests/efi/run.sh - end-to-end tests of vhdx.efi (make check-efi).
+#
+# Two boots, run side by side (TCG is one thread per VM):
+#   x86_64:  OVMF on q35, vhdx.efi run many times from startup.nsh against
+#            virtio-blk (512 and 4096-byte blocks), NVMe, AHCI and a file
+#            on the ESP, plus the failure cases;
+#   aarch64: AAVMF on virt/cortex-a57 with virtio-rng, one fixed image.
+# Then every disk file is checked on the host: the images with qemu-img,
+# 7zz and vhdiinfo, the refused targets byte for byte (sha256).
+# Prints PASS/FAIL lines and "N passed, M failed"; exits non-zero on any
+# failure, including a missing tool or firmware file.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+W=$BUILD/tests/efi
+. "$HERE/lib.sh"
+
+APP_X86=$BUILD/efi/x86_64/vhdx.efi
+APP_ARM=$BUILD/efi/aarch64/vhdx.efi
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+	exit $?
+}
+
+ok_tools=1
+need qemu-system-x86_64 qemu-system-aarch64 qemu-img 7zz vhdiinfo mkfs.vfat mcopy \
+	sha256sum timeout cmp truncate || ok_tools=0
+need_file "$OVMF_CODE" "Debian package ovmf" || ok_tools=0
+need_file "$OVMF_VARS" "Debian package ovmf" || ok_tools=0
+need_file "$AAVMF_CODE" "Debian package qemu-efi-aarch64" || ok_tools=0
+need_file "$AAVMF_VARS" "Debian package qemu-efi-aarch64" || ok_tools=0
+need_file "$APP_X86" "make efi" || ok_tools=0
+need_file "$APP_ARM" "make efi" || ok_tools=0
+[ $ok_tools = 1 ] || finish
+
+rm -rf "$W"
+mkdir -p "$W/x86" "$W/arm"
+X=$W/x86
+A=$W/arm
+
+# ---- x86_64 disks ----
+truncate -s 64M "$X/ahci.img" "$X/v512.img" "$X/nvme.img" "$X/ro.img" "$X/used.img"
+truncate -s 2M "$X/small.img"
+# 4Kn disk full of old data (0xA5): the fixed image must read back as zeros
+head -c $((256 << 20)) /dev/zero | tr '\0' '\245' > "$X/v4k.img"
+# an MBR with one Linux partition on the "used" disk
+printf '\x83' | dd of="$X/used.img" bs=1 seek=$((446 + 4)) conv=notrunc status=none
+printf '\x55\xaa' | dd of="$X/used.img" bs=1 seek=510 conv=notrunc status=none
+for d in small ro used; do
+	sha256sum < "$X/$d.img" > "$X/$d.sha"
+done
+
+N=$X/startup.nsh
+nsh_begin "$N"
+nsh_run "$N" list list
+nsh_run "$N" badopt create --no-such-option -y -s 1G "PciRoot(0x0)/Pci(0xA,0x0)"
+nsh_run "$N" small create -y -s 1G "PciRoot(0x0)/Pci(0x8,0x0)"
+nsh_run "$N" ro create -y -s 1G "PciRoot(0x0)/Pci(0x9,0x0)"
+nsh_run "$N" used create -y -s 1G "PciRoot(0x0)/Pci(0xA,0x0)"
+nsh_run "$N" dry create -n -f -s 1G "PciRoot(0x0)/Pci(0xA,0x0)"
+nsh_run "$N" boot create -y -s 1G blk0:
+nsh_run "$N" nosize create -y blk2:
+nsh_run "$N" nomap create -y -s 1G blk99:
+nsh_run "$N" dyn512 create -y -s 1G blk2:
+nsh_run "$N" fixed4k create -y -f -t fixed -b 1M --logical-sector-size 4096 "PciRoot(0x0)/Pci(0x6,0x0)"
+nsh_run "$N" nvme create -y -s 10G -b 1M blk4:
+nsh_run "$N" ahci create -y -t fixed -s 16M -b 1M blk1:
+nsh_run "$N" file create -y -s 1G 'fs0:\x.vhdx'
+nsh_run "$N" fileagain create -y -s 2G 'fs0:\x.vhdx'
+nsh_end "$N"
+make_esp "$X/esp.img" "$APP_X86" "$N" || { fail "x86_64: cannot build the ESP"; finish; }
+
+# ---- aarch64 disks ----
+truncate -s 64M "$A/v512.img"
+NA=$A/startup.nsh
+nsh_begin "$NA"
+nsh_run "$NA" list list
+nsh_run "$NA" fixed create -y -t fixed -s 16M -b 1M "PciRoot(0x0)/Pci(0x5,0x0)"
+nsh_end "$NA"
+make_esp "$A/esp.img" "$APP_ARM" "$NA" || { fail "aarch64: cannot build the ESP"; finish; }
+
+echo "booting OVMF (x86_64) and AAVMF (aarch64) under TCG, side by side..."
+(
+	boot_aarch64 "$A" "$A/esp.img" \
+		-device virtio-rng-pci,addr=0x3 \
+		-drive "if=none,id=d1,format=raw,file=$A/v512.img" -device virtio-blk-pci,drive=d1,addr=0x5
+	echo "$BOOT_RC $BOOT_SECONDS" > "$A/boot.result"
+) &
+arm_pid=$!
+boot_x86 "$X" "$X/esp.img" \
+	-drive "if=none,id=ah,format=raw,file=$X/ahci.img" -device ide-hd,bus=ide.1,drive=ah \
+	-drive "if=none,id=v5,format=raw,file=$X/v512.img" -device virtio-blk-pci,drive=v5,addr=0x5 \
+	-drive "if=none,id=v6,format=raw,file=$X/v4k.img" \
+	-device virtio-blk-pci,drive=v6,addr=0x6,logical_block_size=4096,physical_block_size=4096 \
+	-drive "if=none,id=nv,format=raw,file=$X/nvme.img" -device nvme,drive=nv,serial=vhdxtest,addr=0x7 \
+	-drive "if=none,id=v8,format=raw,file=$X/small.img" -device virtio-blk-pci,drive=v8,addr=0x8 \
+	-drive "if=none,id=v9,format=raw,file=$X/ro.img,readonly=on" -device virtio-blk-pci,drive=v9,addr=0x9 \
+	-drive "if=none,id=va,format=raw,file=$X/used.img" -device virtio-blk-pci,drive=va,addr=0xa
+x86_rc=$BOOT_RC
+x86_s=$BOOT_SECONDS
+wait $arm_pid
+read -r arm_rc arm_s < "$A/boot.result"
+
+L=$X/serial.txt
+echo "--- x86_64 boot: ${x86_s} s, qemu exit $x86_rc; log $L"
+if [ "$x86_rc" = 0 ] && grep -q '^=== fileagain rc' "$L"; then
+	pass "x86_64: OVMF booted, ran startup.nsh to the end and powered off (${x86_s} s)"
+else
+	fail "x86_64: the boot did not complete (qemu exit $x86_rc; 124 = timeout); see $L"
+fi
+
+# expect_rc TAG RC WHAT [TEXT]: status and (optionally) a message
+expect() {
+	local log=$1 tag=$2 rc=$3 what=$4 text=${5:-} got out
+	got=$(rc_of "$log" "$tag")
+	out=$(out_of "$log" "$tag")
+	if [ "$got" != "$rc" ]; then
+		fail "$what: %lasterror% is '${got:-none}', expected $rc; output: $(head -c 300 <<<"$out")"
+		return 1
+	fi
+	if [ -n "$text" ] && ! grep -qF -- "$text" <<<"$out"; then
+		fail "$what: status $rc but no '$text' in: $(head -c 300 <<<"$out")"
+		return 1
+	fi
+	pass "$what: %lasterror% $rc${text:+, says '$text'}"
+}
+
+unchanged() {
+	if sha256sum < "$X/$1.img" | cmp -s - "$X/$1.sha"; then
+		pass "$2: disk file byte-for-byte unchanged"
+	else
+		fail "$2: disk file CHANGED"
+	fi
+}
+
+# image DIR LOG TAG WHAT DISK: cut the image from the disk file, validate it
+image() {
+	local dir=$1 log=$2 tag=$3 what=$4 disk=$5 out size vds lss
+	out=$(out_of "$log" "$tag")
+	size=$(image_size "$out")
+	vds=$(bytes_of "$(arg_of "$out" --size)")
+	lss=$(arg_of "$out" --logical-sector-size)
+	if [ -z "$size" ] || [ -z "$vds" ] || [ -z "$lss" ]; then
+		fail "$what: no Done:/Command: line to read the image size from"
+		return
+	fi
+	if [ "$disk" != - ]; then
+		head -c "$size" "$disk" > "$dir/$tag.vhdx"
+	fi
+	validate "$what" "$dir/$tag.vhdx" "$vds" "$lss"
+}
+
+# list: every device, its mapping, flags and contents
+out=$(out_of "$L" list)
+expect "$L" list 0x0 "list"
+for pat in \
+	'BLK2: 64 MiB, 512-byte blocks, disk, writable: blank' \
+	'BLK3: 256 MiB, 4096-byte blocks, disk, writable: unknown data' \
+	'BLK1: 64 MiB, 512-byte blocks, disk, writable: blank' \
+	'2 MiB, 512-byte blocks, disk, writable: blank' \
+	'64 MiB, 512-byte blocks, disk, read-only: blank' \
+	'64 MiB, 512-byte blocks, disk, writable: an MBR partition table' \
+	'BLK0: 33 MiB, 512-byte blocks, disk, writable, boot device: a FAT filesystem'; do
+	if grep -qF -- "$pat" <<<"$out"; then
+		pass "list shows '$pat'"
+	else
+		fail "list lacks '$pat'"
+	fi
+done
+# the mappings used below are the devices meant
+for pair in 'BLK1:|Sata(0x1,0xFFFF,0x0)' 'BLK2:|PciRoot(0x0)/Pci(0x5,0x0)' 'BLK4:|NVMe('; do
+	if grep -A1 -F -- "${pair%%|*}" <<<"$out" | tail -n 1 | grep -qF -- "${pair#*|}"; then
+		pass "list: ${pair%%|*} is ${pair#*|}"
+	else
+		fail "list: ${pair%%|*} is not ${pair#*|}: mappings moved, the test would hit other disks"
+	fi
+done
+
+expect "$L" badopt 0x2 "bad option" "unknown option"
+unchanged used "bad option"
+expect "$L" small 0x2 "too small (2 MiB disk)" "too small"
+unchanged small "too small"
+expect "$L" ro 0x2 "read-only disk" "read-only"
+unchanged ro "read-only disk"
+expect "$L" used 0x2 "not blank without --force" "not blank: holds an MBR partition table"
+expect "$L" dry 0x0 "--dry-run" "Dry run:  nothing written"
+unchanged used "not blank and --dry-run"
+expect "$L" boot 0x2 "boot device" "loaded from"
+expect "$L" nosize 0x2 "dynamic without --size" "--size"
+expect "$L" nomap 0x2 "unknown mapping" "no such mapping"
+
+expect "$L" dyn512 0x0 "dynamic on 512-byte virtio-blk via blk2:" "Done:" &&
+	image "$X" "$L" dyn512 "dynamic 1 GiB on virtio-blk 512" "$X/v512.img"
+expect "$L" fixed4k 0x0 "fixed filling a 4Kn virtio-blk full of old data, via device path" "Done:" && {
+	image "$X" "$L" fixed4k "fixed 4Kn over old data" "$X/v4k.img"
+	out=$(out_of "$L" fixed4k)
+	if grep -qF -- '--size 252M' <<<"$out"; then
+		pass "fixed 4Kn: --size omitted fills the 256 MiB disk: 252 MiB virtual"
+	else
+		fail "fixed 4Kn: largest size not 252M: $(grep '^Command:' <<<"$out")"
+	fi
+	if grep -qE 'MiB/s, [0-9]+:[0-9]+ left' <<<"$out"; then
+		pass "fixed 4Kn: progress shows throughput and time left"
+	else
+		fail "fixed 4Kn: no progress line with throughput and time left"
+	fi
+}
+expect "$L" nvme 0x0 "dynamic 10 GiB on NVMe via blk4:" "Done:" &&
+	image "$X" "$L" nvme "dynamic 10 GiB on NVMe" "$X/nvme.img"
+expect "$L" ahci 0x0 "fixed 16 MiB on AHCI via blk1:" "Done:" &&
+	image "$X" "$L" ahci "fixed 16 MiB on AHCI" "$X/ahci.img"
+expect "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "Done:" && {
+	if mcopy -n -i "$X/esp.img" ::x.vhdx "$X/file.vhdx" 2>/dev/null; then
+		image "$X" "$L" file "dynamic 1 GiB file on FAT" -
+	else
+		fail "file: x.vhdx not found on the ESP"
+	fi
+}
+expect "$L" fileagain 0x2 "existing file without --force" "exists"
+if grep -c '^GUIDs:    fallback mix' "$L" | grep -qx 6 &&
+   [ "$(grep -o 'DataWriteGuid [0-9a-f-]*' "$L" | sort -u | wc -l)" = 6 ]; then
+	pass "x86_64: GUIDs from the fallback mix (no EFI_RNG_PROTOCOL), all distinct"
+else
+	fail "x86_64: GUID source or distinctness: $(grep '^GUIDs:' "$L" | head -n 6)"
+fi
+
+LA=$A/serial.txt
+echo "--- aarch64 boot: ${arm_s} s, qemu exit $arm_rc; log $LA"
+if [ "$arm_rc" = 0 ] && grep -q '^=== fixed rc' "$LA"; then
+	pass "aarch64: AAVMF booted, ran startup.nsh to the end and powered off (${arm_s} s)"
+else
+	fail "aarch64: the boot did not complete (qemu exit $arm_rc; 124 = timeout); see $LA"
+fi
+expect "$LA" list 0x0 "aarch64 list" "PciRoot(0x0)/Pci(0x5,0x0)"
+expect "$LA" fixed 0x0 "aarch64: fixed 16 MiB on virtio-blk via device path" "Done:" &&
+	image "$A" "$LA" fixed "aarch64 fixed 16 MiB" "$A/v512.img"
+if grep -q '^GUIDs:    EFI_RNG_PROTOCOL' "$LA"; then
+	pass "aarch64: GUIDs from EFI_RNG_PROTOCOL (virtio-rng)"
+else
+	fail "aarch64: GUIDs not from EFI_RNG_PROTOCOL"
+fi
+
+finish
