@@ -228,9 +228,16 @@ static int run(struct writer *w)
 	    (err = flush(w)))
 		return err;
 	/* 8. the File Type Identifier last: only now is this a VHDX */
-	if ((err = emit_rendered(w, VHDX_FILE_ID_OFFSET, IO_UNIT, render_file_id)) ||
-	    (err = flush(w)))
+	err = emit_rendered(w, VHDX_FILE_ID_OFFSET, IO_UNIT, render_file_id);
+	if (!err)
+		err = flush(w);
+	if (err && !w->counting) {
+		/* failed, aborted or not durable, so not done: take the
+		 * signature back, best effort */
+		vhdx_mem_zero_(w->scratch, IO_UNIT);
+		w->sink->write(w->sink, VHDX_FILE_ID_OFFSET, w->scratch, IO_UNIT);
 		return err;
+	}
 	return VHDX_OK;
 }
 
