@@ -216,7 +216,7 @@ static int pass(struct bat_walk *w)
 {
 	struct rd_ctx *c = w->c;
 	struct vhdx_info *info = c->info;
-	uint64_t idx = 0, block = 0, chunk = 0;
+	uint64_t idx = 0, block = 0, chunk = 0, off, len;
 	uint32_t in_chunk = 0;
 	bool chunk_partial = false;
 	int err;
@@ -227,8 +227,11 @@ static int pass(struct bat_walk *w)
 
 		if (n > w->win_entries)
 			n = w->win_entries;
-		err = rd_read_(c, info->bat_offset + idx * VHDX_BAT_ENTRY_SIZE, w->win,
-			       (size_t)n * VHDX_BAT_ENTRY_SIZE);
+		off = info->bat_offset + idx * VHDX_BAT_ENTRY_SIZE;
+		len = VHDX_ALIGN_UP(n * VHDX_BAT_ENTRY_SIZE, RD_SECTOR);
+		if (len > info->file_size - off)
+			len = info->file_size - off; /* entries end inside the file (rd_bat_) */
+		err = rd_read_(c, off, w->win, (size_t)len);
 		if (err)
 			return err < 0 ? err : 1;
 		for (k = 0; k < n; k++, idx++) {

@@ -18,7 +18,8 @@ int rd_read_(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
 {
 	int err;
 
-	if (off > c->src->size || len > c->src->size - off)
+	/* a structure at a misaligned offset was reported; it is not read */
+	if (off > c->src->size || len > c->src->size - off || (off & (RD_SECTOR - 1)))
 		return 1;
 	if (len == 0)
 		return 0;
