@@ -166,6 +166,8 @@ const char *efi_probe_text(enum efi_holds h);
 struct efi_job {
 	struct efi_bio *bio;        /* block target, or NULL */
 	EFI_FILE_HANDLE file;       /* file target, or NULL */
+	const void *zeros;          /* zeroed, IoAlign-aligned; NULL: the core zeroes */
+	size_t zeros_len;           /* [byte] multiple of 4096 */
 	EFI_STATUS status;          /* the firmware status that failed */
 	const char *failed_op;      /* "write", "flush" */
 	UINT64 failed_off;
@@ -180,10 +182,48 @@ struct efi_job {
 };
 void efi_sink_init(struct vhdx_sink *s, struct efi_job *job);
 
-/* ---- efi_create.c / efi_list.c ---- */
+/* ---- efi_create.c: TARGET, shared with efi_read.c ---- */
+
+enum efi_target_kind {
+	EFI_TARGET_BLOCK,
+	EFI_TARGET_FILE,
+};
+
+struct efi_target {
+	enum efi_target_kind kind;
+	CHAR16 *name;                /* TARGET as given (pooled) */
+	/* block */
+	struct efi_dev *devs;
+	UINTN dev_count;
+	struct efi_dev *dev;
+	struct efi_bio bio;
+	struct efi_probe probe;
+	/* file */
+	EFI_FILE_HANDLE root;
+	CHAR16 *path;                /* inside the volume (pooled) */
+	BOOLEAN exists;
+	UINT64 old_size;             /* [byte] of an existing file */
+	UINT64 free_space;           /* [byte] on the volume */
+	EFI_DEVICE_PATH *fs_dp;      /* of the volume */
+};
+
+/*
+ * Resolves TARGET (a mapping, a device path in text, or fsN:\\path).  With
+ * for_write, refuses what must not be written (no media, read-only, the
+ * boot device); prints the one-line reason itself.
+ */
+EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, BOOLEAN for_write,
+			      EFI_HANDLE image);
+void efi_target_free(struct efi_target *t);
+
+/* ---- commands ---- */
 
 EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image);
 EFI_STATUS efi_cmd_list(EFI_HANDLE image);
+/* info and check (efi_read.c) */
+EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image);
+/* "VHDX (dynamic, 64 GiB)" when the device holds a VHDX; FALSE otherwise */
+BOOLEAN efi_read_summary(struct efi_bio *b, char *buf, size_t len);
 
 /* ---- efi_pages.c: page allocations (4 KiB aligned) ---- */
 void *efi_pages_alloc(UINTN bytes);

@@ -43,9 +43,14 @@ static void efi_list_one(const struct efi_dev *d)
 	if (d->is_boot)
 		efi_str_add(&t, ", boot device");
 	if (st == EFI_SUCCESS) {
+		char sum[128];
+
 		efi_probe_bio(&b, &pr);
 		efi_str_add(&t, ": ");
-		efi_str_add(&t, efi_probe_text(pr.holds));
+		if (pr.holds == EFI_HOLDS_VHDX && efi_read_summary(&b, sum, sizeof(sum)))
+			efi_str_add(&t, sum);
+		else
+			efi_str_add(&t, efi_probe_text(pr.holds));
 		efi_bio_close(&b);
 	} else if (st != EFI_NO_MEDIA) {
 		efi_str_add(&t, ": unsupported block size");

@@ -14,7 +14,9 @@ static void efi_usage(void)
 		     "Returned status (%lasterror% shows its low bits): 0x0 done;\n"
 		     "0x2 (EFI_INVALID_PARAMETER) bad invocation or refused target, nothing written;\n"
 		     "0x15 (EFI_ABORTED) stopped by the user; 0x7 (EFI_DEVICE_ERROR) failed\n"
-		     "part-way, nothing that looks like a VHDX left on the target.\n");
+		     "part-way, nothing that looks like a VHDX left on the target.\n"
+		     "check/info: 0x0 consistent; 0xA (EFI_VOLUME_CORRUPTED) errors found or not\n"
+		     "a VHDX; 0x2 or 0x7 could not run.\n");
 }
 
 /* argv (CHAR16) -> UTF-8 copies for the shared parser; NULL if no memory. */
@@ -85,8 +87,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	case VHDX_CMD_LIST:
 		st = efi_cmd_list(image);
 		break;
+	case VHDX_CMD_INFO:
+	case VHDX_CMD_CHECK:
+		st = efi_cmd_read(&cli, image);
+		break;
 	default:
-		st = efi_con_fail(EFI_UNSUPPORTED, "info and check are not in this build of vhdx.efi yet");
+		st = efi_con_fail(EFI_UNSUPPORTED, "unknown command");
 		break;
 	}
 out:

@@ -18,7 +18,7 @@ mkdir -p "$W"
 truncate -s "${MIB}M" "$W/virtio.img" "$W/nvme.img" "$W/ahci.img"
 N=$W/startup.nsh
 nsh_begin "$N"
-for scratch in 65536 262144 1048576 4194304 16777216; do
+for scratch in ${SCRATCH_SIZES:-65536 262144 1048576 4194304 16777216}; do
 	printf 'set vhdx_scratch %s\r\n' "$scratch" >> "$N"
 	for dev in virtio:blk2: nvme:blk3: ahci:blk1:; do
 		nsh_run "$N" "${dev%%:*}-$scratch" create -y -f -t fixed -b 1M "${dev#*:}"
@@ -31,4 +31,4 @@ BOOT_TIMEOUT=1800 boot_x86 "$W" "$W/esp.img" \
 	-drive "if=none,id=v5,format=raw,file=$W/virtio.img" -device virtio-blk-pci,drive=v5,addr=0x5 \
 	-drive "if=none,id=nv,format=raw,file=$W/nvme.img" -device nvme,drive=nv,serial=bench,addr=0x7
 echo "boot: ${BOOT_SECONDS} s, qemu exit $BOOT_RC"
-grep -E '^(=== .* rc|Done:|vhdx:)' "$W/serial.txt"
+awk '/^=== .* begin/{tag=$2} /wrote [0-9]+ bytes in/{match($0,/wrote [0-9]+ bytes in [0-9]+ ms \([0-9]+ MiB\/s, [0-9]+ ms in the firmware/); print tag, substr($0,RSTART,RLENGTH)}' "$W/serial.txt"

@@ -44,7 +44,8 @@ X=$W/x86
 A=$W/arm
 
 # ---- x86_64 disks ----
-truncate -s 64M "$X/ahci.img" "$X/v512.img" "$X/nvme.img" "$X/ro.img" "$X/used.img"
+truncate -s 256M "$X/ahci.img"
+truncate -s 64M "$X/v512.img" "$X/nvme.img" "$X/ro.img" "$X/used.img"
 truncate -s 2M "$X/small.img"
 # 4Kn disk full of old data (0xA5): the fixed image must read back as zeros
 head -c $((256 << 20)) /dev/zero | tr '\0' '\245' > "$X/v4k.img"
@@ -69,9 +70,14 @@ nsh_run "$N" nomap create -y -s 1G blk99:
 nsh_run "$N" dyn512 create -y -s 1G blk2:
 nsh_run "$N" fixed4k create -y -f -t fixed -b 1M --logical-sector-size 4096 "PciRoot(0x0)/Pci(0x6,0x0)"
 nsh_run "$N" nvme create -y -s 10G -b 1M blk4:
-nsh_run "$N" ahci create -y -t fixed -s 16M -b 1M blk1:
+nsh_run "$N" ahci create -y -t fixed -b 1M blk1:
 nsh_run "$N" file create -y -s 1G 'fs0:\x.vhdx'
 nsh_run "$N" fileagain create -y -s 2G 'fs0:\x.vhdx'
+nsh_run "$N" list2 list
+nsh_run "$N" checkdyn check blk2:
+nsh_run "$N" checkfile check 'fs0:\x.vhdx'
+nsh_run "$N" infofile info 'fs0:\x.vhdx'
+nsh_run "$N" checkused check "PciRoot(0x0)/Pci(0xA,0x0)"
 nsh_end "$N"
 make_esp "$X/esp.img" "$APP_X86" "$N" || { fail "x86_64: cannot build the ESP"; finish; }
 
@@ -108,7 +114,7 @@ read -r arm_rc arm_s < "$A/boot.result"
 
 L=$X/serial.txt
 echo "--- x86_64 boot: ${x86_s} s, qemu exit $x86_rc; log $L"
-if [ "$x86_rc" = 0 ] && grep -q '^=== fileagain rc' "$L"; then
+if [ "$x86_rc" = 0 ] && grep -q '^=== checkused rc' "$L"; then
 	pass "x86_64: OVMF booted, ran startup.nsh to the end and powered off (${x86_s} s)"
 else
 	fail "x86_64: the boot did not complete (qemu exit $x86_rc; 124 = timeout); see $L"
@@ -161,7 +167,7 @@ expect "$L" list 0x0 "list"
 for pat in \
 	'BLK2: 64 MiB, 512-byte blocks, disk, writable: blank' \
 	'BLK3: 256 MiB, 4096-byte blocks, disk, writable: unknown data' \
-	'BLK1: 64 MiB, 512-byte blocks, disk, writable: blank' \
+	'BLK1: 256 MiB, 512-byte blocks, disk, writable: blank' \
 	'2 MiB, 512-byte blocks, disk, writable: blank' \
 	'64 MiB, 512-byte blocks, disk, read-only: blank' \
 	'64 MiB, 512-byte blocks, disk, writable: an MBR partition table' \
@@ -204,16 +210,23 @@ expect "$L" fixed4k 0x0 "fixed filling a 4Kn virtio-blk full of old data, via de
 	else
 		fail "fixed 4Kn: largest size not 252M: $(grep '^Command:' <<<"$out")"
 	fi
-	if grep -qE 'MiB/s, [0-9]+:[0-9]+ left' <<<"$out"; then
-		pass "fixed 4Kn: progress shows throughput and time left"
-	else
-		fail "fixed 4Kn: no progress line with throughput and time left"
-	fi
 }
 expect "$L" nvme 0x0 "dynamic 10 GiB on NVMe via blk4:" "Done:" &&
 	image "$X" "$L" nvme "dynamic 10 GiB on NVMe" "$X/nvme.img"
-expect "$L" ahci 0x0 "fixed 16 MiB on AHCI via blk1:" "Done:" &&
-	image "$X" "$L" ahci "fixed 16 MiB on AHCI" "$X/ahci.img"
+expect "$L" ahci 0x0 "fixed filling a 256 MiB AHCI disk via blk1:" "Done:" && {
+	image "$X" "$L" ahci "fixed 252 MiB on AHCI" "$X/ahci.img"
+	out=$(out_of "$L" ahci)
+	if grep -qF -- '--size 252M' <<<"$out"; then
+		pass "fixed AHCI: --size omitted fills the 256 MiB disk: 252 MiB virtual"
+	else
+		fail "fixed AHCI: largest size not 252M: $(grep '^Command:' <<<"$out")"
+	fi
+	if grep -qE 'MiB/s, [0-9]+:[0-9]+ left' <<<"$out"; then
+		pass "fixed AHCI: progress shows throughput and time left"
+	else
+		fail "fixed AHCI: no progress line with throughput and time left"
+	fi
+}
 expect "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "Done:" && {
 	if mcopy -n -i "$X/esp.img" ::x.vhdx "$X/file.vhdx" 2>/dev/null; then
 		image "$X" "$L" file "dynamic 1 GiB file on FAT" -
@@ -228,6 +241,20 @@ if grep -c '^GUIDs:    fallback mix' "$L" | grep -qx 6 &&
 else
 	fail "x86_64: GUID source or distinctness: $(grep '^GUIDs:' "$L" | head -n 6)"
 fi
+
+out=$(out_of "$L" list2)
+for pat in 'BLK2: 64 MiB, 512-byte blocks, disk, writable: VHDX (dynamic, 1 GiB)' \
+	'BLK1: 256 MiB, 512-byte blocks, disk, writable: VHDX (fixed, 252 MiB)'; do
+	if grep -qF -- "$pat" <<<"$out"; then
+		pass "list after create shows '$pat'"
+	else
+		fail "list after create lacks '$pat'"
+	fi
+done
+expect "$L" checkdyn 0x0 "check blk2: (the dynamic image)" "0 errors"
+expect "$L" checkfile 0x0 "check fs0:\\x.vhdx" "0 errors"
+expect "$L" infofile 0x0 "info fs0:\\x.vhdx" "dynamic"
+expect "$L" checkused 0xA "check on a disk that is not a VHDX: EFI_VOLUME_CORRUPTED" "not a VHDX"
 
 LA=$A/serial.txt
 echo "--- aarch64 boot: ${arm_s} s, qemu exit $arm_rc; log $LA"
