@@ -77,7 +77,8 @@ int vhdx_parse_size(const char *text, uint64_t *ret)
 	for (; *s >= '0' && *s <= '9'; s++) {
 		uint64_t d = (uint64_t)(*s - '0');
 
-		if (v > (UINT64_MAX - d) / 10)
+		/* UINT64_MAX = 18446744073709551615: folded constants, no runtime division */
+		if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
 			return VHDX_ERR_RANGE;
 		v = v * 10 + d;
 	}
@@ -335,9 +336,10 @@ static int check_create(struct parser *ps, struct vhdx_cli *cli)
 		return error2(ps, VHDX_ERR_INVAL, "create: --size is required for a dynamic image", "", NULL);
 	if (cli->size_given || p->type == VHDX_TYPE_FIXED) {
 		struct vhdx_plan plan;
-		struct vhdx_params probe = *p;
+		struct vhdx_params probe;
 		int err;
 
+		vhdx_mem_copy_(&probe, p, sizeof(probe));
 		if (!cli->size_given) /* fixed without a size: check the rest with one sector */
 			probe.virtual_size = probe.logical_sector_size ? probe.logical_sector_size : 512;
 		err = vhdx_plan_init(&plan, &probe, ps->why.buf + ps->why.pos, ps->why.len - ps->why.pos);
@@ -360,7 +362,7 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	ps.argv = argv;
 	vhdx_mem_zero_(&cli, sizeof(cli));
 	if (argc < 2) {
-		*ret = cli; /* VHDX_CMD_HELP */
+		vhdx_mem_copy_(ret, &cli, sizeof(cli)); /* VHDX_CMD_HELP */
 		return error2(&ps, VHDX_ERR_INVAL, "missing command (create, info, check, list, help)", "",
 			      NULL);
 	}
@@ -374,7 +376,7 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	else if (str_eq(cmd, "list"))
 		cli.cmd = VHDX_CMD_LIST;
 	else if (str_eq(cmd, "help") || str_eq(cmd, "--help") || str_eq(cmd, "-h") || str_eq(cmd, "-?")) {
-		*ret = cli;
+		vhdx_mem_copy_(ret, &cli, sizeof(cli));
 		return VHDX_OK;
 	} else
 		return error2(&ps, VHDX_ERR_INVAL, "unknown command ", cmd,
@@ -385,7 +387,7 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 
 		if (!options_done && (str_eq(arg, "--help") || str_eq(arg, "-h") || str_eq(arg, "-?"))) {
 			cli.cmd = VHDX_CMD_HELP;
-			*ret = cli;
+			vhdx_mem_copy_(ret, &cli, sizeof(cli));
 			return VHDX_OK;
 		}
 		if (!options_done && str_eq(arg, "--")) {
@@ -413,6 +415,6 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	} else if ((cli.cmd == VHDX_CMD_INFO || cli.cmd == VHDX_CMD_CHECK) && !cli.target) {
 		return error2(&ps, VHDX_ERR_INVAL, cmd, ": missing TARGET", NULL);
 	}
-	*ret = cli;
+	vhdx_mem_copy_(ret, &cli, sizeof(cli));
 	return VHDX_OK;
 }

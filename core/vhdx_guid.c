@@ -58,7 +58,7 @@ int vhdx_guid_from_text(struct vhdx_guid *ret, const char *text, size_t len)
 		g.bytes[text_order[i]] = (uint8_t)(hi << 4 | lo);
 		n += 2;
 	}
-	*ret = g;
+	vhdx_mem_copy_(ret, &g, sizeof(g));
 	return VHDX_OK;
 }
 

@@ -101,7 +101,7 @@ int vhdx_plan_init(struct vhdx_plan *ret, const struct vhdx_params *p, char *why
 	if (!ret || !p)
 		return fail(why, why_len, VHDX_ERR_INVAL, "NULL argument", 0, NULL);
 	vhdx_mem_zero_(&plan, sizeof(plan));
-	plan.params = *p;
+	vhdx_mem_copy_(&plan.params, p, sizeof(plan.params));
 	p = &plan.params;
 	if (p->type != VHDX_TYPE_DYNAMIC && p->type != VHDX_TYPE_FIXED &&
 	    p->type != VHDX_TYPE_DIFFERENCING)
@@ -199,7 +199,7 @@ int vhdx_plan_init(struct vhdx_plan *ret, const struct vhdx_params *p, char *why
 		plan.file_size += plan.payload_blocks << bs_log2;
 	plan.meta_entry_count = p->type == VHDX_TYPE_DIFFERENCING ? 6 : 5;
 	plan.meta_items_size = META_FIXED_ITEMS_SIZE + plan.locator_size;
-	*ret = plan;
+	vhdx_mem_copy_(ret, &plan, sizeof(plan));
 	return VHDX_OK;
 }
 
@@ -216,11 +216,12 @@ uint64_t vhdx_bat_index_of_bitmap(const struct vhdx_plan *plan, uint64_t chunk)
 int vhdx_plan_largest_fixed(struct vhdx_plan *ret, const struct vhdx_params *p, uint64_t capacity,
 			    char *why, size_t why_len)
 {
-	struct vhdx_params probe = *p;
+	struct vhdx_params probe;
 	struct vhdx_plan plan, best;
 	uint64_t lo = 1, hi, bs;
 	int err;
 
+	vhdx_mem_copy_(&probe, p, sizeof(probe));
 	probe.type = VHDX_TYPE_FIXED;
 	if (!probe.block_size)
 		probe.block_size = VHDX_DEFAULT_BLOCK_SIZE;
@@ -252,11 +253,11 @@ int vhdx_plan_largest_fixed(struct vhdx_plan *ret, const struct vhdx_params *p, 
 			return err;
 		if (plan.file_size <= capacity) {
 			lo = mid;
-			best = plan;
+			vhdx_mem_copy_(&best, &plan, sizeof(best));
 		} else {
 			hi = mid - 1;
 		}
 	}
-	*ret = best;
+	vhdx_mem_copy_(ret, &best, sizeof(best));
 	return VHDX_OK;
 }
