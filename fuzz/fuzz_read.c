@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_read.c - libFuzzer target over the reader/checker (core/vhdx_read.h)
+ * and its renderers.  Built with clang -fsanitize=fuzzer,address,undefined
+ * and the core compiled with VHDX_FUZZ_IGNORE_CRC (checksums are computed
+ * and reported, but do not stop the parse), see fuzz/fuzz.mk.
+ *
+ * Input format: an input shorter than FUZZ_MAP_END is the image itself
+ * (tiny and truncated files).  A longer one is spread over a sparse image
+ * laid out as Windows does (metadata at 2 MiB, BAT at 3 MiB), so that a
+ * few tens of KiB reach every structure; unmapped bytes read as zero:
+ *
+ *   input [ 0K,  4K) -> image [0, 4K)            file identifier
+ *   input [ 4K,  8K) -> image [64K, 68K)         header 1
+ *   input [ 8K, 12K) -> image [128K, 132K)       header 2
+ *   input [12K, 16K) -> image [192K, 196K)       region table 1 (127 entries)
+ *   input [16K, 20K) -> image [256K, 260K)       region table 2
+ *   input [20K, 24K) -> image [2M, 2M+4K)        metadata table
+ *   input [24K, 28K) -> image [2M+64K, 2M+68K)   metadata items
+ *   input [28K, end) -> image [3M, ...)          BAT, then blocks
+ *
+ * image size = 3 MiB + (input length - 28 KiB).  fuzz/mkseed.sh does the
+ * reverse for the seed corpus.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhdx_read.h"
+
+#define K 1024u
+#define M (1024u * 1024u)
+#define FUZZ_MAP_END (28u * K)
+
+static const struct {
+	uint64_t in, img, len;
+} map[] = {
+	{ 0, 0, 4 * K },           { 4 * K, 64 * K, 4 * K },   { 8 * K, 128 * K, 4 * K },
+	{ 12 * K, 192 * K, 4 * K }, { 16 * K, 256 * K, 4 * K }, { 20 * K, 2 * M, 4 * K },
+	{ 24 * K, 2 * M + 64 * K, 4 * K },
+};
+
+struct fsrc {
+	const uint8_t *data;
+	size_t len;
+	struct vhdx_source src;
+};
+
+static void copy_range(uint8_t *dst, uint64_t off, size_t len, const uint8_t *from, uint64_t from_img,
+		       uint64_t from_len)
+{
+	uint64_t a = off > from_img ? off : from_img;
+	uint64_t b = off + len < from_img + from_len ? off + len : from_img + from_len;
+
+	if (a < b)
+		memcpy(dst + (a - off), from + (a - from_img), (size_t)(b - a));
+}
+
+static int fread_(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
+{
+	const struct fsrc *f = s->ctx;
+	size_t i;
+
+	if (off > s->size || len > s->size - off || off % 4096 != 0 ||
+	    (len % 4096 != 0 && off + len != s->size))
+		abort(); /* the core broke its read contract */
+	memset(buf, 0, len);
+	if (f->len < FUZZ_MAP_END) {
+		copy_range(buf, off, len, f->data, 0, f->len);
+		return VHDX_OK;
+	}
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		copy_range(buf, off, len, f->data + map[i].in, map[i].img, map[i].len);
+	copy_range(buf, off, len, f->data + FUZZ_MAP_END, 3 * M, f->len - FUZZ_MAP_END);
+	return VHDX_OK;
+}
+
+static void on_finding(void *ctx, const struct vhdx_finding *f)
+{
+	char line[512];
+	size_t n = vhdx_finding_to_text(f, line, sizeof(line));
+
+	(void)ctx;
+	if (n != strlen(line) || !f->where || !f->found)
+		abort();
+}
+
+static void on_line(void *ctx, const char *line)
+{
+	*(size_t *)ctx += strlen(line);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t scratch[VHDX_READ_SCRATCH_MIN];
+	static struct vhdx_info info;
+	struct fsrc f = { data, size, { 0 } };
+	char sum[64];
+	size_t total = 0;
+
+	if (size == 0)
+		data = (const uint8_t *)"";
+	f.src.ctx = &f;
+	f.src.read = fread_;
+	f.src.size = size < FUZZ_MAP_END ? size : 3 * M + (size - FUZZ_MAP_END);
+	if (vhdx_check(&f.src, scratch, sizeof(scratch), &info, on_finding, NULL) != VHDX_OK)
+		abort(); /* only I/O errors may fail the walk, and this source has none */
+	vhdx_info_print(&info, false, on_line, &total);
+	vhdx_info_print(&info, true, on_line, &total);
+	vhdx_info_summary(&info, sum, sizeof(sum));
+	/* vhdx_probe runs a prefix of the same code: every 16th input is enough */
+	if ((data[0] & 15) == 0 && vhdx_probe(&f.src, scratch, sizeof(scratch), &info) != VHDX_OK)
+		abort();
+	return 0;
+}
