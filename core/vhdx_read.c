@@ -434,7 +434,7 @@ static void region_entries(struct rd_ctx *c, unsigned which, const uint8_t *p)
 		is_meta = vhdx_guid_equal(&g, &guid_meta);
 		name = is_bat ? " (BAT)" : is_meta ? " (metadata)" : "";
 		if (j < VHDX_INFO_MAX_REGIONS) {
-			info->regions[j].guid = g;
+			vhdx_mem_copy_(&info->regions[j].guid, &g, sizeof(g));
 			info->regions[j].offset = off;
 			info->regions[j].length = len;
 			info->regions[j].required = req;

@@ -245,11 +245,16 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 {
 	struct vhdx_info *info = c->info;
 	const uint8_t *tab = c->scratch;
-	bool ok[IT_COUNT] = { false };
-	uint64_t val[IT_COUNT] = { 0 };
-	uint64_t foff[IT_COUNT] = { 0 };
+	bool ok[IT_COUNT];
+	uint64_t val[IT_COUNT];
+	uint64_t foff[IT_COUNT];
 	unsigned i;
 	int err;
+
+	/* no aggregate initialisers: they become memset calls on some targets */
+	vhdx_mem_zero_(ok, sizeof(ok));
+	vhdx_mem_zero_(val, sizeof(val));
+	vhdx_mem_zero_(foff, sizeof(foff));
 
 	for (i = 0; i < IT_COUNT; i++) {
 		const uint8_t *e;
@@ -437,7 +442,7 @@ int rd_metadata_(struct rd_ctx *c)
 			if (vhdx_guid_equal(&id, &known[i].id))
 				kind = (int)i;
 		if (j < VHDX_INFO_MAX_ITEMS) {
-			info->items[j].id = id;
+			vhdx_mem_copy_(&info->items[j].id, &id, sizeof(id));
 			info->items[j].offset = off;
 			info->items[j].length = len;
 			info->items[j].flags = flags;

@@ -7,7 +7,7 @@
 
 FUZZ_CC    ?= clang
 FUZZ_TIME  ?= 600
-FUZZ_RUNS  ?= 40000
+FUZZ_RUNS  ?= 20000
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 FUZZ_CORE_OBJS := $(patsubst core/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS))
 FUZZ_BIN   := $(BUILD)/fuzz/fuzz_read
@@ -35,9 +35,9 @@ fuzz: $(FUZZ_BIN)
 
 check-fuzz: $(FUZZ_BIN)
 	@rm -rf $(BUILD)/fuzz/check-corpus && mkdir -p $(BUILD)/fuzz/check-corpus
-	$(FUZZ_BIN) -seed=1 -runs=$(FUZZ_RUNS) -max_len=262144 -max_total_time=120 \
+	$(FUZZ_BIN) -seed=1 -runs=$(FUZZ_RUNS) -max_len=262144 -max_total_time=60 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/check-corpus fuzz/corpus
-	@echo "check-fuzz: no crash (budget: $(FUZZ_RUNS) inputs or 120 s)"
+	@echo "check-fuzz: no crash (budget: $(FUZZ_RUNS) inputs or 60 s)"
 
 fuzz-corpus: host
 	bash fuzz/mkcorpus.sh
