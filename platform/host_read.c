@@ -9,81 +9,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <linux/fs.h>
-#endif
 
 #include "host.h"
+#include "posix_io.h"
 #include "vhdx_read.h"
 
 struct rsrc {
-	int fd;
-	int err;            /* errno of the failed read */
+	struct posix_target t;
 	const char *path;
 };
 
-static int rsrc_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
-{
-	struct rsrc *r = s->ctx;
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(r->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r->err = n < 0 ? errno : EIO; /* 0: the file shrank under us */
-			return VHDX_ERR_IO;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return VHDX_OK;
-}
-
-/* Opens @path read-only; fills src.  Exit status on failure (message printed). */
+/* Opens @path read-only (O_RDONLY: info and check never write); fills src.
+ * Exit status on failure, message printed. */
 static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 {
-	struct stat st;
+	int fd;
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		host_error("%s: cannot open: %s", path, strerror(errno));
 		return VHDX_EXIT_USAGE;
 	}
-	if (fstat(r->fd, &st) < 0) {
-		host_error("%s: cannot stat: %s", path, strerror(errno));
-		close(r->fd);
-		return VHDX_EXIT_USAGE;
-	}
-	src->ctx = r;
-	src->read = rsrc_read;
-	if (S_ISBLK(st.st_mode)) {
-		uint64_t bytes = 0;
-#ifdef BLKGETSIZE64
-		if (ioctl(r->fd, BLKGETSIZE64, &bytes) < 0) {
-			host_error("%s: cannot get the device size: %s", path, strerror(errno));
-			close(r->fd);
-			return VHDX_EXIT_USAGE;
-		}
-#else
-		off_t end = lseek(r->fd, 0, SEEK_END);
-
-		bytes = end < 0 ? 0 : (uint64_t)end;
-#endif
-		src->size = bytes;
-	} else if (S_ISREG(st.st_mode)) {
-		src->size = (uint64_t)st.st_size;
-	} else {
-		host_error("%s: not a regular file or block device", path);
-		close(r->fd);
+	if (posix_source_init(src, &r->t, fd) < 0) {
+		host_error("%s: not a readable file or block device: %s", path, strerror(errno));
+		close(fd);
 		return VHDX_EXIT_USAGE;
 	}
 	return VHDX_EXIT_OK;
@@ -187,7 +139,7 @@ static void check_parent(const char *path, struct vhdx_info *info, struct check_
 	}
 	free(scratch);
 	free(pinfo);
-	close(r.fd);
+	close(r.t.fd);
 }
 
 /* Runs the reader; exit status 2 (message printed) if it could not run. */
@@ -209,20 +161,21 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 	scratch = malloc(scratch_len);
 	if (!scratch) {
 		host_error("out of memory");
-		close(r.fd);
+		close(r.t.fd);
 		return VHDX_EXIT_USAGE;
 	}
 	err = vhdx_check(&src, scratch, scratch_len, info, print_finding, o);
 	free(scratch);
 	if (err) {
 		if (err == VHDX_ERR_IO)
-			host_error("%s: read failed: %s", cli->target, strerror(r.err));
+			host_error("%s: read failed at offset %llu: %s", cli->target,
+				   (unsigned long long)r.t.failed_offset, strerror(r.t.saved_errno));
 		else
 			host_error("%s: reader failed: %s", cli->target, vhdx_strerror(err));
-		close(r.fd);
+		close(r.t.fd);
 		return VHDX_EXIT_USAGE;
 	}
-	close(r.fd);
+	close(r.t.fd);
 	check_parent(cli->target, info, o);
 	return VHDX_EXIT_OK;
 }
