@@ -128,12 +128,18 @@ static void check_parent(const char *path, struct vhdx_info *info, struct check_
 	scratch = malloc(VHDX_READ_SCRATCH_MIN);
 	pinfo = malloc(sizeof(*pinfo));
 	if (scratch && pinfo) {
+		const char *why = NULL;
+
 		err = vhdx_probe(&src, scratch, VHDX_READ_SCRATCH_MIN, pinfo);
-		if (err || pinfo->current_header < 0 ||
-		    !vhdx_guid_equal(&pinfo->header[pinfo->current_header].data_write_guid, &want)) {
-			snprintf(found, sizeof(found), "%s: %s", cand,
-				 err || pinfo->current_header < 0 ? "no valid VHDX header" :
-								    "DataWriteGuid differs");
+		if (err || pinfo->current_header < 0)
+			why = "no valid VHDX header";
+		else if (!vhdx_guid_equal(&pinfo->header[pinfo->current_header].data_write_guid, &want))
+			why = "its DataWriteGuid is not parent_linkage";
+		else if (pinfo->virtual_size != info->virtual_size ||
+			 pinfo->logical_sector_size != info->logical_sector_size)
+			why = "its virtual size or logical sector size differs from the child's";
+		if (why) {
+			snprintf(found, sizeof(found), "%s: %s", cand, why);
 			host_finding(info, o, VHDX_R_PARENT_MISMATCH, loc_off, "parent locator", found);
 		}
 	}

@@ -183,7 +183,18 @@ int main(int argc, char **argv)
 	c = current();
 
 #define IS(name) (strcmp(m, name) == 0)
-	if (IS("base.small_blocks")) {
+	if (IS("base.parent_of_sample")) {
+		/* DataWriteGuid = the differencing sample's parent_linkage, both headers */
+		struct vhdx_guid g;
+		int i;
+
+		if (vhdx_guid_from_text(&g, "ff34003b-11ed-4cf8-a166-b2be05e20b80", 36))
+			die("guid");
+		for (i = 0; i < 2; i++) {
+			wr(hdr(i) + 32, &g, 16);
+			fix_hdr(i);
+		}
+	} else if (IS("base.small_blocks")) {
 		/* still valid: 1 MiB blocks, 8 GiB, so that P > chunk ratio */
 		w32(item(&g_fp), VHDX_MiB);
 		w64(item(&g_vds), 8ull << 30);

@@ -107,6 +107,30 @@ disk2vhd-256M                0 file.trailing,hdr.same_sequence
 qemu1.6-dirtylog-10G         1 file.trailing,log.replay,rgn.not_required
 EOF
 
+# The differencing sample with a parent beside it: found by relative_path and accepted
+# only when its DataWriteGuid is parent_linkage and its size matches.
+MUTATE=$T/mutate
+if ${CC:-cc} -std=gnu11 -O1 -Icore -o "$MUTATE" tests/host/mutate.c "$BUILD/host/libvhdx.a"; then
+	mkdir -p "$T/pair"
+	gzip -dc "$SAMPLES/win10-differencing-8G-child.avhdx.gz" >"$T/pair/child.avhdx"
+	parent="$T/pair/Generation 1_49C4BAF3-4B25-4406-8C4B-D39E65C32385.avhdx"
+	for variant in good other-guid other-size; do
+		rm -f "$parent"
+		size=8G
+		[ $variant = other-size ] && size=4G
+		"$VHDX" create -q -s $size -b 2M "$parent" >/dev/null 2>&1 || { bad "cannot create a parent"; break; }
+		[ $variant = other-guid ] || "$MUTATE" "$parent" base.parent_of_sample
+		"$VHDX" check "$T/pair/child.avhdx" >"$T/out" 2>&1
+		got=$?
+		case $variant in
+		good) if [ $got -eq 0 ] && ! grep -q 'parent\.' "$T/out"; then ok; else bad "child with its parent: exit $got"; cat "$T/out"; fi ;;
+		*) if [ $got -eq 1 ] && grep -q '(parent.mismatch)$' "$T/out"; then ok; else bad "child with a wrong parent ($variant): exit $got"; cat "$T/out"; fi ;;
+		esac
+	done
+else
+	bad "cannot build tests/host/mutate.c"
+fi
+
 # Images our writer makes check clean (a small matrix; the lead's integration matrix has more).
 while read -r args; do
 	rm -f "$T/own.vhdx"
