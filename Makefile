@@ -14,8 +14,13 @@ OPT  ?= -O2 -g
 
 CHECK_TARGETS :=
 
-.PHONY: all host efi check demo bench install clean size fuzz
+.PHONY: all host efi check demo bench install clean size fuzz deps
 all: host efi
+
+# Installs the Debian packages the build and the tests need (only the
+# missing ones): `make deps check`, `make deps demo` on a fresh machine.
+deps:
+	@bash scripts/install-deps.sh
 
 include core/core.mk
 include platform/platform.mk

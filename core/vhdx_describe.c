@@ -138,6 +138,11 @@ void vhdx_plan_print(const struct vhdx_plan *plan, const char *target,
 	vhdx_text_u64_(&t, plan->file_size);
 	vhdx_text_str_(&t, " bytes)");
 	emit_line(line, ctx, &t);
+	if ((p->virtual_size >> vhdx_log2_(p->logical_sector_size)) & 1) {
+		vhdx_text_str_(&t, "  note           an odd number of logical sectors: valid, but 7-Zip (26.02) "
+				   "refuses such images (its bug)");
+		emit_line(line, ctx, &t);
+	}
 	vhdx_text_str_(&t, "  command        ");
 	vhdx_plan_command_line(plan, target, buf + t.pos, sizeof(buf) - t.pos);
 	line(ctx, buf);

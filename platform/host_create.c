@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,18 @@ int host_cmd_create(const struct vhdx_cli *cli)
 			}
 		}
 	}
+	if (!exists) {
+		/* the folder must take a new file: refuse now, not after the plan */
+		char dir[PATH_MAX];
+		const char *slash = strrchr(target, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - target) + 1 : 1,
+			 slash ? target : ".");
+		if (access(dir, W_OK | X_OK) < 0) {
+			host_error("%s: cannot create it: %s: %s", target, dir, strerror(errno));
+			return VHDX_EXIT_USAGE;
+		}
+	}
 	if (is_block && sector > 4096) {
 		host_error("%s: logical block size %u is larger than 4096 bytes: unsupported", target, sector);
 		close(fd);
@@ -227,11 +240,11 @@ int host_cmd_create(const struct vhdx_cli *cli)
 		close(fd);
 		return VHDX_EXIT_USAGE;
 	}
-	if (exists && size && !cli->force) {
+	/* a blank device (first and last MiB zero) needs no --force; a
+	 * non-empty file always does */
+	if (!cli->force && (found || (!is_block && size))) {
 		if (found)
 			host_error("%s holds %s; refusing to overwrite it without --force", target, found);
-		else if (is_block)
-			host_error("%s: refusing to overwrite a device without --force", target);
 		else
 			host_error("%s: existing file of %llu bytes; refusing to overwrite it without --force",
 				   target, (unsigned long long)size);

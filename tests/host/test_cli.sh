@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# test_cli.sh - bad invocations: each exits 2 with exactly one line on
+# stderr that names the rule (a fragment checked below), and leaves every
+# file byte-for-byte as it was (nothing created).  Also --dry-run, help,
+# and the plan output.
+source "$(dirname "$0")/lib.sh"
+cd "$T" || exit 2
+M=$((1024 * 1024))
+mkdir adir
+head -c 65536 /dev/urandom >junk.bin
+"$VHDX" create -q -s 10M parent.vhdx
+truncate -s 4M small.img
+snapshot() { find . -type f -print0 | sort -z | xargs -0 sha256sum; }
+
+# expected stderr fragment | arguments (word-split; no spaces inside one)
+cases=(
+"missing command|"
+"unknown command|frobnicate"
+"--size is required|create new.vhdx"
+"missing TARGET|create -s 1G"
+"not a size|create -s 12X new.vhdx"
+"not a size|create -s -5 new.vhdx"
+"not a size|create -s 1.5G new.vhdx"
+"not a size|create -s G new.vhdx"
+"not a size|create -s 1GG new.vhdx"
+"number too large|create -s 99999999999999999999 new.vhdx"
+"number too large|create -s 17179869184T new.vhdx"
+"larger than 64 TiB|create -s 65T new.vhdx"
+"larger than 64 TiB|create -s 70368744177665 new.vhdx"
+"at least one logical sector|create -s 0 new.vhdx"
+"not a multiple of the logical sector size 512 (remainder 1)|create -s 1048577 new.vhdx"
+"not a multiple of the logical sector size 4096 (remainder 512)|create -s 1049088 --logical-sector-size 4096 new.vhdx"
+"power of two|create -s 1G -b 3M new.vhdx"
+"1 MiB to 256 MiB|create -s 1G -b 512K new.vhdx"
+"1 MiB to 256 MiB|create -s 1G -b 512M new.vhdx"
+"out of range|create -s 1G -b 8G new.vhdx"
+"out of range|create -s 1G -b 0 new.vhdx"
+"must be 512 or 4096|create -s 1G --logical-sector-size 1024 new.vhdx"
+"must be 512 or 4096|create -s 1G --physical-sector-size 520 new.vhdx"
+"multiple of 1 MiB|create -s 1G --log-size 1536K new.vhdx"
+"out of range|create -s 1G --log-size 4G new.vhdx"
+"must be dynamic, fixed or differencing|create -t sparse -s 1G new.vhdx"
+"unknown option|create --sise 1G new.vhdx"
+"unknown option|create -z -s 1G new.vhdx"
+"needs a value|create new.vhdx -s"
+"takes no value|create --force=yes -s 1G new.vhdx"
+"extra argument|create -s 1G new.vhdx other.vhdx"
+"does not apply|info --size 1G parent.vhdx"
+"does not apply|create --json -s 1G new.vhdx"
+"list takes no TARGET|list new.vhdx"
+"missing TARGET|info"
+"missing TARGET|check"
+"--zero-blocks applies to dynamic|create -t fixed --zero-blocks -s 1G new.vhdx"
+"--no-zero applies to fixed|create --no-zero -s 1G new.vhdx"
+"--parent needs --type differencing|create --parent parent.vhdx -s 1G new.vhdx"
+"--parent-win32-path needs --type differencing|create --parent-win32-path C:\\x.vhdx -s 1G new.vhdx"
+"needs --parent|create -t differencing new.vhdx"
+"--size contradicts|create -t differencing --parent parent.vhdx -s 1G new.vhdx"
+"sector sizes contradict|create -t differencing --parent parent.vhdx --logical-sector-size 4096 new.vhdx"
+"is a directory|create -s 1G adir"
+"refusing to overwrite|create -s 1G junk.bin"
+"holds a VHDX image|create -s 1G parent.vhdx"
+"No such file or directory|create -s 1G no/such/dir/new.vhdx"
+"--size is required unless TARGET is a block device|create -t fixed small.img"
+"short options cannot be combined|create -fy -s 1G new.vhdx"
+"creator is longer than 255|create -s 1G --creator $(printf 'x%.0s' {1..256}) new.vhdx"
+)
+before=$(snapshot)
+for c in "${cases[@]}"; do
+	want=${c%%|*}
+	args=${c#*|}
+	# shellcheck disable=SC2086
+	"$VHDX" $args >out.txt 2>err.txt
+	rc=$?
+	lines=$(wc -l <err.txt)
+	if [ $rc -ne 2 ]; then
+		bad "vhdx $args: exit $rc, expected 2"
+	elif [ "$lines" -ne 1 ]; then
+		bad "vhdx $args: $lines lines on stderr: $(cat err.txt)"
+	elif ! grep -qF -- "$want" err.txt; then
+		bad "vhdx $args: stderr '$(cat err.txt)' lacks '$want'"
+	elif [ -s out.txt ]; then
+		bad "vhdx $args: printed to stdout: $(head -2 out.txt)"
+	elif [ "$(snapshot | grep -v ' ./out.txt$\| ./err.txt$')" != "$(grep -v ' ./out.txt$\| ./err.txt$' <<<"$before")" ]; then
+		bad "vhdx $args: changed or created files"
+	else
+		ok "$want"
+	fi
+	rm -f out.txt err.txt
+done
+"$VHDX" create -s 1G "" >out.txt 2>err.txt
+[ $? -eq 2 ] && grep -q "empty TARGET" err.txt && [ ! -s out.txt ] && ok "empty TARGET" || bad "empty TARGET: $(cat err.txt)"
+echo "bad invocations tried: $(( ${#cases[@]} + 1 ))"
+
+# --dry-run prints the plan and creates nothing
+if "$VHDX" create -n -t fixed -s 10G dry.vhdx >out.txt && [ ! -e dry.vhdx ] &&
+	grep -q "vhdx create -t fixed -s 10G -b 32M --logical-sector-size 512 --physical-sector-size 4096 --log-size 1M dry.vhdx" out.txt &&
+	grep -q "BAT            1 MiB at 3 MiB (322 entries, FULLY_PRESENT)" out.txt; then
+	ok "--dry-run: plan printed, nothing written"
+else
+	bad "--dry-run: $(cat out.txt)"
+fi
+# the equivalent command line recreates the same plan
+cmdline=$(sed -n 's/^  command        //p' out.txt)
+# shellcheck disable=SC2086
+"$VHDX" ${cmdline#vhdx } -n >out2.txt 2>&1 && diff -q out.txt out2.txt >/dev/null &&
+	ok "equivalent command line gives the same plan" || bad "equivalent command line differs"
+# help
+"$VHDX" help | grep -q "usage: vhdx create" && ok "help" || bad "help"
+"$VHDX" --help | grep -q -- "--logical-sector-size" && ok "--help" || bad "--help"
+"$VHDX" create --help | grep -q "usage:" && ok "create --help" || bad "create --help"
+# sizes with every suffix spelling
+for s in 1073741824 1048576K 1024M 1G 1GiB 1g 1024MiB; do
+	"$VHDX" create -q -n -s "$s" x.vhdx >/dev/null 2>&1 && ok "size $s" || bad "size $s refused"
+done
+# --opt=value and -svalue spellings
+"$VHDX" create -q --size=1G --block-size=1M -b2M x.vhdx && [ -s x.vhdx ] && ok "--opt=value, -bVALUE" || bad "option spellings"
+finish
