@@ -199,6 +199,10 @@ static void print_json(struct pr *p, const struct vhdx_info *info)
 		begin(p, "  ],");
 		end(p);
 		jbool(p, "  ", "log_replay_needed", info->log_replay_needed, true);
+		begin(p, "  \"region_tables_valid\": [");
+		s_(p, info->region_table_ok[0] ? "true, " : "false, ");
+		s_(p, info->region_table_ok[1] ? "true]," : "false],");
+		end(p);
 		jkey(p, "  ", "region_table_used");
 		if (info->region_table_used >= 0)
 			u_(p, (uint64_t)info->region_table_used + 1);

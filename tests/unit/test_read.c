@@ -108,6 +108,8 @@ static struct vhdx_plan make(struct mem_sink *m, enum vhdx_type type, uint64_t s
 	return plan;
 }
 
+static uint8_t scratch_fill = 0xEE;
+
 static int check(const uint8_t *data, uint64_t len, uint64_t size, size_t scratch_len,
 		 struct vhdx_info *info, struct found *fd)
 {
@@ -117,7 +119,8 @@ static int check(const uint8_t *data, uint64_t len, uint64_t size, size_t scratc
 	size_t i;
 
 	mem_src_init(&s, data, len, size);
-	memset(scratch, 0xEE, scratch_len + 64);
+	memset(scratch, scratch_fill, scratch_len);
+	memset(scratch + scratch_len, 0xEE, 64);
 	memset(fd, 0, sizeof(*fd));
 	err = vhdx_check(&s.src, scratch, scratch_len, info, collect, fd);
 	for (i = 0; i < 64; i++)
@@ -316,20 +319,29 @@ static void test_bat_flood(void **state)
 	mem_sink_free(&m);
 }
 
-/* Every prefix of an image is an error, never a crash or an outside read. */
+/* Every prefix of an image is an error, never a crash or an outside read,
+ * and what is found does not depend on what the scratch held before. */
 static void test_truncated(void **state)
 {
 	struct mem_sink m;
 	struct vhdx_plan plan = make(&m, VHDX_TYPE_FIXED, 4 * MiB, 1 * MiB, 512);
-	struct vhdx_info *info = malloc(sizeof(*info));
-	struct found fd;
+	struct vhdx_info *info = malloc(sizeof(*info)), *info2 = malloc(sizeof(*info2));
+	struct found fd, fd2;
 	uint64_t cut;
 
 	(void)state;
 	for (cut = 0; cut < plan.file_size; cut += (cut < 2 * MiB ? 4093 : 65536)) {
+		scratch_fill = 0x00;
 		assert_int_equal(check(m.data, cut, cut, VHDX_READ_SCRATCH_MIN, info, &fd), VHDX_OK);
+		scratch_fill = 0xFF;
+		assert_int_equal(check(m.data, cut, cut, VHDX_READ_SCRATCH_MIN, info2, &fd2), VHDX_OK);
+		scratch_fill = 0xEE;
 		assert_true(info->errors > 0);
+		assert_memory_equal(info, info2, sizeof(*info));
+		assert_int_equal(fd.n, fd2.n);
+		assert_memory_equal(fd.rule, fd2.rule, sizeof(fd.rule));
 	}
+	free(info2);
 	free(info);
 	mem_sink_free(&m);
 }
