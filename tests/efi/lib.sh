@@ -178,3 +178,63 @@ validate() {
 	fi
 	rm -f "$zeros"
 }
+
+# ---- interactive boots: keys sent through the serial port ----
+
+# boot_x86_start DIR ESP QEMU-ARGS...: like boot_x86, in the background, with
+# the serial port on the FIFOs DIR/io.in (keys) and DIR/io.out (log, copied
+# to DIR/serial.raw).  Then drive it with wait_for/send_keys, and
+# boot_x86_wait.
+boot_x86_start() {
+	local dir=$1 esp=$2
+	shift 2
+	cp "$OVMF_VARS" "$dir/vars.fd"
+	rm -f "$dir/io.in" "$dir/io.out"
+	mkfifo "$dir/io.in" "$dir/io.out"
+	: > "$dir/serial.raw"
+	BOOT_T0=$(date +%s%N)
+	timeout "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -machine q35 -m 256 \
+		-display none -monitor none -no-reboot -nic none \
+		-serial "pipe:$dir/io" \
+		-drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" \
+		-drive "if=pflash,format=raw,file=$dir/vars.fd" \
+		-drive "if=none,id=esp,format=raw,file=$esp" -device ide-hd,bus=ide.0,drive=esp \
+		"$@" < /dev/null > "$dir/qemu.out" 2>&1 &
+	BOOT_PID=$!
+	cat "$dir/io.out" >> "$dir/serial.raw" &
+	BOOT_CAT=$!
+	exec {BOOT_KEYS}> "$dir/io.in"
+}
+
+# wait_for DIR TEXT SECONDS [N]: until TEXT shows (N times, default 1) in
+# the raw log (fixed string)
+wait_for() {
+	local i n=${4:-1}
+	for ((i = 0; i < $3 * 10; i++)); do
+		if [ "$(tr -d '\r' < "$1/serial.raw" | grep -cF -- "$2")" -ge "$n" ]; then
+			return 0
+		fi
+		kill -0 "$BOOT_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# send_keys BYTES: printf-style bytes to the VM's serial input
+send_keys() {
+	printf "$1" >&"$BOOT_KEYS"
+}
+
+# boot_x86_wait DIR [kill]: wait for the VM (or stop it first)
+boot_x86_wait() {
+	local dir=$1
+	if [ "${2:-}" = kill ]; then
+		kill "$BOOT_PID" 2>/dev/null
+	fi
+	wait "$BOOT_PID"
+	BOOT_RC=$?
+	exec {BOOT_KEYS}>&-
+	wait "$BOOT_CAT" 2>/dev/null
+	BOOT_SECONDS=$(( ($(date +%s%N) - BOOT_T0) / 1000000000 ))
+	clean_log "$dir/serial.raw" "$dir/serial.txt"
+}

@@ -90,6 +90,18 @@ nsh_run "$NA" fixed create -y -t fixed -s 16M -b 1M "PciRoot(0x0)/Pci(0x5,0x0)"
 nsh_end "$NA"
 make_esp "$A/esp.img" "$APP_ARM" "$NA" || { fail "aarch64: cannot build the ESP"; finish; }
 
+# ---- x86_64 interactive: typed confirmation and ESC, keys over serial ----
+I=$W/keys
+mkdir -p "$I"
+truncate -s 1G "$I/ahci.img"
+sha256sum < "$I/ahci.img" > "$I/ahci.sha"
+NI=$I/startup.nsh
+nsh_begin "$NI"
+nsh_run "$NI" declined create -s 1G blk1:
+nsh_run "$NI" escaped create -t fixed -b 1M blk1:
+nsh_end "$NI"
+make_esp "$I/esp.img" "$APP_X86" "$NI" || { fail "keys: cannot build the ESP"; finish; }
+
 echo "booting OVMF (x86_64) and AAVMF (aarch64) under TCG, side by side..."
 (
 	boot_aarch64 "$A" "$A/esp.img" \
@@ -255,6 +267,35 @@ expect "$L" checkdyn 0x0 "check blk2: (the dynamic image)" "0 errors"
 expect "$L" checkfile 0x0 "check fs0:\\x.vhdx" "0 errors"
 expect "$L" infofile 0x0 "info fs0:\\x.vhdx" "dynamic"
 expect "$L" checkused 0xA "check on a disk that is not a VHDX: EFI_VOLUME_CORRUPTED" "not a VHDX"
+
+echo "--- x86_64 boot with keys sent over the serial port"
+boot_x86_start "$I" "$I/esp.img" \
+	-drive "if=none,id=ah,format=raw,file=$I/ahci.img" -device ide-hd,bus=ide.1,drive=ah
+LI=$I/serial.txt
+# no, then yes and ESC as soon as progress shows; stop the VM if a step
+# never comes (rather than waiting for the boot timeout)
+if wait_for "$I" "Type yes and Enter" 120 1 && send_keys 'no\r' &&
+   wait_for "$I" "Type yes and Enter" 60 2 && sha256sum < "$I/ahci.img" > "$I/ahci.mid" &&
+   send_keys 'yes\r' &&
+   wait_for "$I" "ESC aborts" 120 && send_keys '\033' &&
+   wait_for "$I" "=== escaped rc" 60; then
+	boot_x86_wait "$I"
+else
+	boot_x86_wait "$I" kill
+fi
+echo "--- keys boot: ${BOOT_SECONDS} s, qemu exit $BOOT_RC; log $LI"
+expect "$LI" declined 0x15 "confirmation answered 'no': EFI_ABORTED" "not confirmed; nothing written"
+if [ -f "$I/ahci.mid" ] && cmp -s "$I/ahci.mid" "$I/ahci.sha"; then
+	pass "declined: disk file byte-for-byte unchanged (checked before the next run)"
+else
+	fail "declined: disk file changed before the second run"
+fi
+expect "$LI" escaped 0x15 "ESC while zeroing a fixed payload: EFI_ABORTED" "aborted by ESC"
+if ! head -c 8 "$I/ahci.img" | grep -q vhdxfile && ! qemu-img check -q -f vhdx "$I/ahci.img" 2>/dev/null; then
+	pass "after ESC: nothing on the disk looks like a VHDX (no signature, qemu-img refuses it)"
+else
+	fail "after ESC: the disk looks like a VHDX"
+fi
 
 LA=$A/serial.txt
 echo "--- aarch64 boot: ${arm_s} s, qemu exit $arm_rc; log $LA"
