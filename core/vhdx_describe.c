@@ -32,7 +32,8 @@ static void cli_size(struct vhdx_text_ *t, uint64_t v)
 	vhdx_text_u64_(t, v);
 }
 
-size_t vhdx_plan_command_line(const struct vhdx_plan *plan, const char *target, char *buf, size_t len)
+size_t vhdx_plan_command_line(const struct vhdx_plan *plan, const char *target, const char *parent,
+			      char *buf, size_t len)
 {
 	const struct vhdx_params *p = &plan->params;
 	struct vhdx_text_ t;
@@ -58,6 +59,10 @@ size_t vhdx_plan_command_line(const struct vhdx_plan *plan, const char *target, 
 		vhdx_text_str_(&t, " --zero-blocks");
 	if (p->leave_payload)
 		vhdx_text_str_(&t, " --no-zero");
+	if (p->type == VHDX_TYPE_DIFFERENCING && parent) {
+		vhdx_text_str_(&t, " --parent ");
+		vhdx_text_str_(&t, parent);
+	}
 	vhdx_text_str_(&t, " ");
 	vhdx_text_str_(&t, target);
 	return t.pos;
@@ -79,6 +84,12 @@ static void region_line(struct vhdx_text_ *t, const char *name, uint64_t len, ui
 
 void vhdx_plan_print(const struct vhdx_plan *plan, const char *target,
 		     void (*line)(void *ctx, const char *text), void *ctx)
+{
+	vhdx_plan_print_ex(plan, target, NULL, line, ctx);
+}
+
+void vhdx_plan_print_ex(const struct vhdx_plan *plan, const char *target, const char *parent,
+			void (*line)(void *ctx, const char *text), void *ctx)
 {
 	const struct vhdx_params *p = &plan->params;
 	char buf[VHDX_DESCRIBE_LINE_MAX];
@@ -138,12 +149,23 @@ void vhdx_plan_print(const struct vhdx_plan *plan, const char *target,
 	vhdx_text_u64_(&t, plan->file_size);
 	vhdx_text_str_(&t, " bytes)");
 	emit_line(line, ctx, &t);
+	if (p->type == VHDX_TYPE_DIFFERENCING) {
+		size_t i;
+
+		for (i = 0; i < p->parent_locator_count; i++) {
+			vhdx_text_str_(&t, i ? "                 " : "  parent locator ");
+			vhdx_text_str_(&t, p->parent_locator[i].key);
+			vhdx_text_str_(&t, " = ");
+			vhdx_text_str_(&t, p->parent_locator[i].value);
+			emit_line(line, ctx, &t);
+		}
+	}
 	if ((p->virtual_size >> vhdx_log2_(p->logical_sector_size)) & 1) {
 		vhdx_text_str_(&t, "  note           an odd number of logical sectors: valid, but 7-Zip (26.02) "
 				   "refuses such images (its bug)");
 		emit_line(line, ctx, &t);
 	}
 	vhdx_text_str_(&t, "  command        ");
-	vhdx_plan_command_line(plan, target, buf + t.pos, sizeof(buf) - t.pos);
+	vhdx_plan_command_line(plan, target, parent, buf + t.pos, sizeof(buf) - t.pos);
 	line(ctx, buf);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "host_parent.h"
 #include "posix_io.h"
 #include "vhdx_describe.h"
 #include "vhdx_identify.h"
@@ -149,11 +150,15 @@ int host_cmd_create(const struct vhdx_cli *cli)
 	uint32_t sector = 512;
 	void *scratch;
 	int fd = -1, err, read_err;
+	bool size_given = cli->size_given;
+	static struct host_parent parent; /* PATH_MAX buffers: off the stack */
 
 	memset(&io, 0, sizeof(io));
 	if (params.type == VHDX_TYPE_DIFFERENCING) {
-		host_error("create: differencing images are not supported yet");
-		return VHDX_EXIT_USAGE;
+		err = host_parent_prepare(cli, target, &params, &parent);
+		if (err)
+			return err;
+		size_given = true;
 	}
 	exists = stat(target, &st) == 0;
 	if (!exists && errno != ENOENT) {
@@ -212,7 +217,7 @@ int host_cmd_create(const struct vhdx_cli *cli)
 		close(fd);
 		return VHDX_EXIT_USAGE;
 	}
-	if (!cli->size_given) {
+	if (!size_given) {
 		if (!is_block) {
 			host_error("create: --size is required unless TARGET is a block device");
 			if (fd >= 0)
@@ -252,7 +257,7 @@ int host_cmd_create(const struct vhdx_cli *cli)
 		return VHDX_EXIT_USAGE;
 	}
 	if (!cli->quiet) {
-		vhdx_plan_print(&plan, target, print_line, NULL);
+		vhdx_plan_print_ex(&plan, target, cli->parent, print_line, NULL);
 		if (found)
 			printf("  overwrites     %s (--force)\n", found);
 		fflush(stdout);
