@@ -14,6 +14,7 @@
  *   fs0:\dir\disk.vhdx           a file on a mounted filesystem
  */
 #include "efi_app.h"
+#include "vhdx_describe.h"
 
 /*
  * Scratch buffer [byte]: the core writes structures through it, and a
@@ -55,38 +56,38 @@ static EFI_STATUS efi_target_block(struct efi_target *t, BOOLEAN is_map, BOOLEAN
 		dp = efi_dev_path_from_map(t->name);
 		if (!dp)
 			return efi_con_failf(EFI_APP_REFUSED,
-					     L"TARGET %s: no such mapping (see `vhdx list` or `map`)",
+					     L"%s: no such mapping (see `vhdx list` or `map`)",
 					     t->name);
 	} else {
 		dp = owned = efi_dev_path_from_text(t->name);
 		if (!dp)
 			return efi_con_failf(EFI_APP_REFUSED,
-					     L"TARGET %s: not a device path the firmware can read", t->name);
+					     L"%s: not a device path the firmware can read", t->name);
 	}
 	i = efi_dev_find(t->devs, t->dev_count, dp);
 	if (owned)
 		FreePool(owned);
 	if (i < 0)
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: no block device has this device path",
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: no block device has this device path",
 				     t->name);
 	t->dev = &t->devs[i];
 	st = efi_bio_open(&t->bio, t->dev->bio);
 	if (st == EFI_NO_MEDIA)
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: no media", t->name);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: no media", t->name);
 	if (EFI_ERROR(st) || t->bio.block_size > 4096)
 		return efi_con_failf(EFI_APP_REFUSED,
-				     L"TARGET %s: block size %d is not a power of two up to 4096",
+				     L"%s: block size %d is not a power of two up to 4096",
 				     t->name, t->dev->bio->Media->BlockSize);
 	if (!for_write)
 		return EFI_SUCCESS;
 	if (t->dev->bio->Media->ReadOnly)
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: the media is read-only", t->name);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: the media is read-only", t->name);
 	if (t->bio.io_align > 4096)
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: IoAlign %d above 4096 is not supported",
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: IoAlign %d above 4096 is not supported",
 				     t->name, t->bio.io_align);
 	if (t->dev->is_boot)
 		return efi_con_failf(EFI_APP_REFUSED,
-				     L"TARGET %s: this is the device vhdx.efi was loaded from (or the disk under it)",
+				     L"%s: this is the device vhdx.efi was loaded from (or the disk under it)",
 				     t->name);
 	return EFI_SUCCESS;
 }
@@ -103,7 +104,7 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 	UINTN i;
 
 	if (colon + 2 > sizeof(map) / sizeof(map[0]))
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: mapping name too long", t->name);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: mapping name too long", t->name);
 	CopyMem(map, t->name, (colon + 1) * sizeof(CHAR16));
 	map[colon + 1] = 0;
 	t->path = StrDuplicate(t->name + colon + 1);
@@ -114,17 +115,17 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 			t->path[i] = L'\\';
 	dp = efi_dev_path_from_map(map);
 	if (!dp)
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: no such mapping %s", t->name, map);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: no such mapping %s", t->name, map);
 	t->fs_dp = dp;
 	rest = dp;
 	st = BS->LocateDevicePath(&gEfiSimpleFileSystemProtocolGuid, &rest, &h);
 	if (!EFI_ERROR(st))
 		st = BS->HandleProtocol(h, &gEfiSimpleFileSystemProtocolGuid, (void **)&fs);
 	if (EFI_ERROR(st))
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: %s is not a filesystem", t->name, map);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: %s is not a filesystem", t->name, map);
 	st = fs->OpenVolume(fs, &t->root);
 	if (EFI_ERROR(st))
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: cannot open the volume: %r", t->name, st);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open the volume: %r", t->name, st);
 	fsi = LibFileSystemInfo(t->root);
 	if (fsi) {
 		BOOLEAN ro = fsi->ReadOnly;
@@ -132,7 +133,7 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 		t->free_space = fsi->FreeSpace;
 		FreePool(fsi);
 		if (ro && for_write)
-			return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: the filesystem is read-only",
+			return efi_con_failf(EFI_APP_REFUSED, L"%s: the filesystem is read-only",
 					     t->name);
 	} else {
 		t->free_space = ~0ull;
@@ -148,9 +149,9 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 			FreePool(fi);
 		f->Close(f);
 		if (dir)
-			return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: is a directory", t->name);
+			return efi_con_failf(EFI_APP_REFUSED, L"%s: is a directory", t->name);
 	} else if (st != EFI_NOT_FOUND || !for_write) {
-		return efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: cannot open: %r", t->name, st);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t->name, st);
 	}
 	return EFI_SUCCESS;
 }
@@ -190,7 +191,7 @@ EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, 
 		return efi_target_block(t, FALSE, for_write, image);
 	}
 	return efi_con_failf(EFI_APP_REFUSED,
-			     L"TARGET %s: give a mapping (blk1:), a device path (PciRoot(0x0)/Pci(0x5,0x0)) or a file (fs0:\\disk.vhdx)",
+			     L"%s: give a mapping (blk1:), a device path (PciRoot(0x0)/Pci(0x5,0x0)) or a file (fs0:\\disk.vhdx)",
 			     t->name);
 }
 
@@ -242,110 +243,32 @@ static BOOLEAN efi_fit(const struct vhdx_params *p, uint64_t cap, struct vhdx_pl
 
 /* ---- the plan ---- */
 
-static const char *efi_type_text(enum vhdx_type t)
+static void efi_plan_line(void *ctx, const char *text)
 {
-	switch (t) {
-	case VHDX_TYPE_DYNAMIC:      return "dynamic";
-	case VHDX_TYPE_FIXED:        return "fixed";
-	case VHDX_TYPE_DIFFERENCING: return "differencing";
-	}
-	return "?";
-}
-
-static void efi_add_arg(struct efi_str *s, const char *opt, uint64_t bytes, BOOLEAN suffix)
-{
-	char v[32];
-
-	if (suffix) {
-		efi_text_size_arg(bytes, v, sizeof(v));
-	} else {
-		vhdx_u64_to_text(bytes, v, sizeof(v));
-	}
-	efi_str_add(s, " ");
-	efi_str_add(s, opt);
-	efi_str_add(s, " ");
-	efi_str_add(s, v);
-}
-
-static void efi_add_quoted(struct efi_str *s, const char *text)
-{
-	BOOLEAN q = FALSE;
-	const char *p;
-
-	for (p = text; *p; p++)
-		if (*p == ' ' || *p == '"' || *p == '^' || *p == '#' || *p == '%')
-			q = TRUE;
-	if (!q) {
-		efi_str_add(s, text);
-		return;
-	}
-	efi_str_add(s, "\"");
-	for (p = text; *p; p++) {
-		char c[3] = { *p, 0, 0 };
-
-		if (*p == '"' || *p == '^') { /* the shell's escape character */
-			c[0] = '^';
-			c[1] = *p;
-		}
-		efi_str_add(s, c);
-	}
-	efi_str_add(s, "\"");
-}
-
-/* The command line that gives the same image, with every default spelled out. */
-static void efi_equivalent(const struct vhdx_cli *cli, const struct vhdx_plan *plan, char *buf,
-			   size_t len)
-{
-	const struct vhdx_params *p = &plan->params;
-	struct efi_str s;
-
-	efi_str_init(&s, buf, len);
-	efi_str_add(&s, "vhdx create --type ");
-	efi_str_add(&s, efi_type_text(p->type));
-	efi_add_arg(&s, "--size", p->virtual_size, TRUE);
-	efi_add_arg(&s, "--block-size", p->block_size, TRUE);
-	efi_add_arg(&s, "--logical-sector-size", p->logical_sector_size, FALSE);
-	efi_add_arg(&s, "--physical-sector-size", p->physical_sector_size, FALSE);
-	efi_add_arg(&s, "--log-size", p->log_size, TRUE);
-	if (p->zero_blocks)
-		efi_str_add(&s, " --zero-blocks");
-	if (p->leave_payload)
-		efi_str_add(&s, " --no-zero");
-	if (cli->params.creator) {
-		efi_str_add(&s, " --creator ");
-		efi_add_quoted(&s, cli->params.creator);
-	}
-	if (cli->force)
-		efi_str_add(&s, " --force");
-	efi_str_add(&s, " ");
-	efi_add_quoted(&s, cli->target);
-}
-
-static void efi_line(const char *label, const char *text)
-{
-	efi_con_utf8(label);
+	(void)ctx;
 	efi_con_utf8(text);
 	efi_con_utf8("\n");
 }
 
+/*
+ * The plan: what the target is (EFI only), then the core's description of
+ * the image, identical to the host tool's (core/vhdx_describe.h), with the
+ * equivalent command line; then where the GUIDs came from.
+ */
 static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *t,
 			   const struct vhdx_plan *plan, enum efi_rng_source rng, UINTN scratch_len)
 {
 	const struct vhdx_params *p = &plan->params;
-	char line[600];
+	char line[600], g[VHDX_GUID_TEXT_SIZE];
 	struct efi_str s;
 
 	efi_str_init(&s, line, sizeof(line));
+	efi_str_add(&s, "target ");
 	efi_str_add(&s, cli->target);
-	efi_str_add(&s, "  ");
-	if (t->kind == EFI_TARGET_BLOCK)
-		efi_str_add16(&s, t->dev->dp_text);
-	else
-		efi_str_add(&s, t->exists ? "(existing file)" : "(new file)");
-	efi_line("Target:   ", line);
-
-	efi_str_init(&s, line, sizeof(line));
+	efi_str_add(&s, " = ");
 	if (t->kind == EFI_TARGET_BLOCK) {
+		efi_str_add16(&s, t->dev->dp_text);
+		efi_str_add(&s, "\n  device         ");
 		efi_str_size(&s, t->bio.size);
 		efi_str_add(&s, ", ");
 		efi_str_u64(&s, t->bio.block_size);
@@ -362,74 +285,37 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 			efi_str_add(&s, ")");
 		}
 	} else {
+		efi_str_add(&s, t->exists ? "existing file of " : "new file");
 		if (t->exists) {
-			efi_str_add(&s, "existing file of ");
 			efi_str_u64(&s, t->old_size);
-			efi_str_add(&s, " bytes, replaced; ");
+			efi_str_add(&s, " bytes, replaced");
 		}
+		efi_str_add(&s, "\n  volume         ");
 		efi_str_size(&s, t->free_space);
-		efi_str_add(&s, " free on the volume");
+		efi_str_add(&s, " free");
 	}
-	efi_line("Device:   ", line);
+	efi_plan_line(NULL, line);
+	vhdx_plan_print(plan, cli->target, efi_plan_line, NULL);
 
 	efi_str_init(&s, line, sizeof(line));
-	efi_str_add(&s, efi_type_text(p->type));
-	efi_str_add(&s, " VHDX, virtual size ");
-	efi_str_size(&s, p->virtual_size);
-	efi_str_add(&s, ", block size ");
-	efi_str_size(&s, p->block_size);
-	efi_str_add(&s, ", sectors ");
-	efi_str_u64(&s, p->logical_sector_size);
-	efi_str_add(&s, " logical / ");
-	efi_str_u64(&s, p->physical_sector_size);
-	efi_str_add(&s, " physical");
-	if (p->type == VHDX_TYPE_FIXED)
-		efi_str_add(&s, p->leave_payload ? ", payload left as found" : ", payload zeroed");
-	if (p->type == VHDX_TYPE_DYNAMIC)
-		efi_str_add(&s, p->zero_blocks ? ", blocks ZERO" : ", blocks NOT_PRESENT");
-	efi_line("Image:    ", line);
+	efi_str_add(&s, "  GUIDs          ");
+	efi_str_add(&s, rng == EFI_RNG_FROM_PROTOCOL ? "from EFI_RNG_PROTOCOL" :
+		    "from the fallback mix (no EFI_RNG_PROTOCOL)");
+	vhdx_guid_to_text(&p->data_write_guid, g, false);
+	efi_str_add(&s, "; DataWriteGuid ");
+	efi_str_add(&s, g);
+	vhdx_guid_to_text(&p->page83, g, false);
+	efi_str_add(&s, ", Page 83 ID ");
+	efi_str_add(&s, g);
+	efi_plan_line(NULL, line);
 
 	efi_str_init(&s, line, sizeof(line));
-	efi_str_add(&s, "log ");
-	efi_str_size(&s, plan->log_length);
-	efi_str_add(&s, " @ ");
-	efi_str_size(&s, plan->log_offset);
-	efi_str_add(&s, ", metadata ");
-	efi_str_size(&s, plan->meta_length);
-	efi_str_add(&s, " @ ");
-	efi_str_size(&s, plan->meta_offset);
-	efi_str_add(&s, ", BAT ");
-	efi_str_size(&s, plan->bat_length);
-	efi_str_add(&s, " @ ");
-	efi_str_size(&s, plan->bat_offset);
-	efi_str_add(&s, ", payload @ ");
-	efi_str_size(&s, plan->data_offset);
-	efi_str_add(&s, "; image ends at ");
-	efi_str_size(&s, plan->file_size);
-	efi_str_add(&s, ", ");
+	efi_str_add(&s, "  writes         ");
 	efi_str_size(&s, vhdx_image_total(plan));
-	efi_str_add(&s, " to write through a ");
+	efi_str_add(&s, " through a ");
 	efi_str_size(&s, scratch_len);
-	efi_str_add(&s, " buffer");
-	efi_line("Layout:   ", line);
-
-	efi_str_init(&s, line, sizeof(line));
-	{
-		char g[VHDX_GUID_TEXT_SIZE];
-
-		efi_str_add(&s, rng == EFI_RNG_FROM_PROTOCOL ? "EFI_RNG_PROTOCOL" :
-			    "fallback mix (no EFI_RNG_PROTOCOL)");
-		vhdx_guid_to_text(&p->data_write_guid, g, false);
-		efi_str_add(&s, "; DataWriteGuid ");
-		efi_str_add(&s, g);
-		vhdx_guid_to_text(&p->page83, g, false);
-		efi_str_add(&s, ", Page 83 ID ");
-		efi_str_add(&s, g);
-	}
-	efi_line("GUIDs:    ", line);
-
-	efi_equivalent(cli, plan, line, sizeof(line));
-	efi_line("Command:  ", line);
+	efi_str_add(&s, " buffer; ESC aborts");
+	efi_plan_line(NULL, line);
 }
 
 /* ---- confirmation ---- */
@@ -482,7 +368,7 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 		scratch = efi_pages_alloc(scratch_len);
 	}
 	if (!scratch)
-		return efi_con_failf(EFI_OUT_OF_RESOURCES, L"no memory for a %ld-byte buffer; nothing written",
+		return efi_con_failf(EFI_OUT_OF_RESOURCES, L"no memory for a %ld-byte buffer",
 				     (UINT64)scratch_len);
 	ZeroMem(&job, sizeof(job));
 	job.quiet = cli->quiet;
@@ -506,7 +392,7 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 			if (f)
 				f->Close(f);
 			efi_pages_free(scratch, scratch_len);
-			return efi_con_failf(EFI_APP_FAILED, L"TARGET %s: cannot create: %r", t->name, st);
+			return efi_con_failf(EFI_APP_FAILED, L"%s: cannot create: %r", t->name, st);
 		}
 		job.file = f;
 	}
@@ -553,7 +439,7 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 		UINT64 ms = us / 1000 ? us / 1000 : 1;
 
 		efi_str_init(&s, line, sizeof(line));
-		efi_str_add(&s, "Done:     wrote ");
+		efi_str_add(&s, "done: wrote ");
 		efi_str_u64(&s, job.bytes);
 		efi_str_add(&s, " bytes in ");
 		efi_str_u64(&s, ms);
@@ -564,7 +450,7 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 		efi_str_add(&s, " ms in the firmware), flushed; image of ");
 		efi_str_u64(&s, plan->file_size);
 		efi_str_add(&s, " bytes");
-		efi_line("", line);
+		efi_plan_line(NULL, line);
 	}
 	return EFI_SUCCESS;
 }
@@ -609,7 +495,7 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 			vhdx_size_to_text(p.block_size ? p.block_size : VHDX_DEFAULT_BLOCK_SIZE, b,
 					  sizeof(b));
 			st = efi_con_failf(EFI_APP_REFUSED,
-					   L"TARGET %s: too small (%a) for any fixed image with %a blocks; nothing written",
+					   L"%s: too small (%a) for any fixed image with %a blocks",
 					   t.name, a, b);
 			goto out;
 		}
@@ -628,14 +514,14 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 		vhdx_size_to_text(plan.file_size, a, sizeof(a));
 		vhdx_size_to_text(t.bio.size, b, sizeof(b));
 		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"TARGET %s: too small: the image needs %a (%ld bytes), the device has %a (%ld bytes); nothing written",
+				   L"%s: too small: the image needs %a (%ld bytes), the device has %a (%ld bytes)",
 				   t.name, a, plan.file_size, b, t.bio.size);
 		goto out;
 	}
 	if (t.kind == EFI_TARGET_FILE && t.free_space != ~0ull &&
 	    plan.file_size > t.free_space + t.old_size) {
 		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"TARGET %s: too small: the image needs %ld bytes, the volume has %ld free; nothing written",
+				   L"%s: too small: the image needs %ld bytes, the volume has %ld free",
 				   t.name, plan.file_size, t.free_space + t.old_size);
 		goto out;
 	}
@@ -643,19 +529,19 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	if (t.kind == EFI_TARGET_BLOCK) {
 		efi_probe_bio(&t.bio, &t.probe);
 		if (t.probe.holds == EFI_HOLDS_UNREADABLE) {
-			st = efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: cannot read it: %r; nothing written",
+			st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot read it: %r",
 					   t.name, t.probe.status);
 			goto out;
 		}
 		if (t.probe.holds != EFI_HOLDS_BLANK && !cli->force) {
 			st = efi_con_failf(EFI_APP_REFUSED,
-					   L"TARGET %s: not blank: holds %a (non-zero byte at %ld); --force overwrites it; nothing written",
+					   L"%s holds %a (non-zero byte at %ld); refusing to overwrite it without --force",
 					   t.name, efi_probe_text(t.probe.holds), t.probe.first_nonzero);
 			goto out;
 		}
 	} else if (t.exists && t.old_size && !cli->force) {
 		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"TARGET %s: the file exists (%ld bytes); --force replaces it; nothing written",
+				   L"%s: existing file of %ld bytes; refusing to overwrite it without --force",
 				   t.name, t.old_size);
 		goto out;
 	}
@@ -663,7 +549,7 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	if (!cli->quiet || cli->dry_run)
 		efi_print_plan(cli, &t, &plan, rng, scratch_len);
 	if (cli->dry_run) {
-		efi_con_utf8("Dry run:  nothing written\n");
+		efi_con_utf8("dry run: nothing written\n");
 		st = EFI_SUCCESS;
 		goto out;
 	}

@@ -109,7 +109,7 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	} else {
 		st = t.root->Open(t.root, &f, t.path, EFI_FILE_MODE_READ, 0);
 		if (EFI_ERROR(st)) {
-			st = efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: cannot open: %r", t.name, st);
+			st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t.name, st);
 			goto out;
 		}
 		src.file = f;
@@ -124,9 +124,9 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	err = vhdx_check(&s, scratch, scratch_len, info, efi_read_finding, check ? &t : NULL);
 	if (err) {
 		if (err == VHDX_ERR_IO)
-			st = efi_con_failf(EFI_APP_FAILED, L"TARGET %s: read failed: %r", t.name, src.status);
+			st = efi_con_failf(EFI_APP_FAILED, L"%s: read failed: %r", t.name, src.status);
 		else
-			st = efi_con_failf(EFI_APP_REFUSED, L"TARGET %s: reader failed: %a", t.name,
+			st = efi_con_failf(EFI_APP_REFUSED, L"%s: reader failed: %a", t.name,
 					   vhdx_strerror(err));
 		goto out;
 	}

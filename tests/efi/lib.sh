@@ -128,14 +128,14 @@ bytes_of() {
 	esac
 }
 
-# arg_of TEXT OPTION: the value after OPTION in the Command: line of TEXT
+# arg_of TEXT OPTION: the value after OPTION in the plan's command line
 arg_of() {
-	grep '^Command:' <<<"$1" | head -n 1 | sed -n "s/.* $2 \([^ ]*\).*/\1/p"
+	grep '^  command ' <<<"$1" | head -n 1 | sed -n "s/.* $2 \([^ ]*\).*/\1/p"
 }
 
-# image_size TEXT: bytes of the image, from the Done: line
+# image_size TEXT: bytes of the image, from the done: line
 image_size() {
-	grep '^Done:' <<<"$1" | sed -n 's/.*image of \([0-9]*\) bytes.*/\1/p'
+	grep 'done: wrote' <<<"$1" | sed -n 's/.*image of \([0-9]*\) bytes.*/\1/p'
 }
 
 # validate NAME IMG VDS LSS: every independent reader we have.

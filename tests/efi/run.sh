@@ -161,10 +161,10 @@ image() {
 	local dir=$1 log=$2 tag=$3 what=$4 disk=$5 out size vds lss
 	out=$(out_of "$log" "$tag")
 	size=$(image_size "$out")
-	vds=$(bytes_of "$(arg_of "$out" --size)")
+	vds=$(bytes_of "$(arg_of "$out" -s)")
 	lss=$(arg_of "$out" --logical-sector-size)
 	if [ -z "$size" ] || [ -z "$vds" ] || [ -z "$lss" ]; then
-		fail "$what: no Done:/Command: line to read the image size from"
+		fail "$what: no done:/command line to read the image size from"
 		return
 	fi
 	if [ "$disk" != - ]; then
@@ -205,33 +205,33 @@ expect "$L" small 0x2 "too small (2 MiB disk)" "too small"
 unchanged small "too small"
 expect "$L" ro 0x2 "read-only disk" "read-only"
 unchanged ro "read-only disk"
-expect "$L" used 0x2 "not blank without --force" "not blank: holds an MBR partition table"
-expect "$L" dry 0x0 "--dry-run" "Dry run:  nothing written"
+expect "$L" used 0x2 "not blank without --force" "holds an MBR partition table (non-zero byte at 450); refusing to overwrite it without --force"
+expect "$L" dry 0x0 "--dry-run" "dry run: nothing written"
 unchanged used "not blank and --dry-run"
 expect "$L" boot 0x2 "boot device" "loaded from"
 expect "$L" nosize 0x2 "dynamic without --size" "--size"
 expect "$L" nomap 0x2 "unknown mapping" "no such mapping"
 
-expect "$L" dyn512 0x0 "dynamic on 512-byte virtio-blk via blk2:" "Done:" &&
+expect "$L" dyn512 0x0 "dynamic on 512-byte virtio-blk via blk2:" "done: wrote" &&
 	image "$X" "$L" dyn512 "dynamic 1 GiB on virtio-blk 512" "$X/v512.img"
-expect "$L" fixed4k 0x0 "fixed filling a 4Kn virtio-blk full of old data, via device path" "Done:" && {
+expect "$L" fixed4k 0x0 "fixed filling a 4Kn virtio-blk full of old data, via device path" "done: wrote" && {
 	image "$X" "$L" fixed4k "fixed 4Kn over old data" "$X/v4k.img"
 	out=$(out_of "$L" fixed4k)
-	if grep -qF -- '--size 252M' <<<"$out"; then
+	if grep -qF -- '-s 252M' <<<"$out"; then
 		pass "fixed 4Kn: --size omitted fills the 256 MiB disk: 252 MiB virtual"
 	else
-		fail "fixed 4Kn: largest size not 252M: $(grep '^Command:' <<<"$out")"
+		fail "fixed 4Kn: largest size not 252M: $(grep '^  command' <<<"$out")"
 	fi
 }
-expect "$L" nvme 0x0 "dynamic 10 GiB on NVMe via blk4:" "Done:" &&
+expect "$L" nvme 0x0 "dynamic 10 GiB on NVMe via blk4:" "done: wrote" &&
 	image "$X" "$L" nvme "dynamic 10 GiB on NVMe" "$X/nvme.img"
-expect "$L" ahci 0x0 "fixed filling a 256 MiB AHCI disk via blk1:" "Done:" && {
+expect "$L" ahci 0x0 "fixed filling a 256 MiB AHCI disk via blk1:" "done: wrote" && {
 	image "$X" "$L" ahci "fixed 252 MiB on AHCI" "$X/ahci.img"
 	out=$(out_of "$L" ahci)
-	if grep -qF -- '--size 252M' <<<"$out"; then
+	if grep -qF -- '-s 252M' <<<"$out"; then
 		pass "fixed AHCI: --size omitted fills the 256 MiB disk: 252 MiB virtual"
 	else
-		fail "fixed AHCI: largest size not 252M: $(grep '^Command:' <<<"$out")"
+		fail "fixed AHCI: largest size not 252M: $(grep '^  command' <<<"$out")"
 	fi
 	if grep -qE 'MiB/s, [0-9]+:[0-9]+ left' <<<"$out"; then
 		pass "fixed AHCI: progress shows throughput and time left"
@@ -239,19 +239,19 @@ expect "$L" ahci 0x0 "fixed filling a 256 MiB AHCI disk via blk1:" "Done:" && {
 		fail "fixed AHCI: no progress line with throughput and time left"
 	fi
 }
-expect "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "Done:" && {
+expect "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "done: wrote" && {
 	if mcopy -n -i "$X/esp.img" ::x.vhdx "$X/file.vhdx" 2>/dev/null; then
 		image "$X" "$L" file "dynamic 1 GiB file on FAT" -
 	else
 		fail "file: x.vhdx not found on the ESP"
 	fi
 }
-expect "$L" fileagain 0x2 "existing file without --force" "exists"
-if grep -c '^GUIDs:    fallback mix' "$L" | grep -qx 6 &&
+expect "$L" fileagain 0x2 "existing file without --force" "existing file of 4194304 bytes"
+if grep -c '^  GUIDs          from the fallback mix' "$L" | grep -qx 6 &&
    [ "$(grep -o 'DataWriteGuid [0-9a-f-]*' "$L" | sort -u | wc -l)" = 6 ]; then
 	pass "x86_64: GUIDs from the fallback mix (no EFI_RNG_PROTOCOL), all distinct"
 else
-	fail "x86_64: GUID source or distinctness: $(grep '^GUIDs:' "$L" | head -n 6)"
+	fail "x86_64: GUID source or distinctness: $(grep '^  GUIDs' "$L" | head -n 6)"
 fi
 
 out=$(out_of "$L" list2)
@@ -305,9 +305,9 @@ else
 	fail "aarch64: the boot did not complete (qemu exit $arm_rc; 124 = timeout); see $LA"
 fi
 expect "$LA" list 0x0 "aarch64 list" "PciRoot(0x0)/Pci(0x5,0x0)"
-expect "$LA" fixed 0x0 "aarch64: fixed 16 MiB on virtio-blk via device path" "Done:" &&
+expect "$LA" fixed 0x0 "aarch64: fixed 16 MiB on virtio-blk via device path" "done: wrote" &&
 	image "$A" "$LA" fixed "aarch64 fixed 16 MiB" "$A/v512.img"
-if grep -q '^GUIDs:    EFI_RNG_PROTOCOL' "$LA"; then
+if grep -q '^  GUIDs          from EFI_RNG_PROTOCOL' "$LA"; then
 	pass "aarch64: GUIDs from EFI_RNG_PROTOCOL (virtio-rng)"
 else
 	fail "aarch64: GUIDs not from EFI_RNG_PROTOCOL"
