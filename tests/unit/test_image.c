@@ -355,5 +355,7 @@ int main(void)
 		cmocka_unit_test(test_golden),
 	};
 
+	if (getenv("VHDX_TEST_DUMP_DIR"))
+		cmocka_set_test_filter("test_golden"); /* only the dump, for test_golden.sh */
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
 }
