@@ -32,3 +32,7 @@ check-host: host
 	bash tests/host/run.sh
 
 CHECK_TARGETS += check-unit check-freestanding check-host
+
+# the sanitized core objects are prerequisites of pattern rules only: keep
+# make from deleting them as intermediates after each test binary
+.SECONDARY: $(SAN_CORE_OBJS)

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* test_cli.c - the shared command-line parser: sizes, options, rules. */
+#include <stdio.h>
+
+#include "test_util.h"
+#include "vhdx_cli.h"
+
+static int parse(struct vhdx_cli *cli, char *why, size_t why_len, const char *line)
+{
+	static char prog[] = "vhdx";
+	static char buf[512]; /* the parsed strings point into it */
+	char *argv[32];
+	int argc = 0;
+	char *tok;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	argv[argc++] = prog;
+	for (tok = strtok(buf, " "); tok && argc < 31; tok = strtok(NULL, " "))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	return vhdx_cli_parse(cli, argc, argv, why, why_len);
+}
+
+static void test_sizes(void **state)
+{
+	static const struct {
+		const char *text;
+		int err;
+		uint64_t value;
+	} cases[] = {
+		{ "0", VHDX_OK, 0 }, { "512", VHDX_OK, 512 }, { "4k", VHDX_OK, 4096 },
+		{ "4K", VHDX_OK, 4096 }, { "4KiB", VHDX_OK, 4096 }, { "3M", VHDX_OK, 3ull << 20 },
+		{ "2mib", VHDX_OK, 2ull << 20 }, { "10G", VHDX_OK, 10ull << 30 }, { "64T", VHDX_OK, 64ull << 40 },
+		{ "7b", VHDX_OK, 7 }, { "18446744073709551615", VHDX_OK, UINT64_MAX },
+		{ "18446744073709551616", VHDX_ERR_RANGE, 0 }, { "16777216T", VHDX_ERR_RANGE, 0 },
+		{ "16777215T", VHDX_OK, 16777215ull << 40 }, { "", VHDX_ERR_INVAL, 0 },
+		{ "G", VHDX_ERR_INVAL, 0 }, { "-1", VHDX_ERR_INVAL, 0 }, { "1.5G", VHDX_ERR_INVAL, 0 },
+		{ "1 G", VHDX_ERR_INVAL, 0 }, { "1GB", VHDX_ERR_INVAL, 0 }, { "1P", VHDX_ERR_INVAL, 0 },
+		{ "0x10", VHDX_ERR_INVAL, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+		int err = vhdx_parse_size(cases[i].text, &v);
+
+		if (err != cases[i].err)
+			fail_msg("'%s': %d, expected %d", cases[i].text, err, cases[i].err);
+		if (!err)
+			assert_int_equal(v, cases[i].value);
+		else
+			assert_int_equal(v, 12345); /* untouched on error */
+	}
+	assert_int_equal(vhdx_parse_size(NULL, NULL), VHDX_ERR_INVAL);
+}
+
+static void test_create_options(void **state)
+{
+	struct vhdx_cli cli;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(parse(&cli, why, sizeof(why),
+			       "create -t fixed --size=10G -b2M --logical-sector-size 4096 "
+			       "--physical-sector-size=4096 --log-size 2M --creator me -f -y -n -q disk.vhdx"),
+			 VHDX_OK);
+	assert_int_equal(cli.cmd, VHDX_CMD_CREATE);
+	assert_int_equal(cli.params.type, VHDX_TYPE_FIXED);
+	assert_int_equal(cli.params.virtual_size, 10ull << 30);
+	assert_int_equal(cli.params.block_size, 2u << 20);
+	assert_int_equal(cli.params.logical_sector_size, 4096);
+	assert_int_equal(cli.params.physical_sector_size, 4096);
+	assert_int_equal(cli.params.log_size, 2u << 20);
+	assert_string_equal(cli.params.creator, "me");
+	assert_true(cli.force && cli.yes && cli.dry_run && cli.quiet && cli.size_given);
+	assert_string_equal(cli.target, "disk.vhdx");
+
+	/* options after the target, and "--" before a target that looks like an option */
+	assert_int_equal(parse(&cli, why, sizeof(why), "create x.vhdx -s 1G --zero-blocks"), VHDX_OK);
+	assert_true(cli.params.zero_blocks);
+	assert_int_equal(parse(&cli, why, sizeof(why), "create -s 1G -- -odd-name"), VHDX_OK);
+	assert_string_equal(cli.target, "-odd-name");
+	/* fixed without a size parses (a block device decides it later) */
+	assert_int_equal(parse(&cli, why, sizeof(why), "create -t fixed blk2:"), VHDX_OK);
+	assert_false(cli.size_given);
+}
+
+static void test_other_commands(void **state)
+{
+	struct vhdx_cli cli;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(parse(&cli, why, sizeof(why), "info --json a.vhdx"), VHDX_OK);
+	assert_true(cli.cmd == VHDX_CMD_INFO && cli.json);
+	assert_int_equal(parse(&cli, why, sizeof(why), "check a.vhdx"), VHDX_OK);
+	assert_int_equal(cli.cmd, VHDX_CMD_CHECK);
+	assert_int_equal(parse(&cli, why, sizeof(why), "list"), VHDX_OK);
+	assert_int_equal(cli.cmd, VHDX_CMD_LIST);
+	assert_int_equal(parse(&cli, why, sizeof(why), "-?"), VHDX_OK);
+	assert_int_equal(cli.cmd, VHDX_CMD_HELP);
+	assert_int_equal(parse(&cli, why, sizeof(why), "create -s 1G --help"), VHDX_OK);
+	assert_int_equal(cli.cmd, VHDX_CMD_HELP);
+	assert_non_null(strstr(vhdx_cli_usage(), "--logical-sector-size"));
+}
+
+static void test_errors_name_the_rule(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *fragment;
+	} cases[] = {
+		{ "", "missing command" },
+		{ "create -s 1G -b 3M x", "power of two" },
+		{ "create -s 1000 x", "remainder 488" },
+		{ "create -s 65T x", "64 TiB" },
+		{ "create --bogus x", "unknown option --bogus" },
+		{ "create -s", "needs a value" },
+		{ "create -t differencing x", "needs --parent" },
+		{ "create -t differencing --parent p -s 1G x", "--size contradicts" },
+		{ "create -t fixed --zero-blocks -s 1G x", "dynamic images only" },
+		{ "info", "missing TARGET" },
+		{ "check a b", "extra argument b" },
+		{ "list x", "list takes no TARGET" },
+		{ "info --size 1G x", "does not apply" },
+	};
+	struct vhdx_cli cli;
+	char why[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(why, 0, sizeof(why));
+		assert_int_not_equal(parse(&cli, why, sizeof(why), cases[i].line), VHDX_OK);
+		if (!strstr(why, cases[i].fragment))
+			fail_msg("'%s': '%s' lacks '%s'", cases[i].line, why, cases[i].fragment);
+		assert_null(strchr(why, '\n')); /* one line */
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_create_options),
+		cmocka_unit_test(test_other_commands),
+		cmocka_unit_test(test_errors_name_the_rule),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
