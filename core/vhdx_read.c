@@ -14,7 +14,7 @@
 static const struct vhdx_guid guid_bat = VHDX_GUID_BAT_REGION;
 static const struct vhdx_guid guid_meta = VHDX_GUID_METADATA_REGION;
 
-int rd_read_(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
+static int raw_read(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
 {
 	int err;
 
@@ -28,23 +28,35 @@ int rd_read_(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
 	return err ? VHDX_ERR_IO : 0;
 }
 
+int rd_read_(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
+{
+	c->win_len = 0; /* buf may overlap the small-read window */
+	return raw_read(c, off, buf, len);
+}
+
 int rd_small_(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
 {
-	uint64_t start = off & ~(uint64_t)(RD_SECTOR - 1), end, span;
+	uint64_t start = off & ~(uint64_t)(RD_SECTOR - 1), end;
 	uint8_t *win = c->scratch + VHDX_META_TABLE_SIZE;
 	int err;
 
 	VHDX_ASSERT(len <= RD_SECTOR);
 	if (off > c->src->size || len > c->src->size - off)
 		return 1;
-	end = VHDX_ALIGN_UP(off + len, RD_SECTOR);
+	/* 32 KiB from the sector holding off: len <= 4 KiB always fits */
+	end = start + 8 * RD_SECTOR;
 	if (end > c->src->size)
 		end = c->src->size;
-	span = end - start;
-	err = rd_read_(c, start, win, (size_t)span);
-	if (err)
-		return err;
-	vhdx_mem_copy_(buf, win + (off - start), len);
+	/* the window still holds [win_start, win_start + win_len): no read */
+	if (!c->win_len || start < c->win_start || end > c->win_start + c->win_len) {
+		c->win_len = 0;
+		err = raw_read(c, start, win, (size_t)(end - start));
+		if (err)
+			return err;
+		c->win_start = start;
+		c->win_len = end - start;
+	}
+	vhdx_mem_copy_(buf, win + (off - c->win_start), len);
 	return 0;
 }
 

@@ -21,6 +21,8 @@ struct rd_ctx {
 	uint32_t bat_findings;   /* listed so far */
 	uint32_t bat_suppressed; /* counted, not listed */
 	uint32_t bat_suppressed_errors;
+	uint64_t win_start;      /* small-read window at scratch + 64 KiB ... */
+	uint64_t win_len;        /* ... holds these bytes; 0: nothing */
 };
 
 /* Reads [off, off+len) into buf.  1: the range is not inside the source
