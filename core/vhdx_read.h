@@ -5,10 +5,12 @@
  * vhdx_check() walks any byte sequence through a struct vhdx_source and one
  * caller scratch buffer, fills a struct vhdx_info and reports every broken
  * rule of [MS-VHDX] (VHDX-FORMAT.md) through a callback.  Memory use is the
- * scratch buffer plus about 1 KiB of stack, whatever the image size: the BAT
- * is walked in windows of the scratch buffer.  No read ever goes outside
- * [0, source->size); every read offset is a multiple of 4096 and every
- * length a multiple of 4096 unless the read ends at source->size.
+ * scratch buffer, the caller's struct vhdx_info (about 4.5 KiB) and under
+ * 4 KiB of stack, whatever the image size: the BAT is walked in windows of
+ * the scratch buffer.  No read ever goes outside [0, source->size); every
+ * read offset is a multiple of 4096 and every length a multiple of 4096
+ * unless the read ends at source->size (a source over 512- or 4096-byte
+ * blocks never needs to bounce for the alignment of offsets or lengths).
  *
  * Rendering (human text, JSON, one finding per line) is here too, so that
  * the host tool and the UEFI app print identical output.
