@@ -238,3 +238,18 @@ boot_x86_wait() {
 	BOOT_SECONDS=$(( ($(date +%s%N) - BOOT_T0) / 1000000000 ))
 	clean_log "$dir/serial.raw" "$dir/serial.txt"
 }
+
+# make_gpt_esp IMG APP NSH P2GUID: an 80 MiB disk with a GPT: partition 1
+# (1 MiB + 20 MiB) an ESP holding vhdx.efi and startup.nsh, partition 2
+# (44 MiB + 16 MiB, unique GUID P2GUID) blank.
+make_gpt_esp() {
+	local img=$1 part=$1.p1
+	rm -f "$img" "$part"
+	python3 "$HERE/mkgpt.py" "$img" 80 "1:20:esp:0E5F0E5F-0000-4000-8000-000000000001" \
+		"44:16:linux:$4" || return 1
+	mkfs.vfat -C "$part" 20480 >/dev/null || return 1
+	mcopy -i "$part" "$2" ::vhdx.efi || return 1
+	mcopy -i "$part" "$3" ::startup.nsh || return 1
+	dd if="$part" of="$img" bs=1M seek=1 conv=notrunc status=none || return 1
+	rm -f "$part"
+}

@@ -15,13 +15,20 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-W=$BUILD/tests/efi
+# One folder per run: several `make check` may run at once in one tree.
+# Folders of runs whose shell is gone are removed; a run that passes keeps
+# only its logs.
+W=$BUILD/tests/efi/run-$$
 . "$HERE/lib.sh"
 
 APP_X86=$BUILD/efi/x86_64/vhdx.efi
 APP_ARM=$BUILD/efi/aarch64/vhdx.efi
 
 finish() {
+	if [ "$FAIL" -eq 0 ]; then
+		find "$W" \( -name '*.img' -o -name '*.vhdx' -o -name '*.fd' \) -delete 2>/dev/null
+	fi
+	echo "logs: $W"
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 	exit $?
@@ -38,6 +45,10 @@ need_file "$APP_X86" "make efi" || ok_tools=0
 need_file "$APP_ARM" "make efi" || ok_tools=0
 [ $ok_tools = 1 ] || finish
 
+for old in "$BUILD"/tests/efi/run-*; do
+	[ -d "$old" ] || continue
+	kill -0 "${old##*/run-}" 2>/dev/null || rm -rf "$old"
+done
 rm -rf "$W"
 mkdir -p "$W/x86" "$W/arm"
 X=$W/x86
@@ -90,24 +101,52 @@ nsh_run "$NA" fixed create -y -t fixed -s 16M -b 1M "PciRoot(0x0)/Pci(0x5,0x0)"
 nsh_end "$NA"
 make_esp "$A/esp.img" "$APP_ARM" "$NA" || { fail "aarch64: cannot build the ESP"; finish; }
 
-# ---- x86_64 interactive: typed confirmation and ESC, keys over serial ----
+# ---- x86_64, ESP in a GPT partition; keys over serial ----
+# The ESP is partition 1 of a GPT disk on AHCI port 0; partition 2 is blank.
+# Refuse the disk under the ESP, write into partition 2 (LBA math at a
+# partition offset), then typed confirmation and ESC on the AHCI port 1 disk.
 I=$W/keys
 mkdir -p "$I"
 truncate -s 1G "$I/ahci.img"
 sha256sum < "$I/ahci.img" > "$I/ahci.sha"
+P2GUID=11111111-2222-3333-4444-555555555555
+DISK0="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)"
+PART2="$DISK0/HD(2,GPT,$P2GUID,0x16000,0x8000)"
+DISK1="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x1,0xFFFF,0x0)"
 NI=$I/startup.nsh
 nsh_begin "$NI"
-nsh_run "$NI" declined create -s 1G blk1:
-nsh_run "$NI" escaped create -t fixed -b 1M blk1:
+nsh_run "$NI" list list
+nsh_run "$NI" bootdisk create -y -s 1G "$DISK0"
+nsh_run "$NI" part2 create -y -t fixed -b 1M "$PART2"
+nsh_run "$NI" declined create -s 1G "$DISK1"
+nsh_run "$NI" escaped create -t fixed -b 1M "$DISK1"
 nsh_end "$NI"
-make_esp "$I/esp.img" "$APP_X86" "$NI" || { fail "keys: cannot build the ESP"; finish; }
+make_gpt_esp "$I/esp.img" "$APP_X86" "$NI" "$P2GUID" || { fail "keys: cannot build the GPT ESP"; finish; }
+# everything outside partition 2 (44 MiB + 16 MiB) must stay as it is
+outside_p2() { { head -c $((44 << 20)) "$1"; tail -c +$(((60 << 20) + 1)) "$1"; } | sha256sum; }
+outside_p2 "$I/esp.img" > "$I/outside.sha"
 
-echo "booting OVMF (x86_64) and AAVMF (aarch64) under TCG, side by side..."
+echo "booting OVMF (x86_64) and, beside it, AAVMF (aarch64) then OVMF with keys, under TCG..."
 (
 	boot_aarch64 "$A" "$A/esp.img" \
 		-device virtio-rng-pci,addr=0x3 \
 		-drive "if=none,id=d1,format=raw,file=$A/v512.img" -device virtio-blk-pci,drive=d1,addr=0x5
 	echo "$BOOT_RC $BOOT_SECONDS" > "$A/boot.result"
+	# then the keys boot: interactive, driven from here
+	boot_x86_start "$I" "$I/esp.img" \
+		-drive "if=none,id=ah,format=raw,file=$I/ahci.img" -device ide-hd,bus=ide.1,drive=ah
+	# no, then yes and ESC as soon as progress shows; stop the VM if a step
+	# never comes (rather than waiting for the boot timeout)
+	if wait_for "$I" "Type yes and Enter" 180 1 && send_keys 'no\r' &&
+	   wait_for "$I" "Type yes and Enter" 60 2 && sha256sum < "$I/ahci.img" > "$I/ahci.mid" &&
+	   send_keys 'yes\r' &&
+	   wait_for "$I" "ESC aborts" 120 && send_keys '\033' &&
+	   wait_for "$I" "=== escaped rc" 60; then
+		boot_x86_wait "$I"
+	else
+		boot_x86_wait "$I" kill
+	fi
+	echo "$BOOT_RC $BOOT_SECONDS" > "$I/boot.result"
 ) &
 arm_pid=$!
 boot_x86 "$X" "$X/esp.img" \
@@ -268,22 +307,30 @@ expect "$L" checkfile 0x0 "check fs0:\\x.vhdx" "0 errors"
 expect "$L" infofile 0x0 "info fs0:\\x.vhdx" "dynamic"
 expect "$L" checkused 0xA "check on a disk that is not a VHDX: EFI_VOLUME_CORRUPTED" "not a VHDX"
 
-echo "--- x86_64 boot with keys sent over the serial port"
-boot_x86_start "$I" "$I/esp.img" \
-	-drive "if=none,id=ah,format=raw,file=$I/ahci.img" -device ide-hd,bus=ide.1,drive=ah
 LI=$I/serial.txt
-# no, then yes and ESC as soon as progress shows; stop the VM if a step
-# never comes (rather than waiting for the boot timeout)
-if wait_for "$I" "Type yes and Enter" 120 1 && send_keys 'no\r' &&
-   wait_for "$I" "Type yes and Enter" 60 2 && sha256sum < "$I/ahci.img" > "$I/ahci.mid" &&
-   send_keys 'yes\r' &&
-   wait_for "$I" "ESC aborts" 120 && send_keys '\033' &&
-   wait_for "$I" "=== escaped rc" 60; then
-	boot_x86_wait "$I"
+read -r keys_rc keys_s < "$I/boot.result"
+echo "--- x86_64 boot with keys sent over the serial port: ${keys_s} s, qemu exit $keys_rc; log $LI"
+out=$(out_of "$LI" list)
+if grep -qF -- '16 MiB, 512-byte blocks, partition, writable: blank' <<<"$out" &&
+   grep -qF -- "HD(2,GPT,$P2GUID,0x16000,0x8000)" <<<"$out"; then
+	pass "list shows GPT partition 2 as a blank partition with its HD() device path"
 else
-	boot_x86_wait "$I" kill
+	fail "list: partition 2 missing: $(head -c 600 <<<"$out")"
 fi
-echo "--- keys boot: ${BOOT_SECONDS} s, qemu exit $BOOT_RC; log $LI"
+expect "$LI" bootdisk 0x2 "the disk under the ESP partition" "loaded from (or the disk under it)"
+expect "$LI" part2 0x0 "fixed filling GPT partition 2 (device path with HD())" "done: wrote" && {
+	out=$(out_of "$LI" part2)
+	size=$(image_size "$out")
+	if [ -n "$size" ]; then
+		tail -c +$(((44 << 20) + 1)) "$I/esp.img" | head -c "$size" > "$I/part2.vhdx"
+		image "$I" "$LI" part2 "fixed 12 MiB in partition 2" -
+	fi
+	if outside_p2 "$I/esp.img" | cmp -s - "$I/outside.sha"; then
+		pass "partition 2: every byte outside it unchanged (GPT, ESP, backup GPT)"
+	else
+		fail "partition 2: bytes outside the partition changed"
+	fi
+}
 expect "$LI" declined 0x15 "confirmation answered 'no': EFI_ABORTED" "not confirmed; nothing written"
 if [ -f "$I/ahci.mid" ] && cmp -s "$I/ahci.mid" "$I/ahci.sha"; then
 	pass "declined: disk file byte-for-byte unchanged (checked before the next run)"
