@@ -50,27 +50,16 @@ static void bat_where(struct rd_ctx *c, uint64_t idx, bool bitmap, uint64_t n)
 	vhdx_text_str_(&t, ")");
 }
 
-/* Reports, or only counts once RD_BAT_FINDINGS_MAX have been listed. */
-static void bat_report(struct rd_ctx *c, enum vhdx_rule rule, uint64_t off)
+/* A finding about one BAT entry; its text only while the rule is listed. */
+static void bad_entry(struct rd_ctx *c, enum vhdx_rule rule, uint64_t idx, bool bitmap, uint64_t n,
+		      uint64_t e, uint64_t eoff)
 {
-	if (c->bat_findings < RD_BAT_FINDINGS_MAX) {
-		c->bat_findings++;
-		rd_report_(c, rule, off);
-		return;
+	if (rd_listing_(c, rule)) {
+		bat_where(c, idx, bitmap, n);
+		rd_found_(c, "entry ", e, true);
+		rd_found_more_(c, ", state ", e & VHDX_BAT_STATE_MASK, false);
 	}
-	c->bat_suppressed++;
-	if (vhdx_rule_severity(rule) == VHDX_SEV_ERROR) {
-		c->bat_suppressed_errors++;
-		c->info->errors++;
-	} else {
-		c->info->warnings++;
-	}
-}
-
-static void entry_found(struct rd_ctx *c, uint64_t e)
-{
-	rd_found_(c, "entry ", e, true);
-	rd_found_more_(c, ", state ", e & VHDX_BAT_STATE_MASK, false);
+	rd_report_(c, rule, eoff);
 }
 
 /* Placement of one allocated block [start, start+len). */
@@ -94,11 +83,13 @@ static void place(struct bat_walk *w, uint64_t idx, bool bitmap, uint64_t n, uin
 			uint8_t m = (uint8_t)(1u << (b & 7));
 
 			if (w->bitmap[b >> 3] & m) {
-				bat_where(c, idx, bitmap, n);
-				rd_found_(c, "block at ", start, true);
-				rd_found_more_(c, " shares MiB ", u << 20, true);
-				rd_found_str_(c, " with an earlier block", false);
-				bat_report(c, VHDX_R_BAT_OVERLAP, eoff);
+				if (rd_listing_(c, VHDX_R_BAT_OVERLAP)) {
+					bat_where(c, idx, bitmap, n);
+					rd_found_(c, "block at ", start, true);
+					rd_found_more_(c, " shares MiB ", u << 20, true);
+					rd_found_str_(c, " with an earlier block", false);
+				}
+				rd_report_(c, VHDX_R_BAT_OVERLAP, eoff);
 				return;
 			}
 			w->bitmap[b >> 3] |= m;
@@ -106,21 +97,25 @@ static void place(struct bat_walk *w, uint64_t idx, bool bitmap, uint64_t n, uin
 		return;
 	}
 	if (end > info->file_size) {
-		bat_where(c, idx, bitmap, n);
-		rd_found_(c, "block ends at ", end, true);
-		rd_found_more_(c, ", file ends at ", info->file_size, true);
-		bat_report(c, VHDX_R_BAT_OUTSIDE, eoff);
+		if (rd_listing_(c, VHDX_R_BAT_OUTSIDE)) {
+			bat_where(c, idx, bitmap, n);
+			rd_found_(c, "block ends at ", end, true);
+			rd_found_more_(c, ", file ends at ", info->file_size, true);
+		}
+		rd_report_(c, VHDX_R_BAT_OUTSIDE, eoff);
 	}
 	for (i = 0; i < w->nfixed; i++) {
 		const struct span *s = &w->fixed[i];
 
 		if (s->len && start < s->start + s->len && s->start < end) {
-			bat_where(c, idx, bitmap, n);
-			rd_found_(c, "block at ", start, true);
-			rd_found_str_(c, " overlaps ", false);
-			rd_found_str_(c, s->name, false);
-			rd_found_more_(c, " at ", s->start, true);
-			bat_report(c, VHDX_R_BAT_OVERLAP_STRUCT, eoff);
+			if (rd_listing_(c, VHDX_R_BAT_OVERLAP_STRUCT)) {
+				bat_where(c, idx, bitmap, n);
+				rd_found_(c, "block at ", start, true);
+				rd_found_str_(c, " overlaps ", false);
+				rd_found_str_(c, s->name, false);
+				rd_found_more_(c, " at ", s->start, true);
+			}
+			rd_report_(c, VHDX_R_BAT_OVERLAP_STRUCT, eoff);
 			break;
 		}
 	}
@@ -148,17 +143,13 @@ static void entry(struct bat_walk *w, uint64_t idx, uint64_t e, bool bitmap, uin
 	if (!bitmap && n >= info->payload_blocks) {
 		/* differencing: entries of the last chunk past the disk end */
 		if (first && e) {
-			bat_where(c, idx, bitmap, n);
-			entry_found(c, e);
-			bat_report(c, VHDX_R_BAT_BEYOND_DISK, eoff);
+			bad_entry(c, VHDX_R_BAT_BEYOND_DISK, idx, bitmap, n, e, eoff);
 		}
 		return;
 	}
 	if (first) {
 		if (e & VHDX_BAT_RESERVED_MASK) {
-			bat_where(c, idx, bitmap, n);
-			entry_found(c, e);
-			bat_report(c, VHDX_R_BAT_RESERVED, eoff);
+			bad_entry(c, VHDX_R_BAT_RESERVED, idx, bitmap, n, e, eoff);
 		}
 		if (bitmap)
 			info->bitmap_states[state]++;
@@ -170,19 +161,13 @@ static void entry(struct bat_walk *w, uint64_t idx, uint64_t e, bool bitmap, uin
 
 		if (first) {
 			if (bad) {
-				bat_where(c, idx, bitmap, n);
-				entry_found(c, e);
-				bat_report(c, VHDX_R_BAT_SB_STATE, eoff);
+				bad_entry(c, VHDX_R_BAT_SB_STATE, idx, bitmap, n, e, eoff);
 			}
 			if (state == VHDX_SB_NOT_PRESENT && off) {
-				bat_where(c, idx, bitmap, n);
-				entry_found(c, e);
-				bat_report(c, VHDX_R_BAT_OFFSET_RESERVED, eoff);
+				bad_entry(c, VHDX_R_BAT_OFFSET_RESERVED, idx, bitmap, n, e, eoff);
 			}
 			if (*chunk_partial && state != VHDX_SB_PRESENT) {
-				bat_where(c, idx, bitmap, n);
-				entry_found(c, e);
-				bat_report(c, VHDX_R_BAT_SB_MISSING, eoff);
+				bad_entry(c, VHDX_R_BAT_SB_MISSING, idx, bitmap, n, e, eoff);
 			}
 		}
 		*chunk_partial = false;
@@ -192,18 +177,12 @@ static void entry(struct bat_walk *w, uint64_t idx, uint64_t e, bool bitmap, uin
 	}
 	if (first) {
 		if (state == 4 || state == 5 || (state == VHDX_PAYLOAD_PARTIALLY_PRESENT && !diff)) {
-			bat_where(c, idx, bitmap, n);
-			entry_found(c, e);
-			bat_report(c, VHDX_R_BAT_STATE, eoff);
+			bad_entry(c, VHDX_R_BAT_STATE, idx, bitmap, n, e, eoff);
 		} else if (info->type == VHDX_TYPE_FIXED && state <= VHDX_PAYLOAD_UNMAPPED) {
-			bat_where(c, idx, bitmap, n);
-			entry_found(c, e);
-			bat_report(c, VHDX_R_BAT_STATE_FIXED, eoff);
+			bad_entry(c, VHDX_R_BAT_STATE_FIXED, idx, bitmap, n, e, eoff);
 		}
 		if ((state == VHDX_PAYLOAD_NOT_PRESENT || state == VHDX_PAYLOAD_ZERO) && off) {
-			bat_where(c, idx, bitmap, n);
-			entry_found(c, e);
-			bat_report(c, VHDX_R_BAT_OFFSET_RESERVED, eoff);
+			bad_entry(c, VHDX_R_BAT_OFFSET_RESERVED, idx, bitmap, n, e, eoff);
 		}
 	}
 	if (state == VHDX_PAYLOAD_PARTIALLY_PRESENT)
@@ -354,20 +333,6 @@ int rd_bat_(struct rd_ctx *c)
 			if (err)
 				return err;
 		}
-	}
-	if (c->bat_suppressed) {
-		struct vhdx_finding f;
-
-		rd_where_(c, "BAT", UINT64_MAX, "");
-		rd_found_(c, "", c->bat_suppressed, false);
-		rd_found_str_(c, " more BAT findings", false);
-		f.rule = VHDX_R_BAT_SUPPRESSED;
-		f.severity = c->bat_suppressed_errors ? VHDX_SEV_ERROR : VHDX_SEV_WARNING;
-		f.offset = info->bat_offset;
-		f.where = c->where;
-		f.found = c->found;
-		if (c->fn)
-			c->fn(c->fn_ctx, &f);
 	}
 	trailing(c);
 	return 0;

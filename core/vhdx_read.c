@@ -143,8 +143,36 @@ void rd_report_(struct rd_ctx *c, enum vhdx_rule rule, uint64_t off)
 		c->info->errors++;
 	else
 		c->info->warnings++;
+	/* a damaged table can break one rule thousands of times: list a few */
+	if (c->listed[rule] >= RD_RULE_FINDINGS_MAX) {
+		c->suppressed++;
+		if (f.severity == VHDX_SEV_ERROR)
+			c->suppressed_errors++;
+		return;
+	}
+	c->listed[rule]++;
 	if (c->fn)
 		c->fn(c->fn_ctx, &f);
+}
+
+/* One closing finding for what was counted but not listed (not counted itself). */
+static void report_suppressed(struct rd_ctx *c)
+{
+	struct vhdx_finding f;
+
+	if (!c->suppressed || !c->fn)
+		return;
+	rd_where_(c, "image", UINT64_MAX, "");
+	rd_found_(c, "", c->suppressed, false);
+	rd_found_str_(c, " more findings (", false);
+	rd_found_more_(c, "", c->suppressed_errors, false);
+	rd_found_str_(c, " errors)", false);
+	f.rule = VHDX_R_SUPPRESSED;
+	f.severity = c->suppressed_errors ? VHDX_SEV_ERROR : VHDX_SEV_WARNING;
+	f.offset = 0;
+	f.where = c->where;
+	f.found = c->found;
+	c->fn(c->fn_ctx, &f);
 }
 
 /* Intervals [a, a+al) and [b, b+bl) intersect (lengths may be zero). */
@@ -498,12 +526,14 @@ static void region_entries(struct rd_ctx *c, unsigned which, const uint8_t *p)
 			const uint8_t *o = p + VHDX_RGN_ENTRIES_OFF + k * VHDX_RGN_ENTRY_SIZE;
 
 			if (vhdx_mem_equal_(o, e, 16)) {
-				rd_found_(c, "same GUID as entry ", k, false);
+				if (rd_listing_(c, VHDX_R_RGN_DUPLICATE))
+					rd_found_(c, "same GUID as entry ", k, false);
 				rd_report_(c, VHDX_R_RGN_DUPLICATE, eoff);
 			}
 			if (overlaps(off, len, vhdx_get_le64(o + VHDX_RGN_E_OFFSET_OFF),
 				     vhdx_get_le32(o + VHDX_RGN_E_LENGTH_OFF))) {
-				rd_found_(c, "overlaps entry ", k, false);
+				if (rd_listing_(c, VHDX_R_RGN_OVERLAP))
+					rd_found_(c, "overlaps entry ", k, false);
 				rd_report_(c, VHDX_R_RGN_OVERLAP, eoff + VHDX_RGN_E_OFFSET_OFF);
 			}
 		}
@@ -604,6 +634,8 @@ static int run(const struct vhdx_source *src, void *scratch, size_t scratch_len,
 		err = rd_metadata_(&c);
 	if (!err && walk_bat)
 		err = rd_bat_(&c);
+	if (err >= 0)
+		report_suppressed(&c);
 	return err < 0 ? err : VHDX_OK;
 }
 

@@ -7,7 +7,7 @@
 #include "vhdx_read.h"
 
 #define RD_SECTOR 4096u  /* every read is aligned to this */
-#define RD_BAT_FINDINGS_MAX 64u /* BAT findings listed; the rest are counted */
+#define RD_RULE_FINDINGS_MAX 16u /* findings listed per rule; the rest are counted */
 
 struct rd_ctx {
 	const struct vhdx_source *src;
@@ -18,9 +18,9 @@ struct rd_ctx {
 	void *fn_ctx;
 	char where[80];
 	char found[128];
-	uint32_t bat_findings;   /* listed so far */
-	uint32_t bat_suppressed; /* counted, not listed */
-	uint32_t bat_suppressed_errors;
+	uint16_t listed[VHDX_R_COUNT_]; /* findings listed per rule */
+	uint32_t suppressed;     /* counted, not listed */
+	uint32_t suppressed_errors;
 	uint64_t win_start;      /* small-read window at scratch + 64 KiB ... */
 	uint64_t win_len;        /* ... holds these bytes; 0: nothing */
 };
@@ -30,6 +30,12 @@ struct rd_ctx {
 int rd_read_(struct rd_ctx *c, uint64_t off, void *buf, size_t len);
 /* Small unaligned read through the window at scratch + 64 KiB (<= 4 KiB). */
 int rd_small_(struct rd_ctx *c, uint64_t off, void *buf, size_t len);
+
+/* False once a rule's findings are only counted: skip building their text. */
+static inline bool rd_listing_(const struct rd_ctx *c, enum vhdx_rule rule)
+{
+	return c->listed[rule] < RD_RULE_FINDINGS_MAX;
+}
 
 /* Reports a finding with c->where and c->found as they stand. */
 void rd_report_(struct rd_ctx *c, enum vhdx_rule rule, uint64_t off);

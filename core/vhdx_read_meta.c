@@ -489,12 +489,14 @@ int rd_metadata_(struct rd_ctx *c)
 
 			if (vhdx_mem_equal_(o, e, 16) &&
 			    ((oflags ^ flags) & VHDX_META_IS_USER) == 0) {
-				rd_found_(c, "same ItemId and IsUser as entry ", k, false);
+				if (rd_listing_(c, VHDX_R_META_DUPLICATE))
+					rd_found_(c, "same ItemId and IsUser as entry ", k, false);
 				rd_report_(c, VHDX_R_META_DUPLICATE, eoff);
 			}
 			if (len && olen && (uint64_t)off < (uint64_t)ooff + olen &&
 			    (uint64_t)ooff < (uint64_t)off + len) {
-				rd_found_(c, "overlaps entry ", k, false);
+				if (rd_listing_(c, VHDX_R_META_OVERLAP))
+					rd_found_(c, "overlaps entry ", k, false);
 				rd_report_(c, VHDX_R_META_OVERLAP, eoff + VHDX_META_E_OFFSET_OFF);
 			}
 		}

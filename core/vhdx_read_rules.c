@@ -85,7 +85,7 @@ static const struct rule_def rules[VHDX_R_COUNT_] = {
 	[VHDX_R_BAT_OVERLAP_STRUCT] = { "bat.overlap_struct", "an allocated block must not overlap the headers, log, BAT, metadata or another region [2.1, 2.5]", E },
 	[VHDX_R_BAT_OVERLAP] = { "bat.overlap", "allocated blocks must not overlap each other [2.1, 2.5]", E },
 	[VHDX_R_BAT_BEYOND_DISK] = { "bat.beyond_disk", "an entry for a block past the virtual disk end should be NOT_PRESENT [2.5]", W },
-	[VHDX_R_BAT_SUPPRESSED] = { "bat.suppressed", "further BAT findings were counted but not listed", E },
+	[VHDX_R_SUPPRESSED] = { "findings.suppressed", "further findings of rules listed above were counted, not listed", E },
 	[VHDX_R_FILE_TRAILING] = { "file.trailing", "data after the last structure or block [2.1]", W },
 };
 
