@@ -30,12 +30,12 @@ $(FUZZ_BIN): fuzz/fuzz_read.c $(FUZZ_CORE_OBJS)
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	cp -n fuzz/corpus/* $(BUILD)/fuzz/corpus/ 2>/dev/null || true
-	$(FUZZ_BIN) -max_len=262144 -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	$(FUZZ_BIN) -max_len=262144 -timeout=10 -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
 
 check-fuzz: $(FUZZ_BIN)
 	@rm -rf $(BUILD)/fuzz/check-corpus && mkdir -p $(BUILD)/fuzz/check-corpus
-	$(FUZZ_BIN) -seed=1 -runs=$(FUZZ_RUNS) -max_len=262144 -max_total_time=60 \
+	$(FUZZ_BIN) -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -max_len=262144 -max_total_time=60 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/check-corpus fuzz/corpus
 	@echo "check-fuzz: no crash (budget: $(FUZZ_RUNS) inputs or 60 s)"
 
