@@ -216,6 +216,19 @@ EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, 
 			      EFI_HANDLE image);
 void efi_target_free(struct efi_target *t);
 
+/* ---- efi_parent.c: a differencing child's parent ---- */
+
+struct efi_parent {
+	struct vhdx_kv kv[4];                  /* the locator, referenced by params */
+	size_t count;
+	char linkage[VHDX_GUID_TEXT_SIZE + 2]; /* "{guid}" */
+	char relative[520];                    /* relative_path, '\' separators */
+};
+/* Reads and checks cli->parent, fills params (size, sectors, Page 83 ID,
+ * locator); prints the reason and returns an error otherwise. */
+EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_target *child,
+			      struct vhdx_params *params, struct efi_parent *ret, EFI_HANDLE image);
+
 /* ---- commands ---- */
 
 EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image);

@@ -295,7 +295,7 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 		efi_str_add(&s, " free");
 	}
 	efi_plan_line(NULL, line);
-	vhdx_plan_print(plan, cli->target, efi_plan_line, NULL);
+	vhdx_plan_print_ex(plan, cli->target, cli->parent, efi_plan_line, NULL);
 
 	efi_str_init(&s, line, sizeof(line));
 	efi_str_add(&s, "  GUIDs          ");
@@ -457,6 +457,7 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 
 EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 {
+	static struct efi_parent parent; /* referenced by the plan; off the stack */
 	struct efi_target t;
 	struct vhdx_params p = cli->params;
 	struct vhdx_plan plan;
@@ -469,20 +470,21 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	ZeroMem(&t, sizeof(t));
 	if (!cli->target)
 		return efi_con_fail(EFI_APP_REFUSED, "create: TARGET missing (see vhdx help)");
-	if (p.type == VHDX_TYPE_DIFFERENCING) {
-		st = efi_con_fail(EFI_APP_REFUSED,
-				  "--type differencing: not available in the UEFI app (no parent reader yet)");
-		return st;
-	}
 	st = efi_target_resolve(&t, cli, TRUE, image);
 	if (EFI_ERROR(st))
 		goto out;
+	if (p.type == VHDX_TYPE_DIFFERENCING) {
+		st = efi_parent_prepare(cli, &t, &p, &parent, image);
+		if (EFI_ERROR(st))
+			goto out;
+	}
 
 	rng = efi_rng_guid(&p.file_write_guid);
 	efi_rng_guid(&p.data_write_guid);
-	efi_rng_guid(&p.page83);
+	if (p.type != VHDX_TYPE_DIFFERENCING) /* a child has its parent's */
+		efi_rng_guid(&p.page83);
 
-	if (!cli->size_given) {
+	if (!cli->size_given && p.type != VHDX_TYPE_DIFFERENCING) {
 		if (p.type != VHDX_TYPE_FIXED || t.kind != EFI_TARGET_BLOCK) {
 			st = efi_con_fail(EFI_APP_REFUSED,
 					  "--size: required, except for a fixed image on a block device (which it fills)");

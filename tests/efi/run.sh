@@ -84,13 +84,18 @@ nsh_run "$N" nvme create -y -s 10G -b 1M blk4:
 nsh_run "$N" ahci create -y -t fixed -b 1M blk1:
 nsh_run "$N" file create -y -s 1G 'fs0:\x.vhdx'
 nsh_run "$N" fileagain create -y -s 2G 'fs0:\x.vhdx'
+nsh_run "$N" diff create -y -t differencing --parent 'fs0:\x.vhdx' 'fs0:\c.vhdx'
+nsh_run "$N" diffsub create -y -t differencing --parent 'fs0:\x.vhdx' 'fs0:\d\c2.vhdx'
+nsh_run "$N" diffbad create -y -t differencing --parent 'fs0:\startup.nsh' 'fs0:\c3.vhdx'
+nsh_run "$N" infosub info 'fs0:\d\c2.vhdx'
 nsh_run "$N" list2 list
 nsh_run "$N" checkdyn check blk2:
 nsh_run "$N" checkfile check 'fs0:\x.vhdx'
 nsh_run "$N" infofile info 'fs0:\x.vhdx'
 nsh_run "$N" checkused check "PciRoot(0x0)/Pci(0xA,0x0)"
 nsh_end "$N"
-make_esp "$X/esp.img" "$APP_X86" "$N" || { fail "x86_64: cannot build the ESP"; finish; }
+make_esp "$X/esp.img" "$APP_X86" "$N" && mmd -i "$X/esp.img" ::d ||
+	{ fail "x86_64: cannot build the ESP"; finish; }
 
 # ---- aarch64 disks ----
 truncate -s 64M "$A/v512.img"
@@ -286,12 +291,53 @@ expect "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "done: wrote" && {
 	fi
 }
 expect "$L" fileagain 0x2 "existing file without --force" "existing file of 4194304 bytes"
-if grep -c '^  GUIDs          from the fallback mix' "$L" | grep -qx 6 &&
-   [ "$(grep -o 'DataWriteGuid [0-9a-f-]*' "$L" | sort -u | wc -l)" = 6 ]; then
+# 8 plans: 7 images and one dry run
+if grep -c '^  GUIDs          from the fallback mix' "$L" | grep -qx 8 &&
+   [ "$(grep -o 'DataWriteGuid [0-9a-f-]*' "$L" | sort -u | wc -l)" = 8 ]; then
 	pass "x86_64: GUIDs from the fallback mix (no EFI_RNG_PROTOCOL), all distinct"
 else
-	fail "x86_64: GUID source or distinctness: $(grep '^  GUIDs' "$L" | head -n 6)"
+	fail "x86_64: GUID source or distinctness: $(grep '^  GUIDs' "$L")"
 fi
+
+# differencing children of fs0:\x.vhdx: 7-Zip and libvhdi open the child
+# with its parent beside it (qemu-img cannot open differencing VHDX)
+expect "$L" diff 0x0 "differencing child fs0:\\c.vhdx of fs0:\\x.vhdx" "done: wrote" && {
+	mkdir -p "$X/diff/d"
+	if mcopy -n -i "$X/esp.img" ::c.vhdx ::x.vhdx "$X/diff/" &&
+	   mcopy -n -i "$X/esp.img" ::d/c2.vhdx "$X/diff/d/"; then
+		if out=$(7zz t -tvhdx "$X/diff/c.vhdx" 2>&1) && ! grep -qiE 'WARNING|ERROR' <<<"$out"; then
+			pass "differencing: 7zz t (parent found beside it)"
+		else
+			fail "differencing: 7zz t: $(grep -iE 'WARNING|ERROR' <<<"$out" | head -n 3)"
+		fi
+		truncate -s 1G "$X/diff/zeros"
+		if 7zz e -tvhdx -so "$X/diff/c.vhdx" 2>/dev/null | cmp -s - "$X/diff/zeros"; then
+			pass "differencing: 7zz e reads the parent's 1 GiB of zeros through the child"
+		else
+			fail "differencing: 7zz e does not read back as zeros"
+		fi
+		rm -f "$X/diff/zeros"
+		if out=$(vhdiinfo "$X/diff/c.vhdx" 2>&1) && grep -q 'Differential' <<<"$out"; then
+			pass "differencing: vhdiinfo sees a differential image"
+		else
+			fail "differencing: vhdiinfo: $(tail -n 3 <<<"$out")"
+		fi
+		if [ -x "$BUILD/host/vhdx" ]; then
+			for c in c.vhdx d/c2.vhdx; do
+				if out=$("$BUILD/host/vhdx" check "$X/diff/$c" 2>&1); then
+					pass "differencing: host vhdx check $c (finds the parent by relative_path)"
+				else
+					fail "differencing: host vhdx check $c: $out"
+				fi
+			done
+		fi
+	else
+		fail "differencing: children not found on the ESP"
+	fi
+}
+expect "$L" diffsub 0x0 "differencing child in a folder" "done: wrote"
+expect "$L" infosub 0x0 "info of the child in a folder shows its relative_path" 'relative_path = ..\x.vhdx'
+expect "$L" diffbad 0x2 "--parent that is not a VHDX" "not a VHDX image"
 
 out=$(out_of "$L" list2)
 for pat in 'BLK2: 64 MiB, 512-byte blocks, disk, writable: VHDX (dynamic, 1 GiB)' \

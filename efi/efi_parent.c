@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_parent.c - what a differencing child takes from its parent, as the
+ * host tool does it (platform/host_parent.c): the parent, a file on a
+ * mounted filesystem (fsN:\path), is read and checked with the core's
+ * reader and refused unless it checks clean with an empty log; its virtual
+ * size, sector sizes and Page 83 ID are copied; the locator holds
+ * parent_linkage, absolute_win32_path (--parent-win32-path), relative_path
+ * (when the child is a file on the parent's volume) and parent_linkage2
+ * zero, in Hyper-V's order.
+ */
+#include "efi_app.h"
+#include "vhdx_read.h"
+
+struct efi_file_src {
+	EFI_FILE_HANDLE f;
+	EFI_STATUS status;
+};
+
+static int efi_file_src_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
+{
+	struct efi_file_src *src = s->ctx;
+	UINTN n = len;
+	EFI_STATUS st;
+
+	st = src->f->SetPosition(src->f, off);
+	if (!EFI_ERROR(st))
+		st = src->f->Read(src->f, &n, buf);
+	if (!EFI_ERROR(st) && n != len)
+		st = EFI_END_OF_FILE;
+	if (EFI_ERROR(st)) {
+		src->status = st;
+		return VHDX_ERR_IO;
+	}
+	return VHDX_OK;
+}
+
+static CHAR16 efi_up(CHAR16 c)
+{
+	return c >= L'a' && c <= L'z' ? (CHAR16)(c - L'a' + L'A') : c;
+}
+
+/* "\a\b\child.vhdx" to "\a\parent.vhdx" -> "..\parent.vhdx" (FAT: case-insensitive) */
+static void efi_relative(const CHAR16 *child, const CHAR16 *parent, struct efi_str *out)
+{
+	UINTN i, common = 0, child_dir = 0;
+
+	for (i = 0; child[i]; i++)
+		if (child[i] == L'\\')
+			child_dir = i + 1;  /* the child's folder, with its '\' */
+	for (i = 0; i < child_dir && parent[i] && efi_up(child[i]) == efi_up(parent[i]); i++)
+		if (child[i] == L'\\')
+			common = i + 1;
+	if (common == child_dir) {
+		efi_str_add(out, ".\\");
+	} else {
+		for (i = common; i < child_dir; i++)
+			if (child[i] == L'\\')
+				efi_str_add(out, "..\\");
+	}
+	efi_str_add16(out, parent + common);
+}
+
+EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_target *child,
+			      struct vhdx_params *params, struct efi_parent *ret, EFI_HANDLE image)
+{
+	struct vhdx_cli pc = *cli;
+	struct efi_target pt;
+	struct efi_file_src src;
+	struct vhdx_source s;
+	struct vhdx_info *info = NULL;
+	void *scratch = NULL;
+	EFI_FILE_HANDLE f = NULL;
+	struct efi_str rel;
+	EFI_STATUS st;
+	int err;
+
+	ZeroMem(ret, sizeof(*ret));
+	ZeroMem(&pt, sizeof(pt));
+	pc.target = cli->parent;
+	st = efi_target_resolve(&pt, &pc, FALSE, image);
+	if (EFI_ERROR(st))
+		goto out;
+	if (pt.kind != EFI_TARGET_FILE) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: give a file (fs0:\\parent.vhdx)", pt.name);
+		goto out;
+	}
+	if (child->kind == EFI_TARGET_FILE && efi_dp_equal(child->fs_dp, pt.fs_dp) &&
+	    StriCmp(child->path, pt.path) == 0) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: the child cannot be its own parent",
+				   pt.name);
+		goto out;
+	}
+	st = pt.root->Open(pt.root, &f, pt.path, EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(st)) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: cannot open: %r", pt.name, st);
+		goto out;
+	}
+	src.f = f;
+	src.status = EFI_SUCCESS;
+	s.ctx = &src;
+	s.read = efi_file_src_read;
+	s.size = pt.old_size;
+	info = AllocateZeroPool(sizeof(*info));
+	scratch = efi_pages_alloc(VHDX_CHECK_SCRATCH_ONE_PASS);
+	if (!info || !scratch) {
+		st = efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		goto out;
+	}
+	err = vhdx_check(&s, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, info, NULL, NULL);
+	if (err) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: cannot read it: %r", pt.name,
+				   err == VHDX_ERR_IO ? src.status : EFI_INVALID_PARAMETER);
+		goto out;
+	}
+	if (!info->is_vhdx) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: not a VHDX image", pt.name);
+		goto out;
+	}
+	if (info->log_replay_needed) {
+		st = efi_con_failf(EFI_APP_REFUSED,
+				   L"--parent %s: its log must be replayed first (LogGuid is not zero, [MS-VHDX] 2.3)",
+				   pt.name);
+		goto out;
+	}
+	if (info->errors || !info->geometry_ok || !info->has_page83) {
+		st = efi_con_failf(EFI_APP_REFUSED,
+				   L"--parent %s: does not check clean (%d errors; see 'vhdx check %s')",
+				   pt.name, info->errors, pt.name);
+		goto out;
+	}
+	params->virtual_size = info->virtual_size;
+	params->logical_sector_size = info->logical_sector_size;
+	params->physical_sector_size = info->physical_sector_size;
+	params->page83 = info->page83;
+	ret->linkage[0] = '{';
+	vhdx_guid_to_text(&info->header[info->current_header].data_write_guid, ret->linkage + 1, false);
+	ret->linkage[VHDX_GUID_TEXT_SIZE] = '}';
+	ret->linkage[VHDX_GUID_TEXT_SIZE + 1] = 0;
+
+	ret->kv[ret->count++] = (struct vhdx_kv){ "parent_linkage", ret->linkage };
+	if (cli->parent_win32_path)
+		ret->kv[ret->count++] = (struct vhdx_kv){ "absolute_win32_path", cli->parent_win32_path };
+	if (child->kind == EFI_TARGET_FILE && efi_dp_equal(child->fs_dp, pt.fs_dp)) {
+		efi_str_init(&rel, ret->relative, sizeof(ret->relative));
+		efi_relative(child->path, pt.path, &rel);
+		ret->kv[ret->count++] = (struct vhdx_kv){ "relative_path", ret->relative };
+	} else if (!cli->parent_win32_path) {
+		st = efi_con_failf(EFI_APP_REFUSED,
+				   L"--parent %s: the child is not a file on the parent's volume, so no relative_path; give --parent-win32-path",
+				   pt.name);
+		goto out;
+	}
+	ret->kv[ret->count++] = (struct vhdx_kv){ "parent_linkage2",
+						  "{00000000-0000-0000-0000-000000000000}" };
+	params->parent_locator = ret->kv;
+	params->parent_locator_count = ret->count;
+	st = EFI_SUCCESS;
+out:
+	if (f)
+		f->Close(f);
+	efi_pages_free(scratch, VHDX_CHECK_SCRATCH_ONE_PASS);
+	if (info)
+		FreePool(info);
+	efi_target_free(&pt);
+	return st;
+}
