@@ -73,7 +73,7 @@ $(BUILD)/efi/$(1)/vhdx.efi: $(BUILD)/efi/$(1)/vhdx.so linker/$(1).sections
 endef
 $(foreach a,$(EFI_ARCHES),$(eval $(call EFI_ARCH_RULES,$(a))))
 
-check-efi: efi
+check-efi: host efi
 	bash tests/efi/run.sh
 
 demo: host efi

@@ -352,8 +352,9 @@ static UINTN efi_scratch_len(void)
 /* ---- the command ---- */
 
 static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
-			    const struct vhdx_plan *plan, UINTN scratch_len)
+			    const struct vhdx_plan *plan, UINTN scratch_len, EFI_HANDLE image)
 {
+	BOOLEAN exclusive = FALSE;
 	struct efi_job job;
 	struct vhdx_sink sink;
 	EFI_FILE_HANDLE f = NULL;
@@ -373,6 +374,24 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 	ZeroMem(&job, sizeof(job));
 	job.quiet = cli->quiet;
 	if (t->kind == EFI_TARGET_BLOCK) {
+		EFI_BLOCK_IO *bio = NULL;
+
+		/*
+		 * Exclusive access: the firmware stops the drivers that opened
+		 * this BlockIo BY_DRIVER (DiskIo, partitions, a FAT driver with
+		 * its cache), so nothing writes behind our back or later
+		 * flushes stale sectors over the image.  Reconnected after.
+		 */
+		st = BS->OpenProtocol(t->dev->handle, &gEfiBlockIoProtocolGuid, (void **)&bio, image,
+				      NULL, EFI_OPEN_PROTOCOL_EXCLUSIVE);
+		if (EFI_ERROR(st) || bio != t->bio.bio || bio->Media->MediaId != t->bio.media_id) {
+			if (!EFI_ERROR(st))
+				BS->CloseProtocol(t->dev->handle, &gEfiBlockIoProtocolGuid, image, NULL);
+			efi_pages_free(scratch, scratch_len);
+			return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot get exclusive access: %r",
+					     t->name, EFI_ERROR(st) ? st : EFI_MEDIA_CHANGED);
+		}
+		exclusive = TRUE;
 		job.bio = &t->bio;
 	} else {
 		st = t->root->Open(t->root, &f, t->path,
@@ -411,13 +430,19 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 	if (job.printed)
 		efi_con_utf8("\n");
 	efi_pages_free(zeros, scratch_len);
-	if (f) {
+	if (f && err != VHDX_OK && !t->exists) {
+		f->Delete(f); /* a file this run created: leave nothing behind */
+	} else if (f) {
 		st = f->Close(f); /* Close flushes; its status counts */
 		if (err == VHDX_OK && EFI_ERROR(st)) {
 			job.status = st;
 			job.failed_op = "close";
 			err = VHDX_ERR_IO;
 		}
+	}
+	if (exclusive) {
+		BS->CloseProtocol(t->dev->handle, &gEfiBlockIoProtocolGuid, image, NULL);
+		BS->ConnectController(t->dev->handle, NULL, NULL, TRUE);
 	}
 	efi_pages_free(scratch, scratch_len);
 
@@ -520,6 +545,13 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 				   t.name, a, plan.file_size, b, t.bio.size);
 		goto out;
 	}
+	/* UEFI filesystems are FAT (UEFI 2.x 13.3): no file reaches 4 GiB */
+	if (t.kind == EFI_TARGET_FILE && plan.file_size > 0xFFFFFFFFull) {
+		st = efi_con_failf(EFI_APP_REFUSED,
+				   L"%s: the image needs %ld bytes; a FAT file holds at most 4 GiB - 1 (make it dynamic or smaller)",
+				   t.name, plan.file_size);
+		goto out;
+	}
 	if (t.kind == EFI_TARGET_FILE && t.free_space != ~0ull &&
 	    plan.file_size > t.free_space + t.old_size) {
 		st = efi_con_failf(EFI_APP_REFUSED,
@@ -559,7 +591,7 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_con_fail(EFI_ABORTED, "not confirmed; nothing written");
 		goto out;
 	}
-	st = efi_write(cli, &t, &plan, scratch_len);
+	st = efi_write(cli, &t, &plan, scratch_len, image);
 out:
 	efi_target_free(&t);
 	return st;

@@ -43,6 +43,7 @@ need_file "$AAVMF_CODE" "Debian package qemu-efi-aarch64" || ok_tools=0
 need_file "$AAVMF_VARS" "Debian package qemu-efi-aarch64" || ok_tools=0
 need_file "$APP_X86" "make efi" || ok_tools=0
 need_file "$APP_ARM" "make efi" || ok_tools=0
+need_file "$BUILD/host/vhdx" "make host" || ok_tools=0
 [ $ok_tools = 1 ] || finish
 
 for old in "$BUILD"/tests/efi/run-*; do
@@ -118,11 +119,18 @@ P2GUID=11111111-2222-3333-4444-555555555555
 DISK0="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)"
 PART2="$DISK0/HD(2,GPT,$P2GUID,0x16000,0x8000)"
 DISK1="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x1,0xFFFF,0x0)"
+# AHCI port 2: a whole-disk FAT filesystem, mounted by the firmware (FS1)
+DISK2="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x2,0xFFFF,0x0)"
+rm -f "$I/fat.img"
+mkfs.vfat -C "$I/fat.img" 65536 >/dev/null && echo old > "$I/old.txt" && mcopy -i "$I/fat.img" "$I/old.txt" ::old.txt ||
+	{ fail "keys: cannot build the FAT disk"; finish; }
 NI=$I/startup.nsh
 nsh_begin "$NI"
 nsh_run "$NI" list list
 nsh_run "$NI" bootdisk create -y -s 1G "$DISK0"
 nsh_run "$NI" part2 create -y -t fixed -b 1M "$PART2"
+nsh_run "$NI" fatnoforce create -y -s 1G "$DISK2"
+nsh_run "$NI" fatforce create -y -f -s 1G "$DISK2"
 nsh_run "$NI" declined create -s 1G "$DISK1"
 nsh_run "$NI" escaped create -t fixed -b 1M "$DISK1"
 nsh_end "$NI"
@@ -139,7 +147,8 @@ echo "booting OVMF (x86_64) and, beside it, AAVMF (aarch64) then OVMF with keys,
 	echo "$BOOT_RC $BOOT_SECONDS" > "$A/boot.result"
 	# then the keys boot: interactive, driven from here
 	boot_x86_start "$I" "$I/esp.img" \
-		-drive "if=none,id=ah,format=raw,file=$I/ahci.img" -device ide-hd,bus=ide.1,drive=ah
+		-drive "if=none,id=ah,format=raw,file=$I/ahci.img" -device ide-hd,bus=ide.1,drive=ah \
+		-drive "if=none,id=fat,format=raw,file=$I/fat.img" -device ide-hd,bus=ide.2,drive=fat
 	# no, then yes and ESC as soon as progress shows; stop the VM if a step
 	# never comes (rather than waiting for the boot timeout)
 	if wait_for "$I" "Type yes and Enter" 180 1 && send_keys 'no\r' &&
@@ -322,7 +331,9 @@ expect "$L" diff 0x0 "differencing child fs0:\\c.vhdx of fs0:\\x.vhdx" "done: wr
 		else
 			fail "differencing: vhdiinfo: $(tail -n 3 <<<"$out")"
 		fi
-		if [ -x "$BUILD/host/vhdx" ]; then
+		if [ ! -x "$BUILD/host/vhdx" ]; then
+			fail "differencing: $BUILD/host/vhdx missing (make host)"
+		else
 			for c in c.vhdx d/c2.vhdx; do
 				if out=$("$BUILD/host/vhdx" check "$X/diff/$c" 2>&1); then
 					pass "differencing: host vhdx check $c (finds the parent by relative_path)"
@@ -377,6 +388,10 @@ expect "$LI" part2 0x0 "fixed filling GPT partition 2 (device path with HD())" "
 		fail "partition 2: bytes outside the partition changed"
 	fi
 }
+expect "$LI" fatnoforce 0x2 "a disk holding a mounted FAT filesystem, no --force" \
+	"holds a FAT filesystem (non-zero byte at 0); refusing to overwrite it without --force"
+expect "$LI" fatforce 0x0 "the FAT disk with --force (its FAT driver stopped by the exclusive open)" \
+	"done: wrote" && image "$I" "$LI" fatforce "dynamic 1 GiB over a mounted FAT" "$I/fat.img"
 expect "$LI" declined 0x15 "confirmation answered 'no': EFI_ABORTED" "not confirmed; nothing written"
 if [ -f "$I/ahci.mid" ] && cmp -s "$I/ahci.mid" "$I/ahci.sha"; then
 	pass "declined: disk file byte-for-byte unchanged (checked before the next run)"
