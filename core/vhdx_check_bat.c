@@ -142,15 +142,13 @@ static void entry(struct bat_walk *w, uint64_t idx, uint64_t e, bool bitmap, uin
 
 	if (!bitmap && n >= info->payload_blocks) {
 		/* differencing: entries of the last chunk past the disk end */
-		if (first && e) {
+		if (first && e)
 			bad_entry(c, VHDX_R_BAT_BEYOND_DISK, idx, bitmap, n, e, eoff);
-		}
 		return;
 	}
 	if (first) {
-		if (e & VHDX_BAT_RESERVED_MASK) {
+		if (e & VHDX_BAT_RESERVED_MASK)
 			bad_entry(c, VHDX_R_BAT_RESERVED, idx, bitmap, n, e, eoff);
-		}
 		if (bitmap)
 			info->bitmap_states[state]++;
 		else
@@ -160,15 +158,12 @@ static void entry(struct bat_walk *w, uint64_t idx, uint64_t e, bool bitmap, uin
 		bool bad = state != VHDX_SB_NOT_PRESENT && !(diff && state == VHDX_SB_PRESENT);
 
 		if (first) {
-			if (bad) {
+			if (bad)
 				bad_entry(c, VHDX_R_BAT_SB_STATE, idx, bitmap, n, e, eoff);
-			}
-			if (state == VHDX_SB_NOT_PRESENT && off) {
+			if (state == VHDX_SB_NOT_PRESENT && off)
 				bad_entry(c, VHDX_R_BAT_OFFSET_RESERVED, idx, bitmap, n, e, eoff);
-			}
-			if (*chunk_partial && state != VHDX_SB_PRESENT) {
+			if (*chunk_partial && state != VHDX_SB_PRESENT)
 				bad_entry(c, VHDX_R_BAT_SB_MISSING, idx, bitmap, n, e, eoff);
-			}
 		}
 		*chunk_partial = false;
 		if (state == VHDX_SB_PRESENT)
@@ -176,14 +171,11 @@ static void entry(struct bat_walk *w, uint64_t idx, uint64_t e, bool bitmap, uin
 		return;
 	}
 	if (first) {
-		if (state == 4 || state == 5 || (state == VHDX_PAYLOAD_PARTIALLY_PRESENT && !diff)) {
-			bad_entry(c, VHDX_R_BAT_STATE, idx, bitmap, n, e, eoff);
-		} else if (info->type == VHDX_TYPE_FIXED && state <= VHDX_PAYLOAD_UNMAPPED) {
+		if (state == 4 || state == 5 || (state == VHDX_PAYLOAD_PARTIALLY_PRESENT && !diff))
+			bad_entry(c, VHDX_R_BAT_STATE, idx, bitmap, n, e, eoff); else if (info->type == VHDX_TYPE_FIXED && state <= VHDX_PAYLOAD_UNMAPPED)
 			bad_entry(c, VHDX_R_BAT_STATE_FIXED, idx, bitmap, n, e, eoff);
-		}
-		if ((state == VHDX_PAYLOAD_NOT_PRESENT || state == VHDX_PAYLOAD_ZERO) && off) {
+		if ((state == VHDX_PAYLOAD_NOT_PRESENT || state == VHDX_PAYLOAD_ZERO) && off)
 			bad_entry(c, VHDX_R_BAT_OFFSET_RESERVED, idx, bitmap, n, e, eoff);
-		}
 	}
 	if (state == VHDX_PAYLOAD_PARTIALLY_PRESENT)
 		*chunk_partial = true;
