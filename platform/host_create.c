@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,6 +118,52 @@ static const char *inspect(int fd, uint64_t size, int *ret_err)
 		return NULL;
 	}
 	return vhdx_identify(head, (size_t)h, tail, (size_t)t);
+}
+
+/*
+ * Makes [0, 4096) read as zeros, the File Type Identifier's slot: a write
+ * (the core's own take-back may have failed on a full disk), else punching
+ * a hole in a file (frees space) or BLKZEROOUT on a device.
+ */
+static bool clear_signature(const struct posix_target *t)
+{
+	static const uint8_t zeros[4096];
+	ssize_t n;
+
+	do
+		n = pwrite(t->fd, zeros, sizeof(zeros), 0);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(zeros) && fdatasync(t->fd) == 0)
+		return true;
+	if (t->is_block_device) {
+		uint64_t range[2] = { 0, sizeof(zeros) };
+
+		return ioctl(t->fd, BLKZEROOUT, range) == 0 && fdatasync(t->fd) == 0;
+	}
+	return fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, sizeof(zeros)) == 0 &&
+	       fdatasync(t->fd) == 0;
+}
+
+/*
+ * What a target that existed holds after a failed creation, for the
+ * message.  The core's write order leaves no signature once its first
+ * write landed, and takes the signature back when the very last write or
+ * flush fails; this reads the target back to say so truthfully, and clears
+ * the signature when that take-back (or a later truncate) left one.
+ */
+static const char *left_behind(struct posix_target *t)
+{
+	uint8_t sig[8];
+
+	if (read_at(t->fd, sig, sizeof(sig), 0) != (ssize_t)sizeof(sig))
+		return "its first bytes could not be read back";
+	if (memcmp(sig, "vhdxfile", 8) != 0)
+		return "no VHDX signature";
+	if (!t->bytes_written && !t->bytes_zeroed)
+		return "nothing was written: it still holds its old VHDX image";
+	if (clear_signature(t))
+		return "VHDX signature taken back: no VHDX signature";
+	return "the VHDX signature could not be taken back: it may still look like a VHDX";
 }
 
 static void random_guids(struct vhdx_params *p)
@@ -305,7 +354,8 @@ int host_cmd_create(const struct vhdx_cli *cli)
 			unlink(target);
 		return VHDX_EXIT_FAILED;
 	}
-	err = vhdx_image_write(&plan, &sink, scratch, HOST_SCRATCH_SIZE);
+	/* a signal before the first write: nothing written, nothing to undo */
+	err = interrupted ? VHDX_ERR_ABORTED : vhdx_image_write(&plan, &sink, scratch, HOST_SCRATCH_SIZE);
 	free(scratch);
 	if (!err && !is_block && !io.t.fresh && size > plan.file_size) {
 		/* an old, longer file: drop its tail so the image ends where planned */
@@ -315,13 +365,9 @@ int host_cmd_create(const struct vhdx_cli *cli)
 			err = VHDX_ERR_IO;
 		}
 	}
-	if (close(fd) < 0 && !err) {
-		io.t.saved_errno = errno;
-		io.t.failed_op = "close";
-		err = VHDX_ERR_IO;
-	}
 	if (err) {
 		char what[160];
+		const char *left = NULL;
 
 		if (err == VHDX_ERR_ABORTED)
 			snprintf(what, sizeof(what), "interrupted");
@@ -330,14 +376,37 @@ int host_cmd_create(const struct vhdx_cli *cli)
 				 (unsigned long long)io.t.failed_offset, strerror(io.t.saved_errno));
 		else
 			snprintf(what, sizeof(what), "failed: %s", vhdx_strerror(err));
+		if (!io.t.fresh)
+			left = left_behind(&io.t);
+		close(fd);
 		if (io.ps.show)
 			fputc('\n', stderr);
 		if (io.t.fresh) {
-			unlink(target);
-			host_error("%s: %s; removed the file this run created", target, what);
+			if (unlink(target) == 0)
+				host_error("%s: %s; removed the file this run created", target, what);
+			else
+				host_error("%s: %s; could not remove the file this run created: %s", target,
+					   what, strerror(errno));
 		} else {
-			host_error("%s: %s; target left as the failure found it (no VHDX signature)", target,
-				   what);
+			host_error("%s: %s; target left as the failure found it (%s)", target, what, left);
+		}
+		return VHDX_EXIT_FAILED;
+	}
+	if (close(fd) < 0) {
+		/* written and flushed, yet the kernel reports a late error:
+		 * a failure like any other */
+		int e = errno;
+
+		if (io.t.fresh) {
+			unlink(target);
+			host_error("%s: close failed: %s; removed the file this run created", target,
+				   strerror(e));
+		} else {
+			io.t.fd = open(target, O_RDWR | O_CLOEXEC | (is_block ? O_EXCL : 0));
+			host_error("%s: close failed: %s; target left as the failure found it (%s)", target,
+				   strerror(e), io.t.fd < 0 ? "could not reopen it" : left_behind(&io.t));
+			if (io.t.fd >= 0)
+				close(io.t.fd);
 		}
 		return VHDX_EXIT_FAILED;
 	}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * faultshim.c - an LD_PRELOAD library for the host tests: counts the calls
+ * that change a target (pwrite, fdatasync/fsync, fallocate, the
+ * BLKZEROOUT ioctl) and makes one of them fail, so that no test code lives
+ * in the product.  Built by the test scripts with cc into $BUILD/tests/.
+ *
+ * Environment:
+ *   FAULT_OP      write | flush | zero: the kind of call to fail
+ *   FAULT_AT      1-based index of that call among calls of its kind
+ *   FAULT_MODE    eio, enospc: the call fails with that errno;
+ *                 short: that write writes half (a sector multiple) and
+ *                   returns the short count, later calls are normal;
+ *                 full: that write is short, and every later write and
+ *                   allocating fallocate fails with ENOSPC (a disk that
+ *                   filled up; punching a hole frees space, so it works)
+ *   FAULT_NOZERO  1: FALLOC_FL_ZERO_RANGE and BLKZEROOUT fail with
+ *                   EOPNOTSUPP, as on tmpfs: the tool writes zeros (plain
+ *                   allocation and punching holes still work)
+ *   FAULT_NOSYNC  1: flushes are counted (and fail as asked) but not passed
+ *                   on: the tests read the target through the same page
+ *                   cache, and 300 runs of five fdatasync each cost minutes
+ *                   on a busy disk
+ *   FAULT_DELAY_US  sleep this long before each write and zero call
+ *   FAULT_REPORT  a file that receives "writes=N flushes=N zeros=N" at exit
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+enum kind { K_WRITE, K_FLUSH, K_ZERO };
+static long counts[3];
+static int fail_kind = -1;
+static long fail_at;
+static int fail_errno;
+static int mode_short, mode_full, full_now, nozero, nosync;
+static long delay_us;
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	const char *op = getenv("FAULT_OP"), *at = getenv("FAULT_AT"), *mode = getenv("FAULT_MODE");
+	const char *d = getenv("FAULT_DELAY_US"), *nz = getenv("FAULT_NOZERO");
+
+	if (op && at && mode) {
+		fail_kind = !strcmp(op, "write") ? K_WRITE : !strcmp(op, "flush") ? K_FLUSH :
+			    !strcmp(op, "zero") ? K_ZERO : -1;
+		fail_at = atol(at);
+		if (!strcmp(mode, "eio"))
+			fail_errno = EIO;
+		else if (!strcmp(mode, "enospc"))
+			fail_errno = ENOSPC;
+		else if (!strcmp(mode, "short"))
+			mode_short = 1;
+		else if (!strcmp(mode, "full"))
+			mode_full = 1;
+		else
+			fail_kind = -1;
+	}
+	delay_us = d ? atol(d) : 0;
+	nozero = nz && !strcmp(nz, "1");
+	nosync = getenv("FAULT_NOSYNC") && !strcmp(getenv("FAULT_NOSYNC"), "1");
+}
+
+__attribute__((destructor)) static void shim_report(void)
+{
+	const char *path = getenv("FAULT_REPORT");
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "w")))
+		return;
+	fprintf(f, "writes=%ld flushes=%ld zeros=%ld\n", counts[K_WRITE], counts[K_FLUSH],
+		counts[K_ZERO]);
+	fclose(f);
+}
+
+static void delay(void)
+{
+	struct timespec ts;
+
+	if (delay_us <= 0)
+		return;
+	ts.tv_sec = delay_us / 1000000;
+	ts.tv_nsec = delay_us % 1000000 * 1000;
+	nanosleep(&ts, NULL); /* EINTR: return early, as a real device might */
+}
+
+/* 1: fail this call with fail_errno; 2: make it short (writes only). */
+static int decide(enum kind k)
+{
+	long n = ++counts[k];
+
+	if ((int)k != fail_kind || n != fail_at)
+		return 0;
+	if (mode_short || mode_full) {
+		full_now = mode_full;
+		return k == K_WRITE ? 2 : 0;
+	}
+	return 1;
+}
+
+static void *real(const char *name)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+
+	if (!f) {
+		fprintf(stderr, "faultshim: no %s\n", name);
+		abort();
+	}
+	return f;
+}
+
+static ssize_t do_pwrite(const char *name, int fd, const void *buf, size_t len, off64_t off)
+{
+	ssize_t (*fn)(int, const void *, size_t, off64_t) = real(name);
+	int full_before = full_now;
+
+	delay();
+	switch (decide(K_WRITE)) {
+	case 1:
+		errno = fail_errno;
+		return -1;
+	case 2:
+		/* half, in whole 4 KiB units where it can (O_DIRECT on 4Kn) */
+		len = len >= 8192 ? len / 2 / 4096 * 4096 : len >= 1024 ? len / 2 / 512 * 512 : len / 2;
+		return fn(fd, buf, len, off);
+	}
+	if (full_before) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return fn(fd, buf, len, off);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return do_pwrite("pwrite", fd, buf, len, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
+{
+	return do_pwrite("pwrite64", fd, buf, len, off);
+}
+
+static int do_sync(const char *name, int fd)
+{
+	int (*fn)(int) = real(name);
+
+	if (decide(K_FLUSH) == 1) {
+		errno = fail_errno;
+		return -1;
+	}
+	return nosync ? 0 : fn(fd);
+}
+
+int fdatasync(int fd)
+{
+	return do_sync("fdatasync", fd);
+}
+
+int fsync(int fd)
+{
+	return do_sync("fsync", fd);
+}
+
+static int do_fallocate(const char *name, int fd, int mode, off64_t off, off64_t len)
+{
+	int (*fn)(int, int, off64_t, off64_t) = real(name);
+
+	if (nozero && (mode & FALLOC_FL_ZERO_RANGE)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	delay();
+	if (decide(K_ZERO) == 1) {
+		errno = fail_errno;
+		return -1;
+	}
+	if (full_now && !(mode & FALLOC_FL_PUNCH_HOLE)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return fn(fd, mode, off, len);
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return do_fallocate("fallocate", fd, mode, off, len);
+}
+
+int fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+	return do_fallocate("fallocate64", fd, mode, off, len);
+}
+
+/* posix_fallocate returns the error number instead of setting errno. */
+static int do_posix_fallocate(const char *name, int fd, off64_t off, off64_t len)
+{
+	int (*fn)(int, off64_t, off64_t) = real(name);
+
+	delay();
+	if (decide(K_ZERO) == 1)
+		return fail_errno;
+	if (full_now)
+		return ENOSPC;
+	return fn(fd, off, len);
+}
+
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+	return do_posix_fallocate("posix_fallocate", fd, off, len);
+}
+
+int posix_fallocate64(int fd, off64_t off, off64_t len)
+{
+	return do_posix_fallocate("posix_fallocate64", fd, off, len);
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	int (*fn)(int, unsigned long, void *) = real("ioctl");
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (req == BLKZEROOUT) {
+		if (nozero) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		delay();
+		if (decide(K_ZERO) == 1) {
+			errno = fail_errno;
+			return -1;
+		}
+	}
+	return fn(fd, req, arg);
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# test_faults.sh - fault injection on the host tool through an LD_PRELOAD
+# shim (tests/host/faultshim.c, built here into $BUILD/tests/): for each
+# scenario, a clean run counts the writes, flushes and zero calls; then
+# every write fails with EIO, with ENOSPC, is short (then the rest goes on:
+# the tool must finish a valid image), or is short with the disk full from
+# then on; every flush and every zero call fails with EIO and ENOSPC.
+# A failure must give exit 1, nothing on stdout, one line on stderr naming
+# the operation and the error; a file the run created is gone; a target
+# that existed is left as the failure found it, the message says so, and it
+# is not a VHDX (our check, and the signature bytes) unless the message
+# says nothing was written and it is byte-for-byte the old image.  The
+# states closest to a whole image (the last write and flush failing) also
+# go through qemu-img check and 7zz t, which must refuse them.
+source "$(dirname "$0")/lib.sh"
+M=$((1024 * 1024))
+SHIM=$(realpath -m "$BUILD")/tests/faultshim.so
+mkdir -p "$BUILD/tests"
+cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$SHIM" tests/host/faultshim.c -ldl ||
+	{ bad "cannot build the fault shim"; finish; exit 1; }
+cd "$T" || exit 2
+export FAULT_NOSYNC=1 # flushes counted and failed, not done: see faultshim.c
+devs=()
+cleanup() { for d in "${devs[@]}"; do losetup -d "$d" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+
+"$VHDX" create -q -s 10M parent.vhdx
+"$VHDX" create -q -b 2M -s 1G old.vhdx       # an older image to overwrite
+head -c $((12 * M)) /dev/urandom >random.bin
+dev=
+if command -v losetup >/dev/null && truncate -s $((16 * M)) disk.img &&
+	dev=$(losetup -f --show disk.img 2>/dev/null); then
+	devs+=("$dev")
+fi
+
+# name | how the target is prepared | extra env | arguments (TARGET last)
+scenarios=(
+"new dynamic|none||create -q -s 64M tgt"
+"new fixed|none||create -q -t fixed -b 1M -s 8M tgt"
+"new differencing|none||create -q -t differencing --parent parent.vhdx tgt"
+"old VHDX, fixed|old||create -q -f -t fixed -b 1M -s 8M tgt"
+"old longer file, no ZERO_RANGE (tmpfs-like)|random|FAULT_NOZERO=1|create -q -f -t fixed -b 1M -s 6M tgt"
+)
+[ -n "$dev" ] && scenarios+=("loop device holding a VHDX|device||create -q -f -t fixed -b 1M -s 8M $dev")
+[ -n "$dev" ] || echo "note: no loop device: the block-device scenario did not run"
+
+prepare() { # KIND: the target before each run
+	case $1 in
+	none) rm -f tgt ;;
+	old) cp old.vhdx tgt ;;
+	random) cp random.bin tgt ;;
+	device) dd if=old.vhdx of="$dev" bs=1M conv=fsync status=none ;;
+	esac
+}
+target_of() { [ "$1" = device ] && echo "$dev" || echo tgt; }
+
+faults=0 validator_runs=0
+for sc in "${scenarios[@]}"; do
+	IFS='|' read -r name kind extra args <<<"$sc"
+	sc_start=$SECONDS
+	tgt=$(target_of "$kind")
+	prepare "$kind"
+	# shellcheck disable=SC2086
+	if ! env $extra FAULT_REPORT="$T/report" LD_PRELOAD="$SHIM" "$VHDX" $args >out.txt 2>err.txt ||
+		[ -s err.txt ] || ! "$VHDX" check "$tgt" >/dev/null; then
+		bad "$name: clean run through the shim failed: $(cat err.txt)"
+		continue
+	fi
+	read -r w f z < <(sed 's/[a-z]*=//g' "$T/report")
+	[ "$w" -ge 3 ] && [ "$f" -ge 5 ] && ok "$name: $w writes, $f flushes, $z zero calls" ||
+		bad "$name: counted writes=$w flushes=$f zeros=$z"
+	prepare "$kind"
+	before=
+	[ "$kind" = none ] || before=$(sha256sum <"$tgt")
+	plan=()
+	for i in $(seq "$w"); do plan+=("write $i eio" "write $i enospc" "write $i short" "write $i full"); done
+	for i in $(seq "$f"); do plan+=("flush $i eio" "flush $i enospc"); done
+	for i in $(seq "$z"); do plan+=("zero $i eio" "zero $i enospc"); done
+	for p in "${plan[@]}"; do
+		read -r op at mode <<<"$p"
+		what="$name: $op $at $mode"
+		faults=$((faults + 1))
+		# shellcheck disable=SC2086
+		env $extra FAULT_OP=$op FAULT_AT=$at FAULT_MODE=$mode LD_PRELOAD="$SHIM" "$VHDX" $args >out.txt 2>err.txt
+		rc=$?
+		if [ "$mode" = short ]; then
+			# a short write is not an error: the rest is written after it
+			if [ $rc -eq 0 ] && [ ! -s err.txt ] && "$VHDX" check "$tgt" >/dev/null; then
+				ok "$what: finished, checks clean"
+			else
+				bad "$what: rc $rc, $(cat err.txt)"
+			fi
+			prepare "$kind"
+			continue
+		fi
+		case $mode in eio) errtext="Input/output error" ;; *) errtext="No space left on device" ;; esac
+		case $op in write) optext="write\|truncate" ;; flush) optext="flush\|truncate" ;; zero) optext="zero\|allocate" ;; esac
+		[ "$mode" = full ] && optext="write\|zero\|allocate\|truncate"
+		if [ $rc -ne 1 ]; then
+			bad "$what: exit $rc, expected 1: $(cat err.txt)"
+		elif [ "$(wc -l <err.txt)" -ne 1 ] || [ -s out.txt ]; then
+			bad "$what: not one line on stderr: $(cat out.txt err.txt)"
+		elif ! grep -q "^vhdx: .*\($optext\) failed at offset [0-9]*: $errtext; " err.txt; then
+			bad "$what: message does not name the failure: $(cat err.txt)"
+		elif [ "$kind" = none ]; then
+			[ ! -e tgt ] && grep -q "removed the file this run created" err.txt &&
+				ok "$what: file removed" || bad "$what: created file left behind: $(cat err.txt)"
+		elif ! grep -q "target left as the failure found it" err.txt; then
+			bad "$what: message does not say the target was left: $(cat err.txt)"
+		elif grep -q "nothing was written: it still holds its old VHDX image" err.txt; then
+			[ "$(sha256sum <"$tgt")" = "$before" ] && ok "$what: nothing written, old image untouched" ||
+				bad "$what: says nothing was written, but the target changed"
+		elif [ "$(head -c 8 "$tgt" | tr -d "\0")" = vhdxfile ]; then
+			bad "$what: the target still has a VHDX signature: $(cat err.txt)"
+		elif "$VHDX" check "$tgt" >check.out 2>&1 || ! grep -q "not a VHDX" check.out; then
+			bad "$what: our check does not call it 'not a VHDX': $(head -2 check.out)"
+		else
+			ok "$what: not a VHDX"
+			# the last write and the last flush: everything else is in place
+			if [ "$op$at" = "write$w" ] || [ "$op$at" = "flush$f" ]; then
+				[ "$kind" = device ] && { head -c $((12 * M)) "$dev" >dev.img; vt=dev.img; } || vt=$tgt
+				validator_runs=$((validator_runs + 2))
+				if qemu-img check -f vhdx "$vt" >/dev/null 2>&1; then
+					bad "$what: qemu-img check accepts it"
+				elif 7zz t -tvhdx "$vt" >/dev/null 2>&1; then
+					bad "$what: 7zz t accepts it"
+				else
+					ok "$what: qemu-img and 7zz refuse it"
+				fi
+			fi
+		fi
+		prepare "$kind"
+	done
+	echo "  $name: ${#plan[@]} faults, $((SECONDS - sc_start)) s"
+done
+echo "faults injected: $faults (every write: EIO, ENOSPC, short, short then disk full; every flush and zero call: EIO, ENOSPC), $validator_runs validator runs"
+finish
