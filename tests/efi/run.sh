@@ -64,6 +64,9 @@ head -c $((256 << 20)) /dev/zero | tr '\0' '\245' > "$X/v4k.img"
 # an MBR with one Linux partition on the "used" disk
 printf '\x83' | dd of="$X/used.img" bs=1 seek=$((446 + 4)) conv=notrunc status=none
 printf '\x55\xaa' | dd of="$X/used.img" bs=1 seek=510 conv=notrunc status=none
+# a disk whose writes touching sector 16384 (8 MiB) fail with EIO (blkdebug)
+truncate -s 64M "$X/ioerr.img"
+printf '[inject-error]\nevent = "write_aio"\nerrno = "5"\nsector = "16384"\nonce = "off"\n' > "$X/ioerr.conf"
 for d in small ro used; do
 	sha256sum < "$X/$d.img" > "$X/$d.sha"
 done
@@ -77,6 +80,7 @@ nsh_run "$N" ro create -y -s 1G "PciRoot(0x0)/Pci(0x9,0x0)"
 nsh_run "$N" used create -y -s 1G "PciRoot(0x0)/Pci(0xA,0x0)"
 nsh_run "$N" dry create -n -f -s 1G "PciRoot(0x0)/Pci(0xA,0x0)"
 nsh_run "$N" boot create -y -s 1G blk0:
+nsh_run "$N" ioerr create -y -t fixed -s 16M -b 1M "PciRoot(0x0)/Pci(0xB,0x0)"
 nsh_run "$N" nosize create -y blk2:
 nsh_run "$N" nomap create -y -s 1G blk99:
 nsh_run "$N" dyn512 create -y -s 1G blk2:
@@ -100,10 +104,12 @@ make_esp "$X/esp.img" "$APP_X86" "$N" && mmd -i "$X/esp.img" ::d ||
 
 # ---- aarch64 disks ----
 truncate -s 64M "$A/v512.img"
+truncate -s 2M "$A/small.img"
 NA=$A/startup.nsh
 nsh_begin "$NA"
 nsh_run "$NA" list list
 nsh_run "$NA" fixed create -y -t fixed -s 16M -b 1M "PciRoot(0x0)/Pci(0x5,0x0)"
+nsh_run "$NA" small create -y -s 1G "PciRoot(0x0)/Pci(0x6,0x0)"
 nsh_end "$NA"
 make_esp "$A/esp.img" "$APP_ARM" "$NA" || { fail "aarch64: cannot build the ESP"; finish; }
 
@@ -143,7 +149,8 @@ echo "booting OVMF (x86_64) and, beside it, AAVMF (aarch64) then OVMF with keys,
 (
 	boot_aarch64 "$A" "$A/esp.img" \
 		-device virtio-rng-pci,addr=0x3 \
-		-drive "if=none,id=d1,format=raw,file=$A/v512.img" -device virtio-blk-pci,drive=d1,addr=0x5
+		-drive "if=none,id=d1,format=raw,file=$A/v512.img" -device virtio-blk-pci,drive=d1,addr=0x5 \
+		-drive "if=none,id=d2,format=raw,file=$A/small.img" -device virtio-blk-pci,drive=d2,addr=0x6
 	echo "$BOOT_RC $BOOT_SECONDS" > "$A/boot.result"
 	# then the keys boot: interactive, driven from here
 	boot_x86_start "$I" "$I/esp.img" \
@@ -171,7 +178,9 @@ boot_x86 "$X" "$X/esp.img" \
 	-drive "if=none,id=nv,format=raw,file=$X/nvme.img" -device nvme,drive=nv,serial=vhdxtest,addr=0x7 \
 	-drive "if=none,id=v8,format=raw,file=$X/small.img" -device virtio-blk-pci,drive=v8,addr=0x8 \
 	-drive "if=none,id=v9,format=raw,file=$X/ro.img,readonly=on" -device virtio-blk-pci,drive=v9,addr=0x9 \
-	-drive "if=none,id=va,format=raw,file=$X/used.img" -device virtio-blk-pci,drive=va,addr=0xa
+	-drive "if=none,id=va,format=raw,file=$X/used.img" -device virtio-blk-pci,drive=va,addr=0xa \
+	-drive "if=none,id=vb,format=raw,file.driver=blkdebug,file.config=$X/ioerr.conf,file.image.filename=$X/ioerr.img" \
+	-device virtio-blk-pci,drive=vb,addr=0xb
 x86_rc=$BOOT_RC
 x86_s=$BOOT_SECONDS
 wait $arm_pid
@@ -262,6 +271,13 @@ expect "$L" used 0x2 "not blank without --force" "holds an MBR partition table (
 expect "$L" dry 0x0 "--dry-run" "dry run: nothing written"
 unchanged used "not blank and --dry-run"
 expect "$L" boot 0x2 "boot device" "loaded from"
+expect "$L" ioerr 0x7 "a write error part-way (blkdebug EIO at 8 MiB): EFI_DEVICE_ERROR" \
+	"write failed at byte 4194304: Device Error; the target holds nothing that looks like a VHDX"
+if ! head -c 8 "$X/ioerr.img" | grep -q vhdxfile && ! qemu-img check -q -f vhdx "$X/ioerr.img" 2>/dev/null; then
+	pass "after the write error: nothing on the disk looks like a VHDX"
+else
+	fail "after the write error: the disk looks like a VHDX"
+fi
 expect "$L" nosize 0x2 "dynamic without --size" "--size"
 expect "$L" nomap 0x2 "unknown mapping" "no such mapping"
 
@@ -300,10 +316,12 @@ expect "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "done: wrote" && {
 	fi
 }
 expect "$L" fileagain 0x2 "existing file without --force" "existing file of 4194304 bytes"
-# 8 plans: 7 images and one dry run
-if grep -c '^  GUIDs          from the fallback mix' "$L" | grep -qx 8 &&
-   [ "$(grep -o 'DataWriteGuid [0-9a-f-]*' "$L" | sort -u | wc -l)" = 8 ]; then
-	pass "x86_64: GUIDs from the fallback mix (no EFI_RNG_PROTOCOL), all distinct"
+# every plan (images, the dry run, the failed write) from the fallback, and
+# every DataWriteGuid distinct
+n_plans=$(grep -c '^  GUIDs ' "$L")
+if [ "$n_plans" -ge 9 ] && [ "$(grep -c '^  GUIDs          from the fallback mix' "$L")" = "$n_plans" ] &&
+   [ "$(grep -o 'DataWriteGuid [0-9a-f-]*' "$L" | sort -u | wc -l)" = "$n_plans" ]; then
+	pass "x86_64: GUIDs of $n_plans plans from the fallback mix (no EFI_RNG_PROTOCOL), all distinct"
 else
 	fail "x86_64: GUID source or distinctness: $(grep '^  GUIDs' "$L")"
 fi
@@ -407,7 +425,7 @@ fi
 
 LA=$A/serial.txt
 echo "--- aarch64 boot: ${arm_s} s, qemu exit $arm_rc; log $LA"
-if [ "$arm_rc" = 0 ] && grep -q '^=== fixed rc' "$LA"; then
+if [ "$arm_rc" = 0 ] && grep -q '^=== small rc' "$LA"; then
 	pass "aarch64: AAVMF booted, ran startup.nsh to the end and powered off (${arm_s} s)"
 else
 	fail "aarch64: the boot did not complete (qemu exit $arm_rc; 124 = timeout); see $LA"
@@ -415,6 +433,8 @@ fi
 expect "$LA" list 0x0 "aarch64 list" "PciRoot(0x0)/Pci(0x5,0x0)"
 expect "$LA" fixed 0x0 "aarch64: fixed 16 MiB on virtio-blk via device path" "done: wrote" &&
 	image "$A" "$LA" fixed "aarch64 fixed 16 MiB" "$A/v512.img"
+expect "$LA" small 0x2 "aarch64: too small" \
+	"too small: the image needs 4 MiB (4194304 bytes), the device has 2 MiB (2097152 bytes)"
 if grep -q '^  GUIDs          from EFI_RNG_PROTOCOL' "$LA"; then
 	pass "aarch64: GUIDs from EFI_RNG_PROTOCOL (virtio-rng)"
 else
