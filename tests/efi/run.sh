@@ -1,15 +1,23 @@
 #!/bin/bash
 # tests/efi/run.sh - end-to-end tests of vhdx.efi (make check-efi).
 #
-# Two boots, run side by side (TCG is one thread per VM):
-#   x86_64:  OVMF on q35, vhdx.efi run many times from startup.nsh against
-#            virtio-blk (512 and 4096-byte blocks), NVMe, AHCI and a file
-#            on the ESP, plus the failure cases;
-#   aarch64: AAVMF on virt/cortex-a57 with virtio-rng, one fixed image.
-# Then every disk file is checked on the host: the images with qemu-img,
-# 7zz and vhdiinfo, the refused targets byte for byte (sha256).
-# Prints PASS/FAIL lines and "N passed, M failed"; exits non-zero on any
-# failure, including a missing tool or firmware file.
+# Three boots under QEMU (TCG); the second and third run beside the first:
+#   x86_64 (OVMF, q35): list; create on virtio-blk 512 (mapping), a fixed
+#     image filling a 4Kn virtio-blk full of old data (device path), NVMe,
+#     a fixed image filling an AHCI disk (progress), a file on the ESP,
+#     differencing children of it; refusals: bad option, too small,
+#     read-only, not blank, boot device, no --size, unknown mapping,
+#     existing file, bad parent; --dry-run; a write error part-way
+#     (blkdebug); list, check and info afterwards;
+#   aarch64 (AAVMF, virt, virtio-rng): list, a fixed image, too small;
+#   x86_64 with the ESP in a GPT partition and keys sent over the serial
+#     port: the disk under the ESP refused, partition 2 written, a mounted
+#     FAT disk with and without --force, confirmation declined, ESC.
+# Then every disk file is checked on the host: the images with qemu-img
+# (512-byte sectors), 7zz t and e, vhdiinfo and the host `vhdx check`; the
+# refused targets byte for byte (sha256).  Prints PASS/FAIL lines and
+# "N passed, M failed"; exits non-zero on any failure, including a missing
+# tool or firmware file.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
