@@ -130,6 +130,28 @@ void rd_found_str_(struct rd_ctx *c, const char *s, bool reset)
 	vhdx_text_str_(&t, s);
 }
 
+void rd_found_sig_(struct rd_ctx *c, const uint8_t *sig, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char text[8 * 4 + 3];
+	size_t i, k = 0;
+
+	text[k++] = '"';
+	for (i = 0; i < n && i < 8; i++) {
+		if (sig[i] >= 0x20 && sig[i] < 0x7F && sig[i] != '"' && sig[i] != '\\') {
+			text[k++] = (char)sig[i];
+		} else {
+			text[k++] = '\\';
+			text[k++] = 'x';
+			text[k++] = hex[sig[i] >> 4];
+			text[k++] = hex[sig[i] & 15];
+		}
+	}
+	text[k++] = '"';
+	text[k] = '\0';
+	rd_found_str_(c, text, true);
+}
+
 void rd_report_(struct rd_ctx *c, enum vhdx_rule rule, uint64_t off)
 {
 	struct vhdx_finding f;
@@ -266,7 +288,7 @@ static int file_identifier(struct rd_ctx *c)
 			err = rd_small_(c, 0, sig, 8);
 			if (err < 0)
 				return err;
-			rd_found_(c, "", vhdx_get_le64(sig), true);
+			rd_found_sig_(c, sig, 8);
 		}
 		rd_report_(c, VHDX_R_FILE_SIGNATURE, 0);
 		return 1;
@@ -310,7 +332,7 @@ static int read_header(struct rd_ctx *c, unsigned i)
 	}
 	h->present = true;
 	if (!vhdx_mem_equal_(p, VHDX_HEADER_SIGNATURE, 4)) {
-		rd_found_(c, "", vhdx_get_le32(p), true);
+		rd_found_sig_(c, p, 4);
 		rd_report_(c, VHDX_R_HDR_SIGNATURE, off);
 		return 0;
 	}
@@ -424,7 +446,7 @@ static bool region_table_ok(struct rd_ctx *c, unsigned i, const uint8_t *p, bool
 	rd_where_(c, "region table ", i + 1, "");
 	*ret_sig = vhdx_mem_equal_(p, VHDX_REGION_SIGNATURE, 4);
 	if (!*ret_sig) {
-		rd_found_(c, "", vhdx_get_le32(p), true);
+		rd_found_sig_(c, p, 4);
 		rd_report_(c, VHDX_R_RGN_SIGNATURE, off);
 		return false;
 	}

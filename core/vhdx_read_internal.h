@@ -44,6 +44,8 @@ void rd_where_(struct rd_ctx *c, const char *a, uint64_t n, const char *b);
 void rd_found_(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex);
 void rd_found_more_(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex);
 void rd_found_str_(struct rd_ctx *c, const char *s, bool reset);
+/* A signature as "text" with \xNN for other bytes (n <= 8). */
+void rd_found_sig_(struct rd_ctx *c, const uint8_t *sig, size_t n);
 void rd_text_hex_(struct vhdx_text_ *t, uint64_t v);
 
 /* Metadata region: table, items, parent locator (vhdx_read_meta.c). */

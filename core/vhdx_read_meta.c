@@ -404,7 +404,7 @@ int rd_metadata_(struct rd_ctx *c)
 	if (err)
 		return err; /* > 0: outside the file, reported with the region */
 	if (!vhdx_mem_equal_(tab, VHDX_META_SIGNATURE, 8)) {
-		rd_found_(c, "", vhdx_get_le64(tab), true);
+		rd_found_sig_(c, tab, 8);
 		rd_report_(c, VHDX_R_META_SIGNATURE, base);
 		return 1;
 	}
