@@ -19,6 +19,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,6 +167,33 @@ static const char *left_behind(struct posix_target *t)
 	return "the VHDX signature could not be taken back: it may still look like a VHDX";
 }
 
+/*
+ * The kernel's pseudo filesystems hold regular files that are not storage
+ * (/proc, /sys, efivarfs: writing there can change the machine), often of
+ * size 0, which would pass as an empty file.  Their name, or NULL.
+ */
+static const char *pseudo_fs(const char *path)
+{
+	static const struct {
+		unsigned long magic;
+		const char *name;
+	} fs[] = {
+		{ 0x9fa0, "proc" }, { 0x62656572, "sysfs" }, { 0x64626720, "debugfs" },
+		{ 0x74726163, "tracefs" }, { 0x73636673, "securityfs" }, { 0x27e0eb, "cgroup" },
+		{ 0x63677270, "cgroup2" }, { 0xde5e81e4, "efivarfs" }, { 0x6165676c, "pstore" },
+		{ 0x62656570, "configfs" }, { 0xcafe4a11, "bpf" },
+	};
+	struct statfs sf;
+	size_t i;
+
+	if (statfs(path, &sf) < 0)
+		return NULL;
+	for (i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+		if ((unsigned long)sf.f_type == fs[i].magic)
+			return fs[i].name;
+	return NULL;
+}
+
 static void random_guids(struct vhdx_params *p)
 {
 	struct vhdx_guid *g[] = { &p->file_write_guid, &p->data_write_guid, &p->page83 };
@@ -220,6 +248,10 @@ int host_cmd_create(const struct vhdx_cli *cli)
 	}
 	if (exists && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		host_error("%s: not a regular file or a block device", target);
+		return VHDX_EXIT_USAGE;
+	}
+	if (exists && S_ISREG(st.st_mode) && (found = pseudo_fs(target))) {
+		host_error("%s: a file of the %s pseudo filesystem, not storage; refusing", target, found);
 		return VHDX_EXIT_USAGE;
 	}
 	if (exists) {

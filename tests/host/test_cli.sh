@@ -10,6 +10,8 @@ mkdir adir
 head -c 65536 /dev/urandom >junk.bin
 "$VHDX" create -q -s 10M parent.vhdx
 truncate -s 4M small.img
+: >empty.bin
+head -c 1048576 parent.vhdx >truncated.vhdx
 snapshot() { find . -type f -print0 | sort -z | xargs -0 sha256sum; }
 
 # expected stderr fragment | arguments (word-split; no spaces inside one)
@@ -64,7 +66,48 @@ cases=(
 "--size is required unless TARGET is a block device|create -t fixed small.img"
 "short options cannot be combined|create -fy -s 1G new.vhdx"
 "creator is longer than 255|create -s 1G --creator $(printf 'x%.0s' {1..256}) new.vhdx"
+# sizes: suffixes we do not take, other notations, overflow in every option
+"not a size|create -s 1KB new.vhdx"
+"not a size|create -s 1P new.vhdx"
+"not a size|create -s 1e9 new.vhdx"
+"not a size|create -s 0x100000 new.vhdx"
+"not a size|create -s +1G new.vhdx"
+"larger than 64 TiB|create -s 18446744073709551615 new.vhdx"
+"out of range|create -s 1G -b 99999999999999999999 new.vhdx"
+"out of range|create -s 1G --log-size 18446744073709551616 new.vhdx"
+"not a power of two|create -s 1G -b 1536K new.vhdx"
+"must be 512 or 4096, not 0|create -s 1G --logical-sector-size 0 new.vhdx"
+"must be 512 or 4096, not 8192|create -s 1G --physical-sector-size 8192 new.vhdx"
+"out of range: 0|create -s 1G --log-size 0 new.vhdx"
+"out of range: 4096M|create -s 1G --log-size 4096M new.vhdx"
+"needs a value|create -s 1G -t"
+# contradictions
+"--no-zero applies to fixed|create --zero-blocks --no-zero -s 1G new.vhdx"
+"--zero-blocks applies to dynamic|create -t differencing --parent parent.vhdx --zero-blocks new.vhdx"
+"sector sizes contradict|create -t differencing --parent parent.vhdx --physical-sector-size 512 new.vhdx"
+"cannot be its own parent|create -t differencing --parent parent.vhdx parent.vhdx"
+# parents that are not a usable VHDX
+"--parent junk.bin: not a VHDX image|create -t differencing --parent junk.bin new.vhdx"
+"--parent empty.bin: not a VHDX image|create -t differencing --parent empty.bin new.vhdx"
+"does not check clean|create -t differencing --parent truncated.vhdx new.vhdx"
+"No such file or directory|create -t differencing --parent nothere.vhdx new.vhdx"
+"Is a directory|create -t differencing --parent adir new.vhdx"
+# targets: nonexistent, not storage
+"No such file or directory|info nothere.vhdx"
+"No such file or directory|check nothere.vhdx"
+"Is a directory|info adir"
+"cannot create it|create -s 1G nothere/"
+"not a regular file or a block device|create -s 1G /dev/null"
+"proc pseudo filesystem|create -s 1G /proc/version"
 )
+# a block device too small for the image (a loop device over a file here)
+dev=
+if command -v losetup >/dev/null && truncate -s 3M tiny.img && dev=$(losetup -f --show tiny.img 2>/dev/null); then
+	trap 'losetup -d "$dev"; rm -rf "$T"' EXIT
+	cases+=("too small: the image needs 4 MiB (4194304 bytes), the device has 3 MiB|create -s 1G $dev")
+else
+	bad "no loop device: the 'target too small' case cannot run here"
+fi
 before=$(snapshot)
 for c in "${cases[@]}"; do
 	want=${c%%|*}
