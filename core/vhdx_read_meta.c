@@ -487,7 +487,7 @@ int rd_metadata_(struct rd_ctx *c)
 			uint32_t olen = vhdx_get_le32(o + VHDX_META_E_LENGTH_OFF);
 			uint32_t oflags = vhdx_get_le32(o + VHDX_META_E_FLAGS_OFF);
 
-			if (vhdx_mem_equal_(o, e, 16) &&
+			if (vhdx_get_le64(o) == vhdx_get_le64(e) && vhdx_get_le64(o + 8) == vhdx_get_le64(e + 8) &&
 			    ((oflags ^ flags) & VHDX_META_IS_USER) == 0) {
 				if (rd_listing_(c, VHDX_R_META_DUPLICATE))
 					rd_found_(c, "same ItemId and IsUser as entry ", k, false);
