@@ -135,31 +135,19 @@ void efi_bio_close(struct efi_bio *b);
 EFI_STATUS efi_bio_read(struct efi_bio *b, UINT64 off, void *buf, UINTN len);
 EFI_STATUS efi_bio_write(struct efi_bio *b, UINT64 off, const void *buf, UINTN len);
 
-/* What a device or file holds, by the blank check of efi_probe.c. */
-enum efi_holds {
-	EFI_HOLDS_BLANK,        /* first 4 MiB and last 1 MiB read as zeros */
-	EFI_HOLDS_VHDX,
-	EFI_HOLDS_GPT,
-	EFI_HOLDS_MBR,
-	EFI_HOLDS_FAT,
-	EFI_HOLDS_NTFS,
-	EFI_HOLDS_EXFAT,
-	EFI_HOLDS_EXT,
-	EFI_HOLDS_ISO9660,
-	EFI_HOLDS_VHD,
-	EFI_HOLDS_DATA,         /* non-zero bytes of no known kind */
-	EFI_HOLDS_UNREADABLE,
-};
-#define EFI_PROBE_HEAD (4u << 20)   /* [byte] read from the start */
-#define EFI_PROBE_TAIL (1u << 20)   /* [byte] read from the end */
+/* What a device holds (efi_probe.c): blank when its first 4 MiB and last
+ * 1 MiB read as zeros; else named by the core's vhdx_identify(). */
+#define EFI_PROBE_HEAD (4u << 20)   /* [byte] must be zero from the start */
+#define EFI_PROBE_TAIL (1u << 20)   /* [byte] must be zero at the end */
 
 struct efi_probe {
-	enum efi_holds holds;
+	BOOLEAN blank;
+	BOOLEAN is_vhdx;        /* starts with the VHDX file identifier */
+	const char *what;       /* "blank", "a GPT partition table", "unknown data", "unreadable" */
 	UINT64 first_nonzero;   /* [byte] offset of the first non-zero byte seen */
-	EFI_STATUS status;      /* when unreadable */
+	EFI_STATUS status;      /* an error when unreadable */
 };
 void efi_probe_bio(struct efi_bio *b, struct efi_probe *ret);
-const char *efi_probe_text(enum efi_holds h);
 
 /* ---- efi_sink.c: the core's sink over BlockIo or a file ---- */
 

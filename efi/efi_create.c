@@ -278,8 +278,8 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 		efi_str_u64(&s, t->bio.media_id);
 		efi_str_add(&s, t->dev->bio->Media->LogicalPartition ? ", partition" : ", disk");
 		efi_str_add(&s, "; holds ");
-		efi_str_add(&s, efi_probe_text(t->probe.holds));
-		if (t->probe.holds != EFI_HOLDS_BLANK) {
+		efi_str_add(&s, t->probe.what);
+		if (!t->probe.blank) {
 			efi_str_add(&s, " (first non-zero byte at ");
 			efi_str_u64(&s, t->probe.first_nonzero);
 			efi_str_add(&s, ")");
@@ -562,15 +562,15 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 
 	if (t.kind == EFI_TARGET_BLOCK) {
 		efi_probe_bio(&t.bio, &t.probe);
-		if (t.probe.holds == EFI_HOLDS_UNREADABLE) {
+		if (EFI_ERROR(t.probe.status)) {
 			st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot read it: %r",
 					   t.name, t.probe.status);
 			goto out;
 		}
-		if (t.probe.holds != EFI_HOLDS_BLANK && !cli->force) {
+		if (!t.probe.blank && !cli->force) {
 			st = efi_con_failf(EFI_APP_REFUSED,
 					   L"%s holds %a (non-zero byte at %ld); refusing to overwrite it without --force",
-					   t.name, efi_probe_text(t.probe.holds), t.probe.first_nonzero);
+					   t.name, t.probe.what, t.probe.first_nonzero);
 			goto out;
 		}
 	} else if (t.exists && t.old_size && !cli->force) {

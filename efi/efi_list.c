@@ -47,10 +47,10 @@ static void efi_list_one(const struct efi_dev *d)
 
 		efi_probe_bio(&b, &pr);
 		efi_str_add(&t, ": ");
-		if (pr.holds == EFI_HOLDS_VHDX && efi_read_summary(&b, sum, sizeof(sum)))
+		if (pr.is_vhdx && efi_read_summary(&b, sum, sizeof(sum)))
 			efi_str_add(&t, sum);
 		else
-			efi_str_add(&t, efi_probe_text(pr.holds));
+			efi_str_add(&t, pr.what);
 		efi_bio_close(&b);
 	} else if (st != EFI_NO_MEDIA) {
 		efi_str_add(&t, ": unsupported block size");

@@ -2,56 +2,17 @@
 /*
  * efi_probe.c - the blank check, and what a device holds.
  *
- * A device is blank when its first 4 MiB (EFI_PROBE_HEAD) and its last
- * 1 MiB (EFI_PROBE_TAIL), clipped to its size, read as zeros.  That covers
- * every partition table (MBR, GPT and its backup at the end), the boot
- * sectors and superblocks of FAT, NTFS, exFAT, ext2/3/4 and ISO 9660, a
- * VHDX header area and a fixed VHD's footer.  Otherwise the first
- * recognised signature names what was found, else "unknown data".
+ * What is found is named by the core (core/vhdx_identify.c, the same words
+ * as the host tool) from the first and the last MiB: partition tables,
+ * filesystem superblocks, GPT's backup header, VHDX and VHD structures.
+ * The UEFI app is stricter about "blank": the first 4 MiB (EFI_PROBE_HEAD)
+ * and the last 1 MiB (EFI_PROBE_TAIL), clipped to the device, must read as
+ * zeros; data between 1 and 4 MiB with no signature is "unknown data".
  */
 #include "efi_app.h"
+#include "vhdx_identify.h"
 
-#define EFI_PROBE_CHUNK (1u << 20) /* [byte] one read */
-
-static BOOLEAN efi_probe_has(const UINT8 *p, UINTN off, const char *sig)
-{
-	UINTN i;
-
-	for (i = 0; sig[i]; i++)
-		if (p[off + i] != (UINT8)sig[i])
-			return FALSE;
-	return TRUE;
-}
-
-/* Signatures in the first EFI_PROBE_CHUNK bytes (or len, if smaller). */
-static enum efi_holds efi_probe_head(const UINT8 *p, UINTN len, UINT32 block_size)
-{
-	BOOLEAN boot_sig = len >= 512 && p[510] == 0x55 && p[511] == 0xAA;
-	UINTN i;
-
-	if (len >= 8 && efi_probe_has(p, 0, "vhdxfile"))
-		return EFI_HOLDS_VHDX;
-	if (len >= block_size + 8 && efi_probe_has(p, block_size, "EFI PART"))
-		return EFI_HOLDS_GPT;
-	if (len >= 4096 + 8 && efi_probe_has(p, 4096, "EFI PART"))
-		return EFI_HOLDS_GPT;
-	if (len >= 512 && efi_probe_has(p, 3, "NTFS    "))
-		return EFI_HOLDS_NTFS;
-	if (len >= 512 && efi_probe_has(p, 3, "EXFAT   "))
-		return EFI_HOLDS_EXFAT;
-	if (boot_sig && (efi_probe_has(p, 54, "FAT") || efi_probe_has(p, 82, "FAT32")))
-		return EFI_HOLDS_FAT;
-	if (boot_sig) {
-		for (i = 0; i < 4; i++)
-			if (p[446 + 16 * i + 4] != 0)
-				return EFI_HOLDS_MBR;
-	}
-	if (len >= 1082 && p[1080] == 0x53 && p[1081] == 0xEF)
-		return EFI_HOLDS_EXT;
-	if (len >= 32774 && efi_probe_has(p, 32769, "CD001"))
-		return EFI_HOLDS_ISO9660;
-	return EFI_HOLDS_DATA;
-}
+#define EFI_PROBE_CHUNK VHDX_IDENTIFY_SPAN /* [byte] 1 MiB: one read */
 
 static BOOLEAN efi_probe_zero(const UINT8 *p, UINTN len, UINTN *ret_at)
 {
@@ -68,82 +29,60 @@ static BOOLEAN efi_probe_zero(const UINT8 *p, UINTN len, UINTN *ret_at)
 
 void efi_probe_bio(struct efi_bio *b, struct efi_probe *ret)
 {
-	UINT8 *buf;
-	UINT64 head = b->size < EFI_PROBE_HEAD ? b->size : EFI_PROBE_HEAD;
-	UINT64 tail_start, off;
-	BOOLEAN found = FALSE;
+	UINT8 *head, *buf;
+	UINTN head_len = b->size < EFI_PROBE_CHUNK ? (UINTN)b->size : EFI_PROBE_CHUNK;
+	UINT64 tail_off = b->size > EFI_PROBE_TAIL ? b->size - EFI_PROBE_TAIL : 0;
+	UINTN tail_len = (UINTN)(b->size - tail_off);
+	UINT64 end, off;
+	UINTN at;
+	EFI_STATUS st;
 
-	ret->holds = EFI_HOLDS_BLANK;
-	ret->first_nonzero = 0;
-	ret->status = EFI_SUCCESS;
-	buf = efi_pages_alloc(EFI_PROBE_CHUNK);
-	if (!buf) {
-		ret->holds = EFI_HOLDS_UNREADABLE;
+	ZeroMem(ret, sizeof(*ret));
+	head = efi_pages_alloc(2 * EFI_PROBE_CHUNK);
+	if (!head) {
 		ret->status = EFI_OUT_OF_RESOURCES;
+		ret->what = "unreadable";
 		return;
 	}
-	tail_start = b->size > EFI_PROBE_TAIL ? b->size - EFI_PROBE_TAIL : 0;
-	tail_start &= ~(UINT64)(b->block_size - 1);
-	if (tail_start < head)
-		tail_start = head;
-	/* head: [0, head), then tail: [tail_start, size) */
-	for (off = 0; off < b->size && !found;) {
-		UINT64 end = off < head ? head : b->size;
+	buf = head + EFI_PROBE_CHUNK;
+	st = efi_bio_read(b, 0, head, head_len);
+	if (!EFI_ERROR(st))
+		st = efi_bio_read(b, tail_off, buf, tail_len);
+	if (EFI_ERROR(st)) {
+		ret->status = st;
+		ret->what = "unreadable";
+		goto out;
+	}
+	ret->is_vhdx = head_len >= 8 && CompareMem(head, "vhdxfile", 8) == 0;
+	ret->what = vhdx_identify(head, head_len, buf, tail_len);
+	if (ret->what) {
+		if (!efi_probe_zero(head, head_len, &at))
+			ret->first_nonzero = at;
+		else if (!efi_probe_zero(buf, tail_len, &at))
+			ret->first_nonzero = tail_off + at;
+		goto out;
+	}
+	/* the rest of the head: [1 MiB, 4 MiB) short of the tail */
+	end = b->size < EFI_PROBE_HEAD ? b->size : EFI_PROBE_HEAD;
+	if (end > tail_off)
+		end = tail_off;
+	for (off = head_len; off < end; off += EFI_PROBE_CHUNK) {
 		UINTN n = end - off > EFI_PROBE_CHUNK ? EFI_PROBE_CHUNK : (UINTN)(end - off);
-		UINTN at;
-		EFI_STATUS st;
 
-		if (n == 0)
-			break;
 		st = efi_bio_read(b, off, buf, n);
 		if (EFI_ERROR(st)) {
-			ret->holds = EFI_HOLDS_UNREADABLE;
 			ret->status = st;
-			break;
-		}
-		if (off == 0)
-			ret->holds = efi_probe_head(buf, n, b->block_size);
-		/* the head was all zeros: name a signature at the end */
-		if (off == tail_start && off > 0 && b->size - off >= 512) {
-			UINTN last = (UINTN)(b->size - off);
-
-			if (efi_probe_has(buf, last - 512, "conectix"))
-				ret->holds = EFI_HOLDS_VHD;
-			if (last >= b->block_size &&
-			    efi_probe_has(buf, last - b->block_size, "EFI PART"))
-				ret->holds = EFI_HOLDS_GPT;
+			ret->what = "unreadable";
+			goto out;
 		}
 		if (!efi_probe_zero(buf, n, &at)) {
-			if (ret->holds == EFI_HOLDS_BLANK)
-				ret->holds = EFI_HOLDS_DATA;
+			ret->what = "unknown data";
 			ret->first_nonzero = off + at;
-			found = TRUE;
-			break;
+			goto out;
 		}
-		if (off == 0 && ret->holds == EFI_HOLDS_DATA)
-			ret->holds = EFI_HOLDS_BLANK; /* all zero: no signature */
-		off += n;
-		if (off == head && tail_start > off)
-			off = tail_start;
 	}
-	efi_pages_free(buf, EFI_PROBE_CHUNK);
-}
-
-const char *efi_probe_text(enum efi_holds h)
-{
-	switch (h) {
-	case EFI_HOLDS_BLANK:      return "blank";
-	case EFI_HOLDS_VHDX:       return "a VHDX image";
-	case EFI_HOLDS_GPT:        return "a GPT partition table";
-	case EFI_HOLDS_MBR:        return "an MBR partition table";
-	case EFI_HOLDS_FAT:        return "a FAT filesystem";
-	case EFI_HOLDS_NTFS:       return "an NTFS filesystem";
-	case EFI_HOLDS_EXFAT:      return "an exFAT filesystem";
-	case EFI_HOLDS_EXT:        return "an ext2/3/4 filesystem";
-	case EFI_HOLDS_ISO9660:    return "an ISO 9660 filesystem";
-	case EFI_HOLDS_VHD:        return "a VHD footer";
-	case EFI_HOLDS_DATA:       return "unknown data";
-	case EFI_HOLDS_UNREADABLE: return "unreadable";
-	}
-	return "?";
+	ret->blank = TRUE;
+	ret->what = "blank";
+out:
+	efi_pages_free(head, 2 * EFI_PROBE_CHUNK);
 }
