@@ -8,7 +8,9 @@
 # Bases (from ../shared/samples, decompressed to a temp dir):
 #   dyn   hyperv2012-dynamic-1G (blocks 0-2 present, the rest ZERO)
 #   fixed win10-fixed-10M
-#   diff  win10-differencing-8G-child (parent locator, PARTIALLY_PRESENT blocks)
+#   diff  win10-differencing-8G-child (parent locator, PARTIALLY_PRESENT blocks), with a
+#         parent beside it (made here; DataWriteGuid = its parent_linkage)
+#   lone  the same child alone (a mutation that changes its size would mismatch the parent)
 #   dyn1m dyn with 1 MiB blocks and 8 GiB (P > chunk ratio: has sector-bitmap entries)
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -37,18 +39,28 @@ bzip2 -dc "$SAMPLES/hyperv2012-dynamic-1G.vhdx.bz2" >"$T/dyn.vhdx" &&
 	gzip -dc "$SAMPLES/win10-fixed-10M.vhdx.gz" >"$T/fixed.vhdx" &&
 	gzip -dc "$SAMPLES/win10-differencing-8G-child.avhdx.gz" >"$T/diff.avhdx" ||
 	{ echo "FAIL: cannot decompress samples"; echo "0 passed, 1 failed"; exit 1; }
+# the differencing sample's parent, beside it (7zz reads a child only with its parent)
+parent="$T/Generation 1_49C4BAF3-4B25-4406-8C4B-D39E65C32385.avhdx"
+if "$VHDX" create -q -s 8G -b 2M "$parent" >/dev/null 2>&1; then
+	"$MUTATE" "$parent" base.parent_of_sample || bad "mutate base.parent_of_sample"
+else
+	bad "cannot create the differencing sample's parent"
+fi
+mkdir -p "$T/lone"
+cp "$T/diff.avhdx" "$T/lone/diff.avhdx" # the child without its parent
 cp "$T/dyn.vhdx" "$T/dyn1m.vhdx"
 "$MUTATE" "$T/dyn1m.vhdx" base.small_blocks || bad "mutate base.small_blocks"
 
 base_file() {
 	case $1 in
 	diff) echo "$T/diff.avhdx" ;;
+	lone) echo "$T/lone/diff.avhdx" ;;
 	*) echo "$T/$1.vhdx" ;;
 	esac
 }
 
-# The bases must check clean (diff: only the absent parent, a warning).
-for b in dyn fixed diff dyn1m; do
+# The bases must check clean.
+for b in dyn fixed diff dyn1m lone; do
 	if "$VHDX" check "$(base_file $b)" >"$T/out" 2>&1 && ! grep -q '^error' "$T/out"; then ok; else
 		bad "base $b does not check clean"; cat "$T/out"; fi
 done
@@ -73,7 +85,7 @@ for p in qemu-img 7zz vhdiinfo; do command -v $p >/dev/null || have_peers=0; don
 [ "${VHDX_SKIP_PEERS:-0}" = 1 ] && have_peers=0
 declare -A base_peer
 if [ $have_peers = 1 ]; then
-	for b in dyn fixed diff dyn1m; do
+	for b in dyn fixed diff dyn1m lone; do
 		for p in qemu 7zz vhdi; do base_peer[$b.$p]=$(peer $p "$(base_file $b)"); done
 	done
 fi
@@ -89,7 +101,7 @@ while read -r name base id rc; do
 	[ -z "$name" ] && continue
 	case $name in \#*) continue ;; esac
 	src=$(base_file "$base")
-	img=$T/m.${src##*.}
+	img=$(dirname "$src")/m.${src##*.}
 	cp "$src" "$img"
 	if ! "$MUTATE" "$img" "$name"; then
 		bad "$name: mutate failed"
@@ -187,7 +199,7 @@ bat.outside         dyn   bat.outside           1
 bat.overlap_struct  dyn   bat.overlap_struct    1
 bat.overlap         dyn   bat.overlap           1
 bat.overlap         fixed bat.overlap           1
-bat.beyond_disk     diff  bat.beyond_disk       0
+bat.beyond_disk     lone  bat.beyond_disk       0
 EOF
 
 # Damaged files: errors, never a crash (exit 1, or 1 for "not a VHDX").
