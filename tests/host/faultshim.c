@@ -21,7 +21,8 @@
  *                   on: the tests read the target through the same page
  *                   cache, and 300 runs of five fdatasync each cost minutes
  *                   on a busy disk
- *   FAULT_DELAY_US  sleep this long before each write and zero call
+ *   FAULT_DELAY_US  sleep this long before each write and zero call (all
+ *                   of it, signals or not, like a slow device)
  *   FAULT_REPORT  a file that receives "writes=N flushes=N zeros=N" at exit
  */
 #define _GNU_SOURCE
@@ -92,7 +93,9 @@ static void delay(void)
 		return;
 	ts.tv_sec = delay_us / 1000000;
 	ts.tv_nsec = delay_us % 1000000 * 1000;
-	nanosleep(&ts, NULL); /* EINTR: return early, as a real device might */
+	/* a slow device does not return early on a signal: sleep it all */
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 /* 1: fail this call with fail_errno; 2: make it short (writes only). */
