@@ -8,11 +8,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,29 +61,32 @@ static int sink_flush(const struct vhdx_sink *s)
 	return VHDX_OK;
 }
 
-#define ZERO_WRITE_CHUNK (4u * 1024u * 1024u) /* [byte] like dd bs=4M; BENCHMARKS.md */
+#define ZERO_WRITE_CHUNK VHDX_ZERO_CHUNK /* [byte] one write per zero() call */
 
 /*
  * Where the kernel cannot zero a range, the zeros are written here rather
- * than by the core: with O_DIRECT when the target takes it, from one zero
- * buffer.  Through the page cache the same writes ran at 0.2-0.6 times dd
- * oflag=direct under dirty-page throttling on a busy machine, and evicted
- * everyone's cache; direct, they keep pace with dd (BENCHMARKS.md).
- * VHDX_ERR_UNSUPPORTED (the core writes zeros) only without memory.
+ * than by the core: with O_DIRECT when the target takes it, from a
+ * read-only anonymous mapping (every page is the kernel's zero page, so
+ * the buffer costs no memory whatever its size).  Through the page cache
+ * the same writes ran at 0.2-0.6 times dd oflag=direct under dirty-page
+ * throttling on a busy machine, and evicted everyone's cache; direct, they
+ * keep pace with dd (BENCHMARKS.md).  VHDX_ERR_UNSUPPORTED (the core then
+ * writes zeros) only when the mapping fails.
  */
 static int zero_by_writing(const struct vhdx_sink *s, uint64_t off, uint64_t len)
 {
-	static uint8_t *zeros; /* host only: allocated once, read-only after */
+	static const uint8_t *zeros; /* host only: mapped once, never unmapped */
 	struct posix_target *t = s->ctx;
 	int flags = fcntl(t->fd, F_GETFL);
 	bool direct = false;
 	int err = VHDX_OK;
 
 	if (!zeros) {
-		zeros = aligned_alloc(4096, ZERO_WRITE_CHUNK);
-		if (!zeros)
-			return zero_by_writing(s, off, len);
-		memset(zeros, 0, ZERO_WRITE_CHUNK);
+		void *m = mmap(NULL, ZERO_WRITE_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			return VHDX_ERR_UNSUPPORTED;
+		zeros = m;
 	}
 	if (flags >= 0 && !(flags & O_DIRECT) && fcntl(t->fd, F_SETFL, flags | O_DIRECT) == 0)
 		direct = true;
