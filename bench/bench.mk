@@ -1,32 +1,48 @@
 # bench/bench.mk - benchmarks (not part of `make check`): BENCHMARKS.md.
-#   make bench        the create table against qemu-img, zeroing against dd,
-#                     the core's instruction counts (callgrind)
+#   make bench        all three below, also saved in build/bench/results.md
+#   make bench-create vhdx create against qemu-img create, side by side
+#   make bench-zero   zeroing a fixed payload against dd on the same target
+#                     (old files; loop devices and a mount when root)
+#   make bench-core   the core's instructions per BAT entry (callgrind)
 #   make size         sizes of vhdx.efi and of the core's code and data
 # BENCH_DIR: where images are created (default build/bench, on the
 # repository's filesystem); BENCH_RUNS: runs per tool and row.
 
-BENCH_DIR  ?= $(BUILD)/bench
-BENCH_RUNS ?= 5
+BENCH_DIR       ?= $(BUILD)/bench
+BENCH_RUNS      ?= 5
+BENCH_ZERO_MIB  ?= 2048
+BENCH_ZERO_RUNS ?= 3
+
+.PHONY: bench-create bench-zero bench-core
 
 $(BUILD)/bench/spawn: bench/spawn.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -std=gnu11 -static $(WARN) -O2 -o $@ $<
 
-.PHONY: bench-create
-bench-create: host $(BUILD)/bench/spawn
-	python3 bench/create.py --runs $(BENCH_RUNS) --dir $(BENCH_DIR) \
-		--vhdx $(BUILD)/host/vhdx --spawn $(BUILD)/bench/spawn \
-		--json $(BUILD)/bench/create.json
-
-bench: bench-create
-
 $(BUILD)/bench/core_cost: bench/core_cost.c $(BUILD)/host/libvhdx.a $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -std=gnu11 -Icore $(WARN) $(OPT) -o $@ $< $(BUILD)/host/libvhdx.a
 
-# The 64 TiB fixed plan with 1 MiB blocks; ~2 minutes under callgrind.
-.PHONY: bench-core
-bench-core: $(BUILD)/bench/core_cost
-	bash bench/core_cost.sh $(BUILD)/bench/core_cost -t fixed -s 65536 -b 1
+bench-create: host $(BUILD)/bench/spawn
+	@python3 bench/create.py --runs $(BENCH_RUNS) --dir $(BENCH_DIR) \
+		--vhdx $(BUILD)/host/vhdx --spawn $(BUILD)/bench/spawn \
+		--json $(BUILD)/bench/create.json
 
-bench: bench-core
+bench-zero: host
+	@bash bench/zero.sh $(BUILD)/host/vhdx $(BENCH_DIR) $(BENCH_ZERO_MIB) $(BENCH_ZERO_RUNS)
+
+# The 64 TiB fixed plan with 1 MiB blocks; ~2 minutes under callgrind.
+bench-core: $(BUILD)/bench/core_cost
+	@bash bench/core_cost.sh $(BUILD)/bench/core_cost -t fixed -s 65536 -b 1
+
+bench: SHELL := /bin/bash
+bench: host $(BUILD)/bench/spawn $(BUILD)/bench/core_cost
+	@set -o pipefail; { \
+		echo "# make bench, $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(nproc) CPUs, load $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+		echo; $(MAKE) -s --no-print-directory bench-create; \
+		echo; $(MAKE) -s --no-print-directory bench-zero; \
+		echo; $(MAKE) -s --no-print-directory bench-core; \
+	} | tee $(BUILD)/bench/results.md
+
+size: host
+	@bash bench/size.sh $(BUILD)
