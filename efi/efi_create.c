@@ -332,6 +332,45 @@ static BOOLEAN efi_confirm(const struct vhdx_cli *cli)
 	return StrCmp(answer, L"yes") == 0;
 }
 
+/*
+ * After a failed write: what the target holds now, read back rather than
+ * assumed (the core takes back the signature when it can, but a target
+ * that was a VHDX before and failed at its first flush may still be one).
+ */
+static const char *efi_left_behind(struct efi_target *t, BOOLEAN deleted)
+{
+	static const char none[] = "the target holds nothing that looks like a VHDX";
+	static const char still[] = "the target still starts with a VHDX signature: do not use it";
+	static const char unknown[] = "the target could not be read back: do not use it";
+	UINT8 *p;
+	BOOLEAN sig = FALSE;
+	EFI_STATUS st;
+
+	if (deleted)
+		return "the new file was removed";
+	p = efi_pages_alloc(4096);
+	if (!p)
+		return unknown;
+	if (t->kind == EFI_TARGET_BLOCK) {
+		st = efi_bio_read(&t->bio, 0, p, t->bio.block_size);
+	} else {
+		EFI_FILE_HANDLE f;
+		UINTN n = 8;
+
+		st = t->root->Open(t->root, &f, t->path, EFI_FILE_MODE_READ, 0);
+		if (!EFI_ERROR(st)) {
+			st = f->Read(f, &n, p);
+			if (n < 8)
+				ZeroMem(p, 8);
+			f->Close(f);
+		}
+	}
+	if (!EFI_ERROR(st))
+		sig = CompareMem(p, "vhdxfile", 8) == 0;
+	efi_pages_free(p, 4096);
+	return EFI_ERROR(st) ? unknown : sig ? still : none;
+}
+
 static UINTN efi_scratch_len(void)
 {
 	EFI_SHELL_PROTOCOL *sh = NULL;
@@ -354,7 +393,7 @@ static UINTN efi_scratch_len(void)
 static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 			    const struct vhdx_plan *plan, UINTN scratch_len, EFI_HANDLE image)
 {
-	BOOLEAN exclusive = FALSE;
+	BOOLEAN exclusive = FALSE, deleted = FALSE;
 	struct efi_job job;
 	struct vhdx_sink sink;
 	EFI_FILE_HANDLE f = NULL;
@@ -432,6 +471,7 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 	efi_pages_free(zeros, scratch_len);
 	if (f && err != VHDX_OK && !t->exists) {
 		f->Delete(f); /* a file this run created: leave nothing behind */
+		deleted = TRUE;
 	} else if (f) {
 		st = f->Close(f); /* Close flushes; its status counts */
 		if (err == VHDX_OK && EFI_ERROR(st)) {
@@ -447,13 +487,12 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 	efi_pages_free(scratch, scratch_len);
 
 	if (err == VHDX_ERR_ABORTED)
-		return efi_con_failf(EFI_ABORTED,
-				     L"aborted by ESC after %ld bytes; the target holds nothing that looks like a VHDX",
-				     job.bytes);
+		return efi_con_failf(EFI_ABORTED, L"aborted by ESC after %ld bytes; %a", job.bytes,
+				     efi_left_behind(t, deleted));
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_FAILED,
-				     L"%a failed at byte %ld: %r; the target holds nothing that looks like a VHDX",
-				     job.failed_op ? job.failed_op : "I/O", job.failed_off, job.status);
+		return efi_con_failf(EFI_APP_FAILED, L"%a failed at byte %ld: %r; %a",
+				     job.failed_op ? job.failed_op : "I/O", job.failed_off, job.status,
+				     efi_left_behind(t, deleted));
 	if (err == VHDX_ERR_DEVFULL)
 		return efi_con_failf(EFI_APP_REFUSED, L"the image does not fit the target; nothing written");
 	if (err != VHDX_OK)
