@@ -169,6 +169,12 @@ static void render_file_id(const struct vhdx_plan *plan, uint64_t off, void *buf
 	vhdx_file_id_encode(plan, buf, len);
 }
 
+static void render_file_id_unsigned(const struct vhdx_plan *plan, uint64_t off, void *buf, size_t len)
+{
+	render_file_id(plan, off, buf, len);
+	vhdx_mem_zero_(buf, 8); /* "vhdxfile" comes only with the last write */
+}
+
 /* The steps of section 4, in order. */
 static int run(struct writer *w)
 {
@@ -177,8 +183,12 @@ static int run(struct writer *w)
 	uint64_t bat_used, items_len;
 	int err;
 
-	/* 1. the first MiB: kills any old signature, headers, region tables */
-	if ((err = emit_zero(w, 0, VHDX_HEADER_SECTION_SIZE)) || (err = flush(w)))
+	/* 1. the first MiB: kills any old signature, headers, region tables.
+	 * The signature's sector first, made durable on its own: a device
+	 * that reorders the writes of a multi-write zeroing must not keep an
+	 * old signature over headers already gone. */
+	if ((err = emit_zero(w, 0, IO_UNIT)) || (err = flush(w)) ||
+	    (err = emit_zero(w, IO_UNIT, VHDX_HEADER_SECTION_SIZE - IO_UNIT)) || (err = flush(w)))
 		return err;
 	/* 2. the log: empty (LogGuid zero), zeroed so old bytes never look like entries */
 	if ((err = emit_zero(w, plan->log_offset, plan->log_length)))
@@ -216,8 +226,12 @@ static int run(struct writer *w)
 				return VHDX_ERR_IO;
 		}
 	}
-	/* 6. both region tables */
-	if ((err = emit_rendered(w, VHDX_REGION_TABLE1_OFFSET, IO_UNIT, render_region_table)) ||
+	/* 6. the File Type Identifier without its signature (a long creator
+	 * spills past its first sector: step 8 then rewrites those sectors
+	 * with the same bytes, so a write torn there leaves them whole), and
+	 * both region tables */
+	if ((err = emit_rendered(w, VHDX_FILE_ID_OFFSET, IO_UNIT, render_file_id_unsigned)) ||
+	    (err = emit_rendered(w, VHDX_REGION_TABLE1_OFFSET, IO_UNIT, render_region_table)) ||
 	    (err = emit_rendered(w, VHDX_REGION_TABLE2_OFFSET, IO_UNIT, render_region_table)) ||
 	    (err = flush(w)))
 		return err;
