@@ -74,9 +74,9 @@ endef
 $(foreach a,$(EFI_ARCHES),$(eval $(call EFI_ARCH_RULES,$(a))))
 
 check-efi: host efi
-	bash tests/efi/run.sh
+	BUILD=$(BUILD) bash tests/efi/run.sh
 
 demo: host efi
-	bash tests/efi/demo.sh
+	BUILD=$(BUILD) bash tests/efi/demo.sh
 
 CHECK_TARGETS += check-efi
