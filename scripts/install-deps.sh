@@ -10,6 +10,7 @@ packages=(
 	gnu-efi mtools dosfstools                              # UEFI app and its ESP
 	ovmf qemu-system-x86 qemu-efi-aarch64 qemu-system-arm  # UEFI runs under QEMU
 	qemu-utils 7zip libvhdi-utils                          # independent validators
+	strace valgrind                                        # make bench (not make check)
 	fdisk gdisk e2fsprogs                                  # target-safety tests: MBR, GPT, ext4
 )
 missing=()
