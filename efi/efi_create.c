@@ -20,14 +20,14 @@
  * Scratch buffer [byte]: the core writes structures through it, and a
  * second buffer of the same size holds zeros for zeroing (efi_sink.c).
  * Measured with tests/efi/bench.sh (fixed 1020 MiB image, OVMF under TCG on
- * the 2-core CI machine, MiB/s; noisy to +-30 %):
+ * the 2-core machine; MiB/s, first run / second run with the machine at load
+ * 4-5; noisy to +-50 %):
  *
- *   buffer     virtio-blk   NVMe   AHCI
- *   64 KiB        125        125     53
- *   256 KiB       583        409    141
- *   1 MiB        1189        735    152
- *   4 MiB        1448        739    173
- *   16 MiB       1954        806    191
+ *   buffer     virtio-blk     NVMe        AHCI
+ *   64 KiB      125 / 96    125 / 110    53 / 35
+ *   1 MiB      1189 / 696   735 / 407   152 / 142
+ *   4 MiB      1448 / 1050  739 / 465   173 / 116
+ *   16 MiB     1954 / 586   806 / 496   191 / 132
  *
  * 16 MiB keeps every device busy; when the firmware cannot give that much,
  * smaller sizes are tried down to 1 MiB.  The shell variable vhdx_scratch
