@@ -33,31 +33,34 @@ import tempfile
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 
-# (label, type, virtual size, block size)
-ROWS = [
-    ("dynamic 1 GiB, 32 MiB blocks", "dynamic", 1 * GiB, 32 * MiB),
-    ("dynamic 1 GiB, 1 MiB blocks", "dynamic", 1 * GiB, 1 * MiB),
-    ("dynamic 100 GiB, 32 MiB blocks", "dynamic", 100 * GiB, 32 * MiB),
-    ("dynamic 100 GiB, 1 MiB blocks", "dynamic", 100 * GiB, 1 * MiB),
-    ("dynamic 10 TiB, 32 MiB blocks", "dynamic", 10 * TiB, 32 * MiB),
-    ("dynamic 10 TiB, 1 MiB blocks", "dynamic", 10 * TiB, 1 * MiB),
-    ("dynamic 64 TiB, 32 MiB blocks", "dynamic", 64 * TiB, 32 * MiB),
-    ("dynamic 64 TiB, 1 MiB blocks", "dynamic", 64 * TiB, 1 * MiB),
-    ("fixed 1 GiB, 32 MiB blocks", "fixed", 1 * GiB, 32 * MiB),
-    ("fixed 8 GiB, 32 MiB blocks", "fixed", 8 * GiB, 32 * MiB),
-]
+# (label, type, virtual size, block size, dynamic blocks ZERO rather than
+# NOT_PRESENT).  NOT_PRESENT is our default (and Hyper-V's); ZERO is
+# qemu-img's (block_state_zero=on): each dynamic row runs both ways, each
+# time with the same setting for both tools.
+ROWS = []
+for _size, _name in ((1 * GiB, "1 GiB"), (100 * GiB, "100 GiB"), (10 * TiB, "10 TiB"),
+                     (64 * TiB, "64 TiB")):
+    for _block in (32 * MiB, 1 * MiB):
+        for _zero in (False, True):
+            ROWS.append(("dynamic %s, %d MiB blocks, %s" % (
+                _name, _block // MiB, "ZERO" if _zero else "NOT_PRESENT"),
+                "dynamic", _size, _block, _zero))
+ROWS.append(("fixed 1 GiB, 32 MiB blocks", "fixed", 1 * GiB, 32 * MiB, False))
+ROWS.append(("fixed 8 GiB, 32 MiB blocks", "fixed", 8 * GiB, 32 * MiB, False))
 
 
-def cmd_vhdx(vhdx, kind, size, block, target):
+def cmd_vhdx(vhdx, kind, size, block, zero, target):
+    # physical sector 512: qemu-img always writes 512 (it has no option)
     return [vhdx, "create", "-q", "-t", kind, "-s", str(size), "-b", str(block),
-            "--logical-sector-size", "512", "--physical-sector-size", "4096",
-            "--log-size", str(MiB), target]
+            "--logical-sector-size", "512", "--physical-sector-size", "512",
+            "--log-size", str(MiB)] + (["--zero-blocks"] if zero else []) + [target]
 
 
-def cmd_qemu(kind, size, block, target):
-    # qemu-img's defaults are 512/4096 sectors and a 1 MiB log, like ours;
-    # the block size is given because qemu picks its own by virtual size.
-    opts = "block_size=%d,log_size=%d,subformat=%s" % (block, MiB, kind)
+def cmd_qemu(kind, size, block, zero, target):
+    # qemu-img's defaults are 512/512 sectors and a 1 MiB log, like the
+    # above; the block size is given because qemu picks its own by size.
+    opts = "block_size=%d,log_size=%d,subformat=%s,block_state_zero=%s" % (
+        block, MiB, kind, "on" if zero else "off")
     return ["qemu-img", "create", "-q", "-f", "vhdx", "-o", opts, target, str(size)]
 
 
@@ -144,9 +147,9 @@ def main():
         rows = [ROWS[int(i)] for i in args.rows.split(",")]
     load = [os.getloadavg()[0]]
     results = []
-    for label, kind, size, block in rows:
-        argvs = {"vhdx": cmd_vhdx(args.vhdx, kind, size, block, target),
-                 "qemu-img": cmd_qemu(kind, size, block, target)}
+    for label, kind, size, block, zero in rows:
+        argvs = {"vhdx": cmd_vhdx(args.vhdx, kind, size, block, zero, target),
+                 "qemu-img": cmd_qemu(kind, size, block, zero, target)}
         runs = {"vhdx": [], "qemu-img": []}
         for i in range(args.runs):
             order = ("vhdx", "qemu-img") if i % 2 == 0 else ("qemu-img", "vhdx")
@@ -161,11 +164,11 @@ def main():
         remove(target)
         os.sync()
         load.append(os.getloadavg()[0])
-        row = {"label": label, "type": kind, "size": size, "block": block}
+        row = {"label": label, "type": kind, "size": size, "block": block, "zero": zero}
         for tool in ("vhdx", "qemu-img"):
             row[tool] = {"argv": argvs[tool], "runs": runs[tool], **traced[tool]}
         results.append(row)
-        print("bench: %-32s vhdx %6.3f s, qemu-img %6.3f s" % (
+        print("bench: %-46s vhdx %6.3f s, qemu-img %6.3f s" % (
             label, statistics.median(r["wall"] for r in runs["vhdx"]),
             statistics.median(r["wall"] for r in runs["qemu-img"])), file=sys.stderr)
     shutil.rmtree(work)
