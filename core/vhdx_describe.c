@@ -32,6 +32,34 @@ static void cli_size(struct vhdx_text_ *t, uint64_t v)
 	vhdx_text_u64_(t, v);
 }
 
+static bool vhdx_str_eq_(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+/* An argument as a shell (POSIX or UEFI) takes it: quoted when it holds a
+ * space or is empty. */
+static void quoted(struct vhdx_text_ *t, const char *arg)
+{
+	const char *c;
+	bool plain = *arg != '\0';
+
+	for (c = arg; *c; c++)
+		if (*c == ' ' || *c == '\t' || *c == '"' || *c == '\'')
+			plain = false;
+	if (plain) {
+		vhdx_text_str_(t, arg);
+		return;
+	}
+	vhdx_text_str_(t, "\"");
+	vhdx_text_str_(t, arg);
+	vhdx_text_str_(t, "\"");
+}
+
 size_t vhdx_plan_command_line(const struct vhdx_plan *plan, const char *target, const char *parent,
 			      char *buf, size_t len)
 {
@@ -59,6 +87,10 @@ size_t vhdx_plan_command_line(const struct vhdx_plan *plan, const char *target, 
 		vhdx_text_str_(&t, " --zero-blocks");
 	if (p->leave_payload)
 		vhdx_text_str_(&t, " --no-zero");
+	if (!vhdx_str_eq_(p->creator, "vhdx " VHDX_VERSION)) {
+		vhdx_text_str_(&t, " --creator ");
+		quoted(&t, p->creator);
+	}
 	if (p->type == VHDX_TYPE_DIFFERENCING && parent) {
 		vhdx_text_str_(&t, " --parent ");
 		vhdx_text_str_(&t, parent);
@@ -98,7 +130,8 @@ void vhdx_plan_print_ex(const struct vhdx_plan *plan, const char *target, const 
 	vhdx_text_init_(&t, buf, sizeof(buf));
 	vhdx_text_str_(&t, "plan for ");
 	vhdx_text_str_(&t, target);
-	vhdx_text_str_(&t, ":");
+	if (!*target || target[vhdx_str_len_(target) - 1] != ':') /* "blk2:" needs no second colon */
+		vhdx_text_str_(&t, ":");
 	emit_line(line, ctx, &t);
 	vhdx_text_str_(&t, "  type           ");
 	vhdx_text_str_(&t, type_name(p->type));
