@@ -272,6 +272,17 @@ int host_cmd_create(const struct vhdx_cli *cli)
 			close(fd);
 			return VHDX_EXIT_USAGE;
 		}
+		if (is_block) {
+			/* Linux opens a read-only device for writing; the
+			 * writes fail later (EPERM): refuse it now */
+			int ro = 0;
+
+			if (ioctl(fd, BLKROGET, &ro) == 0 && ro) {
+				host_error("%s: read-only device; refusing", target);
+				close(fd);
+				return VHDX_EXIT_USAGE;
+			}
+		}
 		if (size) {
 			found = inspect(fd, size, &read_err);
 			if (read_err) {

@@ -107,6 +107,20 @@ for sector in 512 4096; do
 	done
 done
 
+# a read-only device: refused before any write, with or without --force
+truncate -s $((32 * M)) ro.img
+if attach -r ro.img; then
+	for force in "" -f; do
+		create_counted -q $force -s 10M "$dev"
+		[ $rc -eq 2 ] && grep -q "read-only device; refusing" <<<"$out" && [ "$calls" = 0 ] &&
+			ok "read-only device refused ${force:+with --force }before writing: $out" ||
+			bad "read-only device ${force}: rc $rc, $calls calls, $out"
+	done
+	tried=$((tried + 1))
+else
+	bad "losetup -r failed"
+fi
+
 # mounted: refused even with --force, and nothing written
 truncate -s $((32 * M)) mnt.img
 attach mnt.img && mkfs.ext4 -q -F "$dev" >/dev/null 2>&1 && mkdir -p m && mount "$dev" m && mnts+=("$T/m") && {
