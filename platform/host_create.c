@@ -388,6 +388,7 @@ int host_cmd_create(const struct vhdx_cli *cli)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* the terminal went away: stop as cleanly */
 
 	scratch = aligned_alloc(4096, HOST_SCRATCH_SIZE);
 	if (!scratch) {

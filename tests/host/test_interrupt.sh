@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_interrupt.sh - SIGINT (and SIGTERM) during a long fixed zeroing.
+# test_interrupt.sh - SIGINT (and SIGTERM, SIGHUP) during a long fixed zeroing.
 # Zeroing a 1 GiB payload with fallocate or BLKZEROOUT takes milliseconds
 # here, too fast to interrupt, so the fault shim (faultshim.c) slows each
 # zero or write call down (FAULT_DELAY_US), and FAULT_NOZERO makes an old
@@ -78,6 +78,7 @@ interrupt() {
 # a fresh file: fallocate per 64 MiB chunk, 0.2 s each
 interrupt "new file, fixed 1 GiB" INT new FAULT_DELAY_US=200000 -- create -q -t fixed -s 1G new.vhdx
 interrupt "new file, fixed 1 GiB" TERM new FAULT_DELAY_US=200000 -- create -q -t fixed -s 1G new.vhdx
+interrupt "new file, fixed 1 GiB" HUP new FAULT_DELAY_US=200000 -- create -q -t fixed -s 1G new.vhdx
 # an old VHDX file, zeros written (no ZERO_RANGE), 0.05 s per write call
 cp old.vhdx tgt.vhdx; truncate -s $((1100 * M)) tgt.vhdx
 interrupt "old VHDX file, fixed 1 GiB, written zeros" INT old FAULT_NOZERO=1 FAULT_DELAY_US=50000 -- \
