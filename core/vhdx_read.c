@@ -294,6 +294,16 @@ static int file_identifier(struct rd_ctx *c)
 			err = rd_small_(c, 0, sig, 8);
 			if (err < 0)
 				return err;
+			if (vhdx_mem_equal_(sig, VHDX_FILE_ID_SIGNATURE, 8)) {
+				/* a VHDX cut inside its first 4 KiB */
+				c->info->is_vhdx = true;
+				rd_where_(c, "file", UINT64_MAX, "");
+				rd_found_(c, "size ", c->src->size, false);
+				rd_found_more_(c, ", the header section needs ", VHDX_HEADER_SECTION_SIZE,
+					       false);
+				rd_report_(c, VHDX_R_FILE_TRUNCATED, c->src->size);
+				return 1;
+			}
 			rd_found_sig_(c, sig, 8);
 		}
 		rd_report_(c, VHDX_R_FILE_SIGNATURE, 0);
