@@ -73,7 +73,7 @@ static const struct rule_def rules[VHDX_R_COUNT_] = {
 	[VHDX_R_PL_MISSING] = { "pl.missing", "a differencing image (HasParent) must have a parent locator [2.6.2.1, 2.6.2.6]", E },
 	[VHDX_R_PL_UNEXPECTED] = { "pl.unexpected", "a parent locator without HasParent is ignored [2.6.2.6]", W },
 	[VHDX_R_PARENT_ABSENT] = { "parent.absent", "the parent named by the locator was not found: the virtual disk cannot be read [2.6.2.6.3]", W },
-	[VHDX_R_PARENT_MISMATCH] = { "parent.mismatch", "the parent's DataWriteGuid must equal parent_linkage [2.6.2.6.3]", E },
+	[VHDX_R_PARENT_MISMATCH] = { "parent.mismatch", "the parent found must have DataWriteGuid = parent_linkage and the child's virtual size and logical sector [2.6.2.6.3]", E },
 	[VHDX_R_BAT_REGION_SIZE] = { "bat.region_size", "the BAT region must hold every BAT entry of the disk [2.5]", E },
 	[VHDX_R_BAT_RESERVED] = { "bat.reserved", "BAT entry bits 3..19 are reserved and must be zero [2.5]", E },
 	[VHDX_R_BAT_STATE] = { "bat.state", "payload BAT state must be 0,1,2,3,6, or 7 (7 only in a differencing image) [2.5.1.1]", E },
