@@ -6,7 +6,8 @@
  * in the product.  Built by the test scripts with cc into $BUILD/tests/.
  *
  * Environment:
- *   FAULT_OP      write | flush | zero: the kind of call to fail
+ *   FAULT_OP      write | flush | zero: the kind of call to fail;
+ *                 any: count all three kinds together
  *   FAULT_AT      1-based index of that call among calls of its kind
  *   FAULT_MODE    eio, enospc: the call fails with that errno;
  *                 short: that write writes half (a sector multiple) and
@@ -14,6 +15,8 @@
  *                 full: that write is short, and every later write and
  *                   allocating fallocate fails with ENOSPC (a disk that
  *                   filled up; punching a hole frees space, so it works)
+ *                 kill: the process kills itself with SIGKILL instead of
+ *                   making that call (a crash: no cleanup can run)
  *   FAULT_NOZERO  1: FALLOC_FL_ZERO_RANGE and BLKZEROOUT fail with
  *                   EOPNOTSUPP, as on tmpfs: the tool writes zeros (plain
  *                   allocation and punching holes still work)
@@ -31,6 +34,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +44,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum kind { K_WRITE, K_FLUSH, K_ZERO };
-static long counts[3];
+enum kind { K_WRITE, K_FLUSH, K_ZERO, K_ANY };
+static long counts[4];
 static int fail_kind = -1;
 static long fail_at;
 static int fail_errno;
-static int mode_short, mode_full, full_now, nozero, nosync;
+static int mode_short, mode_full, mode_kill, full_now, nozero, nosync;
 static long delay_us;
 
 __attribute__((constructor)) static void shim_init(void)
@@ -55,7 +59,7 @@ __attribute__((constructor)) static void shim_init(void)
 
 	if (op && at && mode) {
 		fail_kind = !strcmp(op, "write") ? K_WRITE : !strcmp(op, "flush") ? K_FLUSH :
-			    !strcmp(op, "zero") ? K_ZERO : -1;
+			    !strcmp(op, "zero") ? K_ZERO : !strcmp(op, "any") ? K_ANY : -1;
 		fail_at = atol(at);
 		if (!strcmp(mode, "eio"))
 			fail_errno = EIO;
@@ -65,6 +69,8 @@ __attribute__((constructor)) static void shim_init(void)
 			mode_short = 1;
 		else if (!strcmp(mode, "full"))
 			mode_full = 1;
+		else if (!strcmp(mode, "kill"))
+			mode_kill = 1;
 		else
 			fail_kind = -1;
 	}
@@ -101,10 +107,16 @@ static void delay(void)
 /* 1: fail this call with fail_errno; 2: make it short (writes only). */
 static int decide(enum kind k)
 {
-	long n = ++counts[k];
+	long n = ++counts[k], any = ++counts[K_ANY];
 
-	if ((int)k != fail_kind || n != fail_at)
+	if (fail_kind == K_ANY)
+		n = any;
+	else if ((int)k != fail_kind)
 		return 0;
+	if (n != fail_at)
+		return 0;
+	if (mode_kill)
+		raise(SIGKILL);
 	if (mode_short || mode_full) {
 		full_now = mode_full;
 		return k == K_WRITE ? 2 : 0;

@@ -3,8 +3,9 @@
 # shim (tests/host/faultshim.c, built here into $BUILD/tests/): for each
 # scenario, a clean run counts the writes, flushes and zero calls; then
 # every write fails with EIO, with ENOSPC, is short (then the rest goes on:
-# the tool must finish a valid image), or is short with the disk full from
-# then on; every flush and every zero call fails with EIO and ENOSPC.
+# the tool must finish a valid image), or, on a target that existed, is
+# short with the disk full from then on; every flush and every zero call
+# fails with EIO and ENOSPC.
 # A failure must give exit 1, nothing on stdout, one line on stderr naming
 # the operation and the error; a file the run created is gone; a target
 # that existed is left as the failure found it, the message says so, and it
@@ -13,7 +14,8 @@
 # when it says the signature could not be taken back, it is the whole new
 # image that checks clean: a full device that cannot zero).  The
 # states closest to a whole image (the last write and flush failing) also
-# go through qemu-img check and 7zz t, which must refuse them.
+# go through qemu-img check and 7zz t, which must refuse them.  Last, the
+# tool is killed (SIGKILL) in place of each of its calls in turn.
 source "$(dirname "$0")/lib.sh"
 M=$((1024 * 1024))
 SHIM=$(realpath -m "$BUILD")/tests/faultshim.so
@@ -83,7 +85,11 @@ for sc in "${scenarios[@]}"; do
 	before=
 	[ "$kind" = none ] || before=$(sha256sum <"$tgt")
 	plan=()
-	for i in $(seq "$w"); do plan+=("write $i eio" "write $i enospc" "write $i short" "write $i full"); done
+	for i in $(seq "$w"); do
+		plan+=("write $i eio" "write $i enospc" "write $i short")
+		# a full disk matters where a signature must be taken back
+		[ "$kind" = none ] || plan+=("write $i full")
+	done
 	for i in $(seq "$f"); do plan+=("flush $i eio" "flush $i enospc"); done
 	for i in $(seq "$z"); do plan+=("zero $i eio" "zero $i enospc"); done
 	for p in "${plan[@]}"; do
@@ -151,5 +157,42 @@ for sc in "${scenarios[@]}"; do
 	done
 	echo "  $name: ${#plan[@]} faults, $((SECONDS - sc_start)) s"
 done
-echo "faults injected: $faults (every write: EIO, ENOSPC, short, short then disk full; every flush and zero call: EIO, ENOSPC), $validator_runs validator runs; $kept left the complete new image with its signature, as the message said"
+# crashes: the tool killed (SIGKILL) in place of its Nth call of any kind,
+# for every N: no cleanup runs, so the target must be, by the write order
+# alone, the old target untouched, not a VHDX, or the complete new image
+crashes=0 c_old=0 c_none=0 c_new=0
+for sc in "${scenarios[@]}"; do
+	IFS='|' read -r name kind extra args <<<"$sc"
+	case $name in "new fixed"|"old VHDX, fixed") ;; *) continue ;; esac
+	tgt=$(target_of "$kind")
+	prepare "$kind"
+	# shellcheck disable=SC2086
+	env $extra FAULT_REPORT="$T/report" LD_PRELOAD="$SHIM" "$VHDX" $args >/dev/null 2>&1
+	read -r w f z < <(sed 's/[a-z]*=//g' "$T/report")
+	for n in $(seq $((w + f + z))); do
+		prepare "$kind"
+		before=
+		[ "$kind" = none ] || before=$(sha256sum <"$tgt")
+		crashes=$((crashes + 1))
+		# shellcheck disable=SC2086
+		# (the shell's "Killed" report goes to /dev/null with the rest)
+		rc=$( { env $extra FAULT_OP=any FAULT_AT=$n FAULT_MODE=kill LD_PRELOAD="$SHIM" "$VHDX" $args >/dev/null 2>&1
+			echo $?; } 2>/dev/null)
+		if [ $rc -ne 137 ]; then
+			bad "$name: crash at call $n: exit $rc, not killed"
+		elif [ -n "$before" ] && [ "$(sha256sum <"$tgt")" = "$before" ]; then
+			c_old=$((c_old + 1)); ok "$name: crash at call $n: old target untouched"
+		elif [ "$(head -c 8 "$tgt" | tr -d "\0")" != vhdxfile ]; then
+			"$VHDX" check "$tgt" 2>&1 | grep -q "not a VHDX" && { c_none=$((c_none + 1)); ok "$name: crash at call $n: not a VHDX"; } ||
+				bad "$name: crash at call $n: no signature, but our check does not say 'not a VHDX'"
+		elif "$VHDX" check "$tgt" >/dev/null 2>&1; then
+			c_new=$((c_new + 1)); ok "$name: crash at call $n: the complete new image"
+		else
+			bad "$name: crash at call $n: a VHDX signature over an image that does not check clean"
+		fi
+	done
+done
+[ $crashes -ge 20 ] && [ $c_none -gt 0 ] && ok "crashes: $crashes" || bad "only $crashes crashes ($c_none not VHDX)"
+echo "crashes (SIGKILL at every call): $crashes: old untouched $c_old, not a VHDX $c_none, complete new image $c_new"
+echo "faults injected: $faults (every write: EIO, ENOSPC, short, and on old targets short then disk full; every flush and zero call: EIO, ENOSPC), $validator_runs validator runs; $kept left the complete new image with its signature, as the message said"
 finish
