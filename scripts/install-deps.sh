@@ -3,7 +3,7 @@
 # missing (fast when all are there).  Runs apt-get as root, or through sudo.
 set -eu
 packages=(
-	make gcc libc6-dev binutils python3 util-linux      # build, host tests
+	make gcc libc6-dev binutils python3 util-linux bzip2 gzip  # build, host tests, samples
 	libcmocka-dev                                          # unit tests
 	clang libclang-rt-14-dev                               # fuzzing (libFuzzer), i686 freestanding check
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-arm-none-eabi  # freestanding proof, AArch64 EFI

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 BUILD=${BUILD:-build}
-VHDX=$PWD/$BUILD/host/vhdx
+case $BUILD in /*) VHDX=$BUILD/host/vhdx ;; *) VHDX=$PWD/$BUILD/host/vhdx ;; esac
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); [ -z "${VERBOSE:-}" ] || echo "ok: $*"; }
