@@ -167,6 +167,8 @@ struct efi_job {
 	UINT64 last_esc_us;
 	UINT64 bytes;               /* written through write() */
 	UINT64 io_us;               /* time inside the firmware's write calls */
+	UINT64 flush_us;            /* time inside FlushBlocks / Flush */
+	UINT64 flushes;
 };
 void efi_sink_init(struct vhdx_sink *s, struct efi_job *job);
 
@@ -217,6 +219,15 @@ struct efi_parent {
 EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_target *child,
 			      struct vhdx_params *params, struct efi_parent *ret, EFI_HANDLE image);
 
+/* ---- efi_bench.c: the hidden create --bench-raw MODE ---- */
+
+/* TRUE for a MODE efi_bench_raw knows ("write"). */
+BOOLEAN efi_bench_mode_known(const char *mode);
+/* A plain WriteBlocks loop of zeros over vhdx_image_total(plan) bytes in
+ * chunks of chunk bytes, then FlushBlocks; prints time and MiB/s. */
+EFI_STATUS efi_bench_raw(const struct vhdx_cli *cli, struct efi_target *t,
+			 const struct vhdx_plan *plan, UINTN chunk, EFI_HANDLE image);
+
 /* ---- commands ---- */
 
 EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image);
@@ -226,7 +237,7 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image);
 /* "VHDX (dynamic, 64 GiB)" when the device holds a VHDX; FALSE otherwise */
 BOOLEAN efi_read_summary(struct efi_bio *b, char *buf, size_t len);
 
-/* ---- efi_pages.c: page allocations (4 KiB aligned) ---- */
+/* ---- efi_blockio.c: page allocations (4 KiB aligned) ---- */
 void *efi_pages_alloc(UINTN bytes);
 void efi_pages_free(void *p, UINTN bytes);
 

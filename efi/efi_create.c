@@ -19,9 +19,9 @@
 /*
  * Scratch buffer [byte]: the core writes structures through it, and a
  * second buffer of the same size holds zeros for zeroing (efi_sink.c).
- * Measured with tests/efi/bench.sh (fixed 1020 MiB image, OVMF under TCG on
- * the 2-core machine; MiB/s, first run / second run with the machine at load
- * 4-5; noisy to +-50 %):
+ * Measured with `tests/efi/bench.sh scratch` (fixed 1020 MiB image, OVMF
+ * under TCG on the 2-core machine; MiB/s, first run / second run with the
+ * machine at load 4-5; noisy to +-50 %):
  *
  *   buffer     virtio-blk     NVMe        AHCI
  *   64 KiB      125 / 96    125 / 110    53 / 35
@@ -94,6 +94,46 @@ static EFI_STATUS efi_target_block(struct efi_target *t, BOOLEAN is_map, BOOLEAN
 	return EFI_SUCCESS;
 }
 
+/*
+ * A new file: its folder must exist and be a folder, or the create would
+ * fail only at the write (after the plan and the confirmation).  Refused
+ * here, like every other bad TARGET, with nothing written.
+ */
+static EFI_STATUS efi_target_folder(struct efi_target *t)
+{
+	EFI_FILE_HANDLE f;
+	EFI_FILE_INFO *fi;
+	EFI_STATUS st;
+	BOOLEAN dir;
+	UINTN i, last = 0;
+	CHAR16 *folder;
+
+	for (i = 0; t->path[i]; i++)
+		if (t->path[i] == L'\\')
+			last = i;
+	if (last == 0)
+		return EFI_SUCCESS; /* the root folder */
+	folder = AllocateZeroPool((last + 1) * sizeof(CHAR16));
+	if (!folder)
+		return EFI_OUT_OF_RESOURCES;
+	CopyMem(folder, t->path, last * sizeof(CHAR16));
+	st = t->root->Open(t->root, &f, folder, EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(st)) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"%s: no such folder %s: %r", t->name, folder, st);
+		FreePool(folder);
+		return st;
+	}
+	fi = LibFileInfo(f);
+	dir = fi && (fi->Attribute & EFI_FILE_DIRECTORY);
+	if (fi)
+		FreePool(fi);
+	f->Close(f);
+	st = dir ? EFI_SUCCESS :
+	     efi_con_failf(EFI_APP_REFUSED, L"%s: %s is not a folder", t->name, folder);
+	FreePool(folder);
+	return st;
+}
+
 static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for_write)
 {
 	CHAR16 map[64];
@@ -154,6 +194,8 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 			return efi_con_failf(EFI_APP_REFUSED, L"%s: is a directory", t->name);
 	} else if (st != EFI_NOT_FOUND || !for_write) {
 		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t->name, st);
+	} else {
+		return efi_target_folder(t);
 	}
 	return EFI_SUCCESS;
 }
@@ -513,7 +555,12 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 		efi_str_u64(&s, job.bytes / 1024 * 1000 / ms / 1024);
 		efi_str_add(&s, " MiB/s, ");
 		efi_str_u64(&s, job.io_us / 1000);
-		efi_str_add(&s, " ms in the firmware), flushed; image of ");
+		efi_str_add(&s, " ms in the firmware's writes, ");
+		efi_str_u64(&s, job.flush_us / 1000);
+		efi_str_add(&s, " ms in ");
+		efi_str_u64(&s, job.flushes);
+		efi_str_add(&s, job.flushes == 1 ? " flush), flushed; image of " :
+			    " flushes), flushed; image of ");
 		efi_str_u64(&s, plan->file_size);
 		efi_str_add(&s, " bytes");
 		efi_plan_line(NULL, line);
@@ -536,9 +583,16 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	ZeroMem(&t, sizeof(t));
 	if (!cli->target)
 		return efi_con_fail(EFI_APP_REFUSED, "create: TARGET missing (see vhdx help)");
+	if (cli->bench && !efi_bench_mode_known(cli->bench))
+		return efi_con_failf(EFI_APP_REFUSED, L"--bench-raw: unknown mode %a (write)",
+				     cli->bench);
 	st = efi_target_resolve(&t, cli, TRUE, image);
 	if (EFI_ERROR(st))
 		goto out;
+	if (cli->bench && t.kind != EFI_TARGET_BLOCK) {
+		st = efi_con_fail(EFI_APP_REFUSED, "--bench-raw: TARGET must be a block device");
+		goto out;
+	}
 	if (p.type == VHDX_TYPE_DIFFERENCING) {
 		st = efi_parent_prepare(cli, &t, &p, &parent, image);
 		if (EFI_ERROR(st))
@@ -632,7 +686,10 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_con_fail(EFI_ABORTED, "not confirmed; nothing written");
 		goto out;
 	}
-	st = efi_write(cli, &t, &plan, scratch_len, image);
+	if (cli->bench)
+		st = efi_bench_raw(cli, &t, &plan, scratch_len, image);
+	else
+		st = efi_write(cli, &t, &plan, scratch_len, image);
 out:
 	efi_target_free(&t);
 	return st;

@@ -75,12 +75,15 @@ static int efi_sink_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
 static int efi_sink_flush(const struct vhdx_sink *s)
 {
 	struct efi_job *job = s->ctx;
+	UINT64 t0 = efi_clock_us();
 	EFI_STATUS st;
 
 	if (job->bio)
 		st = job->bio->bio->FlushBlocks(job->bio->bio);
 	else
 		st = job->file->Flush(job->file);
+	job->flush_us += efi_clock_us() - t0;
+	job->flushes++;
 	if (EFI_ERROR(st)) {
 		efi_sink_fail(job, st, "flush", 0);
 		return VHDX_ERR_IO;
