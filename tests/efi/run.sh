@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/efi/run.sh - end-to-end tests of vhdx.efi (make check-efi).
 #
-# Three boots under QEMU (TCG); the second and third run beside the first:
+# Four boots under QEMU (TCG), in two chains side by side: the first and
+# the fourth, and the second and the third:
 #   x86_64 (OVMF, q35): list; create on virtio-blk 512 (mapping), a fixed
 #     image filling a 4Kn virtio-blk full of old data (device path), NVMe,
 #     a fixed image filling an AHCI disk (progress), a file on the ESP,
@@ -12,7 +13,11 @@
 #   aarch64 (AAVMF, virt, virtio-rng): list, a fixed image, too small;
 #   x86_64 with the ESP in a GPT partition and keys sent over the serial
 #     port: the disk under the ESP refused, partition 2 written, a mounted
-#     FAT disk with and without --force, confirmation declined, ESC.
+#     FAT disk with and without --force, confirmation declined, ESC;
+#   x86_64, nothing written (tests/efi/badinput.sh): the bad-invocation
+#     table (issue 6 part 3; each 0x2, one line naming the rule, every disk
+#     file and the ESP unchanged) and `vhdx check` of corrupted images
+#     (issue 4 part 5: 0xA and the rule id).
 # Then every disk file is checked on the host: the images with qemu-img
 # (512-byte sectors), 7zz t and e, vhdiinfo and the host `vhdx check`; the
 # refused targets byte for byte (sha256).  Prints PASS/FAIL lines and
@@ -28,6 +33,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 # only its logs.
 W=$BUILD/tests/efi/run-$$
 . "$HERE/lib.sh"
+. "$HERE/badinput.sh"
 
 APP_X86=$BUILD/efi/x86_64/vhdx.efi
 APP_ARM=$BUILD/efi/aarch64/vhdx.efi
@@ -153,7 +159,11 @@ make_gpt_esp "$I/esp.img" "$APP_X86" "$NI" "$P2GUID" || { fail "keys: cannot bui
 outside_p2() { { head -c $((44 << 20)) "$1"; tail -c +$(((60 << 20) + 1)) "$1"; } | sha256sum; }
 outside_p2 "$I/esp.img" > "$I/outside.sha"
 
-echo "booting OVMF (x86_64) and, beside it, AAVMF (aarch64) then OVMF with keys, under TCG..."
+# ---- x86_64, bad invocations and corrupted images; nothing written ----
+B=$W/bad
+bad_setup "$B" "$APP_X86" || { fail "bad input: cannot build the disks"; finish; }
+
+echo "booting OVMF (x86_64) then OVMF with bad input and, beside them, AAVMF (aarch64) then OVMF with keys, under TCG..."
 (
 	boot_aarch64 "$A" "$A/esp.img" \
 		-device virtio-rng-pci,addr=0x3 \
@@ -191,6 +201,10 @@ boot_x86 "$X" "$X/esp.img" \
 	-device virtio-blk-pci,drive=vb,addr=0xb
 x86_rc=$BOOT_RC
 x86_s=$BOOT_SECONDS
+# the bad-input boot after this one: the other chain (aarch64, keys) is the
+# shorter of the two
+bad_boot "$B"
+echo "$BOOT_RC $BOOT_SECONDS" > "$B/boot.result"
 wait $arm_pid
 read -r arm_rc arm_s < "$A/boot.result"
 
@@ -448,5 +462,9 @@ if grep -q '^  GUIDs          from EFI_RNG_PROTOCOL' "$LA"; then
 else
 	fail "aarch64: GUIDs not from EFI_RNG_PROTOCOL"
 fi
+
+read -r BOOT_RC BOOT_SECONDS < "$B/boot.result"
+echo "--- x86_64 boot with bad input and corrupted images: ${BOOT_SECONDS} s, qemu exit $BOOT_RC; log $B/serial.txt"
+bad_verify "$B"
 
 finish
