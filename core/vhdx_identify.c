@@ -35,6 +35,11 @@ const char *vhdx_identify(const void *head_buf, size_t head_len, const void *tai
 		return "a VHDX image";
 	if (has(head, head_len, 512, "EFI PART") || has(head, head_len, 4096, "EFI PART"))
 		return "a GPT partition table";
+	/* the backup GPT header sits in the last logical block (512 or 4096) */
+	if (tail_buf && tail_len >= 4096 &&
+	    (has(tail_buf, tail_len, tail_len - 512, "EFI PART") ||
+	     has(tail_buf, tail_len, tail_len - 4096, "EFI PART")))
+		return "a GPT partition table (backup header)";
 	if (has(head, head_len, 3, "NTFS    "))
 		return "an NTFS filesystem";
 	if (has(head, head_len, 3, "EXFAT   "))

@@ -13,16 +13,14 @@ fi
 devs=()
 cleanup() { for d in "${devs[@]}"; do losetup -d "$d" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
-attach() { # FILE SECTOR -> device
-	local d
-	d=$(losetup -f --show --sector-size "$2" "$1") || return 1
-	devs+=("$d")
-	echo "$d"
+attach() { # FILE SECTOR: sets $dev (not in a subshell, so cleanup sees it)
+	dev=$(losetup -f --show --sector-size "$2" "$1") || return 1
+	devs+=("$dev")
 }
 
 for sector in 512 4096; do
 	truncate -s $((200 * M)) "$T/disk$sector.img"
-	dev=$(attach "$T/disk$sector.img" $sector) || { bad "losetup --sector-size $sector failed"; continue; }
+	attach "$T/disk$sector.img" $sector || { bad "losetup --sector-size $sector failed"; continue; }
 	# dynamic on a blank device
 	if "$VHDX" create -q -s 1G --logical-sector-size $sector "$dev"; then
 		head -c $((4 * M)) "$dev" >"$T/dyn.vhdx"
@@ -59,7 +57,7 @@ for sector in 512 4096; do
 done
 # too small
 truncate -s $((3 * M)) "$T/tiny.img"
-dev=$(attach "$T/tiny.img" 512) && {
+attach "$T/tiny.img" 512 && {
 	out=$("$VHDX" create -q -s 1G "$dev" 2>&1)
 	[ $? -eq 2 ] && grep -q "too small" <<<"$out" && cmp -s "$dev" <(head -c $((3 * M)) /dev/zero) &&
 		ok "device too small refused, untouched: $out" || bad "too small: $out"
