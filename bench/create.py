@@ -3,8 +3,8 @@
 """bench/create.py - `vhdx create` against `qemu-img create -f vhdx`, side by side.
 
 For every row (same image parameters for both tools) the two commands run
-alternately, RUNS times each, the order flipped on every round, so both see
-the same load.  Each timed run is measured from outside:
+alternately, RUNS rounds at least (quick rows up to 3 x RUNS), the order
+flipped on every round, so both see the same load.  Each timed run is measured from outside:
 
   wall      fork to exit of the command (bench/spawn.c, CLOCK_MONOTONIC)
   durable   wall + fsync(image) after the exit: qemu-img does not flush, we do
@@ -19,7 +19,8 @@ Once per row and tool, an extra untimed run under `strace -ff -y` counts the
 bytes passed to write(2)/pwrite(2)/pwritev(2) on the image file, and the
 bytes allocated or zeroed with fallocate(2), without writing them.
 
-Usage: bench/create.py [--runs N] [--dir DIR] [--vhdx PATH] [--json OUT]
+Usage: bench/create.py [--runs N] [--dir DIR] [--vhdx PATH] [--spawn PATH]
+                       [--json OUT] [--rows 0,3,...]
 """
 import argparse
 import json
