@@ -81,71 +81,156 @@ static void host_finding(struct vhdx_info *info, struct check_out *o, enum vhdx_
 	print_finding(o, &f);
 }
 
-/*
- * A differencing child's parent: relative_path beside the child (the only
- * locator a POSIX host can follow), accepted only when its DataWriteGuid
- * equals parent_linkage [2.6.2.6.3].
- */
-static void check_parent(const char *path, struct vhdx_info *info, struct check_out *o)
+/* Where the locator item lies in the file, for findings. */
+static uint64_t locator_offset(const struct vhdx_info *info)
 {
-	const char *rel = vhdx_info_locator_value(info, "relative_path");
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < info->meta_count && i < VHDX_INFO_MAX_ITEMS; i++) {
+		name = vhdx_item_name(&info->items[i].id);
+		if (name && !strcmp(name, "Parent Locator"))
+			return info->meta_offset + info->items[i].offset;
+	}
+	return 0;
+}
+
+/* One level of a chain: the parent a child names, once resolved. */
+struct parent_level {
+	char path[1024];      /* the candidate accepted, or the last one tried */
+	const char *key;      /* the locator key it came from */
+	char why[1200];       /* why no candidate was accepted ("" if one was) */
+	bool found;           /* a file exists at a candidate */
+	struct vhdx_info *info; /* the parent's, probed (caller frees) */
+};
+
+/*
+ * Resolves the parent of the child at @path: relative_path, then
+ * volume_path, then absolute_win32_path (DESIGN.md), '\' read as '/', a
+ * relative value taken from the child's folder; a candidate is accepted
+ * only when it is a VHDX whose current DataWriteGuid equals parent_linkage
+ * and whose size and logical sector match the child's [2.6.2.6.3].
+ * Windows-only forms (C:\..., \\?\Volume{...}) never exist here.
+ * Returns true when a parent was accepted (lv->info filled).
+ */
+static bool resolve_parent(const char *path, const struct vhdx_info *info, struct parent_level *lv)
+{
+	static const char *const keys[] = { "relative_path", "volume_path", "absolute_win32_path" };
 	const char *link = vhdx_info_locator_value(info, "parent_linkage");
-	uint64_t loc_off = 0;
-	char cand[1024], found[1200];
 	const char *slash = strrchr(path, '/');
+	size_t dir = slash ? (size_t)(slash - path + 1) : 0, k, i;
 	struct vhdx_guid want;
-	struct vhdx_info *pinfo;
-	struct vhdx_source src;
-	struct rsrc r;
 	void *scratch;
-	size_t i, dir = slash ? (size_t)(slash - path + 1) : 0;
-	int err;
 
-	if (info->type != VHDX_TYPE_DIFFERENCING || !info->has_locator)
-		return;
-	for (i = 0; i < info->meta_count && i < VHDX_INFO_MAX_ITEMS; i++)
-		if (vhdx_item_name(&info->items[i].id) &&
-		    !strcmp(vhdx_item_name(&info->items[i].id), "Parent Locator"))
-			loc_off = info->meta_offset + info->items[i].offset;
-	if (!rel || dir + strlen(rel) >= sizeof(cand)) {
-		host_finding(info, o, VHDX_R_PARENT_ABSENT, loc_off, "parent locator",
-			     "no relative_path a POSIX host can follow");
-		return;
-	}
-	memcpy(cand, path, dir);
-	for (i = 0; rel[i]; i++)
-		cand[dir + i] = rel[i] == '\\' ? '/' : rel[i];
-	cand[dir + i] = '\0';
-	if (access(cand, R_OK) != 0) {
-		snprintf(found, sizeof(found), "relative_path %s: %s", cand, strerror(errno));
-		host_finding(info, o, VHDX_R_PARENT_ABSENT, loc_off, "parent locator", found);
-		return;
-	}
+	memset(lv, 0, sizeof(*lv));
+	snprintf(lv->why, sizeof(lv->why), "no locator path a POSIX host can follow");
 	if (!link || vhdx_guid_from_text(&want, link, strlen(link)))
-		return; /* reported as pl.parent_linkage */
-	if (rsrc_open(cand, &r, &src) != VHDX_EXIT_OK)
-		return;
+		return false; /* reported as pl.parent_linkage */
+	lv->info = malloc(sizeof(*lv->info));
 	scratch = malloc(VHDX_READ_SCRATCH_MIN);
-	pinfo = malloc(sizeof(*pinfo));
-	if (scratch && pinfo) {
-		const char *why = NULL;
+	if (!lv->info || !scratch) {
+		free(scratch);
+		snprintf(lv->why, sizeof(lv->why), "out of memory");
+		return false;
+	}
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *v = vhdx_info_locator_value(info, keys[k]);
+		struct vhdx_source src;
+		struct rsrc r;
+		size_t n = 0;
+		int err;
 
-		err = vhdx_probe(&src, scratch, VHDX_READ_SCRATCH_MIN, pinfo);
-		if (err || pinfo->current_header < 0)
-			why = "no valid VHDX header";
-		else if (!vhdx_guid_equal(&pinfo->header[pinfo->current_header].data_write_guid, &want))
-			why = "its DataWriteGuid is not parent_linkage";
-		else if (pinfo->virtual_size != info->virtual_size ||
-			 pinfo->logical_sector_size != info->logical_sector_size)
-			why = "its virtual size or logical sector size differs from the child's";
-		if (why) {
-			snprintf(found, sizeof(found), "%s: %s", cand, why);
-			host_finding(info, o, VHDX_R_PARENT_MISMATCH, loc_off, "parent locator", found);
+		if (!v || !*v)
+			continue;
+		if (v[0] != '\\' && v[0] != '/' && !(v[0] && v[1] == ':')) {
+			if (dir >= sizeof(lv->path))
+				continue;
+			memcpy(lv->path, path, dir);
+			n = dir;
+		}
+		for (i = 0; v[i] && n + 1 < sizeof(lv->path); i++)
+			lv->path[n++] = v[i] == '\\' ? '/' : v[i];
+		lv->path[n] = '\0';
+		lv->key = keys[k];
+		if (access(lv->path, R_OK) != 0) {
+			snprintf(lv->why, sizeof(lv->why), "%s %s: %s", keys[k], lv->path, strerror(errno));
+			continue;
+		}
+		lv->found = true;
+		if (rsrc_open(lv->path, &r, &src) != VHDX_EXIT_OK)
+			continue;
+		err = vhdx_probe(&src, scratch, VHDX_READ_SCRATCH_MIN, lv->info);
+		close(r.t.fd);
+		if (err || !lv->info->is_vhdx || lv->info->current_header < 0)
+			snprintf(lv->why, sizeof(lv->why), "%s: not a VHDX with a valid header", lv->path);
+		else if (!vhdx_guid_equal(&lv->info->header[lv->info->current_header].data_write_guid, &want))
+			snprintf(lv->why, sizeof(lv->why), "%s: its DataWriteGuid is not parent_linkage",
+				 lv->path);
+		else if (lv->info->virtual_size != info->virtual_size ||
+			 lv->info->logical_sector_size != info->logical_sector_size)
+			snprintf(lv->why, sizeof(lv->why),
+				 "%s: its virtual size or logical sector size differs from the child's", lv->path);
+		else {
+			lv->why[0] = '\0';
+			free(scratch);
+			return true;
 		}
 	}
 	free(scratch);
-	free(pinfo);
-	close(r.t.fd);
+	return false;
+}
+
+#define CHAIN_MAX 16 /* levels followed before calling it a loop */
+
+/*
+ * Follows a differencing chain from @path up to a parent that is not
+ * differencing.  check: a missing parent is a warning (parent.absent), a
+ * candidate that exists but does not match is an error (parent.mismatch),
+ * at every level.  info: one line per level.
+ */
+static void walk_chain(const char *path, struct vhdx_info *info, struct check_out *o, bool print_levels)
+{
+	char child[1024], found[1400], sum[128];
+	struct vhdx_info *cur = info, *owned = NULL;
+	int level;
+
+	if (info->type != VHDX_TYPE_DIFFERENCING || !info->has_locator)
+		return;
+	snprintf(child, sizeof(child), "%s", path);
+	if (print_levels)
+		printf("parent chain:\n");
+	for (level = 1; level <= CHAIN_MAX; level++) {
+		struct parent_level lv;
+		bool ok = resolve_parent(child, cur, &lv);
+
+		if (!ok) {
+			if (print_levels)
+				printf("  %d: not found (%s)\n", level, lv.why);
+			snprintf(found, sizeof(found), "%s%s%s", level > 1 ? child : "", level > 1 ? ": " : "",
+				 lv.why);
+			host_finding(info, o, lv.found ? VHDX_R_PARENT_MISMATCH : VHDX_R_PARENT_ABSENT,
+				     locator_offset(cur), "parent locator", found);
+			free(lv.info);
+			break;
+		}
+		if (print_levels) {
+			vhdx_info_summary(lv.info, sum, sizeof(sum));
+			printf("  %d: %s (%s): %s, DataWriteGuid matches parent_linkage\n", level, lv.path,
+			       lv.key, sum);
+		}
+		free(owned);
+		owned = lv.info;
+		cur = owned;
+		snprintf(child, sizeof(child), "%s", lv.path);
+		if (cur->type != VHDX_TYPE_DIFFERENCING)
+			break;
+		if (level == CHAIN_MAX) {
+			snprintf(found, sizeof(found), "more than %d levels: a loop?", CHAIN_MAX);
+			host_finding(info, o, VHDX_R_PARENT_MISMATCH, locator_offset(info), "parent locator",
+				     found);
+		}
+	}
+	free(owned);
 }
 
 /* Runs the reader; exit status 2 (message printed) if it could not run. */
@@ -182,7 +267,7 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		return VHDX_EXIT_USAGE;
 	}
 	close(r.t.fd);
-	check_parent(cli->target, info, o);
+	walk_chain(cli->target, info, o, false);
 	return VHDX_EXIT_OK;
 }
 
@@ -199,6 +284,8 @@ int host_cmd_info(const struct vhdx_cli *cli)
 	st = run_check(cli, info, &o);
 	if (st == VHDX_EXIT_OK) {
 		vhdx_info_print(info, cli->json, print_line, NULL);
+		if (!cli->json)
+			walk_chain(cli->target, info, &o, true);
 		if (!info->is_vhdx)
 			st = VHDX_EXIT_FAILED;
 	}

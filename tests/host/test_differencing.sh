@@ -86,6 +86,25 @@ grep -q 'relative_path = \.\.\\base.vhdx' "$T/info" && ok "relative_path from a 
 grep -q 'absolute_win32_path = D:\\vms\\base.vhdx' "$T/info" && ok "absolute_win32_path recorded" || bad "absolute_win32_path"
 check_child "$T/fixed512/sub/child.vhdx" "$T/fixed512/base.vhdx" $((40 * M)) 512 "child in a sub-folder" no7zz
 
+# info follows the chain, level by level; check checks every link
+d=$T/fixed512
+"$VHDX" info "$d/c2.vhdx" >"$T/info"
+grep -q "^  1: .*c1.vhdx (relative_path): VHDX (differencing, 40 MiB), DataWriteGuid matches parent_linkage" "$T/info" &&
+	grep -q "^  2: .*base.vhdx (relative_path): VHDX (fixed, 40 MiB), DataWriteGuid matches parent_linkage" "$T/info" &&
+	ok "info prints each level of a chain of three" || bad "info chain: $(sed -n '/parent chain/,$p' "$T/info")"
+mv "$d/c1.vhdx" "$d/c1.moved"
+out=$("$VHDX" check "$d/c2.vhdx" 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "(parent.absent)" <<<"$out" && ok "missing middle of a chain: parent.absent warning" ||
+	bad "missing parent: rc $rc $out"
+mv "$d/c1.moved" "$d/c1.vhdx"
+mv "$d/base.vhdx" "$d/base.moved"
+"$VHDX" create -q -t fixed -b 1M -s 40M "$d/base.vhdx"   # same name and size, another DataWriteGuid
+out=$("$VHDX" check "$d/c2.vhdx" 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "base.vhdx: its DataWriteGuid is not parent_linkage (parent.mismatch)" <<<"$out" &&
+	ok "a replaced grandparent: parent.mismatch error, exit 1" || bad "replaced grandparent: rc $rc $out"
+rm -f "$d/base.vhdx"
+mv "$d/base.moved" "$d/base.vhdx"
+
 # refusals: exit 2, one line, nothing created
 head -c $((4 * M)) /dev/urandom >"$T/junk.bin"
 out=$("$VHDX" create -q -t differencing --parent "$T/junk.bin" "$T/x.vhdx" 2>&1)
