@@ -219,7 +219,7 @@ int vhdx_meta_items_encode(const struct vhdx_plan *plan, void *buf, size_t len)
 /* Entry of payload block b (b < P): fixed blocks lie contiguous from the
  * data offset; dynamic ones are absent or ZERO, always with offset 0
  * (Hyper-V cannot read a ZERO entry that carries one). */
-static uint64_t payload_entry(const struct vhdx_plan *plan, uint64_t block)
+static uint64_t payload_entry(const struct vhdx_plan *plan, uint64_t block, unsigned bs_log2)
 {
 	const struct vhdx_params *p = &plan->params;
 
@@ -227,8 +227,7 @@ static uint64_t payload_entry(const struct vhdx_plan *plan, uint64_t block)
 		return 0;
 	switch (p->type) {
 	case VHDX_TYPE_FIXED:
-		return (plan->data_offset + (block << vhdx_log2_(p->block_size))) |
-		       VHDX_PAYLOAD_FULLY_PRESENT;
+		return (plan->data_offset + (block << bs_log2)) | VHDX_PAYLOAD_FULLY_PRESENT;
 	case VHDX_TYPE_DYNAMIC:
 		return p->zero_blocks ? VHDX_PAYLOAD_ZERO : VHDX_PAYLOAD_NOT_PRESENT;
 	default:
@@ -243,7 +242,8 @@ uint64_t vhdx_bat_entry(const struct vhdx_plan *plan, uint64_t index)
 
 	if (pos == plan->chunk_ratio)
 		return VHDX_SB_NOT_PRESENT; /* sector bitmaps: none in a new image */
-	return payload_entry(plan, (chunk << vhdx_log2_(plan->chunk_ratio)) + pos);
+	return payload_entry(plan, (chunk << vhdx_log2_(plan->chunk_ratio)) + pos,
+			     vhdx_log2_(plan->params.block_size));
 }
 
 int vhdx_bat_encode(const struct vhdx_plan *plan, uint64_t first, void *buf, size_t len)
@@ -252,6 +252,7 @@ int vhdx_bat_encode(const struct vhdx_plan *plan, uint64_t first, void *buf, siz
 	uint32_t pos;
 	uint64_t chunk, block;
 	unsigned cr_log2 = vhdx_log2_(plan->chunk_ratio);
+	unsigned bs_log2 = vhdx_log2_(plan->params.block_size); /* once, not per entry */
 	size_t i;
 
 	if (len % VHDX_BAT_ENTRY_SIZE)
@@ -264,7 +265,7 @@ int vhdx_bat_encode(const struct vhdx_plan *plan, uint64_t first, void *buf, siz
 			pos = 0;
 			continue;
 		}
-		vhdx_put_le64(out + i, payload_entry(plan, block));
+		vhdx_put_le64(out + i, payload_entry(plan, block, bs_log2));
 		block++;
 		pos++;
 	}
