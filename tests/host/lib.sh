@@ -24,6 +24,16 @@ need() {
 	done
 }
 need qemu-img 7zz vhdiinfo
+
+# need_samples: the shared real-world images beside the repository, or fail
+SAMPLES=../shared/samples
+need_samples() {
+	if [ ! -d "$SAMPLES" ]; then
+		bad "$SAMPLES is absent: this test needs the shared sample images beside the repository"
+		finish
+		exit 1
+	fi
+}
 [ -x "$VHDX" ] || make -s host >/dev/null || { bad "cannot build $VHDX"; finish; exit 1; }
 
 # odd_sectors SIZE LSS: 7-Zip 26.02 refuses a virtual size that is an odd

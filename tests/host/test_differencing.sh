@@ -7,7 +7,6 @@
 # is not a VHDX, one whose log needs replay, one that does not check clean.
 source "$(dirname "$0")/lib.sh"
 M=$((1024 * 1024))
-SAMPLES=../shared/samples
 
 data_write_guid() { # the current header's DataWriteGuid, lower case
 	"$VHDX" info --json "$1" | python3 -c 'import json,sys

@@ -6,11 +6,7 @@
 # the same items but the Page 83 GUID, the same header fields but GUIDs and
 # sequence numbers, and the same BAT region and payload start.
 source "$(dirname "$0")/lib.sh"
-SAMPLES=../shared/samples
-if [ ! -d "$SAMPLES" ]; then
-	bad "$SAMPLES is absent: this test needs the shared Windows samples beside the repository"
-	finish; exit 1
-fi
+need_samples
 #       sample                        create arguments
 rows=(
 "win10-dynamic-10M.vhdx.gz|-t dynamic -s 10M -b 32M"

@@ -12,25 +12,8 @@
 #         parent beside it (made here; DataWriteGuid = its parent_linkage)
 #   lone  the same child alone (a mutation that changes its size would mismatch the parent)
 #   dyn1m dyn with 1 MiB blocks and 8 GiB (P > chunk ratio: has sector-bitmap entries)
-set -u
-cd "$(dirname "$0")/../.." || exit 2
-BUILD=${BUILD:-build}
-VHDX=$BUILD/host/vhdx
-SAMPLES=../shared/samples
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-if [ ! -d "$SAMPLES" ]; then
-	echo "FAIL: $SAMPLES is absent: the mutation tests start from its images"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-[ -x "$VHDX" ] || make -s host >/dev/null || { echo "FAIL: cannot build $VHDX"; echo "0 passed, 1 failed"; exit 1; }
-
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "$(dirname "$0")/lib.sh"
+need_samples
 MUTATE=$T/mutate
 ${CC:-cc} -std=gnu11 -O1 -Icore -o "$MUTATE" tests/host/mutate.c "$BUILD/host/libvhdx.a" ||
 	{ echo "FAIL: cannot build mutate"; echo "0 passed, 1 failed"; exit 1; }

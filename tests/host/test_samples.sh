@@ -3,24 +3,8 @@
 # ../shared/samples (decompressed to a temp dir, never touched in place), with the
 # outcome each one must have, and `vhdx info` compared with what qemu-img info and
 # 7zz l say about the same file.  Also: images our own `vhdx create` makes check clean.
-set -u
-cd "$(dirname "$0")/../.." || exit 2
-BUILD=${BUILD:-build}
-VHDX=$BUILD/host/vhdx
-SAMPLES=../shared/samples
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-if [ ! -d "$SAMPLES" ]; then
-	echo "FAIL: $SAMPLES is absent: these tests need the shared sample images beside the repository"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-[ -x "$VHDX" ] || make -s host >/dev/null || { echo "FAIL: cannot build $VHDX"; echo "0 passed, 1 failed"; exit 1; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+source "$(dirname "$0")/lib.sh"
+need_samples
 
 # sample  exit status of check  findings that must appear (rule ids, comma-separated; - none)
 #         and whether any other finding is allowed (strict: none besides those)
