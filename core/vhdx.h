@@ -223,8 +223,11 @@ uint64_t vhdx_image_total(const struct vhdx_plan *plan);
  * @scratch: caller buffer of at least VHDX_SCRATCH_MIN bytes; only a
  *   multiple of 4096 of it is used.  Larger means fewer, larger writes.
  * Returns VHDX_OK, VHDX_ERR_INVAL (scratch, sink geometry), VHDX_ERR_DEVFULL,
- * VHDX_ERR_IO, VHDX_ERR_ABORTED.  On error the target holds no signature
- * unless it held one before the call and the first flush failed.
+ * VHDX_ERR_IO, VHDX_ERR_ABORTED.  On error the target holds no signature,
+ * unless the very first step (zeroing the signature's 4 KiB) failed: then
+ * the target is as it was.  If the last flush fails or the progress
+ * callback aborts after the final write, the signature is taken back (best
+ * effort: a write of zeros that may itself fail).
  */
 int vhdx_image_write(const struct vhdx_plan *plan, const struct vhdx_sink *sink,
 		     void *scratch, size_t scratch_len);
