@@ -1,7 +1,8 @@
 # fuzz/fuzz.mk - libFuzzer target over the reader/checker (clang, ASan, UBSan).
-#   make fuzz         run it for FUZZ_TIME seconds (default 600) on a copy of the corpus
+#   make fuzz         run it for FUZZ_TIME seconds (default 600) on a copy of the corpus,
+#                     then merge what grew (new coverage only) into tests/fuzz/corpus
 #   make check-fuzz   a short, fixed budget (FUZZ_RUNS inputs, seed 1): part of make check
-#   make fuzz-corpus  rebuild fuzz/corpus from ../shared/samples and our own images
+#   make fuzz-corpus  rebuild tests/fuzz/corpus from ../shared/samples and our own images
 # The core is compiled again with VHDX_FUZZ_IGNORE_CRC: checksums are computed and
 # reported but do not stop the parse, so mutated inputs reach every structure.
 
@@ -29,14 +30,16 @@ $(FUZZ_BIN): fuzz/fuzz_read.c $(FUZZ_CORE_OBJS)
 .PHONY: fuzz check-fuzz fuzz-corpus
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
-	cp -n fuzz/corpus/* $(BUILD)/fuzz/corpus/ 2>/dev/null || true
+	cp -n tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/ 2>/dev/null || true
 	$(FUZZ_BIN) -max_len=262144 -timeout=10 -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
+	@# keep what the run grew: inputs with new coverage go back to tests/fuzz/corpus
+	$(FUZZ_BIN) -merge=1 -max_len=262144 tests/fuzz/corpus $(BUILD)/fuzz/corpus
 
 check-fuzz: $(FUZZ_BIN)
 	@rm -rf $(BUILD)/fuzz/check-corpus && mkdir -p $(BUILD)/fuzz/check-corpus
 	$(FUZZ_BIN) -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -max_len=262144 -max_total_time=60 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/check-corpus fuzz/corpus
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/check-corpus tests/fuzz/corpus
 	@echo "check-fuzz: no crash (budget: $(FUZZ_RUNS) inputs or 60 s)"
 
 fuzz-corpus: host
