@@ -133,6 +133,8 @@ EFI_STATUS efi_bio_open(struct efi_bio *b, EFI_BLOCK_IO *bio);
 void efi_bio_close(struct efi_bio *b);
 /* Reads or writes [off, off + len), block aligned, within the device. */
 EFI_STATUS efi_bio_read(struct efi_bio *b, UINT64 off, void *buf, UINTN len);
+/* Reads exactly len bytes of a file at off (EFI_END_OF_FILE if it is shorter); efi_read.c. */
+EFI_STATUS efi_file_read_at(EFI_FILE_HANDLE f, UINT64 off, void *buf, UINTN len);
 EFI_STATUS efi_bio_write(struct efi_bio *b, UINT64 off, const void *buf, UINTN len);
 
 /* What a device holds (efi_probe.c): blank when its first 4 MiB and last

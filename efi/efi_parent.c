@@ -20,14 +20,8 @@ struct efi_file_src {
 static int efi_file_src_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
 {
 	struct efi_file_src *src = s->ctx;
-	UINTN n = len;
-	EFI_STATUS st;
+	EFI_STATUS st = efi_file_read_at(src->f, off, buf, len);
 
-	st = src->f->SetPosition(src->f, off);
-	if (!EFI_ERROR(st))
-		st = src->f->Read(src->f, &n, buf);
-	if (!EFI_ERROR(st) && n != len)
-		st = EFI_END_OF_FILE;
 	if (EFI_ERROR(st)) {
 		src->status = st;
 		return VHDX_ERR_IO;

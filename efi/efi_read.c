@@ -19,23 +19,28 @@ struct efi_src {
 	EFI_STATUS status;
 };
 
+EFI_STATUS efi_file_read_at(EFI_FILE_HANDLE f, UINT64 off, void *buf, UINTN len)
+{
+	UINTN n = len;
+	EFI_STATUS st = f->SetPosition(f, off);
+
+	if (!EFI_ERROR(st))
+		st = f->Read(f, &n, buf);
+	if (!EFI_ERROR(st) && n != len)
+		st = EFI_END_OF_FILE;
+	return st;
+}
+
 static int efi_src_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
 {
 	struct efi_src *src = s->ctx;
 	EFI_STATUS st;
 
-	if (src->bio) {
+	if (src->bio)
 		/* the reader ends a read at the source end, never inside a block */
 		st = efi_bio_read(src->bio, off, buf, len);
-	} else {
-		UINTN n = len;
-
-		st = src->file->SetPosition(src->file, off);
-		if (!EFI_ERROR(st))
-			st = src->file->Read(src->file, &n, buf);
-		if (!EFI_ERROR(st) && n != len)
-			st = EFI_END_OF_FILE;
-	}
+	else
+		st = efi_file_read_at(src->file, off, buf, len);
 	if (EFI_ERROR(st)) {
 		src->status = st;
 		return VHDX_ERR_IO;
