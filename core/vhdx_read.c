@@ -92,7 +92,8 @@ void rd_where_(struct rd_ctx *c, const char *a, uint64_t n, const char *b)
 	vhdx_text_str_(&t, b);
 }
 
-static void found_append(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex, bool reset)
+/* The finding's value text, opened empty (reset) or for appending. */
+static struct vhdx_text_ found_text(struct rd_ctx *c, bool reset)
 {
 	struct vhdx_text_ t;
 	size_t keep = reset ? 0 : vhdx_str_len_(c->found);
@@ -101,6 +102,13 @@ static void found_append(struct rd_ctx *c, const char *prefix, uint64_t v, bool 
 	t.len = sizeof(c->found);
 	t.pos = keep;
 	c->found[keep] = '\0';
+	return t;
+}
+
+static void found_append(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex, bool reset)
+{
+	struct vhdx_text_ t = found_text(c, reset);
+
 	vhdx_text_str_(&t, prefix);
 	if (hex)
 		rd_text_hex_(&t, v);
@@ -120,13 +128,8 @@ void rd_found_more_(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex)
 
 void rd_found_str_(struct rd_ctx *c, const char *s, bool reset)
 {
-	struct vhdx_text_ t;
-	size_t keep = reset ? 0 : vhdx_str_len_(c->found);
+	struct vhdx_text_ t = found_text(c, reset);
 
-	t.buf = c->found;
-	t.len = sizeof(c->found);
-	t.pos = keep;
-	c->found[keep] = '\0';
 	vhdx_text_str_(&t, s);
 }
 

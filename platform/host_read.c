@@ -271,25 +271,40 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 	return VHDX_EXIT_OK;
 }
 
-int host_cmd_info(const struct vhdx_cli *cli)
+/* Reads and checks cli->target into a fresh info; NULL (message printed,
+ * *ret_status set) when it could not run. */
+static struct vhdx_info *read_target(const struct vhdx_cli *cli, struct check_out *o, int *ret_status)
 {
-	struct check_out o = { .path = cli->target, .print = false };
 	struct vhdx_info *info = malloc(sizeof(*info));
-	int st;
 
 	if (!info) {
 		host_error("out of memory");
-		return VHDX_EXIT_USAGE;
+		*ret_status = VHDX_EXIT_USAGE;
+		return NULL;
 	}
-	st = run_check(cli, info, &o);
-	if (st == VHDX_EXIT_OK) {
+	*ret_status = run_check(cli, info, o);
+	if (*ret_status != VHDX_EXIT_OK) {
+		free(info);
+		return NULL;
+	}
+	return info;
+}
+
+int host_cmd_info(const struct vhdx_cli *cli)
+{
+	struct check_out o = { .path = cli->target, .print = false };
+	struct vhdx_info *info;
+	int st;
+
+	info = read_target(cli, &o, &st);
+	if (info) {
 		vhdx_info_print(info, cli->json, print_line, NULL);
 		if (!cli->json)
 			walk_chain(cli->target, info, &o, true);
 		if (!info->is_vhdx)
 			st = VHDX_EXIT_FAILED;
+		free(info);
 	}
-	free(info);
 	if (fflush(stdout) != 0)
 		return VHDX_EXIT_USAGE;
 	return st;
@@ -298,23 +313,19 @@ int host_cmd_info(const struct vhdx_cli *cli)
 int host_cmd_check(const struct vhdx_cli *cli)
 {
 	struct check_out o = { .path = cli->target, .print = true };
-	struct vhdx_info *info = malloc(sizeof(*info));
+	struct vhdx_info *info;
 	int st;
 
-	if (!info) {
-		host_error("out of memory");
-		return VHDX_EXIT_USAGE;
-	}
-	st = run_check(cli, info, &o);
-	if (st == VHDX_EXIT_OK) {
+	info = read_target(cli, &o, &st);
+	if (info) {
 		char sum[128];
 
 		vhdx_info_summary(info, sum, sizeof(sum));
 		printf("%s: %s: %u error%s, %u warning%s\n", cli->target, sum, info->errors,
 		       info->errors == 1 ? "" : "s", info->warnings, info->warnings == 1 ? "" : "s");
 		st = info->errors ? VHDX_EXIT_FAILED : VHDX_EXIT_OK;
+		free(info);
 	}
-	free(info);
 	if (fflush(stdout) != 0)
 		return VHDX_EXIT_USAGE;
 	return st;
