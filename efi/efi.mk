@@ -2,6 +2,7 @@
 # its end-to-end tests under OVMF/AAVMF, and `make demo`.
 #
 #   make efi        build/efi/x86_64/vhdx.efi and build/efi/aarch64/vhdx.efi
+#   make check-linker  the linker scripts' promises, checked and broken on purpose
 #   make check-efi  boot QEMU (TCG) with the app, check the disks on the host
 #   make demo       build, boot OVMF, create an image, validate it, say what happened
 
@@ -26,8 +27,12 @@ EFI_CFLAGS_COMMON := -ffreestanding -fno-stack-protector -fno-stack-check -fpic 
 	-fshort-wchar -fno-strict-aliasing -Os -g
 EFI_CFLAGS_x86_64  := -mno-red-zone -maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI
 EFI_CFLAGS_aarch64 := -mstrict-align
+EFI_OBJDUMP_x86_64  ?= objdump
+EFI_OBJDUMP_aarch64 ?= aarch64-linux-gnu-objdump
+# Our own scripts (linker/README.md); gnu-efi gives only crt0 and the libs.
+# EFI_SUBSYSTEM fills the Subsystem field of crt0-efi-aarch64.o's header.
 EFI_LDFLAGS_x86_64  :=
-EFI_LDFLAGS_aarch64 := --defsym=EFI_SUBSYSTEM=0xa --no-warn-rwx-segments
+EFI_LDFLAGS_aarch64 := --defsym=EFI_SUBSYSTEM=0xa
 EFI_OBJCOPY_FLAGS_x86_64  := --target efi-app-x86_64 --subsystem=10
 EFI_OBJCOPY_FLAGS_aarch64 := -O binary
 
@@ -37,7 +42,7 @@ efi_inc = -isystem $(GNUEFI_$(1))/include/efi -isystem $(GNUEFI_$(1))/include/ef
 	-isystem $(GNUEFI_$(1))/include/efi/protocol
 efi_sections = $(addprefix -j ,$(shell cat linker/$(1).sections))
 
-.PHONY: efi efi-x86_64 efi-aarch64 check-efi demo
+.PHONY: efi efi-x86_64 efi-aarch64 check-linker check-efi demo
 efi: efi-x86_64 efi-aarch64
 efi-x86_64: $(BUILD)/efi/x86_64/vhdx.efi
 efi-aarch64: $(BUILD)/efi/aarch64/vhdx.efi
@@ -61,17 +66,26 @@ $(BUILD)/efi/$(1)/efi/%.o: efi/%.c $$(EFI_HDRS) $$(CORE_HDRS) efi/efi.mk $$(EFI_
 	$$(EFI_CC_$(1)) -std=gnu11 $$(EFI_CFLAGS_COMMON) $$(EFI_CFLAGS_$(1)) \
 		$$(call efi_inc,$(1)) -Icore -Iefi $$(WARN) -c $$< -o $$@
 
-$(BUILD)/efi/$(1)/vhdx.so: $$(EFI_CORE_OBJS_$(1)) $$(EFI_APP_OBJS_$(1)) $$(EFI_GNUEFI_DEPS_$(1))
-	$$(EFI_LD_$(1)) -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined $$(EFI_LDFLAGS_$(1)) \
-		-T $$(GNUEFI_$(1))/lib/elf_$(1)_efi.lds $$(GNUEFI_$(1))/lib/crt0-efi-$(1).o \
+$(BUILD)/efi/$(1)/vhdx.so: $$(EFI_CORE_OBJS_$(1)) $$(EFI_APP_OBJS_$(1)) $$(EFI_GNUEFI_DEPS_$(1)) \
+		linker/$(1).lds linker/check-so.sh
+	$$(EFI_LD_$(1)) -nostdlib -shared -Bsymbolic --no-undefined --fatal-warnings $$(EFI_LDFLAGS_$(1)) \
+		-T linker/$(1).lds $$(GNUEFI_$(1))/lib/crt0-efi-$(1).o \
 		$$(EFI_APP_OBJS_$(1)) $$(EFI_CORE_OBJS_$(1)) \
-		-L $$(GNUEFI_$(1))/lib -lefi -lgnuefi -o $$@
+		-L $$(GNUEFI_$(1))/lib -lefi -lgnuefi -o $$@.tmp
+	sh linker/check-so.sh $$@.tmp $(1)
+	mv $$@.tmp $$@
 
-$(BUILD)/efi/$(1)/vhdx.efi: $(BUILD)/efi/$(1)/vhdx.so linker/$(1).sections
-	$$(EFI_OBJCOPY_$(1)) $$(call efi_sections,$(1)) $$(EFI_OBJCOPY_FLAGS_$(1)) $$< $$@
+$(BUILD)/efi/$(1)/vhdx.efi: $(BUILD)/efi/$(1)/vhdx.so linker/$(1).sections linker/check-pe.sh
+	$$(EFI_OBJCOPY_$(1)) $$(call efi_sections,$(1)) $$(EFI_OBJCOPY_FLAGS_$(1)) $$< $$@.tmp
+	sh linker/check-pe.sh $$(EFI_OBJDUMP_$(1)) $$@.tmp
+	mv $$@.tmp $$@
 	@echo "  $$@: $$$$(stat -c %s $$@) bytes"
 endef
 $(foreach a,$(EFI_ARCHES),$(eval $(call EFI_ARCH_RULES,$(a))))
+
+# linker/check-so.sh and check-pe.sh pass the real images and fail broken ones
+check-linker: efi
+	BUILD=$(BUILD) bash tests/linker.sh
 
 check-efi: host efi
 	BUILD=$(BUILD) bash tests/efi/run.sh
@@ -79,4 +93,4 @@ check-efi: host efi
 demo: host efi
 	BUILD=$(BUILD) bash tests/efi/demo.sh
 
-CHECK_TARGETS += check-efi
+CHECK_TARGETS += check-linker check-efi

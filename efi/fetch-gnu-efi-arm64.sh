@@ -4,7 +4,8 @@
 # Debian's gnu-efi package cannot be installed for two architectures at
 # once, so the AArch64 build uses the arm64 package unpacked (not
 # installed) under the build folder: DEST/usr/lib/crt0-efi-aarch64.o,
-# elf_aarch64_efi.lds, libefi.a, libgnuefi.a and DEST/usr/include/efi.
+# libefi.a, libgnuefi.a and DEST/usr/include/efi (its elf_aarch64_efi.lds
+# comes along unused: the link takes linker/aarch64.lds).
 # Needs root (or sudo) the first time for dpkg --add-architecture and
 # apt-get update; later runs only download the .deb.
 set -eu
