@@ -4,8 +4,8 @@
 # builds' core objects too when they exist).  Debug info, .eh_frame and
 # .comment are not counted: they are not loaded.  .data.rel.ro (tables of
 # pointers to strings, read-only once relocated) counts as read-only data.
-# gnu-efi's linker scripts fold .rodata into .data (x86_64) or .text
-# (AArch64) of vhdx.efi.
+# In vhdx.efi (linker/*.lds) .rodata is its own read-only PE section on
+# x86_64 and part of the read/execute span on AArch64; .data holds .bss.
 #   bench/size.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -23,19 +23,19 @@ sections() {
 
 echo "## vhdx.efi"
 echo
-echo "| architecture | vhdx.efi bytes | .text | .data (with .rodata) | .rela |"
-echo "|---|---|---|---|---|"
+echo "| architecture | vhdx.efi bytes | .text | .rodata | .data (with .bss) | .rela |"
+echo "|---|---|---|---|---|---|"
 for a in x86_64 aarch64; do
 	f=$B/efi/$a/vhdx.efi
 	if [ ! -f "$f" ]; then
-		echo "| $a | not built (make efi) | | | |"
+		echo "| $a | not built (make efi) | | | | |"
 		continue
 	fi
 	# the PE file's own sections (objdump knows pei-x86-64; the AArch64
 	# image is a raw binary with a hand-made header, so use its .so)
-	read -r t r d _ <<<"$(sections "$B/efi/$a/vhdx.so")"
+	read -r t r d b <<<"$(sections "$B/efi/$a/vhdx.so")"
 	rel=$("$SIZE" -A "$B/efi/$a/vhdx.so" | awk '$1 ~ /^\.rela/ { s += $2 } END { print s + 0 }')
-	echo "| $a | $(stat -c %s "$f") | $t | $((r + d)) | $rel |"
+	echo "| $a | $(stat -c %s "$f") | $t | $r | $((d + b)) | $rel |"
 done
 echo
 for dir in host efi/x86_64 efi/aarch64; do
