@@ -350,6 +350,8 @@ int host_cmd_create(const struct vhdx_cli *cli)
 	}
 	if (!cli->quiet) {
 		vhdx_plan_print_ex(&plan, target, cli->parent, print_line, NULL);
+		if (params.type == VHDX_TYPE_DIFFERENCING && parent.from_volume_root)
+			printf("  note           relative_path starts at the parent volume's root\n");
 		if (found)
 			printf("  overwrites     %s (--force)\n", found);
 		fflush(stdout);

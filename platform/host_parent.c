@@ -7,7 +7,9 @@
  * (VHDX-FORMAT.md 2.6.2.6): parent_linkage, absolute_win32_path (given
  * with --parent-win32-path: a Linux path means nothing to Hyper-V),
  * relative_path from the child's folder with Windows separators, and
- * parent_linkage2 zero.
+ * parent_linkage2 zero.  A child on a block device has no folder: its
+ * relative_path is the parent's path from the root of the parent's
+ * filesystem (its mount point), as vhdx.efi writes it for blkN: children.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 static int relative_path(const char *from, const char *to, char *buf, size_t len)
 {
 	size_t common = 0, i;
+	const char *rest;
 	int n = 0;
 
 	/* the longest common prefix ending at a folder boundary */
@@ -37,14 +40,17 @@ static int relative_path(const char *from, const char *to, char *buf, size_t len
 		common = i + 1;
 	if (strcmp(from, "/") == 0)
 		common = 1;
+	/* what is left of @from below the common folder ("" when @from is it:
+	 * common may be one past @from's end) */
+	rest = common < strlen(from) ? from + common : "";
 	buf[0] = '\0';
-	if (!from[common] || strcmp(from, "/") == 0) {
+	if (!*rest) {
 		n = snprintf(buf, len, ".\\");
 	} else {
 		const char *p;
 
 		n += snprintf(buf + n, len - (size_t)n, "..\\");
-		for (p = from + common; *p; p++)
+		for (p = rest; *p; p++)
 			if (*p == '/' && p[1])
 				n += snprintf(buf + n, len - (size_t)n, "..\\");
 	}
@@ -54,6 +60,32 @@ static int relative_path(const char *from, const char *to, char *buf, size_t len
 		return -1;
 	buf[n] = '\0';
 	return 0;
+}
+
+/* The mount point of the filesystem (device @dev) holding the file at
+ * absolute path @file: the highest folder above it still on @dev. */
+static void volume_root(const char *file, dev_t dev, char *root, size_t len)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", file);
+	snprintf(root, len, "/");
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (!slash)
+			return;
+		if (slash == dir) { /* up to "/" */
+			if (stat("/", &st) == 0 && st.st_dev == dev)
+				snprintf(root, len, "/");
+			return;
+		}
+		*slash = '\0';
+		if (stat(dir, &st) < 0 || st.st_dev != dev)
+			return;
+		snprintf(root, len, "%s", dir);
+	}
 }
 
 int host_parent_prepare(const struct vhdx_cli *cli, const char *child, struct vhdx_params *params,
@@ -74,8 +106,12 @@ int host_parent_prepare(const struct vhdx_cli *cli, const char *child, struct vh
 		host_error("--parent %s: %s", cli->parent, strerror(errno));
 		return VHDX_EXIT_USAGE;
 	}
-	if (fstat(fd, &pst) == 0 && stat(child, &cst) == 0 && pst.st_dev == cst.st_dev &&
-	    pst.st_ino == cst.st_ino) {
+	if (fstat(fd, &pst) < 0) {
+		host_error("--parent %s: %s", cli->parent, strerror(errno));
+		close(fd);
+		return VHDX_EXIT_USAGE;
+	}
+	if (stat(child, &cst) == 0 && pst.st_dev == cst.st_dev && pst.st_ino == cst.st_ino) {
 		host_error("--parent %s: the child cannot be its own parent", cli->parent);
 		close(fd);
 		return VHDX_EXIT_USAGE;
@@ -131,17 +167,27 @@ int host_parent_prepare(const struct vhdx_cli *cli, const char *child, struct vh
 	strcat(ret->linkage, "}");
 	free(info);
 
-	/* relative_path from the child's folder */
+	/* relative_path from the child's folder, or for a block device from
+	 * the parent's mount point */
 	snprintf(child_dir, sizeof(child_dir), "%s", child);
 	slash = strrchr(child_dir, '/');
 	if (slash)
 		*(slash == child_dir ? slash + 1 : slash) = '\0';
 	else
 		strcpy(child_dir, ".");
-	if (!realpath(child_dir, ret->child_dir) || !realpath(cli->parent, ret->parent_abs) ||
-	    relative_path(ret->child_dir, ret->parent_abs, ret->relative, sizeof(ret->relative)) < 0) {
+	errno = 0;
+	if (!realpath(cli->parent, ret->parent_abs) || !realpath(child_dir, ret->child_dir)) {
 		host_error("%s: cannot work out the path from the child to its parent: %s", child,
-			   strerror(errno ? errno : ENAMETOOLONG));
+			   strerror(errno));
+		return VHDX_EXIT_USAGE;
+	}
+	if (stat(child, &cst) == 0 && S_ISBLK(cst.st_mode)) {
+		volume_root(ret->parent_abs, pst.st_dev, ret->child_dir, sizeof(ret->child_dir));
+		ret->from_volume_root = true;
+	}
+	if (relative_path(ret->child_dir, ret->parent_abs, ret->relative, sizeof(ret->relative)) < 0) {
+		host_error("%s: cannot work out the path from the child to its parent: %s", child,
+			   strerror(ENAMETOOLONG));
 		return VHDX_EXIT_USAGE;
 	}
 	ret->kv[ret->count++] = (struct vhdx_kv){ "parent_linkage", ret->linkage };

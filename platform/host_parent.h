@@ -12,7 +12,8 @@ struct host_parent {
 	size_t count;
 	enum vhdx_type parent_type;
 	char linkage[VHDX_GUID_TEXT_SIZE + 2];
-	char child_dir[PATH_MAX];
+	char child_dir[PATH_MAX];     /* where relative_path starts */
+	bool from_volume_root;       /* the child is a block device: the parent's mount point */
 	char parent_abs[PATH_MAX];
 	char relative[PATH_MAX * 2];
 };
