@@ -215,6 +215,7 @@ struct efi_parent {
 	size_t count;
 	char linkage[VHDX_GUID_TEXT_SIZE + 2]; /* "{guid}" */
 	char relative[520];                    /* relative_path, '\' separators */
+	BOOLEAN from_volume_root;              /* the child is no file on the parent's volume */
 };
 /* Reads and checks cli->parent, fills params (size, sectors, Page 83 ID,
  * locator); prints the reason and returns an error otherwise. */

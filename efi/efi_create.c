@@ -300,7 +300,8 @@ static void efi_plan_line(void *ctx, const char *text)
  * equivalent command line; then where the GUIDs came from.
  */
 static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *t,
-			   const struct vhdx_plan *plan, enum efi_rng_source rng, UINTN scratch_len)
+			   const struct vhdx_plan *plan, const struct efi_parent *parent,
+			   enum efi_rng_source rng, UINTN scratch_len)
 {
 	const struct vhdx_params *p = &plan->params;
 	char line[600], g[VHDX_GUID_TEXT_SIZE];
@@ -340,6 +341,8 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 	}
 	efi_plan_line(NULL, line);
 	vhdx_plan_print_ex(plan, cli->target, cli->parent, efi_plan_line, NULL);
+	if (parent && parent->from_volume_root)
+		efi_plan_line(NULL, "  note           relative_path starts at the parent volume's root");
 
 	efi_str_init(&s, line, sizeof(line));
 	efi_str_add(&s, "  GUIDs          ");
@@ -676,7 +679,8 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	}
 
 	if (!cli->quiet || cli->dry_run)
-		efi_print_plan(cli, &t, &plan, rng, scratch_len);
+		efi_print_plan(cli, &t, &plan, p.type == VHDX_TYPE_DIFFERENCING ? &parent : NULL, rng,
+			       scratch_len);
 	if (cli->dry_run) {
 		efi_con_utf8("dry run: nothing written\n");
 		st = EFI_SUCCESS;

@@ -6,8 +6,15 @@
  * reader and refused unless it checks clean with an empty log; its virtual
  * size, sector sizes and Page 83 ID are copied; the locator holds
  * parent_linkage, absolute_win32_path (--parent-win32-path), relative_path
- * (when the child is a file on the parent's volume) and parent_linkage2
- * zero, in Hyper-V's order.
+ * and parent_linkage2 zero, in Hyper-V's order.
+ *
+ * relative_path is, as [MS-VHDX] 2.6.2.6 has it, relative to the child's
+ * folder when the child is a file on the parent's volume.  A child on a
+ * block device (or on another volume) has no folder there: its
+ * relative_path is the parent's path from the root of the parent's volume
+ * (fs0:\img\base.vhdx gives .\img\base.vhdx), so a reader finds the
+ * parent when a copy of the disk sits at the root of a copy of that
+ * volume, or beside the parent when the parent is in the root.
  */
 #include "efi_app.h"
 #include "vhdx_read.h"
@@ -135,16 +142,22 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	ret->kv[ret->count++] = (struct vhdx_kv){ "parent_linkage", ret->linkage };
 	if (cli->parent_win32_path)
 		ret->kv[ret->count++] = (struct vhdx_kv){ "absolute_win32_path", cli->parent_win32_path };
+	efi_str_init(&rel, ret->relative, sizeof(ret->relative));
 	if (child->kind == EFI_TARGET_FILE && efi_dp_equal(child->fs_dp, pt.fs_dp)) {
-		efi_str_init(&rel, ret->relative, sizeof(ret->relative));
 		efi_relative(child->path, pt.path, &rel);
-		ret->kv[ret->count++] = (struct vhdx_kv){ "relative_path", ret->relative };
-	} else if (!cli->parent_win32_path) {
-		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"--parent %s: the child is not a file on the parent's volume, so no relative_path; give --parent-win32-path",
+	} else {
+		efi_str_add(&rel, ".");
+		if (pt.path[0] != L'\\')
+			efi_str_add(&rel, "\\");
+		efi_str_add16(&rel, pt.path);
+		ret->from_volume_root = TRUE;
+	}
+	if (rel.pos + 1 >= rel.len) { /* efi_str truncates; a cut path would name another file */
+		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: path too long for relative_path",
 				   pt.name);
 		goto out;
 	}
+	ret->kv[ret->count++] = (struct vhdx_kv){ "relative_path", ret->relative };
 	ret->kv[ret->count++] = (struct vhdx_kv){ "parent_linkage2",
 						  "{00000000-0000-0000-0000-000000000000}" };
 	params->parent_locator = ret->kv;

@@ -100,7 +100,6 @@ BAD_CASES=(
 "fs0:\\nothere.vhdx: cannot open: Not Found|create -y -t differencing --parent fs0:\\nothere.vhdx fs0:\\new.vhdx"
 "fs0:\\d: is a directory|create -y -t differencing --parent fs0:\\d fs0:\\new.vhdx"
 "--parent $BGOOD: give a file|create -y -t differencing --parent $BGOOD fs0:\\new.vhdx"
-"no relative_path; give --parent-win32-path|create -y -t differencing --parent fs0:\\parent.vhdx $BT"
 # targets: nothing there, not storage, too small, not to be written
 "fs0:\\d: is a directory|create -y -s 1G fs0:\\d"
 "fs0:\\: is a directory|create -y -s 1G fs0:\\"
