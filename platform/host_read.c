@@ -43,7 +43,8 @@ static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 
 struct check_out {
 	const char *path;
-	bool print;
+	bool print;  /* findings to stdout (check) */
+	FILE *chain; /* the chain's levels, one line each (info); NULL: not kept */
 };
 
 static void print_finding(void *ctx, const struct vhdx_finding *f)
@@ -186,10 +187,12 @@ static bool resolve_parent(const char *path, const struct vhdx_info *info, struc
  * Follows a differencing chain from @path up to a parent that is not
  * differencing.  check: a missing parent is a warning (parent.absent), a
  * candidate that exists but does not match is an error (parent.mismatch),
- * at every level.  info: one line per level.
+ * at every level.  One line per level goes to o->chain when it is set:
+ * info prints them after the rest, whose error counts include the chain's.
  */
-static void walk_chain(const char *path, struct vhdx_info *info, struct check_out *o, bool print_levels)
+static void walk_chain(const char *path, struct vhdx_info *info, struct check_out *o)
 {
+	FILE *levels = o->chain;
 	char child[1024], found[1400], sum[128];
 	struct vhdx_info *cur = info, *owned = NULL;
 	int level;
@@ -197,15 +200,15 @@ static void walk_chain(const char *path, struct vhdx_info *info, struct check_ou
 	if (info->type != VHDX_TYPE_DIFFERENCING || !info->has_locator)
 		return;
 	snprintf(child, sizeof(child), "%s", path);
-	if (print_levels)
-		printf("parent chain:\n");
+	if (levels)
+		fprintf(levels, "parent chain:\n");
 	for (level = 1; level <= CHAIN_MAX; level++) {
 		struct parent_level lv;
 		bool ok = resolve_parent(child, cur, &lv);
 
 		if (!ok) {
-			if (print_levels)
-				printf("  %d: not found (%s)\n", level, lv.why);
+			if (levels)
+				fprintf(levels, "  %d: not found (%s)\n", level, lv.why);
 			snprintf(found, sizeof(found), "%s%s%s", level > 1 ? child : "", level > 1 ? ": " : "",
 				 lv.why);
 			host_finding(info, o, lv.found ? VHDX_R_PARENT_MISMATCH : VHDX_R_PARENT_ABSENT,
@@ -213,10 +216,10 @@ static void walk_chain(const char *path, struct vhdx_info *info, struct check_ou
 			free(lv.info);
 			break;
 		}
-		if (print_levels) {
+		if (levels) {
 			vhdx_info_summary(lv.info, sum, sizeof(sum));
-			printf("  %d: %s (%s): %s, DataWriteGuid matches parent_linkage\n", level, lv.path,
-			       lv.key, sum);
+			fprintf(levels, "  %d: %s (%s): %s, DataWriteGuid matches parent_linkage\n", level,
+				lv.path, lv.key, sum);
 		}
 		free(owned);
 		owned = lv.info;
@@ -267,7 +270,7 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		return VHDX_EXIT_USAGE;
 	}
 	close(r.t.fd);
-	walk_chain(cli->target, info, o, false);
+	walk_chain(cli->target, info, o);
 	return VHDX_EXIT_OK;
 }
 
@@ -294,17 +297,33 @@ int host_cmd_info(const struct vhdx_cli *cli)
 {
 	struct check_out o = { .path = cli->target, .print = false };
 	struct vhdx_info *info;
+	char *chain = NULL;
+	size_t chain_len = 0;
 	int st;
 
+	if (!cli->json) {
+		o.chain = open_memstream(&chain, &chain_len);
+		if (!o.chain) {
+			host_error("out of memory");
+			return VHDX_EXIT_USAGE;
+		}
+	}
 	info = read_target(cli, &o, &st);
+	if (o.chain && fclose(o.chain) != 0) {
+		host_error("out of memory");
+		free(chain);
+		free(info);
+		return VHDX_EXIT_USAGE;
+	}
 	if (info) {
 		vhdx_info_print(info, cli->json, print_line, NULL);
-		if (!cli->json)
-			walk_chain(cli->target, info, &o, true);
+		if (chain)
+			fputs(chain, stdout);
 		if (!info->is_vhdx)
 			st = VHDX_EXIT_FAILED;
 		free(info);
 	}
+	free(chain);
 	if (fflush(stdout) != 0)
 		return VHDX_EXIT_USAGE;
 	return st;
