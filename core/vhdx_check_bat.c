@@ -40,14 +40,14 @@ struct bat_walk {
 
 static void bat_where(struct rd_ctx *c, uint64_t idx, bool bitmap, uint64_t n)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, c->where, sizeof(c->where));
-	vhdx_text_str_(&t, "BAT entry ");
-	vhdx_text_u64_(&t, idx);
-	vhdx_text_str_(&t, bitmap ? " (sector bitmap of chunk " : " (block ");
-	vhdx_text_u64_(&t, n);
-	vhdx_text_str_(&t, ")");
+	vhdx_text_init(&t, c->where, sizeof(c->where));
+	vhdx_text_str(&t, "BAT entry ");
+	vhdx_text_u64(&t, idx);
+	vhdx_text_str(&t, bitmap ? " (sector bitmap of chunk " : " (block ");
+	vhdx_text_u64(&t, n);
+	vhdx_text_str(&t, ")");
 }
 
 /* A finding about one BAT entry; its text only while the rule is listed. */

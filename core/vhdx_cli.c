@@ -97,15 +97,15 @@ struct parser {
 	int argc;
 	char *const *argv;
 	int i;
-	struct vhdx_text_ why;
+	struct vhdx_text why;
 };
 
 static int error2(struct parser *ps, int err, const char *a, const char *b, const char *c)
 {
-	vhdx_text_str_(&ps->why, a);
-	vhdx_text_str_(&ps->why, b);
+	vhdx_text_str(&ps->why, a);
+	vhdx_text_str(&ps->why, b);
 	if (c)
-		vhdx_text_str_(&ps->why, c);
+		vhdx_text_str(&ps->why, c);
 	return err;
 }
 
@@ -357,7 +357,7 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	bool options_done = false;
 	int err;
 
-	vhdx_text_init_(&ps.why, why, why_len);
+	vhdx_text_init(&ps.why, why, why_len);
 	ps.argc = argc;
 	ps.argv = argv;
 	vhdx_mem_zero_(&cli, sizeof(cli));

@@ -95,16 +95,4 @@ long vhdx_emit_utf16_(struct vhdx_cursor_ *c, const char *utf8);
 /* Renderers used by the writer: bytes [off, off+len) of the structure. */
 void vhdx_meta_items_render_(const struct vhdx_plan *plan, uint64_t off, void *buf, size_t len);
 
-/* Bounded text building for messages (never past len-1, always NUL-ended). */
-struct vhdx_text_ {
-	char *buf;
-	size_t len;
-	size_t pos;
-};
-
-void vhdx_text_init_(struct vhdx_text_ *t, char *buf, size_t len);
-void vhdx_text_str_(struct vhdx_text_ *t, const char *s);
-void vhdx_text_u64_(struct vhdx_text_ *t, uint64_t v);
-void vhdx_text_size_(struct vhdx_text_ *t, uint64_t bytes);
-
 #endif /* VHDX_INTERNAL_H */

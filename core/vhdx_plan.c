@@ -14,13 +14,13 @@ static const char *const locator_path_keys[] = {
 
 static int fail(char *why, size_t why_len, int err, const char *a, uint64_t n, const char *b)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, why, why_len);
-	vhdx_text_str_(&t, a);
+	vhdx_text_init(&t, why, why_len);
+	vhdx_text_str(&t, a);
 	if (b) {
-		vhdx_text_size_(&t, n);
-		vhdx_text_str_(&t, b);
+		vhdx_text_size(&t, n);
+		vhdx_text_str(&t, b);
 	}
 	return err;
 }
@@ -141,16 +141,16 @@ int vhdx_plan_init(struct vhdx_plan *ret, const struct vhdx_params *p, char *why
 		return fail(why, why_len, VHDX_ERR_RANGE, "virtual size ", p->virtual_size,
 			    " is larger than 64 TiB (2.6.2.2)");
 	if (p->virtual_size & (p->logical_sector_size - 1)) {
-		struct vhdx_text_ t;
+		struct vhdx_text t;
 
-		vhdx_text_init_(&t, why, why_len);
-		vhdx_text_str_(&t, "virtual size ");
-		vhdx_text_u64_(&t, p->virtual_size);
-		vhdx_text_str_(&t, " is not a multiple of the logical sector size ");
-		vhdx_text_u64_(&t, p->logical_sector_size);
-		vhdx_text_str_(&t, " (remainder ");
-		vhdx_text_u64_(&t, p->virtual_size & (p->logical_sector_size - 1));
-		vhdx_text_str_(&t, ") (2.6.2.2)");
+		vhdx_text_init(&t, why, why_len);
+		vhdx_text_str(&t, "virtual size ");
+		vhdx_text_u64(&t, p->virtual_size);
+		vhdx_text_str(&t, " is not a multiple of the logical sector size ");
+		vhdx_text_u64(&t, p->logical_sector_size);
+		vhdx_text_str(&t, " (remainder ");
+		vhdx_text_u64(&t, p->virtual_size & (p->logical_sector_size - 1));
+		vhdx_text_str(&t, ") (2.6.2.2)");
 		return VHDX_ERR_INVAL;
 	}
 	if (p->zero_blocks && p->type != VHDX_TYPE_DYNAMIC)
@@ -231,15 +231,15 @@ int vhdx_plan_largest_fixed(struct vhdx_plan *ret, const struct vhdx_params *p, 
 	if (err)
 		return err;
 	if (best.file_size > capacity) {
-		struct vhdx_text_ t;
+		struct vhdx_text t;
 
-		vhdx_text_init_(&t, why, why_len);
-		vhdx_text_str_(&t, "target too small: the smallest fixed image with ");
-		vhdx_text_size_(&t, bs);
-		vhdx_text_str_(&t, " blocks needs ");
-		vhdx_text_size_(&t, best.file_size);
-		vhdx_text_str_(&t, ", the target has ");
-		vhdx_text_size_(&t, capacity);
+		vhdx_text_init(&t, why, why_len);
+		vhdx_text_str(&t, "target too small: the smallest fixed image with ");
+		vhdx_text_size(&t, bs);
+		vhdx_text_str(&t, " blocks needs ");
+		vhdx_text_size(&t, best.file_size);
+		vhdx_text_str(&t, ", the target has ");
+		vhdx_text_size(&t, capacity);
 		return VHDX_ERR_DEVFULL;
 	}
 	/* file size grows with the block count: binary search the largest */

@@ -60,42 +60,21 @@ int rd_small_(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-void rd_text_hex_(struct vhdx_text_ *t, uint64_t v)
-{
-	static const char hex[] = "0123456789abcdef";
-	char digits[19];
-	int i, n = 0;
-	bool started = false;
-
-	digits[n++] = '0';
-	digits[n++] = 'x';
-	for (i = 60; i >= 0; i -= 4) {
-		unsigned d = (unsigned)(v >> i) & 15u;
-
-		if (d || started || i == 0) {
-			digits[n++] = hex[d];
-			started = true;
-		}
-	}
-	digits[n] = '\0';
-	vhdx_text_str_(t, digits);
-}
-
 void rd_where_(struct rd_ctx *c, const char *a, uint64_t n, const char *b)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, c->where, sizeof(c->where));
-	vhdx_text_str_(&t, a);
+	vhdx_text_init(&t, c->where, sizeof(c->where));
+	vhdx_text_str(&t, a);
 	if (n != UINT64_MAX)
-		vhdx_text_u64_(&t, n);
-	vhdx_text_str_(&t, b);
+		vhdx_text_u64(&t, n);
+	vhdx_text_str(&t, b);
 }
 
 /* The finding's value text, opened empty (reset) or for appending. */
-static struct vhdx_text_ found_text(struct rd_ctx *c, bool reset)
+static struct vhdx_text found_text(struct rd_ctx *c, bool reset)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 	size_t keep = reset ? 0 : vhdx_str_len_(c->found);
 
 	t.buf = c->found;
@@ -107,13 +86,13 @@ static struct vhdx_text_ found_text(struct rd_ctx *c, bool reset)
 
 static void found_append(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex, bool reset)
 {
-	struct vhdx_text_ t = found_text(c, reset);
+	struct vhdx_text t = found_text(c, reset);
 
-	vhdx_text_str_(&t, prefix);
+	vhdx_text_str(&t, prefix);
 	if (hex)
-		rd_text_hex_(&t, v);
+		vhdx_text_hex(&t, v);
 	else
-		vhdx_text_u64_(&t, v);
+		vhdx_text_u64(&t, v);
 }
 
 void rd_found_(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex)
@@ -128,9 +107,9 @@ void rd_found_more_(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex)
 
 void rd_found_str_(struct rd_ctx *c, const char *s, bool reset)
 {
-	struct vhdx_text_ t = found_text(c, reset);
+	struct vhdx_text t = found_text(c, reset);
 
-	vhdx_text_str_(&t, s);
+	vhdx_text_str(&t, s);
 }
 
 void rd_found_sig_(struct rd_ctx *c, const uint8_t *sig, size_t n)
@@ -212,7 +191,7 @@ static bool overlaps(uint64_t a, uint64_t al, uint64_t b, uint64_t bl)
 	return al && bl && a < b + bl && b < a + al;
 }
 
-void rd_utf16_to_text_(struct vhdx_text_ *t, const uint8_t *p, size_t bytes)
+void rd_utf16_to_text_(struct vhdx_text *t, const uint8_t *p, size_t bytes)
 {
 	size_t i;
 
@@ -252,7 +231,7 @@ void rd_utf16_to_text_(struct vhdx_text_ *t, const uint8_t *p, size_t bytes)
 		/* never cut a sequence: stop when it does not fit whole */
 		if (t->pos + n + 1 > t->len)
 			return;
-		vhdx_text_str_(t, out);
+		vhdx_text_str(t, out);
 	}
 }
 
@@ -280,7 +259,7 @@ static bool crc_matches(uint32_t stored, uint32_t computed)
 static int file_identifier(struct rd_ctx *c)
 {
 	uint8_t *id = c->scratch;
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 	int err;
 
 	rd_where_(c, "file identifier", UINT64_MAX, "");
@@ -313,7 +292,7 @@ static int file_identifier(struct rd_ctx *c)
 		return 1;
 	}
 	c->info->is_vhdx = true;
-	vhdx_text_init_(&t, c->info->creator, sizeof(c->info->creator));
+	vhdx_text_init(&t, c->info->creator, sizeof(c->info->creator));
 	{
 		size_t units = 0;
 
@@ -521,14 +500,14 @@ static void region_entries(struct rd_ctx *c, unsigned which, const uint8_t *p)
 			info->regions[j].required = req;
 		}
 		{
-			struct vhdx_text_ t;
+			struct vhdx_text t;
 
-			vhdx_text_init_(&t, c->where, sizeof(c->where));
-			vhdx_text_str_(&t, "region table ");
-			vhdx_text_u64_(&t, which + 1);
-			vhdx_text_str_(&t, " entry ");
-			vhdx_text_u64_(&t, j);
-			vhdx_text_str_(&t, name);
+			vhdx_text_init(&t, c->where, sizeof(c->where));
+			vhdx_text_str(&t, "region table ");
+			vhdx_text_u64(&t, which + 1);
+			vhdx_text_str(&t, " entry ");
+			vhdx_text_u64(&t, j);
+			vhdx_text_str(&t, name);
 		}
 		if ((off & (VHDX_MiB - 1)) || off < VHDX_MiB) {
 			rd_found_(c, "FileOffset ", off, true);

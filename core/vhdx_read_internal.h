@@ -46,7 +46,6 @@ void rd_found_more_(struct rd_ctx *c, const char *prefix, uint64_t v, bool hex);
 void rd_found_str_(struct rd_ctx *c, const char *s, bool reset);
 /* A signature as "text" with \xNN for other bytes (n <= 8). */
 void rd_found_sig_(struct rd_ctx *c, const uint8_t *sig, size_t n);
-void rd_text_hex_(struct vhdx_text_ *t, uint64_t v);
 
 /* Metadata region: table, items, parent locator (vhdx_read_meta.c). */
 int rd_metadata_(struct rd_ctx *c);
@@ -54,6 +53,6 @@ int rd_metadata_(struct rd_ctx *c);
 int rd_bat_(struct rd_ctx *c);
 
 /* UTF-16LE -> UTF-8 appended to t; bad surrogates become U+FFFD. */
-void rd_utf16_to_text_(struct vhdx_text_ *t, const uint8_t *p, size_t bytes);
+void rd_utf16_to_text_(struct vhdx_text *t, const uint8_t *p, size_t bytes);
 
 #endif /* VHDX_READ_INTERNAL_H */

@@ -77,15 +77,15 @@ const char *vhdx_info_locator_value(const struct vhdx_info *info, const char *ke
 
 static void where_entry(struct rd_ctx *c, uint32_t j, const char *name)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, c->where, sizeof(c->where));
-	vhdx_text_str_(&t, "metadata entry ");
-	vhdx_text_u64_(&t, j);
+	vhdx_text_init(&t, c->where, sizeof(c->where));
+	vhdx_text_str(&t, "metadata entry ");
+	vhdx_text_u64(&t, j);
 	if (name) {
-		vhdx_text_str_(&t, " (");
-		vhdx_text_str_(&t, name);
-		vhdx_text_str_(&t, ")");
+		vhdx_text_str(&t, " (");
+		vhdx_text_str(&t, name);
+		vhdx_text_str(&t, ")");
 	}
 }
 
@@ -95,7 +95,7 @@ static int keep_text(struct rd_ctx *c, uint64_t off, uint16_t bytes, uint16_t *r
 	struct vhdx_info *info = c->info;
 	uint8_t raw[1024];
 	size_t n = bytes < sizeof(raw) ? bytes : sizeof(raw);
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 	size_t room = VHDX_INFO_TEXT_SIZE - info->text_used;
 	int err;
 
@@ -105,7 +105,7 @@ static int keep_text(struct rd_ctx *c, uint64_t off, uint16_t bytes, uint16_t *r
 	err = rd_small_(c, off, raw, n);
 	if (err)
 		return err < 0 ? err : 0;
-	vhdx_text_init_(&t, info->text + info->text_used, room);
+	vhdx_text_init(&t, info->text + info->text_used, room);
 	rd_utf16_to_text_(&t, raw, n);
 	*ret = info->text_used;
 	info->text_used = (uint16_t)(info->text_used + t.pos + 1);

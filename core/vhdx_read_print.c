@@ -12,28 +12,28 @@ struct pr {
 	vhdx_line_fn fn;
 	void *ctx;
 	char buf[LINE_SIZE];
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 };
 
 static void begin(struct pr *p, const char *s)
 {
-	vhdx_text_init_(&p->t, p->buf, sizeof(p->buf));
-	vhdx_text_str_(&p->t, s);
+	vhdx_text_init(&p->t, p->buf, sizeof(p->buf));
+	vhdx_text_str(&p->t, s);
 }
 
 static void s_(struct pr *p, const char *s)
 {
-	vhdx_text_str_(&p->t, s);
+	vhdx_text_str(&p->t, s);
 }
 
 static void u_(struct pr *p, uint64_t v)
 {
-	vhdx_text_u64_(&p->t, v);
+	vhdx_text_u64(&p->t, v);
 }
 
 static void x_(struct pr *p, uint64_t v)
 {
-	rd_text_hex_(&p->t, v);
+	vhdx_text_hex(&p->t, v);
 }
 
 static void end(struct pr *p)
@@ -301,7 +301,7 @@ static void field(struct pr *p, const char *name)
 
 static void size_(struct pr *p, uint64_t v)
 {
-	vhdx_text_size_(&p->t, v);
+	vhdx_text_size(&p->t, v);
 	if (v >= 1024 && (v & 1023) == 0) {
 		s_(p, " (");
 		u_(p, v);
@@ -499,44 +499,44 @@ void vhdx_info_print(const struct vhdx_info *info, bool json, vhdx_line_fn line,
 
 size_t vhdx_info_summary(const struct vhdx_info *info, char *buf, size_t len)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, buf, len);
+	vhdx_text_init(&t, buf, len);
 	if (!info->is_vhdx) {
-		vhdx_text_str_(&t, "not a VHDX");
+		vhdx_text_str(&t, "not a VHDX");
 		return t.pos;
 	}
-	vhdx_text_str_(&t, "VHDX (");
+	vhdx_text_str(&t, "VHDX (");
 	if (info->geometry_ok) {
-		vhdx_text_str_(&t, vhdx_type_name(info->type));
-		vhdx_text_str_(&t, ", ");
-		vhdx_text_size_(&t, info->virtual_size);
+		vhdx_text_str(&t, vhdx_type_name(info->type));
+		vhdx_text_str(&t, ", ");
+		vhdx_text_size(&t, info->virtual_size);
 	} else {
-		vhdx_text_str_(&t, "damaged");
+		vhdx_text_str(&t, "damaged");
 	}
 	if (info->errors)
-		vhdx_text_str_(&t, ", errors");
-	vhdx_text_str_(&t, ")");
+		vhdx_text_str(&t, ", errors");
+	vhdx_text_str(&t, ")");
 	return t.pos;
 }
 
 size_t vhdx_finding_to_text(const struct vhdx_finding *f, char *buf, size_t len)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, buf, len);
-	vhdx_text_str_(&t, f->severity == VHDX_SEV_ERROR ? "error: " : "warning: ");
-	vhdx_text_str_(&t, f->where ? f->where : "");
-	vhdx_text_str_(&t, " @");
-	rd_text_hex_(&t, f->offset);
-	vhdx_text_str_(&t, ": ");
-	vhdx_text_str_(&t, vhdx_rule_text(f->rule));
+	vhdx_text_init(&t, buf, len);
+	vhdx_text_str(&t, f->severity == VHDX_SEV_ERROR ? "error: " : "warning: ");
+	vhdx_text_str(&t, f->where ? f->where : "");
+	vhdx_text_str(&t, " @");
+	vhdx_text_hex(&t, f->offset);
+	vhdx_text_str(&t, ": ");
+	vhdx_text_str(&t, vhdx_rule_text(f->rule));
 	if (f->found && f->found[0]) {
-		vhdx_text_str_(&t, "; found ");
-		vhdx_text_str_(&t, f->found);
+		vhdx_text_str(&t, "; found ");
+		vhdx_text_str(&t, f->found);
 	}
-	vhdx_text_str_(&t, " (");
-	vhdx_text_str_(&t, vhdx_rule_id(f->rule));
-	vhdx_text_str_(&t, ")");
+	vhdx_text_str(&t, " (");
+	vhdx_text_str(&t, vhdx_rule_id(f->rule));
+	vhdx_text_str(&t, ")");
 	return t.pos;
 }

@@ -169,7 +169,7 @@ long vhdx_emit_utf16_(struct vhdx_cursor_ *c, const char *utf8)
 	return units;
 }
 
-void vhdx_text_init_(struct vhdx_text_ *t, char *buf, size_t len)
+void vhdx_text_init(struct vhdx_text *t, char *buf, size_t len)
 {
 	t->buf = buf;
 	t->len = len;
@@ -178,7 +178,7 @@ void vhdx_text_init_(struct vhdx_text_ *t, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-void vhdx_text_str_(struct vhdx_text_ *t, const char *s)
+void vhdx_text_str(struct vhdx_text *t, const char *s)
 {
 	if (!t->buf || !t->len)
 		return;
@@ -188,7 +188,7 @@ void vhdx_text_str_(struct vhdx_text_ *t, const char *s)
 }
 
 /* Powers of ten by subtraction: no 64-bit division helpers. */
-void vhdx_text_u64_(struct vhdx_text_ *t, uint64_t v)
+void vhdx_text_u64(struct vhdx_text *t, uint64_t v)
 {
 	static const uint64_t pow10[] = {
 		10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull,
@@ -214,11 +214,11 @@ void vhdx_text_u64_(struct vhdx_text_ *t, uint64_t v)
 		}
 	}
 	digits[n] = '\0';
-	vhdx_text_str_(t, digits);
+	vhdx_text_str(t, digits);
 }
 
 /* "64 GiB" when exact in the largest unit, else "<n> bytes". */
-void vhdx_text_size_(struct vhdx_text_ *t, uint64_t bytes)
+void vhdx_text_size(struct vhdx_text *t, uint64_t bytes)
 {
 	static const char *const units[] = { "TiB", "GiB", "MiB", "KiB" };
 	static const unsigned shifts[] = { 40, 30, 20, 10 };
@@ -228,31 +228,76 @@ void vhdx_text_size_(struct vhdx_text_ *t, uint64_t bytes)
 		uint64_t mask = ((uint64_t)1 << shifts[i]) - 1;
 
 		if (bytes && (bytes & mask) == 0) {
-			vhdx_text_u64_(t, bytes >> shifts[i]);
-			vhdx_text_str_(t, " ");
-			vhdx_text_str_(t, units[i]);
+			vhdx_text_u64(t, bytes >> shifts[i]);
+			vhdx_text_str(t, " ");
+			vhdx_text_str(t, units[i]);
 			return;
 		}
 	}
-	vhdx_text_u64_(t, bytes);
-	vhdx_text_str_(t, bytes == 1 ? " byte" : " bytes");
+	vhdx_text_u64(t, bytes);
+	vhdx_text_str(t, bytes == 1 ? " byte" : " bytes");
+}
+
+void vhdx_text_hex(struct vhdx_text *t, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char digits[19];
+	int i, n = 0;
+	bool started = false;
+
+	digits[n++] = '0';
+	digits[n++] = 'x';
+	for (i = 60; i >= 0; i -= 4) {
+		unsigned d = (unsigned)(v >> i) & 15u;
+
+		if (d || started || i == 0) {
+			digits[n++] = hex[d];
+			started = true;
+		}
+	}
+	digits[n] = '\0';
+	vhdx_text_str(t, digits);
+}
+
+void vhdx_text_size_arg(struct vhdx_text *t, uint64_t v)
+{
+	static const char suffix[] = "TGMK";
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned shift = 40 - 10 * i;
+
+		if (v && (v & (((uint64_t)1 << shift) - 1)) == 0) {
+			char s[2] = { suffix[i], '\0' };
+
+			vhdx_text_u64(t, v >> shift);
+			vhdx_text_str(t, s);
+			return;
+		}
+	}
+	vhdx_text_u64(t, v);
+}
+
+bool vhdx_text_full(const struct vhdx_text *t)
+{
+	return t->pos + 1 >= t->len;
 }
 
 size_t vhdx_size_to_text(uint64_t bytes, char *buf, size_t len)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, buf, len);
-	vhdx_text_size_(&t, bytes);
+	vhdx_text_init(&t, buf, len);
+	vhdx_text_size(&t, bytes);
 	return t.pos;
 }
 
 size_t vhdx_u64_to_text(uint64_t v, char *buf, size_t len)
 {
-	struct vhdx_text_ t;
+	struct vhdx_text t;
 
-	vhdx_text_init_(&t, buf, len);
-	vhdx_text_u64_(&t, v);
+	vhdx_text_init(&t, buf, len);
+	vhdx_text_u64(&t, v);
 	return t.pos;
 }
 

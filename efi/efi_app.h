@@ -61,21 +61,8 @@ UINT64 efi_clock_cycles(void);
 char *efi_text_to_utf8(const CHAR16 *s);
 /* UTF-8 -> CHAR16 into buf (cut to fit, always terminated); invalid bytes become '?'. */
 void efi_text_from_utf8(const char *s, CHAR16 *buf, UINTN units);
-/* A size as a command-line value: "64G", "1M", "4096" (exact, no spaces). */
-void efi_text_size_arg(uint64_t bytes, char *buf, size_t len);
-
-/* Appends to a bounded char buffer (always NUL-terminated). */
-struct efi_str {
-	char *buf;
-	size_t len;
-	size_t pos;
-};
-void efi_str_init(struct efi_str *t, char *buf, size_t len);
-void efi_str_add(struct efi_str *t, const char *s);
-void efi_str_add16(struct efi_str *t, const CHAR16 *s);
-void efi_str_u64(struct efi_str *t, uint64_t v);
-void efi_str_hex(struct efi_str *t, uint64_t v);
-void efi_str_size(struct efi_str *t, uint64_t bytes);
+/* Appends CHAR16 text as UTF-8 (the core's vhdx_text builder, vhdx.h). */
+void efi_text_add16(struct vhdx_text *t, const CHAR16 *s);
 
 /* ---- efi_rng.c ---- */
 

@@ -47,7 +47,7 @@ EFI_STATUS efi_bench_raw(const struct vhdx_cli *cli, struct efi_target *t,
 	void *zeros;
 	EFI_STATUS st;
 	char line[240];
-	struct efi_str s;
+	struct vhdx_text s;
 
 	(void)cli;
 	total &= ~(UINT64)(t->bio.block_size - 1);
@@ -92,25 +92,25 @@ EFI_STATUS efi_bench_raw(const struct vhdx_cli *cli, struct efi_target *t,
 		return efi_con_failf(EFI_APP_FAILED, L"bench-raw: write failed at byte %ld: %r", done,
 				     st);
 	ms = us / 1000 ? us / 1000 : 1;
-	efi_str_init(&s, line, sizeof(line));
-	efi_str_add(&s, "bench-raw write: wrote ");
-	efi_str_u64(&s, done);
-	efi_str_add(&s, " bytes in ");
-	efi_str_u64(&s, ms);
-	efi_str_add(&s, " ms (");
-	efi_str_u64(&s, done / 1024 * 1000 / ms / 1024);
-	efi_str_add(&s, " MiB/s), ");
-	efi_str_u64(&s, calls);
-	efi_str_add(&s, " WriteBlocks of up to ");
-	efi_str_u64(&s, chunk);
-	efi_str_add(&s, " bytes, ");
-	efi_str_u64(&s, flush_us / 1000);
-	efi_str_add(&s, " ms in 1 flush; RTC ");
+	vhdx_text_init(&s, line, sizeof(line));
+	vhdx_text_str(&s, "bench-raw write: wrote ");
+	vhdx_text_u64(&s, done);
+	vhdx_text_str(&s, " bytes in ");
+	vhdx_text_u64(&s, ms);
+	vhdx_text_str(&s, " ms (");
+	vhdx_text_u64(&s, done / 1024 * 1000 / ms / 1024);
+	vhdx_text_str(&s, " MiB/s), ");
+	vhdx_text_u64(&s, calls);
+	vhdx_text_str(&s, " WriteBlocks of up to ");
+	vhdx_text_u64(&s, chunk);
+	vhdx_text_str(&s, " bytes, ");
+	vhdx_text_u64(&s, flush_us / 1000);
+	vhdx_text_str(&s, " ms in 1 flush; RTC ");
 	if (rtc0 >= 0 && rtc1 >= 0)
-		efi_str_u64(&s, (UINT64)((rtc1 - rtc0 + 86400) % 86400));
+		vhdx_text_u64(&s, (UINT64)((rtc1 - rtc0 + 86400) % 86400));
 	else
-		efi_str_add(&s, "?");
-	efi_str_add(&s, " s\n");
+		vhdx_text_str(&s, "?");
+	vhdx_text_str(&s, " s\n");
 	efi_con_utf8(line);
 	return EFI_SUCCESS;
 }

@@ -305,63 +305,63 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 {
 	const struct vhdx_params *p = &plan->params;
 	char line[600], g[VHDX_GUID_TEXT_SIZE];
-	struct efi_str s;
+	struct vhdx_text s;
 
-	efi_str_init(&s, line, sizeof(line));
-	efi_str_add(&s, "target ");
-	efi_str_add(&s, cli->target);
-	efi_str_add(&s, " = ");
+	vhdx_text_init(&s, line, sizeof(line));
+	vhdx_text_str(&s, "target ");
+	vhdx_text_str(&s, cli->target);
+	vhdx_text_str(&s, " = ");
 	if (t->kind == EFI_TARGET_BLOCK) {
-		efi_str_add16(&s, t->dev->dp_text);
-		efi_str_add(&s, "\n  device         ");
-		efi_str_size(&s, t->bio.size);
-		efi_str_add(&s, ", ");
-		efi_str_u64(&s, t->bio.block_size);
-		efi_str_add(&s, "-byte blocks, IoAlign ");
-		efi_str_u64(&s, t->bio.io_align);
-		efi_str_add(&s, ", MediaId ");
-		efi_str_u64(&s, t->bio.media_id);
-		efi_str_add(&s, t->dev->bio->Media->LogicalPartition ? ", partition" : ", disk");
-		efi_str_add(&s, "; holds ");
-		efi_str_add(&s, t->probe.what);
+		efi_text_add16(&s, t->dev->dp_text);
+		vhdx_text_str(&s, "\n  device         ");
+		vhdx_text_size(&s, t->bio.size);
+		vhdx_text_str(&s, ", ");
+		vhdx_text_u64(&s, t->bio.block_size);
+		vhdx_text_str(&s, "-byte blocks, IoAlign ");
+		vhdx_text_u64(&s, t->bio.io_align);
+		vhdx_text_str(&s, ", MediaId ");
+		vhdx_text_u64(&s, t->bio.media_id);
+		vhdx_text_str(&s, t->dev->bio->Media->LogicalPartition ? ", partition" : ", disk");
+		vhdx_text_str(&s, "; holds ");
+		vhdx_text_str(&s, t->probe.what);
 		if (!t->probe.blank) {
-			efi_str_add(&s, " (first non-zero byte at ");
-			efi_str_u64(&s, t->probe.first_nonzero);
-			efi_str_add(&s, ")");
+			vhdx_text_str(&s, " (first non-zero byte at ");
+			vhdx_text_u64(&s, t->probe.first_nonzero);
+			vhdx_text_str(&s, ")");
 		}
 	} else {
-		efi_str_add(&s, t->exists ? "existing file of " : "new file");
+		vhdx_text_str(&s, t->exists ? "existing file of " : "new file");
 		if (t->exists) {
-			efi_str_u64(&s, t->old_size);
-			efi_str_add(&s, " bytes, replaced");
+			vhdx_text_u64(&s, t->old_size);
+			vhdx_text_str(&s, " bytes, replaced");
 		}
-		efi_str_add(&s, "\n  volume         ");
-		efi_str_size(&s, t->free_space);
-		efi_str_add(&s, " free");
+		vhdx_text_str(&s, "\n  volume         ");
+		vhdx_text_size(&s, t->free_space);
+		vhdx_text_str(&s, " free");
 	}
 	efi_plan_line(NULL, line);
 	vhdx_plan_print_ex(plan, cli->target, cli->parent, efi_plan_line, NULL);
 	if (parent && parent->from_volume_root)
 		efi_plan_line(NULL, "  note           relative_path starts at the parent volume's root");
 
-	efi_str_init(&s, line, sizeof(line));
-	efi_str_add(&s, "  GUIDs          ");
-	efi_str_add(&s, rng == EFI_RNG_FROM_PROTOCOL ? "from EFI_RNG_PROTOCOL" :
+	vhdx_text_init(&s, line, sizeof(line));
+	vhdx_text_str(&s, "  GUIDs          ");
+	vhdx_text_str(&s, rng == EFI_RNG_FROM_PROTOCOL ? "from EFI_RNG_PROTOCOL" :
 		    "from the fallback mix (no EFI_RNG_PROTOCOL)");
 	vhdx_guid_to_text(&p->data_write_guid, g, false);
-	efi_str_add(&s, "; DataWriteGuid ");
-	efi_str_add(&s, g);
+	vhdx_text_str(&s, "; DataWriteGuid ");
+	vhdx_text_str(&s, g);
 	vhdx_guid_to_text(&p->page83, g, false);
-	efi_str_add(&s, ", Page 83 ID ");
-	efi_str_add(&s, g);
+	vhdx_text_str(&s, ", Page 83 ID ");
+	vhdx_text_str(&s, g);
 	efi_plan_line(NULL, line);
 
-	efi_str_init(&s, line, sizeof(line));
-	efi_str_add(&s, "  writes         ");
-	efi_str_size(&s, vhdx_image_total(plan));
-	efi_str_add(&s, " through a ");
-	efi_str_size(&s, scratch_len);
-	efi_str_add(&s, " buffer; ESC aborts");
+	vhdx_text_init(&s, line, sizeof(line));
+	vhdx_text_str(&s, "  writes         ");
+	vhdx_text_size(&s, vhdx_image_total(plan));
+	vhdx_text_str(&s, " through a ");
+	vhdx_text_size(&s, scratch_len);
+	vhdx_text_str(&s, " buffer; ESC aborts");
 	efi_plan_line(NULL, line);
 }
 
@@ -546,26 +546,26 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 		return efi_con_failf(EFI_APP_FAILED, L"writing failed: %a", vhdx_strerror(err));
 	if (!cli->quiet) {
 		char line[200];
-		struct efi_str s;
+		struct vhdx_text s;
 		UINT64 ms = us / 1000 ? us / 1000 : 1;
 
-		efi_str_init(&s, line, sizeof(line));
-		efi_str_add(&s, "done: wrote ");
-		efi_str_u64(&s, job.bytes);
-		efi_str_add(&s, " bytes in ");
-		efi_str_u64(&s, ms);
-		efi_str_add(&s, " ms (");
-		efi_str_u64(&s, job.bytes / 1024 * 1000 / ms / 1024);
-		efi_str_add(&s, " MiB/s, ");
-		efi_str_u64(&s, job.io_us / 1000);
-		efi_str_add(&s, " ms in the firmware's writes, ");
-		efi_str_u64(&s, job.flush_us / 1000);
-		efi_str_add(&s, " ms in ");
-		efi_str_u64(&s, job.flushes);
-		efi_str_add(&s, job.flushes == 1 ? " flush), flushed; image of " :
+		vhdx_text_init(&s, line, sizeof(line));
+		vhdx_text_str(&s, "done: wrote ");
+		vhdx_text_u64(&s, job.bytes);
+		vhdx_text_str(&s, " bytes in ");
+		vhdx_text_u64(&s, ms);
+		vhdx_text_str(&s, " ms (");
+		vhdx_text_u64(&s, job.bytes / 1024 * 1000 / ms / 1024);
+		vhdx_text_str(&s, " MiB/s, ");
+		vhdx_text_u64(&s, job.io_us / 1000);
+		vhdx_text_str(&s, " ms in the firmware's writes, ");
+		vhdx_text_u64(&s, job.flush_us / 1000);
+		vhdx_text_str(&s, " ms in ");
+		vhdx_text_u64(&s, job.flushes);
+		vhdx_text_str(&s, job.flushes == 1 ? " flush), flushed; image of " :
 			    " flushes), flushed; image of ");
-		efi_str_u64(&s, plan->file_size);
-		efi_str_add(&s, " bytes");
+		vhdx_text_u64(&s, plan->file_size);
+		vhdx_text_str(&s, " bytes");
 		efi_plan_line(NULL, line);
 	}
 	return EFI_SUCCESS;

@@ -12,50 +12,50 @@ static void efi_list_one(const struct efi_dev *d)
 	struct efi_bio b;
 	struct efi_probe pr;
 	char line[300];
-	struct efi_str t;
+	struct vhdx_text t;
 	EFI_STATUS st;
 	UINTN i;
 
-	efi_str_init(&t, line, sizeof(line));
+	vhdx_text_init(&t, line, sizeof(line));
 	if (d->map_text) {
 		for (i = 0; d->map_text[i]; i++) {
 			CHAR16 c[2] = { d->map_text[i] == L';' ? L' ' : d->map_text[i], 0 };
 
-			efi_str_add16(&t, c);
+			efi_text_add16(&t, c);
 		}
-		efi_str_add(&t, " ");
+		vhdx_text_str(&t, " ");
 	} else {
-		efi_str_add(&t, "(no mapping) ");
+		vhdx_text_str(&t, "(no mapping) ");
 	}
 	st = efi_bio_open(&b, d->bio);
 	if (st == EFI_NO_MEDIA) {
-		efi_str_add(&t, "no media");
+		vhdx_text_str(&t, "no media");
 	} else {
-		efi_str_size(&t, b.size);
-		efi_str_add(&t, ", ");
-		efi_str_u64(&t, m->BlockSize);
-		efi_str_add(&t, "-byte blocks");
+		vhdx_text_size(&t, b.size);
+		vhdx_text_str(&t, ", ");
+		vhdx_text_u64(&t, m->BlockSize);
+		vhdx_text_str(&t, "-byte blocks");
 	}
-	efi_str_add(&t, m->LogicalPartition ? ", partition" : ", disk");
+	vhdx_text_str(&t, m->LogicalPartition ? ", partition" : ", disk");
 	if (m->RemovableMedia)
-		efi_str_add(&t, ", removable");
-	efi_str_add(&t, m->ReadOnly ? ", read-only" : ", writable");
+		vhdx_text_str(&t, ", removable");
+	vhdx_text_str(&t, m->ReadOnly ? ", read-only" : ", writable");
 	if (d->is_boot)
-		efi_str_add(&t, ", boot device");
+		vhdx_text_str(&t, ", boot device");
 	if (st == EFI_SUCCESS) {
 		char sum[128];
 
 		efi_probe_bio(&b, &pr);
-		efi_str_add(&t, ": ");
+		vhdx_text_str(&t, ": ");
 		if (pr.is_vhdx && efi_read_summary(&b, sum, sizeof(sum)))
-			efi_str_add(&t, sum);
+			vhdx_text_str(&t, sum);
 		else
-			efi_str_add(&t, pr.what);
+			vhdx_text_str(&t, pr.what);
 		efi_bio_close(&b);
 	} else if (st != EFI_NO_MEDIA) {
-		efi_str_add(&t, ": unsupported block size");
+		vhdx_text_str(&t, ": unsupported block size");
 	}
-	efi_str_add(&t, "\n    ");
+	vhdx_text_str(&t, "\n    ");
 	efi_con_utf8(line);
 	Print(L"%s\n", d->dp_text);
 }

@@ -42,7 +42,7 @@ static CHAR16 efi_up(CHAR16 c)
 }
 
 /* "\a\b\child.vhdx" to "\a\parent.vhdx" -> "..\parent.vhdx" (FAT: case-insensitive) */
-static void efi_relative(const CHAR16 *child, const CHAR16 *parent, struct efi_str *out)
+static void efi_relative(const CHAR16 *child, const CHAR16 *parent, struct vhdx_text *out)
 {
 	UINTN i, common = 0, child_dir = 0;
 
@@ -53,13 +53,13 @@ static void efi_relative(const CHAR16 *child, const CHAR16 *parent, struct efi_s
 		if (child[i] == L'\\')
 			common = i + 1;
 	if (common == child_dir) {
-		efi_str_add(out, ".\\");
+		vhdx_text_str(out, ".\\");
 	} else {
 		for (i = common; i < child_dir; i++)
 			if (child[i] == L'\\')
-				efi_str_add(out, "..\\");
+				vhdx_text_str(out, "..\\");
 	}
-	efi_str_add16(out, parent + common);
+	efi_text_add16(out, parent + common);
 }
 
 EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_target *child,
@@ -72,7 +72,7 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	struct vhdx_info *info = NULL;
 	void *scratch = NULL;
 	EFI_FILE_HANDLE f = NULL;
-	struct efi_str rel;
+	struct vhdx_text rel;
 	EFI_STATUS st;
 	int err;
 
@@ -142,17 +142,17 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	ret->kv[ret->count++] = (struct vhdx_kv){ "parent_linkage", ret->linkage };
 	if (cli->parent_win32_path)
 		ret->kv[ret->count++] = (struct vhdx_kv){ "absolute_win32_path", cli->parent_win32_path };
-	efi_str_init(&rel, ret->relative, sizeof(ret->relative));
+	vhdx_text_init(&rel, ret->relative, sizeof(ret->relative));
 	if (child->kind == EFI_TARGET_FILE && efi_dp_equal(child->fs_dp, pt.fs_dp)) {
 		efi_relative(child->path, pt.path, &rel);
 	} else {
-		efi_str_add(&rel, ".");
+		vhdx_text_str(&rel, ".");
 		if (pt.path[0] != L'\\')
-			efi_str_add(&rel, "\\");
-		efi_str_add16(&rel, pt.path);
+			vhdx_text_str(&rel, "\\");
+		efi_text_add16(&rel, pt.path);
 		ret->from_volume_root = TRUE;
 	}
-	if (rel.pos + 1 >= rel.len) { /* efi_str truncates; a cut path would name another file */
+	if (vhdx_text_full(&rel)) { /* a cut path would name another file */
 		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: path too long for relative_path",
 				   pt.name);
 		goto out;

@@ -137,19 +137,19 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	}
 	if (check) {
 		char sum[128], line[300];
-		struct efi_str l;
+		struct vhdx_text l;
 
 		vhdx_info_summary(info, sum, sizeof(sum));
-		efi_str_init(&l, line, sizeof(line));
-		efi_str_add(&l, cli->target);
+		vhdx_text_init(&l, line, sizeof(line));
+		vhdx_text_str(&l, cli->target);
 		/* "blk2: VHDX ...", not "blk2:: VHDX ..." */
-		efi_str_add(&l, l.pos && line[l.pos - 1] == ':' ? " " : ": ");
-		efi_str_add(&l, sum);
-		efi_str_add(&l, ": ");
-		efi_str_u64(&l, info->errors);
-		efi_str_add(&l, info->errors == 1 ? " error, " : " errors, ");
-		efi_str_u64(&l, info->warnings);
-		efi_str_add(&l, info->warnings == 1 ? " warning" : " warnings");
+		vhdx_text_str(&l, l.pos && line[l.pos - 1] == ':' ? " " : ": ");
+		vhdx_text_str(&l, sum);
+		vhdx_text_str(&l, ": ");
+		vhdx_text_u64(&l, info->errors);
+		vhdx_text_str(&l, info->errors == 1 ? " error, " : " errors, ");
+		vhdx_text_u64(&l, info->warnings);
+		vhdx_text_str(&l, info->warnings == 1 ? " warning" : " warnings");
 		efi_read_line(NULL, line);
 		st = info->errors ? EFI_VOLUME_CORRUPTED : EFI_SUCCESS;
 	} else {

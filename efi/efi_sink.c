@@ -92,13 +92,13 @@ static int efi_sink_flush(const struct vhdx_sink *s)
 }
 
 /* "12.3" from a value in tenths */
-static void efi_str_tenths(struct efi_str *t, uint64_t tenths)
+static void efi_text_tenths(struct vhdx_text *t, uint64_t tenths)
 {
 	char d[2] = { (char)('0' + tenths % 10), 0 };
 
-	efi_str_u64(t, tenths / 10);
-	efi_str_add(t, ".");
-	efi_str_add(t, d);
+	vhdx_text_u64(t, tenths / 10);
+	vhdx_text_str(t, ".");
+	vhdx_text_str(t, d);
 }
 
 static void efi_progress_line(struct efi_job *job, uint64_t done, uint64_t total, UINT64 now)
@@ -106,32 +106,32 @@ static void efi_progress_line(struct efi_job *job, uint64_t done, uint64_t total
 	UINT64 us = now - job->start_us;
 	UINT64 rate10;  /* [0.1 MiB/s] */
 	char line[160];
-	struct efi_str t;
+	struct vhdx_text t;
 
 	if (us == 0)
 		us = 1;
 	rate10 = (done / 1024) * 10000000ull / us / 1024;
-	efi_str_init(&t, line, sizeof(line));
-	efi_str_add(&t, "\r  ");
-	efi_str_u64(&t, done >> 20);
-	efi_str_add(&t, " of ");
-	efi_str_u64(&t, total >> 20);
-	efi_str_add(&t, " MiB (");
-	efi_str_u64(&t, total ? done * 100 / total : 100);
-	efi_str_add(&t, "%), ");
-	efi_str_tenths(&t, rate10);
-	efi_str_add(&t, " MiB/s, ");
+	vhdx_text_init(&t, line, sizeof(line));
+	vhdx_text_str(&t, "\r  ");
+	vhdx_text_u64(&t, done >> 20);
+	vhdx_text_str(&t, " of ");
+	vhdx_text_u64(&t, total >> 20);
+	vhdx_text_str(&t, " MiB (");
+	vhdx_text_u64(&t, total ? done * 100 / total : 100);
+	vhdx_text_str(&t, "%), ");
+	efi_text_tenths(&t, rate10);
+	vhdx_text_str(&t, " MiB/s, ");
 	if (done && done < total) {
 		UINT64 ms = us / 1000 ? us / 1000 : 1;
 		UINT64 bps = done * 1000 / ms;
 		UINT64 left = bps ? (total - done) / bps : 0;
 
-		efi_str_u64(&t, left / 60);
-		efi_str_add(&t, left % 60 < 10 ? ":0" : ":");
-		efi_str_u64(&t, left % 60);
-		efi_str_add(&t, " left, ESC aborts  ");
+		vhdx_text_u64(&t, left / 60);
+		vhdx_text_str(&t, left % 60 < 10 ? ":0" : ":");
+		vhdx_text_u64(&t, left % 60);
+		vhdx_text_str(&t, " left, ESC aborts  ");
 	} else {
-		efi_str_add(&t, "done                    ");
+		vhdx_text_str(&t, "done                    ");
 	}
 	efi_con_utf8(line);
 }

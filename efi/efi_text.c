@@ -90,86 +90,12 @@ void efi_text_from_utf8(const char *s, CHAR16 *buf, UINTN units)
 	buf[o] = 0;
 }
 
-void efi_str_init(struct efi_str *t, char *buf, size_t len)
-{
-	t->buf = buf;
-	t->len = len;
-	t->pos = 0;
-	if (len)
-		buf[0] = 0;
-}
-
-static void efi_str_put(struct efi_str *t, char c)
-{
-	if (t->pos + 1 < t->len) {
-		t->buf[t->pos++] = c;
-		t->buf[t->pos] = 0;
-	}
-}
-
-void efi_str_add(struct efi_str *t, const char *s)
-{
-	while (*s)
-		efi_str_put(t, *s++);
-}
-
-void efi_str_add16(struct efi_str *t, const CHAR16 *s)
+void efi_text_add16(struct vhdx_text *t, const CHAR16 *s)
 {
 	char *u = efi_text_to_utf8(s);
 
 	if (u) {
-		efi_str_add(t, u);
+		vhdx_text_str(t, u);
 		FreePool(u);
-	}
-}
-
-void efi_str_u64(struct efi_str *t, uint64_t v)
-{
-	char d[24];
-
-	vhdx_u64_to_text(v, d, sizeof(d));
-	efi_str_add(t, d);
-}
-
-void efi_str_hex(struct efi_str *t, uint64_t v)
-{
-	static const char digits[] = "0123456789abcdef";
-	char d[19];
-	int i = 18;
-
-	d[i] = 0;
-	do {
-		d[--i] = digits[v & 15];
-		v >>= 4;
-	} while (v);
-	d[--i] = 'x';
-	d[--i] = '0';
-	efi_str_add(t, d + i);
-}
-
-void efi_str_size(struct efi_str *t, uint64_t bytes)
-{
-	char d[40];
-
-	vhdx_size_to_text(bytes, d, sizeof(d));
-	efi_str_add(t, d);
-}
-
-void efi_text_size_arg(uint64_t bytes, char *buf, size_t len)
-{
-	static const char suffix[] = "KMGT";
-	struct efi_str t;
-	int i = -1;
-
-	while (i < 3 && bytes != 0 && (bytes & 1023) == 0) {
-		bytes >>= 10;
-		i++;
-	}
-	efi_str_init(&t, buf, len);
-	efi_str_u64(&t, bytes);
-	if (i >= 0) {
-		char s[2] = { suffix[i], 0 };
-
-		efi_str_add(&t, s);
 	}
 }
