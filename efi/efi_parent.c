@@ -146,10 +146,7 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	if (child->kind == EFI_TARGET_FILE && efi_dp_equal(child->fs_dp, pt.fs_dp)) {
 		efi_relative(child->path, pt.path, &rel);
 	} else {
-		vhdx_text_str(&rel, ".");
-		if (pt.path[0] != L'\\')
-			vhdx_text_str(&rel, "\\");
-		efi_text_add16(&rel, pt.path);
+		efi_relative(L"\\", pt.path, &rel); /* as if the child were in the root */
 		ret->from_volume_root = TRUE;
 	}
 	if (vhdx_text_full(&rel)) { /* a cut path would name another file */
