@@ -36,8 +36,7 @@ install: host
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/host/vhdx $(DESTDIR)$(PREFIX)/bin/vhdx
 	install -d $(DESTDIR)$(PREFIX)/include/vhdx
-	install -m 0644 core/vhdx.h core/vhdx_env.h core/vhdx_format.h core/vhdx_cli.h \
-		$(DESTDIR)$(PREFIX)/include/vhdx/
+	install -m 0644 $(CORE_PUBLIC_HDRS) $(DESTDIR)$(PREFIX)/include/vhdx/
 	install -d $(DESTDIR)$(PREFIX)/lib
 	install -m 0644 $(BUILD)/host/libvhdx.a $(DESTDIR)$(PREFIX)/lib/libvhdx.a
 

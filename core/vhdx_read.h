@@ -18,7 +18,8 @@
 #ifndef VHDX_READ_H
 #define VHDX_READ_H
 
-#include "vhdx.h"
+#include "vhdx_base.h"
+#include "vhdx_text.h"
 
 /*
  * Scratch buffer [byte].  The minimum holds both 64 KiB region tables (or
@@ -29,6 +30,154 @@
  */
 #define VHDX_READ_SCRATCH_MIN        (128u * 1024u)
 #define VHDX_CHECK_SCRATCH_ONE_PASS  (8u * 1024u * 1024u + 64u * 1024u)
+
+/*
+ * The decoder: what a disk is and where its structures are, without
+ * judging it.  vhdx_disk_open() reads the File Type Identifier, both
+ * headers, the region tables and the metadata, and fills a small struct
+ * vhdx_disk (under 1 KiB).  It reports no findings: when it cannot trust
+ * what it read it returns VHDX_ERR_CORRUPT (or VHDX_ERR_UNSUPPORTED for a
+ * valid image it cannot use) with a one-line reason in @why.  The strict
+ * checker (vhdx_check, below) is a layer above; findings live only there.
+ *
+ * What open trusts: the signature; the current header (valid checksum,
+ * larger sequence number; one valid copy is enough); region table 1, or
+ * table 2 when table 1 is damaged; the BAT and metadata regions inside the
+ * file; the metadata table and the required items (file parameters, sizes,
+ * sectors) within their rules.  A non-zero LogGuid is not an error here:
+ * log_replay_needed says that the BAT and metadata on disk may be stale.
+ */
+struct vhdx_disk {
+	uint64_t file_size;             /* [byte] source size */
+	enum vhdx_type type;
+	struct vhdx_geometry geom;
+	uint32_t physical_sector_size;  /* [byte] */
+	uint32_t file_parameters_flags; /* raw: LeaveBlockAllocated 1, HasParent 2 */
+	struct vhdx_guid page83;        /* Virtual Disk ID; zero when the item is absent */
+	bool has_page83;
+	int current_header;             /* 0 or 1 */
+	uint64_t sequence;              /* of the current header */
+	struct vhdx_guid file_write_guid, data_write_guid, log_guid;
+	bool log_replay_needed;         /* log_guid non-zero */
+	uint64_t log_offset;            /* [byte] */
+	uint32_t log_length;            /* [byte] */
+	int region_table_used;          /* 0 or 1 */
+	uint64_t bat_offset, meta_offset;  /* [byte] */
+	uint32_t bat_length, meta_length;  /* [byte] */
+	uint64_t locator_offset;        /* [byte] file offset of the parent locator item; 0: none */
+	uint32_t locator_length;        /* [byte] */
+	uint16_t locator_count;         /* key/value entries */
+};
+
+/* Scratch for vhdx_disk_open and the locator look-ups [byte]. */
+#define VHDX_OPEN_SCRATCH_MIN (128u * 1024u)
+#define VHDX_WHY_SIZE 160u /* a reason line, NUL included: enough for every reason */
+
+/*
+ * vhdx_disk_open - decode @src into @ret.
+ * Returns VHDX_OK, VHDX_ERR_INVAL (NULL, scratch too small),
+ * VHDX_ERR_IO (a read failed), VHDX_ERR_CORRUPT or VHDX_ERR_UNSUPPORTED
+ * (@why says why, e.g. "not a VHDX: no vhdxfile signature", "no valid
+ * header: both checksums fail [2.2.2]").  Reads only inside [0, src->size).
+ */
+int vhdx_disk_open(struct vhdx_disk *ret, const struct vhdx_source *src, void *scratch,
+		   size_t scratch_len, char *why, size_t why_len);
+
+/*
+ * vhdx_disk_locator_get - the value of parent locator key @key (ASCII,
+ * compared exactly) as NUL-terminated UTF-8 in @buf.  Returns VHDX_OK,
+ * VHDX_ERR_RANGE (absent: no such key, or no locator), VHDX_ERR_NOSPACE
+ * (@buf too small: nothing usable in it), VHDX_ERR_CORRUPT (an entry
+ * outside the item), VHDX_ERR_IO.  @scratch: at least 4096 bytes.
+ */
+int vhdx_disk_locator_get(const struct vhdx_disk *d, const struct vhdx_source *src,
+			  const char *key, char *buf, size_t len, void *scratch, size_t scratch_len);
+
+/*
+ * The parent chain of a differencing disk [2.6.2.6]: one policy for every
+ * frontend.  A child names its parent by relative_path, then volume_path,
+ * then absolute_win32_path; the core asks the frontend to open each path
+ * (text as stored, '\' separators), and accepts a candidate only when it
+ * opens as a VHDX whose current DataWriteGuid equals parent_linkage, with
+ * the child's virtual size and logical sector size.  The chain ends at a
+ * disk that is not differencing; it is refused when it is deeper than the
+ * caller's array or comes back to a disk already in it (a cycle).
+ */
+enum vhdx_path_kind {
+	VHDX_PATH_RELATIVE = 0,  /* ".\x.vhdx", "..\a\x.vhdx", "x.vhdx": from the child's folder */
+	VHDX_PATH_ROOTED,        /* "\a\x.vhdx" or "/a/x.vhdx": from a volume or file system root */
+	VHDX_PATH_DRIVE,         /* "C:\a\x.vhdx": a Windows drive letter */
+	VHDX_PATH_VOLUME,        /* "\\?\Volume{GUID}\a\x.vhdx", "\\server\share\...": Windows only */
+};
+enum vhdx_path_kind vhdx_path_kind(const char *path);
+
+/* What the frontend's open callback says about one candidate. */
+enum vhdx_parent_open {
+	VHDX_PARENT_OPENED = 0,  /* *ret_src is readable until close */
+	VHDX_PARENT_ABSENT,      /* nothing there (why: "No such file or directory") */
+	VHDX_PARENT_CANNOT,      /* a form this frontend cannot follow (a Windows drive here) */
+	VHDX_PARENT_FAILED,      /* there, but it cannot be read (why says why) */
+};
+
+struct vhdx_parent_ops {
+	void *ctx;
+	/*
+	 * Opens the file that locator value @path (of kind @kind, from key
+	 * @key) names, as seen from @child_name (the name the previous open
+	 * gave, or the one given to vhdx_chain_open for the first child).
+	 * Fills *ret_src and a display name @name (NUL-terminated, for lines
+	 * and messages); on anything but OPENED fills @why.
+	 */
+	enum vhdx_parent_open (*open)(void *ctx, const char *child_name, const char *key,
+				      const char *path, enum vhdx_path_kind kind,
+				      struct vhdx_source *ret_src, char *name, size_t name_len,
+				      char *why, size_t why_len);
+	/* Releases what open acquired for @src.  May be NULL. */
+	void (*close)(void *ctx, struct vhdx_source *src);
+};
+
+#define VHDX_NAME_SIZE 256u  /* display name of a chain level, NUL included */
+#define VHDX_CHAIN_DEPTH_MAX 16u /* a sane default for callers' arrays */
+
+/* One disk of a chain: level 0 is the child that was opened. */
+struct vhdx_chain_level {
+	struct vhdx_disk disk;
+	struct vhdx_source src;         /* owned by the frontend (close) */
+	char name[VHDX_NAME_SIZE];      /* display name */
+	const char *key;                /* locator key that found it; NULL for level 0 */
+};
+
+enum vhdx_chain_verdict {
+	VHDX_CHAIN_COMPLETE = 0,  /* every parent found and accepted, ends at a non-differencing disk */
+	VHDX_CHAIN_ABSENT,        /* a level's parent was not found at any path */
+	VHDX_CHAIN_MISMATCH,      /* a candidate was found but refused (linkage, size, sectors, not a VHDX) */
+	VHDX_CHAIN_CYCLE,         /* a parent is already in the chain */
+	VHDX_CHAIN_TOO_DEEP,      /* more levels than the caller's array */
+	VHDX_CHAIN_BAD_LOCATOR,   /* the child's locator has no usable parent_linkage */
+};
+
+struct vhdx_chain {
+	struct vhdx_chain_level *levels;  /* caller's array */
+	unsigned max_levels;
+	unsigned depth;                   /* levels opened, child included */
+	enum vhdx_chain_verdict verdict;
+	unsigned failed_level;            /* the level whose parent failed (verdict != COMPLETE) */
+	char why[512];                    /* names the path rejected or tried, for lines and findings */
+};
+
+/*
+ * vhdx_chain_open - open @levels[0] from @src (named @name) and walk its
+ * parents through @ops.  Returns VHDX_OK when the walk ran (the verdict
+ * says how it ended: a broken chain is not an error here), the errors of
+ * vhdx_disk_open for level 0 (nothing kept open then), or
+ * VHDX_ERR_INVAL.  Parents that were opened stay open until
+ * vhdx_chain_close.  @scratch: at least VHDX_OPEN_SCRATCH_MIN bytes.
+ */
+int vhdx_chain_open(struct vhdx_chain *chain, struct vhdx_chain_level *levels, unsigned max_levels,
+		    const struct vhdx_source *src, const char *name, const struct vhdx_parent_ops *ops,
+		    void *scratch, size_t scratch_len, char *why, size_t why_len);
+/* Closes every parent (not level 0's source, which the caller gave). */
+void vhdx_chain_close(struct vhdx_chain *chain, const struct vhdx_parent_ops *ops);
 
 enum vhdx_severity {
 	VHDX_SEV_ERROR = 0,    /* a MUST of the specification is broken */
