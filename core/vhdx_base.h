@@ -130,6 +130,9 @@ struct vhdx_source {
 	/* Reads exactly len bytes; 0 or VHDX_ERR_IO. */
 	int (*read)(const struct vhdx_source *s, uint64_t off, void *buf, size_t len);
 	uint64_t size;        /* [byte] */
+	/* A block device (or a partition), not a file: what follows the image
+	 * up to size is the device's, not the image's trailing data. */
+	bool is_device;
 };
 
 #define VHDX_SCRATCH_MIN  4096u
