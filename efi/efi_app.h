@@ -161,7 +161,7 @@ struct efi_job {
 };
 void efi_sink_init(struct vhdx_sink *s, struct efi_job *job);
 
-/* ---- efi_create.c: TARGET, shared with efi_read.c ---- */
+/* ---- efi_target.c: TARGET, for create, info/check and --parent ---- */
 
 enum efi_target_kind {
 	EFI_TARGET_BLOCK,
