@@ -5,6 +5,7 @@
  *   vhdx_text.h    text helpers (sizes, numbers, a bounded text builder)
  *   vhdx_create.h  parameters, plan, encoders, the image writer
  *   vhdx_read.h    the decoder (open a disk), the parent chain, the checker
+ *   vhdx_parent.h  a new differencing child: its parent accepted, its locator
  */
 #ifndef VHDX_H
 #define VHDX_H
@@ -13,5 +14,6 @@
 #include "vhdx_text.h"
 #include "vhdx_create.h"
 #include "vhdx_read.h"
+#include "vhdx_parent.h"
 
 #endif /* VHDX_H */

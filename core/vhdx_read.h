@@ -125,8 +125,11 @@ struct vhdx_parent_ops {
 	 * Opens the file that locator value @path (of kind @kind, from key
 	 * @key) names, as seen from @child_name (the name the previous open
 	 * gave, or the one given to vhdx_chain_open for the first child).
-	 * Fills *ret_src and a display name @name (NUL-terminated, for lines
-	 * and messages); on anything but OPENED fills @why.
+	 * Fills @name with what it opened or tried (the path as this frontend
+	 * spells it, for lines and messages; left empty, the stored text is
+	 * shown), *ret_src when OPENED, and @why on anything else.  Windows
+	 * forms (DRIVE, VOLUME) are never looked up relative to a current
+	 * folder: a frontend that cannot follow them says CANNOT.
 	 */
 	enum vhdx_parent_open (*open)(void *ctx, const char *child_name, const char *key,
 				      const char *path, enum vhdx_path_kind kind,
@@ -176,7 +179,8 @@ struct vhdx_chain {
 int vhdx_chain_open(struct vhdx_chain *chain, struct vhdx_chain_level *levels, unsigned max_levels,
 		    const struct vhdx_source *src, const char *name, const struct vhdx_parent_ops *ops,
 		    void *scratch, size_t scratch_len, char *why, size_t why_len);
-/* Closes every parent (not level 0's source, which the caller gave). */
+/* Closes every parent (not level 0's source, which the caller gave); once.
+ * The levels' disks and names stay readable for printing. */
 void vhdx_chain_close(struct vhdx_chain *chain, const struct vhdx_parent_ops *ops);
 
 enum vhdx_severity {
@@ -435,5 +439,33 @@ const char *vhdx_type_name(enum vhdx_type type);
 
 /* The parent locator value of @key (UTF-8), or NULL if absent or not kept. */
 const char *vhdx_info_locator_value(const struct vhdx_info *info, const char *key);
+
+/* The chain's verdict in words ("complete", "parent absent", ...). */
+const char *vhdx_chain_verdict_name(enum vhdx_chain_verdict v);
+/* "VHDX (dynamic, 1 GiB)"; returns the length. */
+size_t vhdx_disk_summary(const struct vhdx_disk *d, char *buf, size_t len);
+
+/*
+ * vhdx_chain_report - the checker's finding about a chain that did not
+ * end well: parent.absent (a warning: the parent may live elsewhere) or
+ * parent.mismatch (an error: a candidate was there and refused, a cycle,
+ * too deep), counted in @info (may be NULL) and passed to @fn.
+ */
+void vhdx_chain_report(const struct vhdx_chain *chain, struct vhdx_info *info, vhdx_finding_fn fn,
+		       void *ctx);
+
+/*
+ * vhdx_chain_print - the chain of a differencing disk as `info` shows it:
+ * "parent chain:" and one line per level, or (@json) the "parent_chain"
+ * member of info's object (@last: no comma after it).  Nothing for a disk
+ * that is not differencing.
+ */
+void vhdx_chain_print(const struct vhdx_chain *chain, bool json, bool last, vhdx_line_fn line,
+		      void *ctx);
+
+/* vhdx_info_print with the chain (may be NULL) in it: its lines after the
+ * rest, or its member in the JSON object. */
+void vhdx_info_print_chain(const struct vhdx_info *info, const struct vhdx_chain *chain, bool json,
+			   vhdx_line_fn line, void *ctx);
 
 #endif /* VHDX_READ_H */

@@ -232,6 +232,7 @@ int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd)
 	src->ctx = t;
 	src->read = source_read;
 	src->size = t->size;
+	src->is_device = t->is_block_device;
 	return 0;
 }
 
