@@ -120,8 +120,6 @@ EFI_STATUS efi_bio_open(struct efi_bio *b, EFI_BLOCK_IO *bio);
 void efi_bio_close(struct efi_bio *b);
 /* Reads or writes [off, off + len), block aligned, within the device. */
 EFI_STATUS efi_bio_read(struct efi_bio *b, UINT64 off, void *buf, UINTN len);
-/* Reads exactly len bytes of a file at off (EFI_END_OF_FILE if it is shorter); efi_read.c. */
-EFI_STATUS efi_file_read_at(EFI_FILE_HANDLE f, UINT64 off, void *buf, UINTN len);
 EFI_STATUS efi_bio_write(struct efi_bio *b, UINT64 off, const void *buf, UINTN len);
 
 /* What a device holds (efi_probe.c): blank when its first 4 MiB and last
@@ -194,6 +192,27 @@ struct efi_target {
 EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, BOOLEAN for_write,
 			      EFI_HANDLE image);
 void efi_target_free(struct efi_target *t);
+
+/* ---- efi_source.c: the core's source over a TARGET ---- */
+
+struct efi_source {
+	struct efi_bio *bio;        /* a block target's, or NULL */
+	EFI_FILE_HANDLE file;       /* a file target's, opened read-only, or NULL */
+	EFI_STATUS status;          /* the firmware status that failed: the open, or
+				     * the read after which the source returned VHDX_ERR_IO */
+};
+
+/*
+ * Fills ret, a source over TARGET that reads through src: a block device
+ * through efi_bio_read (size: the device's), a file opened read-only
+ * (size: t->old_size).  Returns the status of that open, also kept in
+ * src->status; src needs efi_source_close afterwards, even on failure.
+ */
+EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct vhdx_source *ret);
+/* The same over an opened BlockIo device (no close needed). */
+void efi_source_bio(struct efi_source *src, struct efi_bio *b, struct vhdx_source *ret);
+/* Closes the file, if any (also after a failed open). */
+void efi_source_close(struct efi_source *src);
 
 /* ---- efi_parent.c: a differencing child's parent ---- */
 

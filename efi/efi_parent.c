@@ -19,23 +19,6 @@
 #include "efi_app.h"
 #include "vhdx_read.h"
 
-struct efi_file_src {
-	EFI_FILE_HANDLE f;
-	EFI_STATUS status;
-};
-
-static int efi_file_src_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
-{
-	struct efi_file_src *src = s->ctx;
-	EFI_STATUS st = efi_file_read_at(src->f, off, buf, len);
-
-	if (EFI_ERROR(st)) {
-		src->status = st;
-		return VHDX_ERR_IO;
-	}
-	return VHDX_OK;
-}
-
 static CHAR16 efi_up(CHAR16 c)
 {
 	return c >= L'a' && c <= L'z' ? (CHAR16)(c - L'a' + L'A') : c;
@@ -67,17 +50,17 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 {
 	struct vhdx_cli pc = *cli;
 	struct efi_target pt;
-	struct efi_file_src src;
+	struct efi_source src;
 	struct vhdx_source s;
 	struct vhdx_info *info = NULL;
 	void *scratch = NULL;
-	EFI_FILE_HANDLE f = NULL;
 	struct vhdx_text rel;
 	EFI_STATUS st;
 	int err;
 
 	ZeroMem(ret, sizeof(*ret));
 	ZeroMem(&pt, sizeof(pt));
+	ZeroMem(&src, sizeof(src));
 	pc.target = cli->parent;
 	st = efi_target_resolve(&pt, &pc, FALSE, image);
 	if (EFI_ERROR(st))
@@ -92,16 +75,11 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 				   pt.name);
 		goto out;
 	}
-	st = pt.root->Open(pt.root, &f, pt.path, EFI_FILE_MODE_READ, 0);
+	st = efi_source_open(&src, &pt, &s);
 	if (EFI_ERROR(st)) {
 		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: cannot open: %r", pt.name, st);
 		goto out;
 	}
-	src.f = f;
-	src.status = EFI_SUCCESS;
-	s.ctx = &src;
-	s.read = efi_file_src_read;
-	s.size = pt.old_size;
 	info = AllocateZeroPool(sizeof(*info));
 	scratch = efi_pages_alloc(VHDX_CHECK_SCRATCH_ONE_PASS);
 	if (!info || !scratch) {
@@ -161,8 +139,7 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	params->parent_locator_count = ret->count;
 	st = EFI_SUCCESS;
 out:
-	if (f)
-		f->Close(f);
+	efi_source_close(&src);
 	efi_pages_free(scratch, VHDX_CHECK_SCRATCH_ONE_PASS);
 	if (info)
 		FreePool(info);

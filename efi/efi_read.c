@@ -13,41 +13,6 @@
 #include "efi_app.h"
 #include "vhdx_read.h"
 
-struct efi_src {
-	struct efi_bio *bio;     /* or */
-	EFI_FILE_HANDLE file;
-	EFI_STATUS status;
-};
-
-EFI_STATUS efi_file_read_at(EFI_FILE_HANDLE f, UINT64 off, void *buf, UINTN len)
-{
-	UINTN n = len;
-	EFI_STATUS st = f->SetPosition(f, off);
-
-	if (!EFI_ERROR(st))
-		st = f->Read(f, &n, buf);
-	if (!EFI_ERROR(st) && n != len)
-		st = EFI_END_OF_FILE;
-	return st;
-}
-
-static int efi_src_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
-{
-	struct efi_src *src = s->ctx;
-	EFI_STATUS st;
-
-	if (src->bio)
-		/* the reader ends a read at the source end, never inside a block */
-		st = efi_bio_read(src->bio, off, buf, len);
-	else
-		st = efi_file_read_at(src->file, off, buf, len);
-	if (EFI_ERROR(st)) {
-		src->status = st;
-		return VHDX_ERR_IO;
-	}
-	return VHDX_OK;
-}
-
 static void efi_read_line(void *ctx, const char *line)
 {
 	(void)ctx;
@@ -67,12 +32,13 @@ static void efi_read_finding(void *ctx, const struct vhdx_finding *f)
 
 BOOLEAN efi_read_summary(struct efi_bio *b, char *buf, size_t len)
 {
-	struct efi_src src = { .bio = b };
-	struct vhdx_source s = { .ctx = &src, .read = efi_src_read, .size = b->size };
+	struct efi_source src;
+	struct vhdx_source s;
 	struct vhdx_info *info;
 	void *scratch;
 	BOOLEAN ok = FALSE;
 
+	efi_source_bio(&src, b, &s);
 	info = AllocateZeroPool(sizeof(*info));
 	scratch = efi_pages_alloc(VHDX_READ_SCRATCH_MIN);
 	if (info && scratch && vhdx_probe(&s, scratch, VHDX_READ_SCRATCH_MIN, info) == VHDX_OK &&
@@ -91,11 +57,10 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	BOOLEAN check = cli->cmd == VHDX_CMD_CHECK;
 	size_t scratch_len = VHDX_CHECK_SCRATCH_ONE_PASS;
 	struct efi_target t;
-	struct efi_src src;
+	struct efi_source src;
 	struct vhdx_source s;
 	struct vhdx_info *info = NULL;
 	void *scratch = NULL;
-	EFI_FILE_HANDLE f = NULL;
 	EFI_STATUS st;
 	int err;
 
@@ -106,19 +71,10 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	st = efi_target_resolve(&t, cli, FALSE, image);
 	if (EFI_ERROR(st))
 		goto out;
-	s.ctx = &src;
-	s.read = efi_src_read;
-	if (t.kind == EFI_TARGET_BLOCK) {
-		src.bio = &t.bio;
-		s.size = t.bio.size;
-	} else {
-		st = t.root->Open(t.root, &f, t.path, EFI_FILE_MODE_READ, 0);
-		if (EFI_ERROR(st)) {
-			st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t.name, st);
-			goto out;
-		}
-		src.file = f;
-		s.size = t.old_size;
+	st = efi_source_open(&src, &t, &s);
+	if (EFI_ERROR(st)) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t.name, st);
+		goto out;
 	}
 	info = AllocateZeroPool(sizeof(*info));
 	scratch = efi_pages_alloc(scratch_len);
@@ -157,8 +113,7 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = info->is_vhdx ? EFI_SUCCESS : EFI_VOLUME_CORRUPTED;
 	}
 out:
-	if (f)
-		f->Close(f);
+	efi_source_close(&src);
 	efi_pages_free(scratch, scratch_len);
 	if (info)
 		FreePool(info);
