@@ -6,7 +6,7 @@ CORE_HDRS := $(wildcard core/*.h)
 # What a user of libvhdx.a includes: vhdx.h and what it includes, the
 # on-disk constants, and the command-line parser both frontends share.
 CORE_PUBLIC_HDRS := core/vhdx.h core/vhdx_env.h core/vhdx_base.h core/vhdx_text.h \
-	core/vhdx_create.h core/vhdx_read.h core/vhdx_parent.h core/vhdx_format.h core/vhdx_cli.h \
+	core/vhdx_create.h core/vhdx_read.h core/vhdx_parent.h core/vhdx_data.h core/vhdx_format.h core/vhdx_cli.h \
 	core/vhdx_describe.h core/vhdx_identify.h
 
 # No libc, no builtins turned back into calls, no loop->memset rewrites.

@@ -6,6 +6,7 @@
  *   vhdx_create.h  parameters, plan, encoders, the image writer
  *   vhdx_read.h    the decoder (open a disk), the parent chain, the checker
  *   vhdx_parent.h  a new differencing child: its parent accepted, its locator
+ *   vhdx_data.h    the virtual disk read through BAT, bitmaps and chain
  */
 #ifndef VHDX_H
 #define VHDX_H
@@ -15,5 +16,6 @@
 #include "vhdx_create.h"
 #include "vhdx_read.h"
 #include "vhdx_parent.h"
+#include "vhdx_data.h"
 
 #endif /* VHDX_H */

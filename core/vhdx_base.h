@@ -133,6 +133,9 @@ struct vhdx_source {
 	/* A block device (or a partition), not a file: what follows the image
 	 * up to size is the device's, not the image's trailing data. */
 	bool is_device;
+	/* Reads see an active log applied (a vhdx_log_view): the BAT and
+	 * metadata are as after replay, the headers still name the log. */
+	bool log_applied;
 };
 
 #define VHDX_SCRATCH_MIN  4096u

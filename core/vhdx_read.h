@@ -94,6 +94,83 @@ int vhdx_disk_locator_get(const struct vhdx_disk *d, const struct vhdx_source *s
 			  const char *key, char *buf, size_t len, void *scratch, size_t scratch_len);
 
 /*
+ * The log's active sequence [2.3.3]: physically consecutive valid entries
+ * whose sequence numbers rise by one, the one with the highest head
+ * sequence number whose head's Tail lies inside it.
+ */
+struct vhdx_log {
+	bool active;                  /* LogGuid non-zero and a sequence found: replay pending */
+	uint64_t log_offset;          /* [byte] file offset of the ring */
+	uint32_t log_length;          /* [byte] */
+	struct vhdx_guid log_guid;
+	uint64_t tail;                /* [byte] ring offset of the sequence's first entry */
+	uint64_t head;                /* [byte] ring offset of its last entry */
+	uint64_t tail_sequence, head_sequence;
+	uint32_t entries;             /* in the sequence */
+	uint64_t data_descriptors, zero_descriptors;
+	uint64_t flushed_file_offset; /* [byte] of the head entry */
+	uint64_t last_file_offset;    /* [byte] of the head entry */
+	uint64_t low, high;           /* [byte] file range the descriptors write, [low, high) */
+};
+
+/* Scratch for vhdx_log_find and vhdx_log_replay [byte]. */
+#define VHDX_LOG_SCRATCH_MIN (64u * 1024u)
+
+/*
+ * vhdx_log_find - the active sequence of @d's log.  VHDX_OK with
+ * ret->active false when the current header's LogGuid is zero (nothing
+ * to replay).  VHDX_ERR_CORRUPT with @why when LogGuid is non-zero and no
+ * valid sequence exists, when the file is shorter than the head's
+ * FlushedFileOffset (truncated), or when a descriptor is aimed at the
+ * headers (the first 192 KiB), at the log itself, or is misaligned.
+ * VHDX_ERR_IO; VHDX_ERR_INVAL.
+ */
+int vhdx_log_find(struct vhdx_log *ret, const struct vhdx_disk *d, const struct vhdx_source *src,
+		  void *scratch, size_t scratch_len, char *why, size_t why_len);
+
+/*
+ * A read-only view of a dirty image: reads through view->source see the
+ * file as it is after replay (every descriptor of the sequence applied in
+ * order, the file extended to LastFileOffset with zeros), without writing.
+ * The caller owns the struct (about 8 KiB); it refers to @under, which
+ * must outlive it.  Open the disk again through view->source to get its
+ * metadata and BAT as they are after replay.
+ */
+struct vhdx_log_view {
+	struct vhdx_source source;    /* read through this (log_applied set) */
+	const struct vhdx_source *under;
+	struct vhdx_log log;
+	uint8_t page[2][4096];        /* a descriptor sector, a data sector */
+};
+void vhdx_log_view_init(struct vhdx_log_view *view, const struct vhdx_log *log,
+			const struct vhdx_source *under);
+
+/*
+ * vhdx_log_replay - replay the active sequence in place [2.3.3], crash
+ * safe and idempotent: every descriptor applied through @sink (data
+ * sectors written, zero descriptors zeroed), the file extended to
+ * LastFileOffset, a flush; then the headers with LogGuid zero, sequence
+ * numbers above the current one and FileWriteGuid @file_write_guid: the
+ * non-current copy first, a flush, then the other, a flush.  Replaying
+ * again after an interruption at any point gives the same bytes.  When
+ * the log is not active but the two headers disagree in a way only an
+ * interrupted replay leaves (the current one clean, the other still
+ * naming the log), only the second header is written.  @src and @sink
+ * are the same file.  Returns VHDX_OK, VHDX_ERR_IO, VHDX_ERR_CORRUPT (as
+ * vhdx_log_find; nothing written), VHDX_ERR_INVAL.  @ret_writes, when not
+ * NULL, counts what was (or, with @dry_run, would be) written.
+ */
+struct vhdx_replay_stats {
+	uint64_t data_sectors;        /* 4 KiB sectors written from the log */
+	uint64_t zeroed;              /* [byte] zeroed by zero descriptors */
+	uint64_t extended_to;         /* [byte] new file size, 0: not extended */
+	unsigned headers;             /* header copies written */
+};
+int vhdx_log_replay(const struct vhdx_disk *d, const struct vhdx_source *src, const struct vhdx_sink *sink,
+		    const struct vhdx_guid *file_write_guid, bool dry_run, void *scratch, size_t scratch_len,
+		    struct vhdx_replay_stats *ret_stats, char *why, size_t why_len);
+
+/*
  * The parent chain of a differencing disk [2.6.2.6]: one policy for every
  * frontend.  A child names its parent by relative_path, then volume_path,
  * then absolute_win32_path; the core asks the frontend to open each path
@@ -144,8 +221,10 @@ struct vhdx_parent_ops {
 
 /* One disk of a chain: level 0 is the child that was opened. */
 struct vhdx_chain_level {
-	struct vhdx_disk disk;
-	struct vhdx_source src;         /* owned by the frontend (close) */
+	struct vhdx_disk disk;          /* as after replay when through_log */
+	struct vhdx_source src;         /* the file; owned by the frontend (close) */
+	bool through_log;               /* its log is active: read through view.source */
+	struct vhdx_log_view view;
 	char name[VHDX_NAME_SIZE];      /* display name */
 	const char *key;                /* locator key that found it; NULL for level 0 */
 };
@@ -372,10 +451,7 @@ struct vhdx_info {
 	char text[VHDX_INFO_TEXT_SIZE];
 	uint16_t text_used;
 
-	uint32_t chunk_ratio;
-	uint64_t payload_blocks;
-	uint64_t bitmap_blocks;
-	uint64_t bat_entries;      /* entries that carry state */
+	struct vhdx_geometry geom; /* valid when geometry_ok */
 	uint64_t payload_states[8];
 	uint64_t bitmap_states[8];
 	uint64_t data_start;       /* [byte] first byte of an allocated block; 0: none */
