@@ -35,6 +35,14 @@
 #define EFI_APP_REFUSED  EFI_INVALID_PARAMETER
 #define EFI_APP_FAILED   EFI_DEVICE_ERROR
 
+/* ---- efi_status.c ---- */
+
+/* The status the app returns for a core error (enum vhdx_err), by one
+ * table: VHDX_OK EFI_SUCCESS; INVAL, RANGE, DEVFULL, UNSUPPORTED refused;
+ * IO, NOSPACE, STATE failed; CORRUPT EFI_VOLUME_CORRUPTED; ABORTED
+ * EFI_ABORTED; anything else failed. */
+EFI_STATUS efi_status_of(int err);
+
 /* ---- efi_console.c: output, input, clock ---- */
 
 /* Prints UTF-8 text ('\n' becomes CR LF). */

@@ -319,17 +319,18 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 	}
 	efi_pages_free(scratch, scratch_len);
 
+	st = efi_status_of(err);
 	if (err == VHDX_ERR_ABORTED)
-		return efi_con_failf(EFI_ABORTED, L"aborted by ESC after %ld bytes; %a", job.bytes,
+		return efi_con_failf(st, L"aborted by ESC after %ld bytes; %a", job.bytes,
 				     efi_left_behind(t, deleted));
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_FAILED, L"%a failed at byte %ld: %r; %a",
+		return efi_con_failf(st, L"%a failed at byte %ld: %r; %a",
 				     job.failed_op ? job.failed_op : "I/O", job.failed_off, job.status,
 				     efi_left_behind(t, deleted));
 	if (err == VHDX_ERR_DEVFULL)
-		return efi_con_failf(EFI_APP_REFUSED, L"the image does not fit the target; nothing written");
+		return efi_con_failf(st, L"the image does not fit the target; nothing written");
 	if (err != VHDX_OK)
-		return efi_con_failf(EFI_APP_FAILED, L"writing failed: %a", vhdx_strerror(err));
+		return efi_con_failf(st, L"writing failed: %a", vhdx_strerror(err));
 	if (!cli->quiet) {
 		char line[200];
 		struct vhdx_text s;
@@ -414,7 +415,7 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 		why[0] = 0;
 		err = vhdx_plan_init(&plan, &p, why, sizeof(why));
 		if (err != VHDX_OK) {
-			st = efi_con_fail(EFI_APP_REFUSED, why[0] ? why : vhdx_strerror(err));
+			st = efi_con_fail(efi_status_of(err), why[0] ? why : vhdx_strerror(err));
 			goto out;
 		}
 	}

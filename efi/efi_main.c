@@ -73,7 +73,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	why[0] = 0;
 	err = vhdx_cli_parse(&cli, (int)argc, argv, why, sizeof(why));
 	if (err != VHDX_OK) {
-		st = efi_con_fail(EFI_APP_REFUSED, why[0] ? why : vhdx_strerror(err));
+		st = efi_con_fail(efi_status_of(err), why[0] ? why : vhdx_strerror(err));
 		goto out;
 	}
 	switch (cli.cmd) {

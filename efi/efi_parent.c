@@ -89,7 +89,7 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	err = vhdx_check(&s, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, info, NULL, NULL);
 	if (err) {
 		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: cannot read it: %r", pt.name,
-				   err == VHDX_ERR_IO ? src.status : EFI_INVALID_PARAMETER);
+				   err == VHDX_ERR_IO ? src.status : efi_status_of(err));
 		goto out;
 	}
 	if (!info->is_vhdx) {

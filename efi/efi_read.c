@@ -85,9 +85,10 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	err = vhdx_check(&s, scratch, scratch_len, info, efi_read_finding, check ? &t : NULL);
 	if (err) {
 		if (err == VHDX_ERR_IO)
-			st = efi_con_failf(EFI_APP_FAILED, L"%s: read failed: %r", t.name, src.status);
+			st = efi_con_failf(efi_status_of(err), L"%s: read failed: %r", t.name,
+					   src.status);
 		else
-			st = efi_con_failf(EFI_APP_REFUSED, L"%s: reader failed: %a", t.name,
+			st = efi_con_failf(efi_status_of(err), L"%s: reader failed: %a", t.name,
 					   vhdx_strerror(err));
 		goto out;
 	}
