@@ -37,40 +37,6 @@
 
 static EFI_GUID efi_shell_guid2 = EFI_SHELL_PROTOCOL_GUID;
 
-/* ---- sizes ---- */
-
-/*
- * The largest fixed image that fits cap bytes: a fixed image holds whole
- * blocks, so the virtual size is a block multiple (also an even number of
- * sectors, which 7-Zip needs).  file_size grows with the virtual size, so
- * a binary search on the number of blocks finds it.
- */
-static BOOLEAN efi_fit(const struct vhdx_params *p, uint64_t cap, struct vhdx_plan *ret)
-{
-	uint64_t bs = p->block_size ? p->block_size : VHDX_DEFAULT_BLOCK_SIZE;
-	uint64_t lo = 0, hi = cap / bs;
-	uint64_t max_blocks = (64ull << 40) / bs;
-	struct vhdx_params q = *p;
-	struct vhdx_plan plan;
-
-	if (hi > max_blocks)
-		hi = max_blocks;
-	/* invariant: lo blocks fit (0 = none), hi + 1 do not */
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo + 1) / 2;
-
-		q.virtual_size = mid * bs;
-		if (vhdx_plan_init(&plan, &q, NULL, 0) == VHDX_OK && plan.file_size <= cap)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	if (lo == 0)
-		return FALSE;
-	q.virtual_size = lo * bs;
-	return vhdx_plan_init(ret, &q, NULL, 0) == VHDX_OK;
-}
-
 /* ---- the plan ---- */
 
 static void efi_plan_line(void *ctx, const char *text)
@@ -394,30 +360,31 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	if (p.type != VHDX_TYPE_DIFFERENCING) /* a child has its parent's */
 		efi_rng_guid(&p.page83);
 
+	why[0] = 0;
 	if (!cli->size_given && p.type != VHDX_TYPE_DIFFERENCING) {
 		if (p.type != VHDX_TYPE_FIXED || t.kind != EFI_TARGET_BLOCK) {
 			st = efi_con_fail(EFI_APP_REFUSED,
 					  "--size: required, except for a fixed image on a block device (which it fills)");
 			goto out;
 		}
-		if (!efi_fit(&p, t.bio.size, &plan)) {
+		err = vhdx_plan_largest_fixed(&plan, &p, t.bio.size, why, sizeof(why));
+		if (err == VHDX_ERR_DEVFULL) {
 			char a[40], b[40];
 
 			vhdx_size_to_text(t.bio.size, a, sizeof(a));
 			vhdx_size_to_text(p.block_size ? p.block_size : VHDX_DEFAULT_BLOCK_SIZE, b,
 					  sizeof(b));
-			st = efi_con_failf(EFI_APP_REFUSED,
-					   L"%s: too small (%a) for any fixed image with %a blocks",
-					   t.name, a, b);
+			st = efi_con_failf(efi_status_of(err),
+					   L"%s: too small (%a) for any fixed image with %a blocks; %a",
+					   t.name, a, b, why);
 			goto out;
 		}
 	} else {
-		why[0] = 0;
 		err = vhdx_plan_init(&plan, &p, why, sizeof(why));
-		if (err != VHDX_OK) {
-			st = efi_con_fail(efi_status_of(err), why[0] ? why : vhdx_strerror(err));
-			goto out;
-		}
+	}
+	if (err != VHDX_OK) {
+		st = efi_con_fail(efi_status_of(err), why[0] ? why : vhdx_strerror(err));
+		goto out;
 	}
 
 	if (t.kind == EFI_TARGET_BLOCK && plan.file_size > t.bio.size) {
