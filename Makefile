@@ -25,9 +25,9 @@ deps:
 include core/core.mk
 include platform/platform.mk
 include tests/tests.mk
--include efi/efi.mk
--include fuzz/fuzz.mk
--include bench/bench.mk
+include efi/efi.mk
+include fuzz/fuzz.mk
+include bench/bench.mk
 
 check: $(CHECK_TARGETS)
 	@echo "make check: all suites passed"
