@@ -7,9 +7,13 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) VHDX=$BUILD/host/vhdx ;; *) VHDX=$PWD/$BUILD/host/vhdx ;; esac
 pass=0
 fail=0
+skip=0
 ok() { pass=$((pass + 1)); [ -z "${VERBOSE:-}" ] || echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
+# skipped WHAT: a test that could not run here, said and counted (never a pass)
+skipped() { skip=$((skip + 1)); echo "skipped: $*"; }
+# the closing line run.sh (and CI) reads: "N passed, M failed, K skipped"
+finish() { echo "$pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; }
 T=$(mktemp -d /var/tmp/vhdx-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 M=$((1024 * 1024))
 if ! command -v losetup >/dev/null || ! losetup -f >/dev/null 2>&1; then
-	echo "skipped: no loop device here (losetup -f failed); block-device tests did not run"
+	skipped "no loop device here (losetup -f failed): the block-device tests did not run"
 	finish; exit $?
 fi
 devs=()
@@ -64,11 +64,13 @@ for sector in 512 4096; do
 done
 # too small
 truncate -s $((3 * M)) "$T/tiny.img"
-attach "$T/tiny.img" 512 && {
+if attach "$T/tiny.img" 512; then
 	out=$("$VHDX" create -q -s 1G "$dev" 2>&1)
 	[ $? -eq 2 ] && grep -q "too small" <<<"$out" && cmp -s "$dev" <(head -c $((3 * M)) /dev/zero) &&
 		ok "device too small refused, untouched: $out" || bad "too small: $out"
-}
+else
+	bad "losetup of the 3 MiB device failed: the too-small case did not run"
+fi
 
 # A differencing child on a block device has no folder: its relative_path
 # is the parent's path from the parent's mount point (a tmpfs here), as
@@ -76,7 +78,7 @@ attach "$T/tiny.img" 512 && {
 # every reader finds the parent.
 mkdir -p "$T/mnt"
 if ! mount -t tmpfs -o size=64M vhdx-test "$T/mnt" 2>"$T/mount.err"; then
-	echo "skipped: cannot mount a tmpfs ($(head -n1 "$T/mount.err")): the differencing child on a device did not run"
+	skipped "cannot mount a tmpfs ($(head -n1 "$T/mount.err")): the differencing child on a device did not run"
 else
 	mnt=$T/mnt
 	mkdir -p "$mnt/vm" "$T/copy/vm"

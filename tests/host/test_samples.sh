@@ -21,8 +21,15 @@ while read -r name rc want; do
 	"$VHDX" check "$img" >"$T/out" 2>&1
 	got=$?
 	if [ $got -eq "$rc" ]; then ok; else bad "$name: check exit $got, expected $rc"; cat "$T/out"; fi
-	# the same through a read-only loop device, where the machine allows one
-	if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && dev=$(losetup -r -f --show "$img" 2>/dev/null); then
+	# the same through a read-only loop device, where the machine allows one;
+	# where it does not, a skip, counted and said
+	if [ "$(id -u)" != 0 ]; then
+		skipped "$name: check through a read-only loop device: not root"
+	elif ! command -v losetup >/dev/null; then
+		skipped "$name: check through a read-only loop device: losetup is not installed"
+	elif ! dev=$(losetup -r -f --show "$img" 2>"$T/losetup.err"); then
+		skipped "$name: check through a read-only loop device: losetup failed ($(head -n 1 "$T/losetup.err"))"
+	else
 		"$VHDX" check "$dev" >"$T/outdev" 2>&1
 		gotdev=$?
 		losetup -d "$dev"
@@ -41,6 +48,8 @@ while read -r name rc want; do
 	j() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$T/json" | head -1; }
 	if command -v python3 >/dev/null; then
 		python3 -m json.tool "$T/json" >/dev/null && ok || bad "$name: info --json is not valid JSON"
+	else
+		skipped "$name: info --json not parsed: python3 is not installed"
 	fi
 	vs=$(j virtual_size)
 	bs=$(j block_size)
@@ -134,5 +143,4 @@ done <<'EOF'
 -s 3G --zero-blocks
 EOF
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
