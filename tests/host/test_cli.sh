@@ -149,9 +149,18 @@ cmdline=$(sed -n 's/^  command        //p' out.txt)
 "$VHDX" ${cmdline#vhdx } -n >out2.txt 2>&1 && diff -q out.txt out2.txt >/dev/null &&
 	ok "equivalent command line gives the same plan" || bad "equivalent command line differs"
 # help
-"$VHDX" help | grep -q "usage: vhdx create" && ok "help" || bad "help"
-"$VHDX" --help | grep -q -- "--logical-sector-size" && ok "--help" || bad "--help"
-"$VHDX" create --help | grep -q "usage:" && ok "create --help" || bad "create --help"
+# help_says WHAT TEXT ARGS...: exit 0 and TEXT on stdout (the status is not
+# lost in a pipe: a crash after the text fails)
+help_says() {
+	local what=$1 text=$2 out rc
+	shift 2
+	out=$("$VHDX" "$@")
+	rc=$?
+	[ $rc -eq 0 ] && grep -q -- "$text" <<<"$out" && ok "$what" || bad "$what: exit $rc: $(head -n 3 <<<"$out")"
+}
+help_says help "usage: vhdx create" help
+help_says --help "--logical-sector-size" --help
+help_says "create --help" "usage:" create --help
 # sizes with every suffix spelling
 for s in 1073741824 1048576K 1024M 1G 1GiB 1g 1024MiB; do
 	"$VHDX" create -q -n -s "$s" x.vhdx >/dev/null 2>&1 && ok "size $s" || bad "size $s refused"

@@ -136,8 +136,8 @@ for sc in "${scenarios[@]}"; do
 			else
 				bad "$what: the target still has a VHDX signature: $(cat err.txt)"
 			fi
-		elif "$VHDX" check "$tgt" >check.out 2>&1 || ! grep -q "not a VHDX" check.out; then
-			bad "$what: our check does not call it 'not a VHDX': $(head -2 check.out)"
+		elif ! { "$VHDX" check "$tgt" >check.out 2>&1; [ $? -eq 1 ]; } || ! grep -q "not a VHDX" check.out; then
+			bad "$what: our check does not exit 1 calling it 'not a VHDX': $(head -2 check.out)"
 		else
 			ok "$what: not a VHDX"
 			# the last write and the last flush: everything else is in place
@@ -183,8 +183,11 @@ for sc in "${scenarios[@]}"; do
 		elif [ -n "$before" ] && [ "$(sha256sum <"$tgt")" = "$before" ]; then
 			c_old=$((c_old + 1)); ok "$name: crash at call $n: old target untouched"
 		elif [ "$(head -c 8 "$tgt" | tr -d "\0")" != vhdxfile ]; then
-			"$VHDX" check "$tgt" 2>&1 | grep -q "not a VHDX" && { c_none=$((c_none + 1)); ok "$name: crash at call $n: not a VHDX"; } ||
-				bad "$name: crash at call $n: no signature, but our check does not say 'not a VHDX'"
+			# exit 1 (errors found) and the verdict: a crash after the line is a failure
+			out=$("$VHDX" check "$tgt" 2>&1)
+			crc=$?
+			[ $crc -eq 1 ] && grep -q "not a VHDX" <<<"$out" && { c_none=$((c_none + 1)); ok "$name: crash at call $n: not a VHDX"; } ||
+				bad "$name: crash at call $n: no signature, but our check does not exit 1 saying 'not a VHDX' (exit $crc): $(tail -n 2 <<<"$out")"
 		elif "$VHDX" check "$tgt" >/dev/null 2>&1; then
 			c_new=$((c_new + 1)); ok "$name: crash at call $n: the complete new image"
 		else

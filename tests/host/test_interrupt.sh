@@ -22,9 +22,12 @@ export FAULT_NOSYNC=1
 "$VHDX" create -q -s 10G old.vhdx
 
 not_vhdx() { # FILE: no reader takes it for a VHDX
-	local why=""
+	local why="" out rc
 	[ "$(head -c 8 "$1" | tr -d '\0')" != vhdxfile ] || why="signature there;"
-	"$VHDX" check "$1" 2>&1 | grep -q "not a VHDX" || why="$why vhdx check;"
+	# exit 1 (errors found) and the verdict: a crash after the line is a failure
+	out=$("$VHDX" check "$1" 2>&1)
+	rc=$?
+	[ $rc -eq 1 ] && grep -q "not a VHDX" <<<"$out" || why="$why vhdx check (exit $rc);"
 	! qemu-img check -f vhdx "$1" >/dev/null 2>&1 || why="$why qemu-img accepts;"
 	! 7zz t -tvhdx "$1" >/dev/null 2>&1 || why="$why 7zz accepts;"
 	[ -z "$why" ] || { echo "$why"; return 1; }
