@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 	}
 	printf("bat_entries %llu\nbat_bytes %llu\nwritten %llu\nwrites %llu\nzeroed %llu\n"
 	       "zero_calls %llu\nflushes %llu\nfile_size %llu\n",
-	       (unsigned long long)plan.bat_entries, (unsigned long long)plan.bat_entries * 8,
+	       (unsigned long long)plan.geom.bat_entries, (unsigned long long)plan.geom.bat_entries * 8,
 	       c.written, c.writes, c.zeroed, c.zeros, c.flushes,
 	       (unsigned long long)plan.file_size);
 	return 0;

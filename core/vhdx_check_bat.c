@@ -140,7 +140,7 @@ static void entry(struct bat_walk *w, uint64_t idx, uint64_t e, bool bitmap, uin
 	bool diff = info->type == VHDX_TYPE_DIFFERENCING;
 	bool first = !w->bitmap;
 
-	if (!bitmap && n >= info->payload_blocks) {
+	if (!bitmap && n >= info->geom.payload_blocks) {
 		/* differencing: entries of the last chunk past the disk end */
 		if (first && e)
 			bad_entry(c, VHDX_R_BAT_BEYOND_DISK, idx, bitmap, n, e, eoff);
@@ -208,7 +208,7 @@ static int pass(struct bat_walk *w)
 		for (k = 0; k < n; k++, idx++) {
 			uint64_t e = vhdx_get_le64(w->win + k * VHDX_BAT_ENTRY_SIZE);
 
-			if (in_chunk == info->chunk_ratio) {
+			if (in_chunk == info->geom.chunk_ratio) {
 				entry(w, idx, e, true, chunk, &chunk_partial);
 				in_chunk = 0;
 				chunk++;
@@ -280,12 +280,12 @@ int rd_bat_(struct rd_ctx *c)
 	w.win = c->scratch;
 	w.win_entries = half / VHDX_BAT_ENTRY_SIZE;
 	w.ascending = true;
-	w.entries = info->bat_entries;
+	w.entries = info->geom.bat_entries;
 	have = info->bat_length / VHDX_BAT_ENTRY_SIZE;
 	if (w.entries > have) {
 		rd_where_(c, "BAT region", UINT64_MAX, "");
 		rd_found_(c, "", info->bat_length, false);
-		rd_found_more_(c, " bytes for ", info->bat_entries, false);
+		rd_found_more_(c, " bytes for ", info->geom.bat_entries, false);
 		rd_found_str_(c, " entries", false);
 		rd_report_(c, VHDX_R_BAT_REGION_SIZE, info->bat_offset);
 		w.entries = have;

@@ -49,11 +49,8 @@ struct vhdx_params {
  */
 struct vhdx_plan {
 	struct vhdx_params params;
-	uint32_t chunk_ratio;       /* CR = 2^23 * logical sector / block size */
+	struct vhdx_geometry geom;  /* chunk ratio, block counts, BAT entries (vhdx_geometry_init) */
 	uint32_t creator_units;     /* UTF-16 units of the creator, NUL not counted */
-	uint64_t payload_blocks;    /* P = ceil(VDS / BS) */
-	uint64_t bitmap_blocks;     /* S = ceil(P / CR) */
-	uint64_t bat_entries;       /* entries that carry state: P + (P-1)/CR, or S*(CR+1) */
 	uint64_t log_offset, log_length;
 	uint64_t meta_offset, meta_length;
 	uint64_t bat_offset, bat_length;
@@ -83,9 +80,8 @@ int vhdx_plan_init(struct vhdx_plan *ret, const struct vhdx_params *p,
 int vhdx_plan_largest_fixed(struct vhdx_plan *ret, const struct vhdx_params *p, uint64_t capacity,
 			    char *why, size_t why_len);
 
-/* Size and offset of BAT entry for payload block b / bitmap of chunk c. */
-uint64_t vhdx_bat_index_of_block(const struct vhdx_plan *plan, uint64_t block);
-uint64_t vhdx_bat_index_of_bitmap(const struct vhdx_plan *plan, uint64_t chunk);
+/* BAT indexes of blocks and bitmaps: vhdx_geometry_block_index(&plan->geom, b)
+ * and vhdx_geometry_bitmap_index(&plan->geom, c) (vhdx_base.h). */
 /* The value of BAT entry @index as this plan writes it (0 past the end). */
 uint64_t vhdx_bat_entry(const struct vhdx_plan *plan, uint64_t index);
 

@@ -125,9 +125,9 @@ void vhdx_plan_print_ex(const struct vhdx_plan *plan, const char *target, const 
 	vhdx_text_str(&t, "  block size     ");
 	vhdx_text_size(&t, p->block_size);
 	vhdx_text_str(&t, ", ");
-	vhdx_text_u64(&t, plan->payload_blocks);
+	vhdx_text_u64(&t, plan->geom.payload_blocks);
 	vhdx_text_str(&t, " blocks, chunk ratio ");
-	vhdx_text_u64(&t, plan->chunk_ratio);
+	vhdx_text_u64(&t, plan->geom.chunk_ratio);
 	emit_line(line, ctx, &t);
 	vhdx_text_str(&t, "  sectors        ");
 	vhdx_text_u64(&t, p->logical_sector_size);
@@ -141,7 +141,7 @@ void vhdx_plan_print_ex(const struct vhdx_plan *plan, const char *target, const 
 	emit_line(line, ctx, &t);
 	region_line(&t, "  BAT            ", plan->bat_length, plan->bat_offset);
 	vhdx_text_str(&t, " (");
-	vhdx_text_u64(&t, plan->bat_entries);
+	vhdx_text_u64(&t, plan->geom.bat_entries);
 	vhdx_text_str(&t, " entries, ");
 	vhdx_text_str(&t, p->type == VHDX_TYPE_FIXED ? "FULLY_PRESENT" :
 			   p->zero_blocks ? "ZERO" : "NOT_PRESENT");

@@ -219,15 +219,15 @@ int vhdx_meta_items_encode(const struct vhdx_plan *plan, void *buf, size_t len)
 /* Entry of payload block b (b < P): fixed blocks lie contiguous from the
  * data offset; dynamic ones are absent or ZERO, always with offset 0
  * (Hyper-V cannot read a ZERO entry that carries one). */
-static uint64_t payload_entry(const struct vhdx_plan *plan, uint64_t block, unsigned bs_log2)
+static uint64_t payload_entry(const struct vhdx_plan *plan, uint64_t block)
 {
 	const struct vhdx_params *p = &plan->params;
 
-	if (block >= plan->payload_blocks)
+	if (block >= plan->geom.payload_blocks)
 		return 0;
 	switch (p->type) {
 	case VHDX_TYPE_FIXED:
-		return (plan->data_offset + (block << bs_log2)) | VHDX_PAYLOAD_FULLY_PRESENT;
+		return (plan->data_offset + (block << plan->geom.block_shift)) | VHDX_PAYLOAD_FULLY_PRESENT;
 	case VHDX_TYPE_DYNAMIC:
 		return p->zero_blocks ? VHDX_PAYLOAD_ZERO : VHDX_PAYLOAD_NOT_PRESENT;
 	default:
@@ -237,35 +237,34 @@ static uint64_t payload_entry(const struct vhdx_plan *plan, uint64_t block, unsi
 
 uint64_t vhdx_bat_entry(const struct vhdx_plan *plan, uint64_t index)
 {
+	const struct vhdx_geometry *g = &plan->geom;
 	uint32_t pos;
-	uint64_t chunk = vhdx_udiv64_32_(index, plan->chunk_ratio + 1, &pos);
+	uint64_t chunk = vhdx_geometry_chunk_of_(g, index, &pos);
 
-	if (pos == plan->chunk_ratio)
+	if (pos == g->chunk_ratio)
 		return VHDX_SB_NOT_PRESENT; /* sector bitmaps: none in a new image */
-	return payload_entry(plan, (chunk << vhdx_log2_(plan->chunk_ratio)) + pos,
-			     vhdx_log2_(plan->params.block_size));
+	return payload_entry(plan, (chunk << g->chunk_shift) + pos);
 }
 
 int vhdx_bat_encode(const struct vhdx_plan *plan, uint64_t first, void *buf, size_t len)
 {
+	const struct vhdx_geometry *g = &plan->geom;
 	uint8_t *out = buf;
 	uint32_t pos;
 	uint64_t chunk, block;
-	unsigned cr_log2 = vhdx_log2_(plan->chunk_ratio);
-	unsigned bs_log2 = vhdx_log2_(plan->params.block_size); /* once, not per entry */
 	size_t i;
 
 	if (len % VHDX_BAT_ENTRY_SIZE)
 		return VHDX_ERR_INVAL;
-	chunk = vhdx_udiv64_32_(first, plan->chunk_ratio + 1, &pos);
-	block = (chunk << cr_log2) + pos;
+	chunk = vhdx_geometry_chunk_of_(g, first, &pos); /* once per window, not per entry */
+	block = (chunk << g->chunk_shift) + pos;
 	for (i = 0; i < len; i += VHDX_BAT_ENTRY_SIZE) {
-		if (pos == plan->chunk_ratio) {
+		if (pos == g->chunk_ratio) {
 			vhdx_put_le64(out + i, VHDX_SB_NOT_PRESENT);
 			pos = 0;
 			continue;
 		}
-		vhdx_put_le64(out + i, payload_entry(plan, block, bs_log2));
+		vhdx_put_le64(out + i, payload_entry(plan, block));
 		block++;
 		pos++;
 	}

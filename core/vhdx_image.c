@@ -195,7 +195,7 @@ static int run(struct writer *w)
 		return err;
 	/* 3. the BAT */
 	if (p->type == VHDX_TYPE_FIXED || p->zero_blocks) {
-		bat_used = VHDX_ALIGN_UP(plan->bat_entries * VHDX_BAT_ENTRY_SIZE, IO_UNIT);
+		bat_used = VHDX_ALIGN_UP(plan->geom.bat_entries * VHDX_BAT_ENTRY_SIZE, IO_UNIT);
 		if ((err = emit_rendered(w, plan->bat_offset, bat_used, render_bat)))
 			return err;
 	} else {

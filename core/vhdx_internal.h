@@ -72,6 +72,13 @@ uint64_t vhdx_udiv64_32_(uint64_t n, uint32_t d, uint32_t *ret_rem);
 unsigned vhdx_log2_(uint64_t pow2);
 
 /*
+ * The chunk of BAT entry @index (index / (CR + 1)); *ret_pos is its place
+ * in the chunk: below CR a payload block's entry (block chunk * CR + pos),
+ * CR the chunk's sector bitmap entry [2.5].
+ */
+uint64_t vhdx_geometry_chunk_of_(const struct vhdx_geometry *g, uint64_t index, uint32_t *ret_pos);
+
+/*
  * A windowed cursor: a structure is emitted as a stream of bytes from
  * position 0, and only the bytes inside [start, start + len) land in buf
  * (at buf[pos - start]).  The same emitter then serves a whole-buffer

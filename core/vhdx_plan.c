@@ -93,7 +93,7 @@ static int plan_locator(const struct vhdx_params *p, uint32_t *ret_size, char *w
 int vhdx_plan_init(struct vhdx_plan *ret, const struct vhdx_params *p, char *why, size_t why_len)
 {
 	struct vhdx_plan plan;
-	unsigned bs_log2, lss_log2, cr_log2;
+	int err;
 	long creator_units;
 
 	if (why && why_len)
@@ -169,48 +169,32 @@ int vhdx_plan_init(struct vhdx_plan *ret, const struct vhdx_params *p, char *why
 			    NULL);
 	plan.creator_units = (uint32_t)creator_units;
 	if (p->type == VHDX_TYPE_DIFFERENCING) {
-		int err = plan_locator(p, &plan.locator_size, why, why_len);
-
+		err = plan_locator(p, &plan.locator_size, why, why_len);
 		if (err)
 			return err;
 	}
 
-	bs_log2 = vhdx_log2_(p->block_size);
-	lss_log2 = vhdx_log2_(p->logical_sector_size);
-	cr_log2 = 23 + lss_log2 - bs_log2; /* CR = 2^23 * LSS / BS (2.5) */
-	plan.chunk_ratio = (uint32_t)1 << cr_log2;
-	plan.payload_blocks = (p->virtual_size + p->block_size - 1) >> bs_log2;
-	plan.bitmap_blocks = (plan.payload_blocks + plan.chunk_ratio - 1) >> cr_log2;
-	if (p->type == VHDX_TYPE_DIFFERENCING)
-		plan.bat_entries = plan.bitmap_blocks * (plan.chunk_ratio + 1);
-	else
-		plan.bat_entries = plan.payload_blocks + ((plan.payload_blocks - 1) >> cr_log2);
+	/* the parameters were checked above, each with its own reason */
+	err = vhdx_geometry_init(&plan.geom, p->virtual_size, p->block_size, p->logical_sector_size,
+				 p->type == VHDX_TYPE_DIFFERENCING);
+	VHDX_ASSERT(err == VHDX_OK);
+	if (err)
+		return fail(why, why_len, err, "geometry", 0, NULL);
 
 	plan.log_offset = VHDX_HEADER_SECTION_SIZE;
 	plan.log_length = p->log_size;
 	plan.meta_offset = plan.log_offset + plan.log_length;
 	plan.meta_length = VHDX_MiB;
 	plan.bat_offset = plan.meta_offset + plan.meta_length;
-	plan.bat_length = VHDX_ALIGN_UP(plan.bitmap_blocks * (plan.chunk_ratio + 1) * VHDX_BAT_ENTRY_SIZE,
-					VHDX_MiB);
+	plan.bat_length = VHDX_ALIGN_UP(plan.geom.bat_bytes, VHDX_MiB);
 	plan.data_offset = plan.bat_offset + plan.bat_length;
 	plan.file_size = plan.data_offset;
 	if (p->type == VHDX_TYPE_FIXED)
-		plan.file_size += plan.payload_blocks << bs_log2;
+		plan.file_size += plan.geom.payload_blocks << plan.geom.block_shift;
 	plan.meta_entry_count = p->type == VHDX_TYPE_DIFFERENCING ? 6 : 5;
 	plan.meta_items_size = META_FIXED_ITEMS_SIZE + plan.locator_size;
 	vhdx_mem_copy_(ret, &plan, sizeof(plan));
 	return VHDX_OK;
-}
-
-uint64_t vhdx_bat_index_of_block(const struct vhdx_plan *plan, uint64_t block)
-{
-	return block + (block >> vhdx_log2_(plan->chunk_ratio));
-}
-
-uint64_t vhdx_bat_index_of_bitmap(const struct vhdx_plan *plan, uint64_t chunk)
-{
-	return chunk * (plan->chunk_ratio + 1) + plan->chunk_ratio;
 }
 
 int vhdx_plan_largest_fixed(struct vhdx_plan *ret, const struct vhdx_params *p, uint64_t capacity,

@@ -368,20 +368,14 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 		rd_found_str_(c, "HasParent clear", true);
 		rd_report_(c, VHDX_R_PL_UNEXPECTED, foff[IT_PL]);
 	}
-	if (ok[IT_FP] && ok[IT_VDS] && ok[IT_LSS]) {
-		unsigned bs_log2 = vhdx_log2_(info->block_size);
-		uint64_t cr = ((uint64_t)info->logical_sector_size << 23) >> bs_log2;
-		unsigned cr_log2 = vhdx_log2_(cr);
-
-		info->geometry_ok = true;
-		info->chunk_ratio = (uint32_t)cr;
-		info->payload_blocks = (info->virtual_size + info->block_size - 1) >> bs_log2;
-		info->bitmap_blocks = (info->payload_blocks + cr - 1) >> cr_log2;
-		if (info->type == VHDX_TYPE_DIFFERENCING)
-			info->bat_entries = info->bitmap_blocks * (cr + 1);
-		else
-			info->bat_entries = info->payload_blocks + ((info->payload_blocks - 1) >> cr_log2);
-	}
+	/* a size off a sector multiple was reported (vds.multiple); the BAT is
+	 * still walked, for the size rounded up to the sector: the block counts
+	 * are the same, since a block is a multiple of the sector */
+	if (ok[IT_FP] && ok[IT_VDS] && ok[IT_LSS])
+		info->geometry_ok = vhdx_geometry_init(&info->geom,
+						       VHDX_ALIGN_UP(info->virtual_size, info->logical_sector_size),
+						       info->block_size, info->logical_sector_size,
+						       info->type == VHDX_TYPE_DIFFERENCING) == VHDX_OK;
 	return 0;
 }
 

@@ -269,9 +269,9 @@ static void print_json(struct pr *p, const struct vhdx_info *info)
 		}
 		begin(p, "  ],");
 		end(p);
-		jnum(p, "  ", "chunk_ratio", info->chunk_ratio, true);
-		jnum(p, "  ", "payload_blocks", info->payload_blocks, true);
-		jnum(p, "  ", "bat_entries", info->bat_entries, true);
+		jnum(p, "  ", "chunk_ratio", info->geom.chunk_ratio, true);
+		jnum(p, "  ", "payload_blocks", info->geom.payload_blocks, true);
+		jnum(p, "  ", "bat_entries", info->geom.bat_entries, true);
 		jbool(p, "  ", "bat_walked", info->bat_walked, true);
 		begin(p, "  \"block_states\": {");
 		for (i = 0; i < 8; i++) {
@@ -441,11 +441,11 @@ static void print_human(struct pr *p, const struct vhdx_info *info)
 	}
 	if (info->geometry_ok) {
 		begin(p, "BAT: ");
-		u_(p, info->bat_entries);
+		u_(p, info->geom.bat_entries);
 		s_(p, " entries, ");
-		u_(p, info->payload_blocks);
+		u_(p, info->geom.payload_blocks);
 		s_(p, " payload blocks, chunk ratio ");
-		u_(p, info->chunk_ratio);
+		u_(p, info->geom.chunk_ratio);
 		end(p);
 	}
 	if (info->bat_walked) {

@@ -266,8 +266,8 @@ static void check_bat(enum vhdx_type type, uint64_t blocks, uint32_t bs, uint32_
 		p.parent_locator_count = 2;
 	}
 	assert_int_equal(vhdx_plan_init(&plan, &p, NULL, 0), VHDX_OK);
-	cr = plan.chunk_ratio;
-	n = plan.bitmap_blocks * (cr + 1);
+	cr = plan.geom.chunk_ratio;
+	n = plan.geom.bitmap_blocks * (cr + 1);
 	for (i = 0; i < n; i++) {
 		uint64_t e = vhdx_bat_entry(&plan, i);
 		uint64_t chunk = i / (cr + 1), pos = i % (cr + 1), block = chunk * cr + pos;
@@ -331,9 +331,9 @@ static void test_bat_64tib_last_entries(void **state)
 			p.block_size = bss[b];
 			p.logical_sector_size = lsss[l];
 			assert_int_equal(vhdx_plan_init(&plan, &p, NULL, 0), VHDX_OK);
-			last_block = plan.payload_blocks - 1;
-			idx = vhdx_bat_index_of_block(&plan, last_block);
-			assert_int_equal(idx, plan.bat_entries - 1);
+			last_block = plan.geom.payload_blocks - 1;
+			idx = vhdx_geometry_block_index(&plan.geom, last_block);
+			assert_int_equal(idx, plan.geom.bat_entries - 1);
 			e = vhdx_bat_entry(&plan, idx);
 			assert_int_equal(e, (plan.data_offset + last_block * bss[b]) | 6);
 			assert_int_equal((e >> 20 << 20) + bss[b], plan.file_size);

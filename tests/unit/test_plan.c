@@ -33,10 +33,17 @@ static void expect_layout(enum vhdx_type type, uint64_t vds, uint32_t bs, uint32
 	entries = type == VHDX_TYPE_DIFFERENCING ? S * (cr + 1) : P + (P - 1) / cr;
 	bat_len = (S * (cr + 1) * 8 + MiB - 1) / MiB * MiB;
 	data = 3 * MiB + bat_len;
-	assert_int_equal(plan.chunk_ratio, cr);
-	assert_int_equal(plan.payload_blocks, P);
-	assert_int_equal(plan.bitmap_blocks, S);
-	assert_int_equal(plan.bat_entries, entries);
+	assert_int_equal(plan.geom.chunk_ratio, cr);
+	assert_int_equal((uint64_t)1 << plan.geom.chunk_shift, cr);
+	assert_int_equal((uint64_t)1 << plan.geom.block_shift, bs);
+	assert_int_equal(plan.geom.payload_blocks, P);
+	assert_int_equal(plan.geom.bitmap_blocks, S);
+	assert_int_equal(plan.geom.bat_entries, entries);
+	assert_int_equal(plan.geom.bat_bytes, S * (cr + 1) * 8);
+	assert_int_equal(plan.geom.virtual_size, vds);
+	assert_int_equal(plan.geom.block_size, bs);
+	assert_int_equal(plan.geom.logical_sector_size, lss);
+	assert_int_equal(plan.geom.has_parent, type == VHDX_TYPE_DIFFERENCING);
 	assert_int_equal(plan.log_offset, 1 * MiB);
 	assert_int_equal(plan.log_length, 1 * MiB);
 	assert_int_equal(plan.meta_offset, 2 * MiB);
@@ -46,11 +53,20 @@ static void expect_layout(enum vhdx_type type, uint64_t vds, uint32_t bs, uint32
 	assert_int_equal(plan.data_offset, data);
 	assert_int_equal(plan.file_size, type == VHDX_TYPE_FIXED ? data + P * bs : data);
 	/* every entry that carries state lies inside the BAT region */
-	assert_true(plan.bat_entries * 8 <= plan.bat_length);
+	assert_true(plan.geom.bat_entries * 8 <= plan.bat_length);
 	/* the last block's entry index is the last entry of a fixed/dynamic BAT */
 	if (type != VHDX_TYPE_DIFFERENCING)
-		assert_int_equal(vhdx_bat_index_of_block(&plan, P - 1), entries - 1);
-	assert_int_equal(vhdx_bat_index_of_bitmap(&plan, S - 1), S * (cr + 1) - 1);
+		assert_int_equal(vhdx_geometry_block_index(&plan.geom, P - 1), entries - 1);
+	assert_int_equal(vhdx_geometry_bitmap_index(&plan.geom, S - 1), S * (cr + 1) - 1);
+	/* index of a block: b + floor(b / CR), at and around the chunk ends */
+	{
+		uint64_t b[] = { 0, cr - 1, cr, cr + 1, P - 1 };
+		size_t i;
+
+		for (i = 0; i < 5; i++)
+			assert_int_equal(vhdx_geometry_block_index(&plan.geom, b[i]), b[i] + b[i] / cr);
+		assert_int_equal(vhdx_geometry_bitmap_index(&plan.geom, 0), cr);
+	}
 }
 
 static void test_layout_chunk_boundaries(void **state)
@@ -93,7 +109,54 @@ static void test_64tib_1mib_bat_is_513mib(void **state)
 	p.block_size = 1 * MiB;
 	assert_int_equal(vhdx_plan_init(&plan, &p, NULL, 0), VHDX_OK);
 	assert_int_equal(plan.bat_length, 513 * MiB); /* VHDX-FORMAT.md 2.5 */
-	assert_int_equal(plan.chunk_ratio, 4096);
+	assert_int_equal(plan.geom.chunk_ratio, 4096);
+}
+
+/* The one geometry: what it refuses, and its fields for a differencing
+ * disk against a dynamic one of the same size. */
+static void test_geometry_init(void **state)
+{
+	struct vhdx_geometry g, d;
+
+	(void)state;
+	memset(&g, 0x5A, sizeof(g));
+	assert_int_equal(vhdx_geometry_init(&g, MiB, 3 * MiB, 512, false), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_geometry_init(&g, MiB, 512 * 1024, 512, false), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_geometry_init(&g, MiB, 512 * MiB, 512, false), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_geometry_init(&g, MiB, MiB, 1024, false), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_geometry_init(&g, 0, MiB, 512, false), VHDX_ERR_RANGE);
+	assert_int_equal(vhdx_geometry_init(&g, 64 * TiB + 4096, MiB, 4096, false), VHDX_ERR_RANGE);
+	assert_int_equal(vhdx_geometry_init(&g, MiB + 512, MiB, 4096, false), VHDX_ERR_RANGE);
+	assert_int_equal(vhdx_geometry_init(NULL, MiB, MiB, 512, false), VHDX_ERR_INVAL);
+	assert_int_equal(((uint8_t *)&g)[0], 0x5A); /* untouched on failure */
+
+	/* 4097 MiB at 1 MiB/512: CR 4096, P 4097, S 2 */
+	assert_int_equal(vhdx_geometry_init(&g, 4097 * MiB, MiB, 512, false), VHDX_OK);
+	assert_int_equal(vhdx_geometry_init(&d, 4097 * MiB, MiB, 512, true), VHDX_OK);
+	assert_int_equal(g.chunk_ratio, 4096);
+	assert_int_equal(g.chunk_shift, 12);
+	assert_int_equal(g.block_shift, 20);
+	assert_int_equal(g.payload_blocks, 4097);
+	assert_int_equal(g.bitmap_blocks, 2);
+	assert_int_equal(g.bat_entries, 4097 + 1);     /* the last entry is block 4096's */
+	assert_int_equal(d.bat_entries, 2 * 4097);     /* both chunks' bitmaps */
+	assert_int_equal(g.bat_bytes, d.bat_bytes);
+	assert_int_equal(g.bat_bytes, 2 * 4097 * 8);
+	assert_false(g.has_parent);
+	assert_true(d.has_parent);
+	assert_int_equal(vhdx_geometry_block_index(&g, 4095), 4095);
+	assert_int_equal(vhdx_geometry_block_index(&g, 4096), 4097);
+	assert_int_equal(vhdx_geometry_bitmap_index(&g, 0), 4096);
+	assert_int_equal(vhdx_geometry_bitmap_index(&g, 1), 8193);
+	/* 1 MiB at 256 MiB/512: CR 16, one block */
+	assert_int_equal(vhdx_geometry_init(&g, MiB, 256 * MiB, 512, false), VHDX_OK);
+	assert_int_equal(g.chunk_ratio, 16);
+	assert_int_equal(g.payload_blocks, 1);
+	assert_int_equal(g.bat_entries, 1);
+	assert_int_equal(g.bat_bytes, 17 * 8);
+	/* 1 MiB at 1 MiB/4096: CR 32768 */
+	assert_int_equal(vhdx_geometry_init(&g, MiB, MiB, 4096, false), VHDX_OK);
+	assert_int_equal(g.chunk_ratio, 32768);
 }
 
 static void test_defaults(void **state)
@@ -279,6 +342,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout_chunk_boundaries),
 		cmocka_unit_test(test_64tib_1mib_bat_is_513mib),
+		cmocka_unit_test(test_geometry_init),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_parameters),
 		cmocka_unit_test(test_creator_255_units_ok),

@@ -568,7 +568,7 @@ static void run_case(const struct pc_case *c, struct counts *n, const char *dump
 			} else if (t == TGT_RANDOM) {
 				fill_random(s.initial, s.cap, (uint64_t)(c - cases) * 7 + 1);
 			} else {
-				struct buf_src b = { s.initial, { &b, buf_read, 0 } };
+				struct buf_src b = { .data = s.initial, .src = { .ctx = &b, .read = buf_read } };
 
 				fill_random(s.initial, s.cap, (uint64_t)(c - cases) * 7 + 3);
 				b.src.size = write_old_image(c, s.initial, s.cap);

@@ -165,21 +165,19 @@ static void test_clean_matrix(void **state)
 		assert_int_equal(info->block_size, plan.params.block_size);
 		assert_int_equal(info->logical_sector_size, plan.params.logical_sector_size);
 		assert_int_equal(info->physical_sector_size, plan.params.physical_sector_size);
-		assert_int_equal(info->chunk_ratio, plan.chunk_ratio);
-		assert_int_equal(info->payload_blocks, plan.payload_blocks);
-		assert_int_equal(info->bat_entries, plan.bat_entries);
+		assert_memory_equal(&info->geom, &plan.geom, sizeof(plan.geom));
 		assert_int_equal(info->bat_offset, plan.bat_offset);
 		assert_int_equal(info->meta_offset, plan.meta_offset);
 		assert_int_equal(info->current_header, 1);
 		assert_string_equal(info->creator, "vhdx test");
 		assert_memory_equal(&info->page83, &plan.params.page83, 16);
 		if (cases[c].type == VHDX_TYPE_FIXED) {
-			assert_int_equal(info->payload_states[VHDX_COUNT_FULLY_PRESENT], plan.payload_blocks);
+			assert_int_equal(info->payload_states[VHDX_COUNT_FULLY_PRESENT], plan.geom.payload_blocks);
 			assert_int_equal(info->data_start, plan.data_offset);
 			assert_int_equal(info->data_end, plan.file_size);
 			assert_true(info->overlap_fast_path);
 		} else {
-			assert_int_equal(info->payload_states[VHDX_COUNT_NOT_PRESENT], plan.payload_blocks);
+			assert_int_equal(info->payload_states[VHDX_COUNT_NOT_PRESENT], plan.geom.payload_blocks);
 		}
 		if (cases[c].type == VHDX_TYPE_DIFFERENCING) {
 			assert_true(info->has_locator);
@@ -308,11 +306,11 @@ static void test_bat_flood(void **state)
 	uint64_t i;
 
 	(void)state;
-	for (i = 0; i < plan.payload_blocks; i++)
+	for (i = 0; i < plan.geom.payload_blocks; i++)
 		set_entry(m.data + plan.bat_offset, i, 4, 0);
 	assert_int_equal(check(m.data, plan.file_size, plan.file_size, VHDX_READ_SCRATCH_MIN, info, &fd),
 			 VHDX_OK);
-	assert_int_equal(info->errors, plan.payload_blocks);
+	assert_int_equal(info->errors, plan.geom.payload_blocks);
 	assert_int_equal(fd.n, 16 + 1);
 	assert_int_equal(fd.rule[16], VHDX_R_SUPPRESSED);
 	free(info);
