@@ -6,23 +6,6 @@
  */
 #include "vhdx_internal.h"
 
-static const struct vhdx_guid guid_bat = VHDX_GUID_BAT_REGION;
-static const struct vhdx_guid guid_metadata = VHDX_GUID_METADATA_REGION;
-static const struct vhdx_guid guid_locator_type = VHDX_GUID_VHDX_LOCATOR_TYPE;
-
-static const struct meta_item {
-	struct vhdx_guid id;
-	uint32_t length;   /* [byte]; 0: the parent locator's own size */
-	uint32_t flags;    /* IsUser / IsVirtualDisk / IsRequired (2.6.1.2) */
-} meta_items[] = {
-	{ VHDX_GUID_FILE_PARAMETERS, 8, VHDX_META_IS_REQUIRED },
-	{ VHDX_GUID_VIRTUAL_DISK_SIZE, 8, VHDX_META_IS_VIRTUAL_DISK | VHDX_META_IS_REQUIRED },
-	{ VHDX_GUID_LOGICAL_SECTOR_SIZE, 4, VHDX_META_IS_VIRTUAL_DISK | VHDX_META_IS_REQUIRED },
-	{ VHDX_GUID_PHYSICAL_SECTOR_SIZE, 4, VHDX_META_IS_VIRTUAL_DISK | VHDX_META_IS_REQUIRED },
-	{ VHDX_GUID_VIRTUAL_DISK_ID, 16, VHDX_META_IS_VIRTUAL_DISK | VHDX_META_IS_REQUIRED },
-	{ VHDX_GUID_PARENT_LOCATOR, 0, VHDX_META_IS_REQUIRED },
-};
-
 static void cursor_init(struct vhdx_cursor_ *c, void *buf, uint64_t start, size_t len)
 {
 	c->buf = buf;
@@ -111,8 +94,8 @@ int vhdx_region_table_encode(const struct vhdx_plan *plan, void *buf, size_t len
 	vhdx_mem_copy_(t + VHDX_RGN_SIG_OFF, VHDX_REGION_SIGNATURE, 4);
 	vhdx_put_le32(t + VHDX_RGN_COUNT_OFF, 2);
 	/* Windows lists the BAT first; both Required (QEMU wrote 0) */
-	region_entry(t + VHDX_RGN_ENTRIES_OFF, &guid_bat, plan->bat_offset, plan->bat_length);
-	region_entry(t + VHDX_RGN_ENTRIES_OFF + VHDX_RGN_ENTRY_SIZE, &guid_metadata, plan->meta_offset,
+	region_entry(t + VHDX_RGN_ENTRIES_OFF, &vhdx_guid_bat_region_, plan->bat_offset, plan->bat_length);
+	region_entry(t + VHDX_RGN_ENTRIES_OFF + VHDX_RGN_ENTRY_SIZE, &vhdx_guid_metadata_region_, plan->meta_offset,
 		     plan->meta_length);
 	/* the checksum covers all 64 KiB; the part not encoded here is zero */
 	crc = vhdx_crc32c(0, t, size);
@@ -132,7 +115,7 @@ int vhdx_meta_table_encode(const struct vhdx_plan *plan, void *buf, size_t len)
 {
 	size_t size = vhdx_meta_table_size(plan);
 	uint8_t *t = buf;
-	uint32_t item_off = VHDX_META_TABLE_SIZE, i;
+	uint32_t i;
 
 	if (len < size)
 		return VHDX_ERR_NOSPACE;
@@ -141,13 +124,13 @@ int vhdx_meta_table_encode(const struct vhdx_plan *plan, void *buf, size_t len)
 	vhdx_put_le16(t + VHDX_META_COUNT_OFF, (uint16_t)plan->meta_entry_count);
 	for (i = 0; i < plan->meta_entry_count; i++) {
 		uint8_t *e = t + VHDX_META_ENTRIES_OFF + i * VHDX_META_ENTRY_SIZE;
-		uint32_t length = meta_items[i].length ? meta_items[i].length : plan->locator_size;
+		const struct vhdx_item_def_ *it = &vhdx_items_[i];
 
-		vhdx_mem_copy_(e + VHDX_META_E_ID_OFF, meta_items[i].id.bytes, 16);
-		vhdx_put_le32(e + VHDX_META_E_OFFSET_OFF, item_off);
-		vhdx_put_le32(e + VHDX_META_E_LENGTH_OFF, length);
-		vhdx_put_le32(e + VHDX_META_E_FLAGS_OFF, meta_items[i].flags);
-		item_off += length;
+		/* the items are packed in table order: vhdx_meta_items_render_ */
+		vhdx_mem_copy_(e + VHDX_META_E_ID_OFF, it->id.bytes, 16);
+		vhdx_put_le32(e + VHDX_META_E_OFFSET_OFF, it->windows_offset);
+		vhdx_put_le32(e + VHDX_META_E_LENGTH_OFF, it->length ? it->length : plan->locator_size);
+		vhdx_put_le32(e + VHDX_META_E_FLAGS_OFF, it->flags);
 	}
 	return VHDX_OK;
 }
@@ -160,7 +143,7 @@ static void emit_locator(struct vhdx_cursor_ *c, const struct vhdx_plan *plan)
 	uint32_t str_off = VHDX_PL_HEADER_SIZE + VHDX_PL_ENTRY_SIZE * (uint32_t)p->parent_locator_count;
 	size_t i;
 
-	vhdx_emit_bytes_(c, guid_locator_type.bytes, 16);
+	vhdx_emit_bytes_(c, vhdx_guid_locator_type_.bytes, 16);
 	vhdx_emit_le16_(c, 0);
 	vhdx_emit_le16_(c, (uint16_t)p->parent_locator_count);
 	for (i = 0; i < p->parent_locator_count; i++) {

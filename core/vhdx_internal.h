@@ -49,6 +49,37 @@ static inline uint64_t vhdx_get_le64(const uint8_t *p)
 	return (uint64_t)vhdx_get_le32(p) | ((uint64_t)vhdx_get_le32(p + 4) << 32);
 }
 
+/* The GUIDs that name regions and the locator type [3], each defined once
+ * (vhdx_format.c); the metadata items' GUIDs are in vhdx_items_. */
+extern const struct vhdx_guid vhdx_guid_bat_region_;
+extern const struct vhdx_guid vhdx_guid_metadata_region_;
+extern const struct vhdx_guid vhdx_guid_locator_type_;
+
+/* The known metadata items [2.6.2], in Windows' order (vhdx_format.c). */
+enum vhdx_item_kind_ {
+	VHDX_ITEM_FP_ = 0,  /* File Parameters */
+	VHDX_ITEM_VDS_,     /* Virtual Disk Size */
+	VHDX_ITEM_LSS_,     /* Logical Sector Size */
+	VHDX_ITEM_PSS_,     /* Physical Sector Size */
+	VHDX_ITEM_PAGE83_,  /* Virtual Disk ID */
+	VHDX_ITEM_PL_,      /* Parent Locator */
+	VHDX_ITEM_COUNT_
+};
+
+struct vhdx_item_def_ {
+	struct vhdx_guid id;
+	char name[24];           /* an array, not a pointer: no relocation */
+	uint32_t flags;          /* IsUser 1, IsVirtualDisk 2, IsRequired 4 [2.6.1.2] */
+	uint32_t length;         /* [byte]; 0: variable (the parent locator) */
+	uint32_t windows_offset; /* [byte] from the region start, where Windows packs it */
+	bool required;           /* must be present (the locator only when HasParent) */
+};
+
+extern const struct vhdx_item_def_ vhdx_items_[VHDX_ITEM_COUNT_];
+
+/* The enum vhdx_item_kind_ of item @id, or -1 for an item not known. */
+int vhdx_item_kind_(const struct vhdx_guid *id);
+
 /* The core's own memory primitives: no libc, and -fno-builtin keeps the
  * compiler from turning them back into calls (see core.mk). */
 void vhdx_mem_zero_(void *buf, size_t len);

@@ -11,9 +11,6 @@
  */
 #include "vhdx_read_internal.h"
 
-static const struct vhdx_guid guid_bat = VHDX_GUID_BAT_REGION;
-static const struct vhdx_guid guid_meta = VHDX_GUID_METADATA_REGION;
-
 static int raw_read(struct rd_ctx *c, uint64_t off, void *buf, size_t len)
 {
 	int err;
@@ -490,8 +487,8 @@ static void region_entries(struct rd_ctx *c, unsigned which, const uint8_t *p)
 		const char *name;
 
 		vhdx_mem_copy_(&g, e, 16);
-		is_bat = vhdx_guid_equal(&g, &guid_bat);
-		is_meta = vhdx_guid_equal(&g, &guid_meta);
+		is_bat = vhdx_guid_equal(&g, &vhdx_guid_bat_region_);
+		is_meta = vhdx_guid_equal(&g, &vhdx_guid_metadata_region_);
 		name = is_bat ? " (BAT)" : is_meta ? " (metadata)" : "";
 		if (j < VHDX_INFO_MAX_REGIONS) {
 			vhdx_mem_copy_(&info->regions[j].guid, &g, sizeof(g));

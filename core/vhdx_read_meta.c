@@ -6,52 +6,6 @@
  */
 #include "vhdx_read_internal.h"
 
-enum item_kind { IT_FP, IT_VDS, IT_LSS, IT_PSS, IT_PAGE83, IT_PL, IT_COUNT };
-
-struct known_item {
-	struct vhdx_guid id;
-	char name[24];
-	uint32_t flags;    /* IsUser 1, IsVirtualDisk 2, IsRequired 4 [2.6.2] */
-	uint32_t length;   /* [byte]; 0: variable */
-	bool required;     /* must be present (the locator: when HasParent) */
-};
-
-static const struct known_item known[IT_COUNT] = {
-	[IT_FP] = { VHDX_GUID_FILE_PARAMETERS, "File Parameters", VHDX_META_IS_REQUIRED, 8, true },
-	[IT_VDS] = { VHDX_GUID_VIRTUAL_DISK_SIZE, "Virtual Disk Size",
-		     VHDX_META_IS_REQUIRED | VHDX_META_IS_VIRTUAL_DISK, 8, true },
-	[IT_LSS] = { VHDX_GUID_LOGICAL_SECTOR_SIZE, "Logical Sector Size",
-		     VHDX_META_IS_REQUIRED | VHDX_META_IS_VIRTUAL_DISK, 4, true },
-	[IT_PSS] = { VHDX_GUID_PHYSICAL_SECTOR_SIZE, "Physical Sector Size",
-		     VHDX_META_IS_REQUIRED | VHDX_META_IS_VIRTUAL_DISK, 4, true },
-	[IT_PAGE83] = { VHDX_GUID_VIRTUAL_DISK_ID, "Virtual Disk ID",
-			VHDX_META_IS_REQUIRED | VHDX_META_IS_VIRTUAL_DISK, 16, true },
-	[IT_PL] = { VHDX_GUID_PARENT_LOCATOR, "Parent Locator", VHDX_META_IS_REQUIRED, 0, false },
-};
-
-static const struct vhdx_guid guid_bat = VHDX_GUID_BAT_REGION;
-static const struct vhdx_guid guid_meta = VHDX_GUID_METADATA_REGION;
-static const struct vhdx_guid guid_locator_type = VHDX_GUID_VHDX_LOCATOR_TYPE;
-
-const char *vhdx_item_name(const struct vhdx_guid *g)
-{
-	unsigned i;
-
-	for (i = 0; i < IT_COUNT; i++)
-		if (vhdx_guid_equal(g, &known[i].id))
-			return known[i].name;
-	return NULL;
-}
-
-const char *vhdx_region_name(const struct vhdx_guid *g)
-{
-	if (vhdx_guid_equal(g, &guid_bat))
-		return "BAT";
-	if (vhdx_guid_equal(g, &guid_meta))
-		return "Metadata";
-	return NULL;
-}
-
 static bool text_is(const char *s, const char *lit)
 {
 	size_t n = vhdx_str_len_(lit);
@@ -131,7 +85,7 @@ static int parent_locator(struct rd_ctx *c, uint64_t base, uint32_t len)
 		return err < 0 ? err : 0;
 	info->has_locator = true;
 	vhdx_mem_copy_(&info->locator_type, hdr, 16);
-	if (!vhdx_guid_equal(&info->locator_type, &guid_locator_type)) {
+	if (!vhdx_guid_equal(&info->locator_type, &vhdx_guid_locator_type_)) {
 		char g[VHDX_GUID_TEXT_SIZE];
 
 		vhdx_guid_to_text(&info->locator_type, g, true);
@@ -245,9 +199,9 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 {
 	struct vhdx_info *info = c->info;
 	const uint8_t *tab = c->scratch;
-	bool ok[IT_COUNT];
-	uint64_t val[IT_COUNT];
-	uint64_t foff[IT_COUNT];
+	bool ok[VHDX_ITEM_COUNT_];
+	uint64_t val[VHDX_ITEM_COUNT_];
+	uint64_t foff[VHDX_ITEM_COUNT_];
 	unsigned i;
 	int err;
 
@@ -256,16 +210,16 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 	vhdx_mem_zero_(val, sizeof(val));
 	vhdx_mem_zero_(foff, sizeof(foff));
 
-	for (i = 0; i < IT_COUNT; i++) {
+	for (i = 0; i < VHDX_ITEM_COUNT_; i++) {
 		const uint8_t *e;
 		uint32_t off, len;
 		uint8_t v[16];
 
 		if (pos[i] < 0) {
-			if (known[i].required) {
+			if (vhdx_items_[i].required) {
 				rd_where_(c, "metadata table", UINT64_MAX, "");
 				rd_found_str_(c, "no ", true);
-				rd_found_str_(c, known[i].name, false);
+				rd_found_str_(c, vhdx_items_[i].name, false);
 				rd_found_str_(c, " item", false);
 				rd_report_(c, VHDX_R_META_MISSING, info->meta_offset);
 			}
@@ -275,10 +229,10 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 		off = vhdx_get_le32(e + VHDX_META_E_OFFSET_OFF);
 		len = vhdx_get_le32(e + VHDX_META_E_LENGTH_OFF);
 		foff[i] = info->meta_offset + off;
-		where_entry(c, (uint32_t)pos[i], known[i].name);
-		if (known[i].length && len != known[i].length) {
+		where_entry(c, (uint32_t)pos[i], vhdx_items_[i].name);
+		if (vhdx_items_[i].length && len != vhdx_items_[i].length) {
 			rd_found_(c, "Length ", len, false);
-			rd_found_more_(c, ", expected ", known[i].length, false);
+			rd_found_more_(c, ", expected ", vhdx_items_[i].length, false);
 			rd_report_(c, VHDX_R_META_ITEM_LENGTH,
 				   info->meta_offset + VHDX_META_ENTRIES_OFF +
 					   (uint32_t)pos[i] * VHDX_META_ENTRY_SIZE + VHDX_META_E_LENGTH_OFF);
@@ -288,7 +242,7 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 		if (len == 0 || off < VHDX_META_TABLE_SIZE || off > info->meta_length ||
 		    len > info->meta_length - off)
 			continue;
-		if (i == IT_PL) {
+		if (i == VHDX_ITEM_PL_) {
 			err = parent_locator(c, foff[i], len);
 			if (err)
 				return err;
@@ -300,7 +254,7 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 		if (err > 0)
 			continue;
 		ok[i] = true;
-		if (i == IT_PAGE83) {
+		if (i == VHDX_ITEM_PAGE83_) {
 			vhdx_mem_copy_(&info->page83, v, 16);
 			info->has_page83 = true;
 		} else {
@@ -308,70 +262,70 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 		}
 	}
 
-	if (ok[IT_FP]) {
-		uint32_t bs = (uint32_t)val[IT_FP], flags = (uint32_t)(val[IT_FP] >> 32);
+	if (ok[VHDX_ITEM_FP_]) {
+		uint32_t bs = (uint32_t)val[VHDX_ITEM_FP_], flags = (uint32_t)(val[VHDX_ITEM_FP_] >> 32);
 
-		where_entry(c, (uint32_t)pos[IT_FP], known[IT_FP].name);
+		where_entry(c, (uint32_t)pos[VHDX_ITEM_FP_], vhdx_items_[VHDX_ITEM_FP_].name);
 		info->block_size = bs;
 		info->file_parameters_flags = flags;
 		if (!VHDX_IS_POW2(bs) || bs < VHDX_BLOCK_SIZE_MIN || bs > VHDX_BLOCK_SIZE_MAX) {
 			rd_found_(c, "BlockSize ", bs, false);
-			rd_report_(c, VHDX_R_FP_BLOCK_SIZE, foff[IT_FP]);
-			ok[IT_FP] = false;
+			rd_report_(c, VHDX_R_FP_BLOCK_SIZE, foff[VHDX_ITEM_FP_]);
+			ok[VHDX_ITEM_FP_] = false;
 		}
 		if (flags & ~(VHDX_FP_LEAVE_BLOCKS_ALLOCATED | VHDX_FP_HAS_PARENT)) {
 			rd_found_(c, "flags ", flags, true);
-			rd_report_(c, VHDX_R_FP_FLAGS, foff[IT_FP] + 4);
+			rd_report_(c, VHDX_R_FP_FLAGS, foff[VHDX_ITEM_FP_] + 4);
 		}
 		info->type = (flags & VHDX_FP_HAS_PARENT) ? VHDX_TYPE_DIFFERENCING :
 			     (flags & VHDX_FP_LEAVE_BLOCKS_ALLOCATED) ? VHDX_TYPE_FIXED :
 			     VHDX_TYPE_DYNAMIC;
 	}
-	if (ok[IT_LSS]) {
-		where_entry(c, (uint32_t)pos[IT_LSS], known[IT_LSS].name);
-		info->logical_sector_size = (uint32_t)val[IT_LSS];
-		if (val[IT_LSS] != 512 && val[IT_LSS] != 4096) {
-			rd_found_(c, "", val[IT_LSS], false);
-			rd_report_(c, VHDX_R_LSS_VALUE, foff[IT_LSS]);
-			ok[IT_LSS] = false;
+	if (ok[VHDX_ITEM_LSS_]) {
+		where_entry(c, (uint32_t)pos[VHDX_ITEM_LSS_], vhdx_items_[VHDX_ITEM_LSS_].name);
+		info->logical_sector_size = (uint32_t)val[VHDX_ITEM_LSS_];
+		if (val[VHDX_ITEM_LSS_] != 512 && val[VHDX_ITEM_LSS_] != 4096) {
+			rd_found_(c, "", val[VHDX_ITEM_LSS_], false);
+			rd_report_(c, VHDX_R_LSS_VALUE, foff[VHDX_ITEM_LSS_]);
+			ok[VHDX_ITEM_LSS_] = false;
 		}
 	}
-	if (ok[IT_PSS]) {
-		where_entry(c, (uint32_t)pos[IT_PSS], known[IT_PSS].name);
-		info->physical_sector_size = (uint32_t)val[IT_PSS];
-		if (val[IT_PSS] != 512 && val[IT_PSS] != 4096) {
-			rd_found_(c, "", val[IT_PSS], false);
-			rd_report_(c, VHDX_R_PSS_VALUE, foff[IT_PSS]);
+	if (ok[VHDX_ITEM_PSS_]) {
+		where_entry(c, (uint32_t)pos[VHDX_ITEM_PSS_], vhdx_items_[VHDX_ITEM_PSS_].name);
+		info->physical_sector_size = (uint32_t)val[VHDX_ITEM_PSS_];
+		if (val[VHDX_ITEM_PSS_] != 512 && val[VHDX_ITEM_PSS_] != 4096) {
+			rd_found_(c, "", val[VHDX_ITEM_PSS_], false);
+			rd_report_(c, VHDX_R_PSS_VALUE, foff[VHDX_ITEM_PSS_]);
 		}
 	}
-	if (ok[IT_VDS]) {
-		where_entry(c, (uint32_t)pos[IT_VDS], known[IT_VDS].name);
-		info->virtual_size = val[IT_VDS];
-		if (val[IT_VDS] == 0 || val[IT_VDS] > VHDX_VIRTUAL_SIZE_MAX) {
-			rd_found_(c, "", val[IT_VDS], false);
-			rd_report_(c, VHDX_R_VDS_RANGE, foff[IT_VDS]);
-			ok[IT_VDS] = false;
-		} else if (ok[IT_LSS] && (val[IT_VDS] & (val[IT_LSS] - 1))) {
-			rd_found_(c, "", val[IT_VDS], false);
-			rd_found_more_(c, " = ", val[IT_VDS] & (val[IT_LSS] - 1), false);
-			rd_found_more_(c, " bytes past a multiple of ", val[IT_LSS], false);
-			rd_report_(c, VHDX_R_VDS_MULTIPLE, foff[IT_VDS]);
+	if (ok[VHDX_ITEM_VDS_]) {
+		where_entry(c, (uint32_t)pos[VHDX_ITEM_VDS_], vhdx_items_[VHDX_ITEM_VDS_].name);
+		info->virtual_size = val[VHDX_ITEM_VDS_];
+		if (val[VHDX_ITEM_VDS_] == 0 || val[VHDX_ITEM_VDS_] > VHDX_VIRTUAL_SIZE_MAX) {
+			rd_found_(c, "", val[VHDX_ITEM_VDS_], false);
+			rd_report_(c, VHDX_R_VDS_RANGE, foff[VHDX_ITEM_VDS_]);
+			ok[VHDX_ITEM_VDS_] = false;
+		} else if (ok[VHDX_ITEM_LSS_] && (val[VHDX_ITEM_VDS_] & (val[VHDX_ITEM_LSS_] - 1))) {
+			rd_found_(c, "", val[VHDX_ITEM_VDS_], false);
+			rd_found_more_(c, " = ", val[VHDX_ITEM_VDS_] & (val[VHDX_ITEM_LSS_] - 1), false);
+			rd_found_more_(c, " bytes past a multiple of ", val[VHDX_ITEM_LSS_], false);
+			rd_report_(c, VHDX_R_VDS_MULTIPLE, foff[VHDX_ITEM_VDS_]);
 		}
 	}
-	if (pos[IT_FP] >= 0 && info->type == VHDX_TYPE_DIFFERENCING && pos[IT_PL] < 0) {
+	if (pos[VHDX_ITEM_FP_] >= 0 && info->type == VHDX_TYPE_DIFFERENCING && pos[VHDX_ITEM_PL_] < 0) {
 		rd_where_(c, "metadata table", UINT64_MAX, "");
 		rd_found_str_(c, "HasParent set, no Parent Locator item", true);
 		rd_report_(c, VHDX_R_PL_MISSING, info->meta_offset);
 	}
-	if (pos[IT_PL] >= 0 && ok[IT_FP] && info->type != VHDX_TYPE_DIFFERENCING) {
-		where_entry(c, (uint32_t)pos[IT_PL], known[IT_PL].name);
+	if (pos[VHDX_ITEM_PL_] >= 0 && ok[VHDX_ITEM_FP_] && info->type != VHDX_TYPE_DIFFERENCING) {
+		where_entry(c, (uint32_t)pos[VHDX_ITEM_PL_], vhdx_items_[VHDX_ITEM_PL_].name);
 		rd_found_str_(c, "HasParent clear", true);
-		rd_report_(c, VHDX_R_PL_UNEXPECTED, foff[IT_PL]);
+		rd_report_(c, VHDX_R_PL_UNEXPECTED, foff[VHDX_ITEM_PL_]);
 	}
 	/* a size off a sector multiple was reported (vds.multiple); the BAT is
 	 * still walked, for the size rounded up to the sector: the block counts
 	 * are the same, since a block is a multiple of the sector */
-	if (ok[IT_FP] && ok[IT_VDS] && ok[IT_LSS])
+	if (ok[VHDX_ITEM_FP_] && ok[VHDX_ITEM_VDS_] && ok[VHDX_ITEM_LSS_])
 		info->geometry_ok = vhdx_geometry_init(&info->geom,
 						       VHDX_ALIGN_UP(info->virtual_size, info->logical_sector_size),
 						       info->block_size, info->logical_sector_size,
@@ -384,12 +338,12 @@ int rd_metadata_(struct rd_ctx *c)
 	struct vhdx_info *info = c->info;
 	const uint8_t *tab = c->scratch;
 	uint64_t base = info->meta_offset;
-	int32_t pos[IT_COUNT];
+	int32_t pos[VHDX_ITEM_COUNT_];
 	uint32_t count, j, k;
 	unsigned i;
 	int err;
 
-	for (i = 0; i < IT_COUNT; i++)
+	for (i = 0; i < VHDX_ITEM_COUNT_; i++)
 		pos[i] = -1;
 	if (!base || info->meta_length < VHDX_META_TABLE_SIZE)
 		return 1;
@@ -429,19 +383,17 @@ int rd_metadata_(struct rd_ctx *c)
 		uint32_t len = vhdx_get_le32(e + VHDX_META_E_LENGTH_OFF);
 		uint32_t flags = vhdx_get_le32(e + VHDX_META_E_FLAGS_OFF);
 		uint32_t rsv = vhdx_get_le32(e + VHDX_META_E_RESERVED_OFF);
-		int kind = -1;
+		int kind;
 
 		vhdx_mem_copy_(&id, e, 16);
-		for (i = 0; i < IT_COUNT; i++)
-			if (vhdx_guid_equal(&id, &known[i].id))
-				kind = (int)i;
+		kind = vhdx_item_kind_(&id);
 		if (j < VHDX_INFO_MAX_ITEMS) {
 			vhdx_mem_copy_(&info->items[j].id, &id, sizeof(id));
 			info->items[j].offset = off;
 			info->items[j].length = len;
 			info->items[j].flags = flags;
 		}
-		where_entry(c, j, kind >= 0 ? known[kind].name : NULL);
+		where_entry(c, j, kind >= 0 ? vhdx_items_[kind].name : NULL);
 		if ((len == 0 && off != 0) || (len != 0 && off < VHDX_META_TABLE_SIZE)) {
 			rd_found_(c, "Offset ", off, true);
 			rd_found_more_(c, ", Length ", len, false);
@@ -463,9 +415,9 @@ int rd_metadata_(struct rd_ctx *c)
 			rd_found_(c, "", rsv, true);
 			rd_report_(c, VHDX_R_META_ENTRY_RESERVED, eoff + VHDX_META_E_RESERVED_OFF);
 		}
-		if (kind >= 0 && (flags & 7u) != known[kind].flags) {
+		if (kind >= 0 && (flags & 7u) != vhdx_items_[kind].flags) {
 			rd_found_(c, "flags ", flags & 7u, true);
-			rd_found_more_(c, ", expected ", known[kind].flags, true);
+			rd_found_more_(c, ", expected ", vhdx_items_[kind].flags, true);
 			rd_report_(c, VHDX_R_META_FLAGS, eoff + VHDX_META_E_FLAGS_OFF);
 		}
 		if (kind < 0 && (flags & VHDX_META_IS_REQUIRED)) {
