@@ -208,91 +208,109 @@ static void random_guids(struct vhdx_params *p)
 	}
 }
 
-int host_cmd_create(const struct vhdx_cli *cli)
-{
-	struct vhdx_params params = cli->params;
-	const char *target = cli->target;
-	struct {
-		struct posix_target t;
-		struct progress_state ps;
-	} io;
+/*
+ * One create in four steps: params (the parent's, for a child), probe
+ * (resolve and inspect the target), plan (size, plan, refusals, print)
+ * and write.  The job owns every resource a step takes: the target's fd,
+ * the buffer, a file this run created; create_release is the one way out.
+ */
+struct create_job {
+	const struct vhdx_cli *cli;
+	const char *target;
+	struct vhdx_params params;
+	bool size_given;
+	bool from_volume_root;      /* a child's relative_path starts at the parent's mount point */
+	/* probe */
+	bool exists, is_block;
+	uint64_t size;              /* [byte] of the device, or of the existing file */
+	uint32_t sector;            /* [byte] the device's logical block size */
+	const char *found;          /* what the target holds; NULL: blank */
+	/* plan */
 	struct vhdx_plan plan;
-	struct vhdx_sink sink;
-	struct stat st;
-	struct sigaction sa;
-	char why[512];
-	const char *found = NULL;
-	bool exists, is_block = false;
-	uint64_t size = 0;
-	uint32_t sector = 512;
+	/* write: t.fd is the target (-1: closed), t.fresh a file this run created */
+	struct posix_target t;
+	struct progress_state ps;
 	void *scratch;
-	int fd = -1, err, read_err;
-	bool size_given = cli->size_given;
-	static struct host_parent parent; /* PATH_MAX buffers: off the stack */
+	char failure[160];          /* what failed once the write began; said by create_release */
+};
 
-	memset(&io, 0, sizeof(io));
-	if (params.type == VHDX_TYPE_DIFFERENCING) {
-		err = host_parent_prepare(cli, target, &params, &parent);
-		if (err)
-			return err;
-		size_given = true;
-	}
-	exists = stat(target, &st) == 0;
-	if (!exists && errno != ENOENT) {
+/* A differencing child takes its parent's parameters, before the target is looked at. */
+static int create_params(struct create_job *j)
+{
+	static struct host_parent parent; /* PATH_MAX buffers: off the stack */
+	int err;
+
+	if (j->params.type != VHDX_TYPE_DIFFERENCING)
+		return VHDX_EXIT_OK;
+	err = host_parent_prepare(j->cli, j->target, &j->params, &parent);
+	if (err)
+		return err;
+	j->size_given = true;
+	j->from_volume_root = parent.from_volume_root;
+	return VHDX_EXIT_OK;
+}
+
+/* What the target is and holds; an existing one is opened (j->t.fd). */
+static int create_probe(struct create_job *j)
+{
+	const char *target = j->target;
+	struct stat st;
+	int read_err;
+
+	j->exists = stat(target, &st) == 0;
+	if (!j->exists && errno != ENOENT) {
 		host_error("%s: %s", target, strerror(errno));
 		return VHDX_EXIT_USAGE;
 	}
-	if (exists && S_ISDIR(st.st_mode)) {
+	if (j->exists && S_ISDIR(st.st_mode)) {
 		host_error("%s: is a directory; TARGET must be a file or a block device", target);
 		return VHDX_EXIT_USAGE;
 	}
-	if (exists && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+	if (j->exists && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		host_error("%s: not a regular file or a block device", target);
 		return VHDX_EXIT_USAGE;
 	}
-	if (exists && S_ISREG(st.st_mode) && (found = pseudo_fs(target))) {
-		host_error("%s: a file of the %s pseudo filesystem, not storage; refusing", target, found);
+	if (j->exists && S_ISREG(st.st_mode) && (j->found = pseudo_fs(target))) {
+		host_error("%s: a file of the %s pseudo filesystem, not storage; refusing", target,
+			   j->found);
 		return VHDX_EXIT_USAGE;
 	}
-	if (exists) {
+	if (j->exists) {
 		/* O_EXCL on a block device fails with EBUSY when it is mounted
 		 * or otherwise held open exclusively (Linux open(2)). */
-		int flags = (cli->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+		int flags = (j->cli->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 
 		if (S_ISBLK(st.st_mode))
 			flags |= O_EXCL;
-		fd = open(target, flags);
-		if (fd < 0) {
+		j->t.fd = open(target, flags);
+		if (j->t.fd < 0) {
 			host_error("%s: %s%s", target, strerror(errno),
 				   errno == EBUSY ? " (mounted or in use; refusing)" : "");
 			return VHDX_EXIT_USAGE;
 		}
-		if (posix_probe_fd(fd, &is_block, &size, &sector) < 0) {
+		if (posix_probe_fd(j->t.fd, &j->is_block, &j->size, &j->sector) < 0) {
 			host_error("%s: cannot read its size: %s", target, strerror(errno));
-			close(fd);
 			return VHDX_EXIT_USAGE;
 		}
-		if (is_block) {
+		if (j->is_block) {
 			/* Linux opens a read-only device for writing; the
 			 * writes fail later (EPERM): refuse it now */
 			int ro = 0;
 
-			if (ioctl(fd, BLKROGET, &ro) == 0 && ro) {
+			if (ioctl(j->t.fd, BLKROGET, &ro) == 0 && ro) {
 				host_error("%s: read-only device; refusing", target);
-				close(fd);
 				return VHDX_EXIT_USAGE;
 			}
 		}
-		if (size) {
-			found = inspect(fd, size, &read_err);
+		if (j->size) {
+			j->found = inspect(j->t.fd, j->size, &read_err);
 			if (read_err) {
 				host_error("%s: cannot read it: %s", target, strerror(read_err));
-				close(fd);
 				return VHDX_EXIT_USAGE;
 			}
 		}
 	}
-	if (!exists) {
+	if (!j->exists) {
 		/* the folder must take a new file: refuse now, not after the plan */
 		char dir[PATH_MAX];
 		const char *slash = strrchr(target, '/');
@@ -304,87 +322,96 @@ int host_cmd_create(const struct vhdx_cli *cli)
 			return VHDX_EXIT_USAGE;
 		}
 	}
-	if (is_block && sector > 4096) {
-		host_error("%s: logical block size %u is larger than 4096 bytes: unsupported", target, sector);
-		close(fd);
+	if (j->is_block && j->sector > 4096) {
+		host_error("%s: logical block size %u is larger than 4096 bytes: unsupported", target,
+			   j->sector);
 		return VHDX_EXIT_USAGE;
 	}
-	if (!size_given) {
-		if (!is_block) {
+	return VHDX_EXIT_OK;
+}
+
+/* The plan for this target, refused when it cannot be written; printed. */
+static int create_plan(struct create_job *j)
+{
+	const struct vhdx_cli *cli = j->cli;
+	const char *target = j->target;
+	char why[512];
+	int err;
+
+	if (!j->size_given) {
+		if (!j->is_block) {
 			host_error("create: --size is required unless TARGET is a block device");
-			if (fd >= 0)
-				close(fd);
 			return VHDX_EXIT_USAGE;
 		}
-		err = vhdx_plan_largest_fixed(&plan, &params, size, why, sizeof(why));
+		err = vhdx_plan_largest_fixed(&j->plan, &j->params, j->size, why, sizeof(why));
 	} else {
-		err = vhdx_plan_init(&plan, &params, why, sizeof(why));
+		err = vhdx_plan_init(&j->plan, &j->params, why, sizeof(why));
 	}
 	if (err) {
 		host_error("%s%s%s", err == VHDX_ERR_DEVFULL ? target : "",
 			   err == VHDX_ERR_DEVFULL ? ": " : "", why);
-		if (fd >= 0)
-			close(fd);
 		return VHDX_EXIT_USAGE;
 	}
-	if (is_block && plan.file_size > size) {
+	if (j->is_block && j->plan.file_size > j->size) {
 		char need[32], have[32];
 
-		vhdx_size_to_text(plan.file_size, need, sizeof(need));
-		vhdx_size_to_text(size, have, sizeof(have));
+		vhdx_size_to_text(j->plan.file_size, need, sizeof(need));
+		vhdx_size_to_text(j->size, have, sizeof(have));
 		host_error("%s: too small: the image needs %s (%llu bytes), the device has %s (%llu bytes)",
-			   target, need, (unsigned long long)plan.file_size, have, (unsigned long long)size);
-		close(fd);
+			   target, need, (unsigned long long)j->plan.file_size, have,
+			   (unsigned long long)j->size);
 		return VHDX_EXIT_USAGE;
 	}
 	/* a blank device (first and last MiB zero) needs no --force; a
 	 * non-empty file always does */
-	if (!cli->force && (found || (!is_block && size))) {
-		if (found)
-			host_error("%s holds %s; refusing to overwrite it without --force", target, found);
+	if (!cli->force && (j->found || (!j->is_block && j->size))) {
+		if (j->found)
+			host_error("%s holds %s; refusing to overwrite it without --force", target,
+				   j->found);
 		else
 			host_error("%s: existing file of %llu bytes; refusing to overwrite it without --force",
-				   target, (unsigned long long)size);
-		close(fd);
+				   target, (unsigned long long)j->size);
 		return VHDX_EXIT_USAGE;
 	}
 	if (!cli->quiet) {
-		vhdx_plan_print_ex(&plan, target, cli->parent, print_line, NULL);
-		if (params.type == VHDX_TYPE_DIFFERENCING && parent.from_volume_root)
+		vhdx_plan_print_ex(&j->plan, target, cli->parent, print_line, NULL);
+		if (j->params.type == VHDX_TYPE_DIFFERENCING && j->from_volume_root)
 			printf("  note           relative_path starts at the parent volume's root\n");
-		if (found)
-			printf("  overwrites     %s (--force)\n", found);
+		if (j->found)
+			printf("  overwrites     %s (--force)\n", j->found);
 		fflush(stdout);
 	}
-	if (cli->dry_run) {
-		if (fd >= 0)
-			close(fd);
-		if (!cli->quiet)
-			puts("dry run: nothing written");
-		return VHDX_EXIT_OK;
-	}
+	return VHDX_EXIT_OK;
+}
 
-	if (!exists) {
-		fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0) {
+/* The image written to the target, flushed and closed. */
+static int create_write(struct create_job *j)
+{
+	const char *target = j->target;
+	struct vhdx_sink sink;
+	struct sigaction sa;
+	int err;
+
+	if (!j->exists) {
+		j->t.fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (j->t.fd < 0) {
 			host_error("%s: cannot create: %s", target, strerror(errno));
 			return VHDX_EXIT_USAGE;
 		}
-		io.t.fresh = true;
+		j->t.fresh = true;
 	}
-	io.t.fd = fd;
-	io.t.is_block_device = is_block;
-	io.t.size = size;
-	io.t.sector_size = sector;
-	random_guids(&params);
-	plan.params.file_write_guid = params.file_write_guid;
-	plan.params.data_write_guid = params.data_write_guid;
-	plan.params.page83 = params.page83;
-	posix_sink_init(&sink, &io.t);
+	j->t.is_block_device = j->is_block;
+	j->t.size = j->size;
+	j->t.sector_size = j->sector;
+	random_guids(&j->params);
+	j->plan.params.file_write_guid = j->params.file_write_guid;
+	j->plan.params.data_write_guid = j->params.data_write_guid;
+	j->plan.params.page83 = j->params.page83;
+	posix_sink_init(&sink, &j->t);
 	sink.progress = on_progress;
-	io.t.user = &io.ps;
-	io.ps.show = !cli->quiet && isatty(STDERR_FILENO);
-	io.ps.start = io.ps.last = now_seconds();
+	j->t.user = &j->ps;
+	j->ps.show = !j->cli->quiet && isatty(STDERR_FILENO);
+	j->ps.start = j->ps.last = now_seconds();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -392,71 +419,103 @@ int host_cmd_create(const struct vhdx_cli *cli)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL); /* the terminal went away: stop as cleanly */
 
-	scratch = aligned_alloc(4096, HOST_SCRATCH_SIZE);
-	if (!scratch) {
+	j->scratch = aligned_alloc(4096, HOST_SCRATCH_SIZE);
+	if (!j->scratch) {
 		host_error("out of memory");
-		close(fd);
-		if (io.t.fresh)
-			unlink(target);
 		return VHDX_EXIT_FAILED;
 	}
 	/* a signal before the first write: nothing written, nothing to undo */
-	err = interrupted ? VHDX_ERR_ABORTED : vhdx_image_write(&plan, &sink, scratch, HOST_SCRATCH_SIZE);
-	free(scratch);
-	if (!err && !is_block && !io.t.fresh && size > plan.file_size) {
+	err = interrupted ? VHDX_ERR_ABORTED :
+	      vhdx_image_write(&j->plan, &sink, j->scratch, HOST_SCRATCH_SIZE);
+	if (!err && !j->is_block && !j->t.fresh && j->size > j->plan.file_size) {
 		/* an old, longer file: drop its tail so the image ends where planned */
-		if (ftruncate(fd, (off_t)plan.file_size) < 0 || fdatasync(fd) < 0) {
-			io.t.saved_errno = errno;
-			io.t.failed_op = "truncate";
+		if (ftruncate(j->t.fd, (off_t)j->plan.file_size) < 0 || fdatasync(j->t.fd) < 0) {
+			j->t.saved_errno = errno;
+			j->t.failed_op = "truncate";
 			err = VHDX_ERR_IO;
 		}
 	}
 	if (err) {
-		char what[160];
-		const char *left = NULL;
-
 		if (err == VHDX_ERR_ABORTED)
-			snprintf(what, sizeof(what), "interrupted");
-		else if (io.t.failed_op)
-			snprintf(what, sizeof(what), "%s failed at offset %llu: %s", io.t.failed_op,
-				 (unsigned long long)io.t.failed_offset, strerror(io.t.saved_errno));
+			snprintf(j->failure, sizeof(j->failure), "interrupted");
+		else if (j->t.failed_op)
+			snprintf(j->failure, sizeof(j->failure), "%s failed at offset %llu: %s",
+				 j->t.failed_op, (unsigned long long)j->t.failed_offset,
+				 strerror(j->t.saved_errno));
 		else
-			snprintf(what, sizeof(what), "failed: %s", vhdx_strerror(err));
-		if (!io.t.fresh)
-			left = left_behind(&io.t);
-		close(fd);
-		if (io.ps.show)
+			snprintf(j->failure, sizeof(j->failure), "failed: %s", vhdx_strerror(err));
+		if (j->ps.show)
 			fputc('\n', stderr);
-		if (io.t.fresh) {
-			if (unlink(target) == 0)
-				host_error("%s: %s; removed the file this run created", target, what);
-			else
-				host_error("%s: %s; could not remove the file this run created: %s", target,
-					   what, strerror(errno));
-		} else {
-			host_error("%s: %s; target left as the failure found it (%s)", target, what, left);
-		}
 		return VHDX_EXIT_FAILED;
 	}
-	if (close(fd) < 0) {
+	if (close(j->t.fd) < 0) {
 		/* written and flushed, yet the kernel reports a late error:
 		 * a failure like any other */
-		int e = errno;
-
-		if (io.t.fresh) {
-			unlink(target);
-			host_error("%s: close failed: %s; removed the file this run created", target,
-				   strerror(e));
-		} else {
-			io.t.fd = open(target, O_RDWR | O_CLOEXEC | (is_block ? O_EXCL : 0));
-			host_error("%s: close failed: %s; target left as the failure found it (%s)", target,
-				   strerror(e), io.t.fd < 0 ? "could not reopen it" : left_behind(&io.t));
-			if (io.t.fd >= 0)
-				close(io.t.fd);
-		}
+		snprintf(j->failure, sizeof(j->failure), "close failed: %s", strerror(errno));
+		j->t.fd = -1;
 		return VHDX_EXIT_FAILED;
 	}
-	if (!cli->quiet)
+	j->t.fd = -1;
+	if (!j->cli->quiet)
 		printf("created %s\n", target);
 	return VHDX_EXIT_OK;
+}
+
+/*
+ * The one way out: frees the buffer and closes the target.  After a
+ * failed write it says what failed and what it left: a file this run
+ * created is removed; an old target is read back (reopened when the close
+ * was what failed) and its signature taken back if one is left.
+ */
+static int create_release(struct create_job *j, int rc)
+{
+	const char *target = j->target;
+	const char *left = NULL;
+
+	free(j->scratch);
+	if (j->failure[0] && !j->t.fresh) {
+		if (j->t.fd < 0)
+			j->t.fd = open(target, O_RDWR | O_CLOEXEC | (j->is_block ? O_EXCL : 0));
+		left = j->t.fd < 0 ? "could not reopen it" : left_behind(&j->t);
+	}
+	if (j->t.fd >= 0)
+		close(j->t.fd);
+	if (rc == VHDX_EXIT_OK || !j->t.fresh) {
+		if (j->failure[0])
+			host_error("%s: %s; target left as the failure found it (%s)", target,
+				   j->failure, left);
+	} else if (unlink(target) == 0) {
+		if (j->failure[0])
+			host_error("%s: %s; removed the file this run created", target, j->failure);
+	} else if (j->failure[0]) {
+		host_error("%s: %s; could not remove the file this run created: %s", target,
+			   j->failure, strerror(errno));
+	}
+	return rc;
+}
+
+int host_cmd_create(const struct vhdx_cli *cli)
+{
+	struct create_job j;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	j.cli = cli;
+	j.target = cli->target;
+	j.params = cli->params;
+	j.size_given = cli->size_given;
+	j.sector = 512;
+	j.t.fd = -1;
+	rc = create_params(&j);
+	if (rc == VHDX_EXIT_OK)
+		rc = create_probe(&j);
+	if (rc == VHDX_EXIT_OK)
+		rc = create_plan(&j);
+	if (rc == VHDX_EXIT_OK && cli->dry_run) {
+		if (!cli->quiet)
+			puts("dry run: nothing written");
+	} else if (rc == VHDX_EXIT_OK) {
+		rc = create_write(&j);
+	}
+	return create_release(&j, rc);
 }
