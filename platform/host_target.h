@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* host_target.h - what the host tool writes to (create, convert): probed,
+ * refused or created before anything is written; signals and progress. */
+#ifndef VHDX_HOST_TARGET_H
+#define VHDX_HOST_TARGET_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "host.h"
+#include "posix_io.h"
+
+struct host_target {
+	const char *path;
+	bool exists, is_block;
+	uint64_t size;              /* [byte] of the device, or of the existing file */
+	uint32_t sector;            /* [byte] the device's logical block size */
+	const char *found;          /* what the target holds; NULL: blank */
+	struct stat st;             /* when it exists */
+	struct posix_target t;      /* t.fd: the target (-1: not open); t.fresh: created by this run */
+};
+
+/*
+ * host_target_probe - what @path is and holds, before anything is
+ * written: a directory, another kind of file, a pseudo filesystem's file,
+ * a device in use (O_EXCL) or read-only, a folder that cannot take a new
+ * file are refused (message printed).  An existing target is opened
+ * (O_RDWR, or O_RDONLY for a @dry_run).  Returns an exit status.
+ */
+int host_target_probe(struct host_target *t, const char *path, bool dry_run);
+/* Refuses (message printed, VHDX_EXIT_USAGE) a target that is not blank
+ * without --force: a device whose first or last MiB is not zero, a file
+ * that is not empty. */
+int host_target_refuse_nonblank(const struct host_target *t, bool force);
+/* Creates a target that did not exist (O_EXCL; t.fresh). */
+int host_target_create(struct host_target *t);
+/* Reads up to len bytes at off; short only at the end of the file. */
+ssize_t host_read_at(int fd, void *buf, size_t len, uint64_t off);
+
+/* SIGINT, SIGTERM and SIGHUP set host_interrupted: work stops cleanly. */
+extern volatile sig_atomic_t host_interrupted;
+void host_signals_catch(void);
+
+/* The progress line on a terminal, at most four times a second. */
+struct host_progress {
+	bool show;
+	double start, last;  /* [s] */
+};
+void host_progress_start(struct host_progress *ps, bool quiet);
+/* Non-zero when interrupted: stop. */
+int host_progress(struct host_progress *ps, uint64_t done, uint64_t total);
+double host_now(void);
+
+#endif /* VHDX_HOST_TARGET_H */
