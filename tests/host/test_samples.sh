@@ -56,11 +56,17 @@ while read -r name rc want; do
 	lss=$(j logical_sector_size)
 	type=$(j type)
 	# qemu-img info (it refuses the dirty log and the differencing child)
-	if command -v qemu-img >/dev/null && q=$(qemu-img info --output=json -f vhdx "$img" 2>/dev/null); then
+	if q=$(qemu-img info --output=json -f vhdx "$img" 2>&1); then
 		qvs=$(sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p' <<<"$q")
 		qbs=$(sed -n 's/.*"cluster-size": \([0-9]*\).*/\1/p' <<<"$q")
 		if [ "$qvs" = "$vs" ] && [ "$qbs" = "$bs" ]; then ok; else
 			bad "$name: qemu-img says size $qvs block $qbs, we say $vs $bs"; fi
+	else
+		case $name in
+		qemu1.6-dirtylog-10G | win10-differencing-8G-child)
+			echo "  note: qemu-img info refuses $name (a dirty log / a differencing image): not compared" ;;
+		*) bad "$name: qemu-img info refused it: $(tail -1 <<<"$q")" ;;
+		esac
 	fi
 	if command -v 7zz >/dev/null; then
 		z=$(7zz l -slt -tvhdx "$img" 2>/dev/null)
