@@ -1,0 +1,1129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_log.c - the log [2.3]: the active sequence (one entry, several
+ * wrapping around the ring, two sequences, a torn head, zero
+ * descriptors), what is corrupt (descriptors at the headers, in the log,
+ * misaligned; no valid entry; a truncated file), the read-only view
+ * against a model of the file after replay, replay (equal to the view,
+ * dry run, idempotent, cut at every write and flush), the bound on the
+ * scan over garbage, and the two dirty samples of ../shared/samples.
+ *
+ * Logs are written by tests/unit/support/log_builder.c into images the
+ * core's writer made; struct vhdx_disk is filled from their headers.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "log_builder.h"
+#include "test_util.h"
+#include "vhdx_read.h"
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024)
+#define SEC 4096u
+#define WHY VHDX_WHY_SIZE
+
+/* An image in a RAM file, its ring, and the model of the file after replay. */
+struct fx {
+	struct lb_file f;
+	struct vhdx_plan plan;
+	struct vhdx_disk d;
+	struct vhdx_guid g;      /* LogGuid */
+	uint8_t *ring;
+	uint32_t ring_len;       /* [byte] */
+	uint8_t *model;          /* cap bytes */
+	uint64_t model_size;     /* [byte] */
+	uint64_t cap;
+};
+
+static uint8_t pat[16][SEC];
+
+static void patterns(void)
+{
+	for (int k = 0; k < 16; k++)
+		for (int i = 0; i < (int)SEC; i++)
+			pat[k][i] = (uint8_t)((i + 37 * k + 1) % 251);
+}
+
+static void fx_make(struct fx *x, uint32_t log_size, uint64_t cap)
+{
+	memset(x, 0, sizeof(*x));
+	patterns();
+	x->cap = cap;
+	x->plan = lb_image_make(&x->f, 256 * MiB, 1 * MiB, log_size, cap);
+	x->ring = x->f.data + x->plan.log_offset;
+	x->ring_len = (uint32_t)x->plan.log_length;
+	x->g = test_guid(0x70);
+	x->model = calloc(1, cap);
+	assert_non_null(x->model);
+	memcpy(x->model, x->f.data, x->f.size);
+	x->model_size = x->f.size;
+	lb_disk_from_image(&x->d, x->f.data, x->f.size);
+}
+
+static void fx_free(struct fx *x)
+{
+	lb_file_free(&x->f);
+	free(x->model);
+}
+
+/* LogGuid in both headers (as Windows leaves them); the model's headers follow. */
+static void fx_dirty(struct fx *x)
+{
+	lb_set_log_guid(x->f.data, &x->g, true);
+	memcpy(x->model + 64 * KiB, x->f.data + 64 * KiB, 128 * KiB);
+	memcpy(x->model + x->plan.log_offset, x->ring, x->ring_len); /* replay leaves the log as it is */
+	lb_disk_from_image(&x->d, x->f.data, x->f.size);
+}
+
+static uint32_t put(struct fx *x, uint32_t pos, uint64_t seq, uint32_t tail, const struct lb_desc *d, size_t n,
+		    uint64_t flushed, uint64_t last)
+{
+	struct lb_entry e = { seq, tail, x->g, flushed, last, d, n };
+
+	return lb_entry_write(x->ring, x->ring_len, pos, &e);
+}
+
+/* What replaying these descriptors does to the model. */
+static void model_apply(struct fx *x, const struct lb_desc *d, size_t n, uint64_t last)
+{
+	if (last > x->model_size)
+		x->model_size = last;
+	for (size_t i = 0; i < n; i++) {
+		if (d[i].zero)
+			memset(x->model + d[i].file_offset, 0, d[i].zero_length);
+		else
+			memcpy(x->model + d[i].file_offset, d[i].data, SEC);
+	}
+}
+
+/* The checksum of the entry at @pos (not wrapping), recomputed after an edit. */
+static void fix_crc(struct fx *x, uint32_t pos)
+{
+	uint8_t *e = x->ring + pos;
+
+	set_le32(e + 4, 0);
+	set_le32(e + 4, ref_crc32c(e, le32(e + 8)));
+}
+
+static int find_with(struct fx *x, struct vhdx_log *log, size_t scratch_len, char *why)
+{
+	uint8_t *s = malloc(scratch_len + 64);
+	int err;
+
+	memset(s + scratch_len, 0xEE, 64);
+	err = vhdx_log_find(log, &x->d, &x->f.src, s, scratch_len, why, WHY);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(s[scratch_len + i], 0xEE);
+	free(s);
+	return err;
+}
+
+static int find(struct fx *x, struct vhdx_log *log, char *why)
+{
+	return find_with(x, log, VHDX_LOG_SCRATCH_MIN, why);
+}
+
+static const struct vhdx_guid *new_fwg(void)
+{
+	static struct vhdx_guid g;
+
+	g = test_guid(0x90);
+	return &g;
+}
+
+static int replay(struct fx *x, bool dry, struct vhdx_replay_stats *st, char *why)
+{
+	uint8_t *s = malloc(VHDX_LOG_SCRATCH_MIN);
+	int err;
+
+	lb_disk_from_image(&x->d, x->f.data, x->f.size);
+	err = vhdx_log_replay(&x->d, &x->f.src, &x->f.sink, new_fwg(), dry, s, VHDX_LOG_SCRATCH_MIN, st, why, WHY);
+	free(s);
+	return err;
+}
+
+static bool in_header(uint64_t off)
+{
+	return (off >= 64 * KiB && off < 64 * KiB + SEC) || (off >= 128 * KiB && off < 128 * KiB + SEC);
+}
+
+/* The file equals the model, the two header sectors left out. */
+static void assert_file_is_model(const struct fx *x)
+{
+	assert_int_equal(x->f.size, x->model_size);
+	for (uint64_t off = 0; off < x->model_size; off += SEC) {
+		if (in_header(off))
+			continue;
+		if (memcmp(x->f.data + off, x->model + off, SEC)) {
+			fprintf(stderr, "file differs from the model in the sector at 0x%llx\n",
+				(unsigned long long)off);
+			fail();
+		}
+	}
+}
+
+static uint32_t crc_of_header(const uint8_t *h)
+{
+	uint8_t c[SEC];
+
+	memcpy(c, h, SEC);
+	memset(c + 4, 0, 4);
+	return ref_crc32c(c, SEC);
+}
+
+/* After replay from a header with sequence @seq (slot @cur current). */
+static void assert_headers_clean(const struct fx *x, const uint8_t *before, int cur, uint64_t seq)
+{
+	for (int which = 0; which < 2; which++) {
+		const uint8_t *h = x->f.data + (which ? 128 : 64) * KiB;
+		struct vhdx_guid zero;
+
+		memset(&zero, 0, sizeof(zero));
+		assert_memory_equal(h, "head", 4);
+		assert_int_equal(le32(h + 4), crc_of_header(h));
+		assert_int_equal(le64(h + 8), which == cur ? seq + 2 : seq + 1);
+		assert_memory_equal(h + 16, new_fwg()->bytes, 16);
+		assert_memory_equal(h + 32, before + 32, 16);     /* DataWriteGuid kept */
+		assert_memory_equal(h + 48, zero.bytes, 16);      /* LogGuid zero */
+		assert_memory_equal(h + 64, before + 64, SEC - 64); /* versions, log placement, reserved */
+	}
+}
+
+/* Everything through the view at once equals the model. */
+static void assert_view_is_model(struct fx *x, const struct vhdx_log *log)
+{
+	struct vhdx_log_view *v = malloc(sizeof(*v));
+	uint8_t *buf = malloc(x->model_size);
+
+	vhdx_log_view_init(v, log, &x->f.src);
+	assert_int_equal(v->source.size, x->model_size);
+	assert_true(v->source.log_applied);
+	assert_int_equal(v->source.read(&v->source, 0, buf, x->model_size), VHDX_OK);
+	for (uint64_t off = 0; off < x->model_size; off += SEC)
+		if (memcmp(buf + off, x->model + off, SEC)) {
+			fprintf(stderr, "view differs from the model in the sector at 0x%llx\n",
+				(unsigned long long)off);
+			fail();
+		}
+	free(buf);
+	free(v);
+}
+
+/* The view, then replay: the file becomes the model, headers clean; again: nothing to do. */
+static void assert_replays_to_model(struct fx *x, const struct vhdx_log *log)
+{
+	struct vhdx_replay_stats st, dry;
+	uint8_t before[SEC];
+	char why[WHY];
+	struct vhdx_log after;
+	uint64_t seq = x->d.sequence, size = x->f.size;
+	int cur = x->d.current_header;
+
+	assert_view_is_model(x, log);
+	memcpy(before, x->f.data + (cur ? 128 : 64) * KiB, SEC);
+	assert_int_equal(replay(x, true, &dry, why), VHDX_OK);
+	assert_int_equal(x->f.ops, 0);
+	assert_int_equal(x->f.size, size);
+	assert_int_equal(replay(x, false, &st, why), VHDX_OK);
+	assert_memory_equal(&st, &dry, sizeof(st));
+	assert_int_equal(st.data_sectors, log->data_descriptors);
+	assert_int_equal(st.headers, 2);
+	assert_int_equal(st.extended_to, log->last_file_offset > size ? x->model_size : 0);
+	assert_file_is_model(x);
+	assert_headers_clean(x, before, cur, seq);
+	lb_disk_from_image(&x->d, x->f.data, x->f.size);
+	assert_int_equal(find(x, &after, why), VHDX_OK);
+	assert_false(after.active);
+	lb_file_power_on(&x->f);
+	assert_int_equal(replay(x, false, &st, why), VHDX_OK);
+	assert_int_equal(x->f.ops, 0);
+	assert_int_equal(st.headers, 0);
+}
+
+/* --- cases ----------------------------------------------------------- */
+
+static void test_no_log(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_log_view *v = malloc(sizeof(*v));
+	struct vhdx_replay_stats st;
+	uint8_t *buf;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	memset(x.ring, 0x5A, x.ring_len); /* whatever the ring holds, LogGuid zero: empty */
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	assert_false(log.active);
+	assert_int_equal(log.log_offset, x.plan.log_offset);
+	assert_int_equal(x.f.reads, 0);
+	vhdx_log_view_init(v, &log, &x.f.src);
+	assert_int_equal(v->source.size, x.f.size);
+	assert_false(v->source.log_applied);
+	buf = malloc(x.f.size);
+	assert_int_equal(v->source.read(&v->source, 3, buf, x.f.size - 3), VHDX_OK);
+	assert_memory_equal(buf, x.f.data + 3, x.f.size - 3);
+	assert_int_equal(replay(&x, false, &st, why), VHDX_OK);
+	assert_int_equal(x.f.ops, 0);
+	assert_int_equal(st.data_sectors + st.zeroed + st.extended_to + st.headers, 0);
+	free(buf);
+	free(v);
+	fx_free(&x);
+}
+
+static void test_one_entry(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	const uint64_t end = x.f.size; /* 4 MiB */
+	const struct lb_desc d[] = {
+		{ false, x.plan.bat_offset, 0, pat[0] },
+		{ true, x.plan.meta_offset + 64 * KiB, 8 * KiB, NULL },
+		{ false, end, 0, pat[1] }, /* a new block past the old end */
+	};
+	put(&x, 0, 5, 0, d, 3, end, end + 1 * MiB);
+	model_apply(&x, d, 3, end + 1 * MiB);
+	fx_dirty(&x);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	assert_true(log.active);
+	assert_int_equal(log.log_offset, x.plan.log_offset);
+	assert_int_equal(log.log_length, x.plan.log_length);
+	assert_memory_equal(&log.log_guid, &x.g, 16);
+	assert_int_equal(log.tail, 0);
+	assert_int_equal(log.head, 0);
+	assert_int_equal(log.tail_sequence, 5);
+	assert_int_equal(log.head_sequence, 5);
+	assert_int_equal(log.entries, 1);
+	assert_int_equal(log.data_descriptors, 2);
+	assert_int_equal(log.zero_descriptors, 1);
+	assert_int_equal(log.flushed_file_offset, end);
+	assert_int_equal(log.last_file_offset, end + 1 * MiB);
+	assert_int_equal(log.low, x.plan.meta_offset + 64 * KiB);
+	assert_int_equal(log.high, end + SEC);
+	assert_replays_to_model(&x, &log);
+	fx_free(&x);
+}
+
+/* Four entries from near the ring's end around to its start (one entry
+ * itself wraps; one has two descriptor sectors), older entries of the
+ * same log after them, entries of an older session elsewhere. */
+static void build_wrap(struct fx *x, struct vhdx_log *log_expect)
+{
+	const uint32_t n = x->ring_len, t = n - 12 * (uint32_t)KiB;
+	const uint64_t end = x->f.size, bat = x->plan.bat_offset;
+	static struct lb_desc e4[130];
+	const struct lb_desc e1[] = { { false, bat, 0, pat[2] } };
+	const struct lb_desc e2[] = { { false, bat + SEC, 0, pat[3] }, { false, end + 8 * KiB, 0, pat[4] } };
+	const struct lb_desc e3[] = { { true, bat, 2 * SEC, NULL }, { false, bat + SEC, 0, pat[5] } };
+	const struct lb_desc old[] = { { false, bat, 0, pat[9] } };
+	struct lb_entry stale = { 900, 0, test_guid(0x40), end, end, old, 1 };
+	uint32_t pos;
+
+	for (int i = 0; i < 128; i++)
+		e4[i] = (struct lb_desc){ true, bat + 64 * KiB + (uint64_t)i * SEC, SEC, NULL };
+	e4[128] = (struct lb_desc){ false, bat + 64 * KiB + 5 * SEC, 0, pat[6] };
+	e4[129] = (struct lb_desc){ false, end + 1 * MiB - SEC, 0, pat[7] };
+	/* an older session's entries (another LogGuid, higher numbers): dead */
+	lb_entry_write(x->ring, n, 256 * KiB, &stale);
+	lb_entry_write(x->ring, n, t - 64 * KiB, &stale);
+
+	pos = t;
+	pos = (pos + put(x, pos, 100, t, e1, 1, end, end)) % n;
+	assert_int_equal(pos, n - SEC);
+	pos = (pos + put(x, pos, 101, t, e2, 2, end, end + 1 * MiB)) % n; /* wraps */
+	assert_int_equal(pos, 8 * KiB);
+	pos = (pos + put(x, pos, 102, t, e3, 2, end, end + 1 * MiB)) % n;
+	assert_int_equal(pos, 16 * KiB);
+	pos = (pos + put(x, pos, 103, t, e4, 130, end, end + 1 * MiB)) % n;
+	assert_int_equal(pos, 32 * KiB);
+	/* the same log's older entries right after the head: not a continuation */
+	put(x, pos, 60, 32 * KiB, old, 1, end, end);
+	put(x, pos + 8 * KiB, 61, 32 * KiB, old, 1, end, end);
+
+	model_apply(x, e1, 1, end);
+	model_apply(x, e2, 2, end + 1 * MiB);
+	model_apply(x, e3, 2, end + 1 * MiB);
+	model_apply(x, e4, 130, end + 1 * MiB);
+	fx_dirty(x);
+
+	memset(log_expect, 0, sizeof(*log_expect));
+	log_expect->active = true;
+	log_expect->log_offset = x->plan.log_offset;
+	log_expect->log_length = n;
+	log_expect->log_guid = x->g;
+	log_expect->tail = t;
+	log_expect->head = 16 * KiB;
+	log_expect->tail_sequence = 100;
+	log_expect->head_sequence = 103;
+	log_expect->entries = 4;
+	log_expect->data_descriptors = 1 + 2 + 1 + 2;
+	log_expect->zero_descriptors = 1 + 128;
+	log_expect->flushed_file_offset = end;
+	log_expect->last_file_offset = end + 1 * MiB;
+	log_expect->low = bat;
+	log_expect->high = end + 1 * MiB;
+}
+
+static void test_wrap(void **state)
+{
+	struct fx x;
+	struct vhdx_log log, want;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	build_wrap(&x, &want);
+	if (find(&x, &log, why))
+		fail_msg("%s", why);
+	assert_memory_equal(&log, &want, sizeof(log));
+	assert_replays_to_model(&x, &log);
+	fx_free(&x);
+}
+
+static void test_two_sequences(void **state)
+{
+	const struct vhdx_guid other = test_guid(0x41);
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+	uint64_t end;
+
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		end = x.f.size;
+		const struct lb_desc a[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+		const struct lb_desc b[] = { { false, x.plan.bat_offset, 0, pat[1] },
+					     { true, x.plan.bat_offset + SEC, SEC, NULL } };
+		const struct lb_entry c = { 5000, 512 * KiB, other, end, end, a, 1 };
+
+		/* sequence A: 10, 11 at 0 */
+		put(&x, 0, 10, 0, a, 1, end, end);
+		put(&x, 8 * KiB, 11, 0, a, 1, end, end);
+		/* sequence B: 20, 21, 22 at 256 KiB; variant 1: its head's Tail is not
+		 * one of its entries, so B is no sequence and A is the active one */
+		put(&x, 256 * KiB, 20, 256 * KiB, b, 2, end, end);
+		put(&x, 264 * KiB, 21, 256 * KiB, b, 2, end, end);
+		put(&x, 272 * KiB, 22, variant ? 0 : 264 * KiB, b, 2, end, end);
+		/* an older session at 512 KiB: another LogGuid */
+		lb_entry_write(x.ring, x.ring_len, 512 * KiB, &c);
+		fx_dirty(&x);
+		if (variant == 0) {
+			model_apply(&x, b, 2, end);
+			model_apply(&x, b, 2, end);
+		} else {
+			model_apply(&x, a, 1, end);
+			model_apply(&x, a, 1, end);
+		}
+		assert_int_equal(find(&x, &log, why), VHDX_OK);
+		assert_int_equal(log.head, variant ? 8 * KiB : 272 * KiB);
+		assert_int_equal(log.tail, variant ? 0 : 264 * KiB);
+		assert_int_equal(log.head_sequence, variant ? 11 : 22);
+		assert_int_equal(log.tail_sequence, variant ? 10 : 21);
+		assert_int_equal(log.entries, 2);
+		assert_replays_to_model(&x, &log);
+		fx_free(&x);
+	}
+}
+
+/* The head entry torn (a data byte, or a data sector of another entry):
+ * its checksum fails and the sequence ends before it. */
+static void test_torn_head(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+	uint64_t end;
+
+	(void)state;
+	for (int variant = 0; variant < 3; variant++) {
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		end = x.f.size;
+		const struct lb_desc d1[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+		const struct lb_desc d2[] = { { false, x.plan.bat_offset + SEC, 0, pat[1] } };
+		const struct lb_desc d3[] = { { false, x.plan.bat_offset, 0, pat[2] } };
+
+		put(&x, 64 * KiB, 7, 64 * KiB, d1, 1, end, end);
+		put(&x, 72 * KiB, 8, 64 * KiB, d2, 1, end, end);
+		put(&x, 80 * KiB, 9, 64 * KiB, d3, 1, end, end);
+		if (variant == 0)
+			x.ring[80 * KiB + SEC + 100] ^= 1;        /* data byte: checksum */
+		else if (variant == 1)
+			x.ring[80 * KiB + SEC + 4092] ^= 1;       /* SequenceLow of the data sector */
+		else
+			memcpy(x.ring + 80 * KiB + SEC, x.ring + 72 * KiB + SEC, SEC); /* an older data sector */
+		model_apply(&x, d1, 1, end);
+		model_apply(&x, d2, 1, end);
+		fx_dirty(&x);
+		assert_int_equal(find(&x, &log, why), VHDX_OK);
+		assert_int_equal(log.head, 72 * KiB);
+		assert_int_equal(log.head_sequence, 8);
+		assert_int_equal(log.entries, 2);
+		assert_replays_to_model(&x, &log);
+		fx_free(&x);
+	}
+}
+
+static void test_zero_descriptors(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st;
+	char why[WHY];
+	uint64_t end;
+
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		fx_make(&x, 1 * MiB, 16 * MiB);
+		end = x.f.size;
+		memset(x.f.data + x.plan.bat_offset, 0x77, 1 * MiB);
+		memset(x.model + x.plan.bat_offset, 0x77, 1 * MiB);
+		const struct lb_desc d[] = {
+			{ false, x.plan.bat_offset + SEC, 0, pat[3] },
+			{ true, x.plan.bat_offset, 1 * MiB, NULL },       /* zero wins over the data before it */
+			{ true, end, 2 * MiB, NULL },                     /* past the old end */
+			{ false, end + 1 * MiB, 0, pat[4] },              /* data wins over the zeros before it */
+			{ true, end + 1 * MiB + SEC, 0, NULL },           /* ZeroLength 0: nothing */
+		};
+		put(&x, 0, 1, 0, d, 5, end, end + 2 * MiB);
+		model_apply(&x, d, 5, end + 2 * MiB);
+		fx_dirty(&x);
+		if (variant)
+			x.f.sink.zero = NULL; /* a sink without zero(): zeros written */
+		assert_int_equal(find(&x, &log, why), VHDX_OK);
+		assert_int_equal(log.zero_descriptors, 3);
+		assert_int_equal(log.data_descriptors, 2);
+		assert_int_equal(log.low, x.plan.bat_offset);
+		assert_int_equal(log.high, end + 2 * MiB);
+		assert_int_equal(replay(&x, true, &st, why), VHDX_OK);
+		assert_int_equal(st.zeroed, 3 * MiB);
+		assert_int_equal(st.data_sectors, 2);
+		assert_replays_to_model(&x, &log);
+		fx_free(&x);
+	}
+}
+
+/* Descriptors aimed at the headers, at the log, misaligned, past LastFileOffset: corrupt, nothing written. */
+static void test_corrupt_targets(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	const uint64_t end = x.f.size, lo = x.plan.log_offset;
+	const struct {
+		struct lb_desc d;
+		const char *says;
+	} cases[] = {
+		{ { false, 64 * KiB, 0, pat[0] }, "headers" },
+		{ { false, 128 * KiB, 0, pat[0] }, "headers" },
+		{ { true, 0, SEC, NULL }, "headers" },
+		{ { true, 188 * KiB, 8 * KiB, NULL }, "headers" },
+		{ { false, lo, 0, pat[0] }, "log" },
+		{ { false, lo + x.plan.log_length - SEC, 0, pat[0] }, "log" },
+		{ { true, lo - SEC, 2 * SEC, NULL }, "log" },
+		{ { true, 192 * KiB, 64 * MiB, NULL }, "log" },
+		{ { false, x.plan.bat_offset + 512, 0, pat[0] }, "4 KiB" },
+		{ { true, x.plan.bat_offset, 512, NULL }, "4 KiB" },
+		{ { true, x.plan.bat_offset + 100, SEC, NULL }, "4 KiB" },
+		{ { false, end, 0, pat[0] }, "LastFileOffset" },
+		{ { true, end - SEC, 2 * SEC, NULL }, "LastFileOffset" },
+		{ { true, 1ull << 63, 1ull << 63, NULL }, "2^64" },
+	};
+	const struct lb_desc ok = { false, x.plan.bat_offset, 0, pat[1] };
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct lb_desc d[] = { ok, cases[c].d };
+		uint8_t *copy;
+
+		memset(x.ring, 0, x.ring_len);
+		put(&x, 0, 3, 0, &ok, 1, end, end);   /* a good first entry ... */
+		put(&x, 8 * KiB, 4, 0, d, 2, end, end); /* ... the bad descriptor in the second */
+		fx_dirty(&x);
+		assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+		if (!strstr(why, cases[c].says))
+			fail_msg("case %zu: \"%s\" does not say %s", c, why, cases[c].says);
+		copy = malloc(x.f.size);
+		memcpy(copy, x.f.data, x.f.size);
+		lb_file_power_on(&x.f);
+		assert_int_equal(replay(&x, false, &st, why), VHDX_ERR_CORRUPT);
+		assert_int_equal(x.f.ops, 0);
+		assert_memory_equal(copy, x.f.data, x.f.size);
+		free(copy);
+	}
+	fx_free(&x);
+}
+
+/* LogGuid non-zero and no valid entry of that log: corrupt. */
+static void test_no_valid_entry(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st;
+	char why[WHY];
+	uint64_t end;
+
+	(void)state;
+	for (int variant = 0; variant < 6; variant++) {
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		end = x.f.size;
+		const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+		struct lb_entry e = { 3, 0, test_guid(0x42), end, end, d, 1 };
+
+		if (variant == 1)
+			lb_entry_write(x.ring, x.ring_len, 0, &e); /* another LogGuid */
+		e.log_guid = x.g;
+		if (variant == 2) {
+			e.sequence = 0;                            /* SequenceNumber 0 */
+			lb_entry_write(x.ring, x.ring_len, 0, &e);
+		}
+		if (variant == 3) {
+			lb_entry_write(x.ring, x.ring_len, 0, &e);
+			set_le32(x.ring + 64 + 24, 4);             /* a descriptor of another entry */
+			fix_crc(&x, 0);
+		}
+		if (variant == 4) {
+			lb_entry_write(x.ring, x.ring_len, 0, &e);
+			set_le32(x.ring + 8, 3 * SEC);             /* EntryLength: one sector too many */
+			fix_crc(&x, 0);
+		}
+		if (variant == 5) {
+			e.tail = 8 * KiB;                          /* Tail outside the sequence */
+			lb_entry_write(x.ring, x.ring_len, 0, &e);
+		}
+		fx_dirty(&x);
+		assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+		assert_non_null(strstr(why, "no valid sequence"));
+		assert_int_equal(replay(&x, false, &st, why), VHDX_ERR_CORRUPT);
+		assert_int_equal(x.f.ops, 0);
+		fx_free(&x);
+	}
+}
+
+static void test_truncated(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	const uint64_t end = x.f.size;
+	const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+
+	put(&x, 0, 3, 0, d, 1, end + SEC, end + SEC);
+	fx_dirty(&x);
+	assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+	assert_non_null(strstr(why, "truncated"));
+	assert_int_equal(replay(&x, false, &st, why), VHDX_ERR_CORRUPT);
+	assert_int_equal(x.f.ops, 0);
+	/* exactly FlushedFileOffset long: fine */
+	put(&x, 0, 3, 0, d, 1, end, end + SEC);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	fx_free(&x);
+}
+
+static uint64_t lcg(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return *s >> 33;
+}
+
+/* Reads through the view at any offset and length: unaligned, across
+ * descriptor edges, past the old end up to LastFileOffset. */
+static void test_view_reads(void **state)
+{
+	struct fx x;
+	struct vhdx_log log, want;
+	struct vhdx_log_view *v = malloc(sizeof(*v));
+	uint8_t *buf = malloc(64 * KiB);
+	uint64_t seed = 1, size, old_end;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	old_end = x.f.size;
+	build_wrap(&x, &want);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	vhdx_log_view_init(v, &log, &x.f.src);
+	size = v->source.size;
+	assert_int_equal(size, old_end + 1 * MiB);
+	for (int i = 0; i < 3000; i++) {
+		uint64_t len = 1 + lcg(&seed) % (i % 3 ? 20000 : 64 * KiB);
+		uint64_t off;
+
+		if (i % 4 == 0) /* around the BAT and the old end, where the descriptors are */
+			off = (i % 8 ? x.plan.bat_offset : old_end) - 8 * KiB + lcg(&seed) % (80 * KiB);
+		else
+			off = lcg(&seed) % size;
+		if (len > size - off)
+			len = size - off;
+		assert_int_equal(v->source.read(&v->source, off, buf, len), VHDX_OK);
+		if (memcmp(buf, x.model + off, len))
+			fail_msg("view read [0x%llx, +%llu) differs", (unsigned long long)off,
+				 (unsigned long long)len);
+	}
+	/* each descriptor edge, one byte each side */
+	for (uint64_t e = x.plan.bat_offset; e < x.plan.bat_offset + 1 * MiB; e += SEC) {
+		assert_int_equal(v->source.read(&v->source, e - 1, buf, 2), VHDX_OK);
+		assert_memory_equal(buf, x.model + e - 1, 2);
+	}
+	/* the bytes past the old end, to LastFileOffset */
+	assert_int_equal(v->source.read(&v->source, old_end - 3, buf, 3 + 16 * KiB), VHDX_OK);
+	assert_memory_equal(buf, x.model + old_end - 3, 3 + 16 * KiB);
+	assert_int_equal(v->source.read(&v->source, size - 5, buf, 5), VHDX_OK);
+	assert_memory_equal(buf, x.model + size - 5, 5);
+	/* outside the file, or past it */
+	assert_int_equal(v->source.read(&v->source, size - 5, buf, 6), VHDX_ERR_IO);
+	assert_int_equal(v->source.read(&v->source, UINT64_MAX, buf, 2), VHDX_ERR_IO);
+	/* outside [low, high): no walk of the log, one read */
+	x.f.reads = 0;
+	assert_int_equal(v->source.read(&v->source, 10, buf, 100), VHDX_OK);
+	assert_int_equal(x.f.reads, 1);
+	x.f.reads = 0;
+	assert_int_equal(v->source.read(&v->source, x.plan.bat_offset, buf, 8), VHDX_OK);
+	assert_true(x.f.reads > 1);
+	/* a device: is_device passed on */
+	x.f.src.is_device = true;
+	vhdx_log_view_init(v, &log, &x.f.src);
+	assert_true(v->source.is_device);
+	x.f.src.is_device = false;
+	free(buf);
+	free(v);
+	fx_free(&x);
+}
+
+/* A file whose end is not on 4 KiB (trailing bytes): extended, the partial sector kept. */
+static void test_unaligned_end(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+	uint64_t end;
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	memset(x.f.data + x.f.size, 0xCD, 512);
+	memset(x.model + x.f.size, 0xCD, 512);
+	x.f.size += 512;
+	x.f.src.size = x.f.size;
+	end = x.f.size;
+	const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+
+	put(&x, 0, 3, 0, d, 1, end, end - 512 + 1 * MiB);
+	model_apply(&x, d, 1, end - 512 + 1 * MiB);
+	fx_dirty(&x);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	x.f.sink.block_size = 512;
+	assert_replays_to_model(&x, &log);
+	fx_free(&x);
+}
+
+static void test_dry_run_and_args(void **state)
+{
+	struct fx x;
+	struct vhdx_log log, want;
+	struct vhdx_replay_stats st;
+	uint8_t *s = malloc(VHDX_LOG_SCRATCH_MIN), *copy;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	build_wrap(&x, &want);
+	copy = malloc(x.f.size);
+	memcpy(copy, x.f.data, x.f.size);
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, NULL, new_fwg(), true, s, VHDX_LOG_SCRATCH_MIN, &st, why,
+					 WHY),
+			 VHDX_OK);
+	assert_int_equal(st.data_sectors, 6);
+	assert_int_equal(st.zeroed, 2 * SEC + 128 * SEC);
+	assert_int_equal(st.extended_to, x.model_size);
+	assert_int_equal(st.headers, 2);
+	assert_int_equal(x.f.ops, 0);
+	assert_memory_equal(copy, x.f.data, x.f.size);
+	/* scratch sizes: the same answer */
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	for (size_t len = VHDX_LOG_SCRATCH_MIN + 1; len < 4 * MiB; len = len * 3 + 4099) {
+		struct vhdx_log other;
+
+		assert_int_equal(find_with(&x, &other, len, why), VHDX_OK);
+		assert_memory_equal(&log, &other, sizeof(log));
+	}
+	/* bad arguments */
+	assert_int_equal(vhdx_log_find(&log, &x.d, &x.f.src, s, VHDX_LOG_SCRATCH_MIN - 1, why, WHY), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_log_find(NULL, &x.d, &x.f.src, s, VHDX_LOG_SCRATCH_MIN, why, WHY), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_log_find(&log, NULL, &x.f.src, s, VHDX_LOG_SCRATCH_MIN, NULL, 0), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_log_find(&log, &x.d, NULL, s, VHDX_LOG_SCRATCH_MIN, why, WHY), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_log_find(&log, &x.d, &x.f.src, NULL, VHDX_LOG_SCRATCH_MIN, why, WHY), VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, NULL, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st, why,
+					 WHY),
+			 VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &x.f.sink, NULL, false, s, VHDX_LOG_SCRATCH_MIN, &st, why,
+					 WHY),
+			 VHDX_ERR_INVAL);
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &x.f.sink, new_fwg(), false, s, 8192, &st, why, WHY),
+			 VHDX_ERR_INVAL);
+	x.f.sink.block_size = 8192;
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &x.f.sink, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st,
+					 why, WHY),
+			 VHDX_ERR_INVAL);
+	x.f.sink.block_size = 4096;
+	/* a disk that is not this file's: its sequence number differs */
+	x.d.sequence++;
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &x.f.sink, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st,
+					 why, WHY),
+			 VHDX_ERR_CORRUPT);
+	x.d.sequence--;
+	/* a device that would have to grow */
+	x.f.src.is_device = true;
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &x.f.sink, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st,
+					 why, WHY),
+			 VHDX_ERR_DEVFULL);
+	x.f.src.is_device = false;
+	x.f.sink.capacity = x.f.size;
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &x.f.sink, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st,
+					 why, WHY),
+			 VHDX_ERR_DEVFULL);
+	x.f.sink.capacity = 0;
+	assert_int_equal(x.f.ops, 0);
+	assert_memory_equal(copy, x.f.data, x.f.size);
+	free(copy);
+	free(s);
+	fx_free(&x);
+}
+
+/* A read failing anywhere: VHDX_ERR_IO; replay run again then ends as an uncut one. */
+static void test_read_failures(void **state)
+{
+	struct fx x;
+	struct vhdx_log log, want;
+	struct vhdx_replay_stats st;
+	uint8_t *dirty;
+	uint64_t dirty_size;
+	long total;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	build_wrap(&x, &want);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	total = x.f.reads;
+	for (long n = 1; n <= total; n++) {
+		lb_file_power_on(&x.f);
+		x.f.fail_read_at = n;
+		assert_int_equal(find(&x, &log, why), VHDX_ERR_IO);
+	}
+	dirty_size = x.f.size;
+	dirty = malloc(dirty_size);
+	memcpy(dirty, x.f.data, dirty_size);
+	lb_file_power_on(&x.f);
+	assert_int_equal(replay(&x, false, &st, why), VHDX_OK);
+	total = x.f.reads;
+	for (long n = 1; n <= total; n++) {
+		struct fx y = x;
+
+		lb_file_init(&y.f, dirty, dirty_size, x.cap, 4096);
+		y.f.fail_read_at = n;
+		assert_int_equal(replay(&y, false, &st, why), VHDX_ERR_IO);
+		lb_file_power_on(&y.f);
+		assert_int_equal(replay(&y, false, &st, why), VHDX_OK);
+		assert_int_equal(y.f.size, x.f.size);
+		assert_memory_equal(y.f.data, x.f.data, x.f.size);
+		lb_file_free(&y.f);
+	}
+	free(dirty);
+	fx_free(&x);
+}
+
+/*
+ * Power cut at every write, zero and flush of a replay, the cut write lost
+ * or torn (its first 512 or 2048 bytes land): the headers never say clean
+ * before every descriptor is applied, and replay run again ends with the
+ * bytes of an uncut replay.  (A header's fields all lie in its first 512
+ * bytes, and the rest is zero in both copies: a torn header write is
+ * either the old header or the new one, never a broken one.)
+ */
+static void test_power_cut(void **state)
+{
+	static const uint32_t torn[] = { 0, 512, 2048 };
+	struct fx x;
+	struct vhdx_log log, want;
+	struct vhdx_replay_stats st;
+	uint8_t *dirty;
+	uint64_t dirty_size;
+	long total, second_header_only = 0;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	build_wrap(&x, &want);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	dirty_size = x.f.size;
+	dirty = malloc(dirty_size);
+	memcpy(dirty, x.f.data, dirty_size);
+	assert_int_equal(replay(&x, false, &st, why), VHDX_OK); /* x: the uncut result */
+	total = x.f.ops;
+	assert_true(total > 10);
+	for (size_t t = 0; t < sizeof(torn) / sizeof(torn[0]); t++) {
+		for (long cut = 1; cut <= total; cut++) {
+			struct fx y = x;
+			struct vhdx_disk d;
+
+			lb_file_init(&y.f, dirty, dirty_size, x.cap, 4096);
+			y.f.cut_at = cut;
+			y.f.torn = torn[t];
+			assert_int_equal(replay(&y, false, &st, why), VHDX_ERR_IO);
+			/* clean headers only once every descriptor is applied */
+			lb_disk_from_image(&d, y.f.data, y.f.size);
+			if (vhdx_guid_is_zero(&d.log_guid))
+				assert_file_is_model(&y);
+			lb_file_power_on(&y.f);
+			assert_int_equal(replay(&y, false, &st, why), VHDX_OK);
+			second_header_only += st.headers == 1;
+			assert_int_equal(y.f.size, x.f.size);
+			if (memcmp(y.f.data, x.f.data, x.f.size))
+				fail_msg("cut at operation %ld (%u bytes torn): replay again differs", cut, torn[t]);
+			lb_file_free(&y.f);
+		}
+	}
+	/* cut between the two header writes: the second run wrote only the other copy */
+	assert_true(second_header_only >= 3);
+	free(dirty);
+	fx_free(&x);
+}
+
+/* Garbage in a 8 MiB ring: the scan reads the ring once, checksums each sector at most twice. */
+static void test_find_bound(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+	uint64_t seed = 7;
+
+	(void)state;
+	fx_make(&x, 8 * MiB, 24 * MiB);
+	const uint32_t n = x.ring_len;
+	fx_dirty(&x);
+	for (int pattern = 0; pattern < 6; pattern++) {
+		memset(x.ring, 0, n);
+		for (uint32_t p = 0; p < n; p += SEC) {
+			uint8_t *s = x.ring + p;
+
+			switch (pattern) {
+			case 0: /* every sector an entry header claiming the whole ring */
+			case 1: /* ... with more descriptors than the ring holds */
+				memcpy(s, "loge", 4);
+				set_le32(s + 8, pattern ? n - SEC : n);
+				set_le32(s + 24, pattern ? 0xFFFFFFF0u : 0);
+				s[16] = 1;
+				memcpy(s + 32, x.g.bytes, 16);
+				break;
+			case 2: /* headers and data sectors alternating, lengths too long */
+				if (p % (2 * SEC) == 0) {
+					memcpy(s, "loge", 4);
+					set_le32(s + 8, n);
+					set_le32(s + 24, 1);
+					s[16] = 1;
+					memcpy(s + 32, x.g.bytes, 16);
+					memcpy(s + 64, "desc", 4);
+					s[64 + 24] = 1;
+				} else {
+					memcpy(s, "data", 4);
+					s[4092] = 1;
+				}
+				break;
+			case 3: /* random bytes */
+				for (int i = 0; i < (int)SEC; i += 4)
+					set_le32(s + i, (uint32_t)lcg(&seed));
+				break;
+			}
+		}
+		if (pattern >= 4) {
+			/* one entry spanning the ring, every sector in order, checksum
+			 * wrong; pattern 5: starting at its last sector, wrapping */
+			const uint32_t data = n / SEC - 16;
+			struct lb_desc *d = calloc(data, sizeof(*d));
+			uint32_t len;
+
+			for (uint32_t i = 0; i < data; i++)
+				d[i] = (struct lb_desc){ false, 4 * MiB, 0, pat[0] };
+			len = put(&x, pattern == 5 ? n - SEC : 0, 1, 0, d, data, x.f.size, x.f.size);
+			assert_int_equal(len, n);
+			x.ring[(pattern == 5 ? n - SEC : 0) + 100] ^= 1;
+			free(d);
+		}
+		lb_file_power_on(&x.f);
+		assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+		if (getenv("TEST_LOG_VERBOSE"))
+			print_message("pattern %d: %llu bytes read for a %u-byte ring\n", pattern,
+				      (unsigned long long)x.f.read_bytes, n);
+		if (x.f.read_bytes > (pattern == 5 ? 2ull : 1ull) * n + VHDX_LOG_SCRATCH_MIN)
+			fail_msg("pattern %d: %llu bytes read for a %u-byte ring", pattern,
+				 (unsigned long long)x.f.read_bytes, n);
+	}
+	/* the same garbage with a valid sequence in it: found */
+	const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+	put(&x, 4 * MiB, 42, 4 * MiB, d, 1, x.f.size, x.f.size);
+	put(&x, 4 * MiB + 8 * KiB, 43, 4 * MiB, d, 1, x.f.size, x.f.size);
+	lb_file_power_on(&x.f);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	assert_int_equal(log.head_sequence, 43);
+	assert_int_equal(log.entries, 2);
+	assert_true(x.f.read_bytes <= 2ull * n + VHDX_LOG_SCRATCH_MIN + 4 * SEC); /* the wrapping garbage again */
+	fx_free(&x);
+}
+
+/* --- the dirty samples of ../shared/samples -------------------------- */
+
+static uint8_t *load_sample(const char *name, const char *tool, uint64_t *ret_size)
+{
+	char path[512], cmd[600];
+	uint8_t *buf;
+	size_t cap = 64 * MiB, n;
+	FILE *p;
+
+	snprintf(path, sizeof(path), "%s/%s", getenv("VHDX_SAMPLES") ? getenv("VHDX_SAMPLES") : "../shared/samples",
+		 name);
+	if (access(path, R_OK))
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "%s -dc '%s'", tool, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	buf = malloc(cap);
+	n = fread(buf, 1, cap, p);
+	assert_int_equal(pclose(p), 0);
+	assert_true(n < cap);
+	*ret_size = n;
+	return buf;
+}
+
+static void sample_replay(struct lb_file *f, uint64_t size, const struct vhdx_log *log, uint8_t *view_copy)
+{
+	struct vhdx_disk d;
+	struct vhdx_replay_stats st;
+	struct vhdx_log_view *v = malloc(sizeof(*v));
+	uint8_t *s = malloc(VHDX_LOG_SCRATCH_MIN);
+	char why[WHY];
+
+	vhdx_log_view_init(v, log, &f->src);
+	assert_int_equal(v->source.size, size);
+	assert_int_equal(v->source.read(&v->source, 0, view_copy, v->source.size), VHDX_OK);
+	lb_disk_from_image(&d, f->data, size);
+	assert_int_equal(vhdx_log_replay(&d, &f->src, &f->sink, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st, why,
+					 WHY),
+			 VHDX_OK);
+	assert_int_equal(st.headers, 2);
+	assert_int_equal(st.data_sectors, log->data_descriptors);
+	for (uint64_t off = 0; off < f->size; off += SEC)
+		if (!in_header(off) && memcmp(f->data + off, view_copy + off, SEC))
+			fail_msg("sample: replay and view differ at 0x%llx", (unsigned long long)off);
+	lb_disk_from_image(&d, f->data, f->size);
+	assert_true(vhdx_guid_is_zero(&d.log_guid));
+	free(s);
+	free(v);
+}
+
+static void test_samples(void **state)
+{
+	struct lb_file f;
+	struct vhdx_disk d;
+	struct vhdx_log log;
+	uint8_t *img, *view;
+	uint64_t size;
+	char why[WHY];
+	uint8_t *s = malloc(VHDX_LOG_SCRATCH_MIN);
+	int parts = 0;
+
+	(void)state;
+	img = load_sample("discutils-vhdx-log-replay.vhdx.gz", "gzip", &size);
+	if (!img) {
+		free(s);
+		print_message("../shared/samples absent: the dirty samples are not checked\n");
+		skip();
+	}
+	/* Windows: 5 entries in one run (sequence numbers ...553 to ...557); the
+	 * head's Tail names the fourth: the active sequence is the last two */
+	lb_file_init(&f, img, size, size + 64 * MiB, 4096);
+	lb_disk_from_image(&d, img, size);
+	assert_int_equal(vhdx_log_find(&log, &d, &f.src, s, VHDX_LOG_SCRATCH_MIN, why, WHY), VHDX_OK);
+	assert_true(log.active);
+	assert_int_equal(log.tail, 0x5000);
+	assert_int_equal(log.head, 0x7000);
+	assert_int_equal(log.tail_sequence, 0x11ca264063fe556ull);
+	assert_int_equal(log.head_sequence, 0x11ca264063fe557ull);
+	assert_int_equal(log.entries, 2);
+	assert_int_equal(log.data_descriptors, 2);
+	assert_int_equal(log.zero_descriptors, 0);
+	assert_int_equal(log.flushed_file_offset, 0x2400000);
+	assert_int_equal(log.last_file_offset, 0x2400000);
+	assert_int_equal(log.low, 0x300000);
+	assert_int_equal(log.high, 0x301000);
+	assert_int_equal(le64(img + 0x300000), 0); /* BAT[0] on disk: NOT_PRESENT */
+	view = malloc(size);
+	sample_replay(&f, size, &log, view);
+	assert_int_equal(f.size, size);
+	/* BAT[0] FULLY_PRESENT at 0x400000; the block starts with an MBR of two partitions */
+	assert_int_equal(le64(f.data + 0x300000), 0x400006);
+	assert_int_equal(f.data[0x400000 + 510], 0x55);
+	assert_int_equal(f.data[0x400000 + 511], 0xAA);
+	for (int i = 0; i < 4; i++)
+		parts += f.data[0x400000 + 446 + 16 * i + 4] != 0;
+	assert_int_equal(parts, 2);
+	lb_file_free(&f);
+	free(view);
+	free(img);
+
+	/* QEMU 1.6: seven entries, each of its own session (LogGuid); the
+	 * header names the last one's */
+	img = load_sample("qemu1.6-dirtylog-10G.vhdx.bz2", "bzip2", &size);
+	assert_non_null(img);
+	lb_file_init(&f, img, size, size + 64 * MiB, 4096);
+	lb_disk_from_image(&d, img, size);
+	assert_int_equal(vhdx_log_find(&log, &d, &f.src, s, VHDX_LOG_SCRATCH_MIN, why, WHY), VHDX_OK);
+	assert_int_equal(log.tail, 0xc000);
+	assert_int_equal(log.head, 0xc000);
+	assert_int_equal(log.head_sequence, 7);
+	assert_int_equal(log.entries, 1);
+	assert_int_equal(log.data_descriptors, 1);
+	assert_int_equal(log.last_file_offset, 0x1e00000);
+	view = malloc(size);
+	sample_replay(&f, size, &log, view);
+	lb_file_free(&f);
+	free(view);
+	free(img);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_log),
+		cmocka_unit_test(test_one_entry),
+		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_two_sequences),
+		cmocka_unit_test(test_torn_head),
+		cmocka_unit_test(test_zero_descriptors),
+		cmocka_unit_test(test_corrupt_targets),
+		cmocka_unit_test(test_no_valid_entry),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_view_reads),
+		cmocka_unit_test(test_unaligned_end),
+		cmocka_unit_test(test_dry_run_and_args),
+		cmocka_unit_test(test_read_failures),
+		cmocka_unit_test(test_power_cut),
+		cmocka_unit_test(test_find_bound),
+		cmocka_unit_test(test_samples),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
