@@ -299,6 +299,7 @@ static enum state_class classify(struct sim *s, const char *what, size_t op_inde
 	struct buf_src b;
 	enum state_class cls;
 
+	memset(&b, 0, sizeof(b));
 	b.data = s->state;
 	b.src.ctx = &b;
 	b.src.read = buf_read;

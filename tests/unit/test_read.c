@@ -8,44 +8,12 @@
 #include <stdio.h>
 
 #include "mem_sink.h"
+#include "mem_source.h"
 #include "test_util.h"
 #include "vhdx_read.h"
 
 #define MiB (1024ull * 1024)
 #define GiB (1024ull * MiB)
-
-/* A RAM source: data[0..len) then zeros up to size (a sparse file). */
-struct mem_src {
-	const uint8_t *data;
-	uint64_t len;
-	long reads, fail_at;
-	struct vhdx_source src;
-};
-
-static int mem_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
-{
-	struct mem_src *m = s->ctx;
-
-	assert_true(off <= s->size && len <= s->size - off);
-	assert_int_equal(off % 4096, 0);
-	assert_true(len % 4096 == 0 || off + len == s->size);
-	if (++m->reads == m->fail_at)
-		return VHDX_ERR_IO;
-	memset(buf, 0, len);
-	if (off < m->len)
-		memcpy(buf, m->data + off, (size_t)(m->len - off < len ? m->len - off : len));
-	return VHDX_OK;
-}
-
-static void mem_src_init(struct mem_src *m, const uint8_t *data, uint64_t len, uint64_t size)
-{
-	memset(m, 0, sizeof(*m));
-	m->data = data;
-	m->len = len;
-	m->src.ctx = m;
-	m->src.read = mem_read;
-	m->src.size = size;
-}
 
 #define MAX_FOUND 128
 struct found {
@@ -113,12 +81,12 @@ static uint8_t scratch_fill = 0xEE;
 static int check(const uint8_t *data, uint64_t len, uint64_t size, size_t scratch_len,
 		 struct vhdx_info *info, struct found *fd)
 {
-	struct mem_src s;
+	struct mem_source s;
 	uint8_t *scratch = malloc(scratch_len + 64);
 	int err;
 	size_t i;
 
-	mem_src_init(&s, data, len, size);
+	mem_source_init(&s, data, len, size);
 	memset(scratch, scratch_fill, scratch_len);
 	memset(scratch + scratch_len, 0xEE, 64);
 	memset(fd, 0, sizeof(*fd));
@@ -198,7 +166,7 @@ static void test_scratch_sizes(void **state)
 	static const size_t lens[] = { VHDX_READ_SCRATCH_MIN, VHDX_READ_SCRATCH_MIN + 1,
 				       VHDX_READ_SCRATCH_MIN + 4096 + 7, 1 << 20, 3 << 20 };
 	struct found fd;
-	struct mem_src s;
+	struct mem_source s;
 	uint8_t scratch[VHDX_READ_SCRATCH_MIN];
 	size_t i;
 
@@ -209,7 +177,7 @@ static void test_scratch_sizes(void **state)
 		assert_memory_equal(a, b, sizeof(*a));
 	}
 	/* too small, NULLs */
-	mem_src_init(&s, m.data, plan.file_size, plan.file_size);
+	mem_source_init(&s, m.data, plan.file_size, plan.file_size);
 	assert_int_equal(vhdx_check(&s.src, scratch, sizeof(scratch) - 1, a, NULL, NULL), VHDX_ERR_INVAL);
 	assert_int_equal(vhdx_check(&s.src, NULL, sizeof(scratch), a, NULL, NULL), VHDX_ERR_INVAL);
 	assert_int_equal(vhdx_check(NULL, scratch, sizeof(scratch), a, NULL, NULL), VHDX_ERR_INVAL);
@@ -225,16 +193,16 @@ static void test_read_failures(void **state)
 	struct vhdx_plan plan = make(&m, VHDX_TYPE_DIFFERENCING, 64 * MiB, 0, 512);
 	struct vhdx_info *info = malloc(sizeof(*info));
 	uint8_t *scratch = malloc(VHDX_READ_SCRATCH_MIN);
-	struct mem_src s;
+	struct mem_source s;
 	long n, total;
 
 	(void)state;
-	mem_src_init(&s, m.data, plan.file_size, plan.file_size);
+	mem_source_init(&s, m.data, plan.file_size, plan.file_size);
 	assert_int_equal(vhdx_check(&s.src, scratch, VHDX_READ_SCRATCH_MIN, info, NULL, NULL), VHDX_OK);
 	total = s.reads;
 	assert_true(total > 5);
 	for (n = 1; n <= total; n++) {
-		mem_src_init(&s, m.data, plan.file_size, plan.file_size);
+		mem_source_init(&s, m.data, plan.file_size, plan.file_size);
 		s.fail_at = n;
 		assert_int_equal(vhdx_check(&s.src, scratch, VHDX_READ_SCRATCH_MIN, info, NULL, NULL),
 				 VHDX_ERR_IO);
@@ -388,13 +356,13 @@ static void test_print_and_probe(void **state)
 	struct vhdx_info *info = malloc(sizeof(*info));
 	struct lines *l = calloc(1, sizeof(*l));
 	uint8_t *scratch = malloc(VHDX_READ_SCRATCH_MIN);
-	struct mem_src s;
+	struct mem_source s;
 	char sum[64], line[64];
 	struct vhdx_finding f = { VHDX_SEV_ERROR, VHDX_R_HDR_CHECKSUM, 0x10004, "header 1", "0x1" };
 	size_t len;
 
 	(void)state;
-	mem_src_init(&s, m.data, plan.file_size, plan.file_size);
+	mem_source_init(&s, m.data, plan.file_size, plan.file_size);
 	assert_int_equal(vhdx_probe(&s.src, scratch, VHDX_READ_SCRATCH_MIN, info), VHDX_OK);
 	assert_false(info->bat_walked);
 	vhdx_info_summary(info, sum, sizeof(sum));
