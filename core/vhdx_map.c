@@ -603,19 +603,29 @@ int vhdx_map(const struct vhdx_chain *chain, uint64_t offset, uint64_t len, stru
 	return VHDX_OK;
 }
 
-/* Zeros @len bytes, a word at a time where aligned. */
+/* Zeros @len bytes: eight words per step where aligned. */
 typedef uint64_t __attribute__((__may_alias__)) vhdx_word_;
 
 static void fill_zero(uint8_t *p, size_t len)
 {
-	vhdx_word_ *w;
+	vhdx_word_ *w, *end;
 
 	while (len && ((uintptr_t)p & 7u)) {
 		*p++ = 0;
 		len--;
 	}
 	w = (vhdx_word_ *)(void *)p;
-	for (; len >= 8; len -= 8)
+	for (end = w + ((len >> 6) << 3); w != end; w += 8) {
+		w[0] = 0;
+		w[1] = 0;
+		w[2] = 0;
+		w[3] = 0;
+		w[4] = 0;
+		w[5] = 0;
+		w[6] = 0;
+		w[7] = 0;
+	}
+	for (len &= 63; len >= 8; len -= 8)
 		*w++ = 0;
 	p = (uint8_t *)w;
 	while (len--)
@@ -690,14 +700,15 @@ int vhdx_read_at(const struct vhdx_chain *chain, uint64_t offset, void *buf, siz
 }
 
 /*
- * Word-wise: bytes up to an 8-byte boundary, then 64 bytes per test (eight
- * words or'ed), then the rest.  A buffer with data usually fails on its
- * first word.
+ * Word-wise: bytes up to an 8-byte boundary, the first word alone (a
+ * buffer with data usually fails there), then 128 bytes per test (sixteen
+ * words or'ed: about 160 instructions per KiB on x86-64 at -O2), then the
+ * rest.
  */
 bool vhdx_is_zero(const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	const vhdx_word_ *w;
+	const vhdx_word_ *w, *end;
 
 	while (len && ((uintptr_t)p & 7u)) {
 		if (*p++)
@@ -707,10 +718,11 @@ bool vhdx_is_zero(const void *buf, size_t len)
 	w = (const vhdx_word_ *)(const void *)p;
 	if (len >= 8 && *w)
 		return false;
-	for (; len >= 64; len -= 64, w += 8)
-		if (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7])
+	for (end = w + ((len >> 7) << 4); w != end; w += 16)
+		if (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7] | w[8] | w[9] | w[10] | w[11] | w[12] |
+		    w[13] | w[14] | w[15])
 			return false;
-	for (; len >= 8; len -= 8)
+	for (len &= 127; len >= 8; len -= 8)
 		if (*w++)
 			return false;
 	p = (const uint8_t *)w;
