@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vhdx_check_bat.c - the BAT walk [2.5]: states per disk type, reserved
- * bits, placement of every allocated block, and overlaps, in constant
- * memory.
+ * vhdx_check_bat.c - the checker's BAT walk [2.5]: states per disk type,
+ * reserved bits, placement of every allocated block, and overlaps, in
+ * constant memory; then what follows the image.
  *
  * Overlap of blocks with each other: the first pass notes whether the
  * allocated blocks, in BAT order, have ascending, disjoint file ranges
@@ -17,7 +17,7 @@
  * file, with VHDX_CHECK_SCRATCH_ONE_PASS all of a 64 TiB image.  Sound (no
  * overlap is missed), bounded, and no sorting or per-block memory.
  */
-#include "vhdx_read_internal.h"
+#include "vhdx_check_internal.h"
 
 struct span {
 	uint64_t start, len;   /* [byte] */
@@ -199,7 +199,7 @@ static int pass(struct bat_walk *w)
 		if (n > w->win_entries)
 			n = w->win_entries;
 		off = info->bat_offset + idx * VHDX_BAT_ENTRY_SIZE;
-		len = VHDX_ALIGN_UP(n * VHDX_BAT_ENTRY_SIZE, RD_SECTOR);
+		len = VHDX_ALIGN_UP(n * VHDX_BAT_ENTRY_SIZE, VHDX_IO_ALIGN);
 		if (len > info->file_size - off)
 			len = info->file_size - off; /* entries end inside the file (rd_bat_) */
 		err = rd_read_(c, off, w->win, (size_t)len);
@@ -267,7 +267,7 @@ int rd_bat_(struct rd_ctx *c)
 	struct vhdx_info *info = c->info;
 	struct bat_walk w;
 	uint64_t have, lo, hi;
-	size_t half = (c->scratch_len / 2) & ~(size_t)(RD_SECTOR - 1);
+	size_t half = (c->scratch_len / 2) & ~(size_t)(VHDX_IO_ALIGN - 1);
 	unsigned i;
 	int err;
 

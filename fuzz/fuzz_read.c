@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_read.c - libFuzzer target over the reader/checker (core/vhdx_read.h)
- * and its renderers.  Built with clang -fsanitize=fuzzer,address,undefined
+ * and its renderers, and over the decoder (vhdx_disk_open and the parent
+ * locator look-up).  Built with clang -fsanitize=fuzzer,address,undefined
  * and the core compiled with VHDX_FUZZ_IGNORE_CRC (checksums are computed
  * and reported, but do not stop the parse), see fuzz/fuzz.mk.
  *
@@ -90,6 +91,37 @@ static void on_line(void *ctx, const char *line)
 	*(size_t *)ctx += strlen(line);
 }
 
+/* The decoder on the same source: a refusal says why; an opened disk's
+ * locator values read inside the source, with a small scratch too. */
+static void decode(const struct vhdx_source *src, uint8_t *scratch)
+{
+	static const char keys[3][20] = { "parent_linkage", "relative_path", "absolute_win32_path" };
+	struct vhdx_disk d;
+	char why[VHDX_WHY_SIZE], value[300];
+	unsigned k;
+	int err;
+
+	err = vhdx_disk_open(&d, src, scratch, VHDX_OPEN_SCRATCH_MIN, why, sizeof(why));
+	if (err == VHDX_ERR_CORRUPT || err == VHDX_ERR_UNSUPPORTED) {
+		if (!why[0] || strlen(why) >= sizeof(why))
+			abort();
+		return;
+	}
+	if (err != VHDX_OK || why[0])
+		abort(); /* no I/O errors here, and no other result */
+	if (d.geom.virtual_size == 0 || d.geom.bat_entries * 8 > d.bat_length)
+		abort(); /* what open promises */
+	for (k = 0; k < 3; k++) {
+		err = vhdx_disk_locator_get(&d, src, keys[k], value, sizeof(value), scratch,
+					    k ? VHDX_OPEN_SCRATCH_MIN : 4096);
+		if (err != VHDX_OK && err != VHDX_ERR_RANGE && err != VHDX_ERR_NOSPACE &&
+		    err != VHDX_ERR_CORRUPT)
+			abort();
+		if (err == VHDX_OK && strlen(value) >= sizeof(value))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -105,6 +137,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.src.ctx = &f;
 	f.src.read = fread_;
 	f.src.size = size < FUZZ_MAP_END ? size : 3 * M + (size - FUZZ_MAP_END);
+	/* a block device, or a log view, now and then (the last input byte, past
+	 * the structures): the same walk, other rules at the end */
+	f.src.is_device = size > FUZZ_MAP_END && (data[size - 1] & 0x30) == 0x30;
+	f.src.log_applied = size > FUZZ_MAP_END && (data[size - 1] & 0x0C) == 0x0C;
 	if (vhdx_check(&f.src, scratch, sizeof(scratch), &info, on_finding, NULL) != VHDX_OK)
 		abort(); /* only I/O errors may fail the walk, and this source has none */
 	vhdx_info_print(&info, false, on_line, &total);
@@ -113,5 +149,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* vhdx_probe runs a prefix of the same code: every 16th input is enough */
 	if ((data[0] & 15) == 0 && vhdx_probe(&f.src, scratch, sizeof(scratch), &info) != VHDX_OK)
 		abort();
+	decode(&f.src, scratch);
 	return 0;
 }

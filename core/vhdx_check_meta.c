@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vhdx_read_meta.c - the metadata region [2.6]: table, entries, the known
- * items and the parent locator.  The 64 KiB table sits in scratch[0..64K);
- * items are read through the small-read window at scratch + 64 KiB.
+ * vhdx_check_meta.c - the checker on the metadata region [2.6]: table,
+ * entries, the known items and the parent locator, read with the parsers
+ * the decoder uses (vhdx_decode.c) and judged here.  The 64 KiB table
+ * sits in scratch[0..64K); items are read through the small-read window
+ * at scratch + 64 KiB.
  */
-#include "vhdx_read_internal.h"
+#include "vhdx_check_internal.h"
 
 static bool text_is(const char *s, const char *lit)
 {
@@ -60,7 +62,7 @@ static int keep_text(struct rd_ctx *c, uint64_t off, uint16_t bytes, uint16_t *r
 	if (err)
 		return err < 0 ? err : 0;
 	vhdx_text_init(&t, info->text + info->text_used, room);
-	rd_utf16_to_text_(&t, raw, n);
+	vhdx_utf16_to_text_(&t, raw, n);
 	*ret = info->text_used;
 	info->text_used = (uint16_t)(info->text_used + t.pos + 1);
 	return 0;
@@ -92,36 +94,37 @@ static int parent_locator(struct rd_ctx *c, uint64_t base, uint32_t len)
 		rd_found_str_(c, g, true);
 		rd_report_(c, VHDX_R_PL_TYPE, base);
 	}
-	if (vhdx_get_le16(hdr + 16)) {
-		rd_found_(c, "", vhdx_get_le16(hdr + 16), true);
-		rd_report_(c, VHDX_R_PL_RESERVED, base + 16);
+	if (vhdx_get_le16(hdr + VHDX_PL_RESERVED_OFF)) {
+		rd_found_(c, "", vhdx_get_le16(hdr + VHDX_PL_RESERVED_OFF), true);
+		rd_report_(c, VHDX_R_PL_RESERVED, base + VHDX_PL_RESERVED_OFF);
 	}
-	count = vhdx_get_le16(hdr + 18);
+	count = vhdx_get_le16(hdr + VHDX_PL_COUNT_OFF);
 	info->locator_count = (uint16_t)count;
 	if (VHDX_PL_HEADER_SIZE + (uint64_t)count * VHDX_PL_ENTRY_SIZE > len) {
 		rd_found_(c, "KeyValueCount ", count, false);
 		rd_found_more_(c, " in an item of ", len, false);
 		rd_found_str_(c, " bytes", false);
-		rd_report_(c, VHDX_R_PL_LENGTH, base + 18);
+		rd_report_(c, VHDX_R_PL_LENGTH, base + VHDX_PL_COUNT_OFF);
 		count = (len - VHDX_PL_HEADER_SIZE) / VHDX_PL_ENTRY_SIZE;
 		info->locator_count = (uint16_t)count;
 	}
 	for (j = 0; j < count; j++) {
 		uint64_t eoff = base + VHDX_PL_HEADER_SIZE + j * VHDX_PL_ENTRY_SIZE;
 		uint8_t e[VHDX_PL_ENTRY_SIZE];
+		struct vhdx_pl_entry_ pl;
 		uint32_t koff, voff;
 		uint16_t klen, vlen, ktext = VHDX_INFO_NO_TEXT, vtext = VHDX_INFO_NO_TEXT;
 
 		err = rd_small_(c, eoff, e, sizeof(e));
 		if (err)
 			return err < 0 ? err : 0;
-		koff = vhdx_get_le32(e);
-		voff = vhdx_get_le32(e + 4);
-		klen = vhdx_get_le16(e + 8);
-		vlen = vhdx_get_le16(e + 10);
+		vhdx_pl_entry_decode_(e, &pl);
+		koff = pl.key_offset;
+		voff = pl.value_offset;
+		klen = pl.key_length;
+		vlen = pl.value_length;
 		rd_where_(c, "parent locator entry ", j, "");
-		if (!klen || !vlen || (klen & 1) || (vlen & 1) || koff > len || klen > len - koff ||
-		    voff > len || vlen > len - voff) {
+		if (!vhdx_pl_entry_ok_(&pl, len)) {
 			rd_found_(c, "key ", koff, true);
 			rd_found_more_(c, "+", klen, false);
 			rd_found_more_(c, ", value ", voff, true);
@@ -189,6 +192,7 @@ static int parent_locator(struct rd_ctx *c, uint64_t base, uint32_t len)
 	return 0;
 }
 
+/* The value of a fixed-length item of @len bytes (8 or 4) [2.6.2]. */
 static uint64_t item_value(const uint8_t *v, uint32_t len)
 {
 	return len == 8 ? vhdx_get_le64(v) : vhdx_get_le32(v);
@@ -211,7 +215,7 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 	vhdx_mem_zero_(foff, sizeof(foff));
 
 	for (i = 0; i < VHDX_ITEM_COUNT_; i++) {
-		const uint8_t *e;
+		struct vhdx_meta_entry_ m;
 		uint32_t off, len;
 		uint8_t v[16];
 
@@ -225,9 +229,9 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 			}
 			continue;
 		}
-		e = tab + VHDX_META_ENTRIES_OFF + (uint32_t)pos[i] * VHDX_META_ENTRY_SIZE;
-		off = vhdx_get_le32(e + VHDX_META_E_OFFSET_OFF);
-		len = vhdx_get_le32(e + VHDX_META_E_LENGTH_OFF);
+		vhdx_meta_entry_decode_(tab, (uint32_t)pos[i], &m);
+		off = m.offset;
+		len = m.length;
 		foff[i] = info->meta_offset + off;
 		where_entry(c, (uint32_t)pos[i], vhdx_items_[i].name);
 		if (vhdx_items_[i].length && len != vhdx_items_[i].length) {
@@ -239,8 +243,7 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 			continue;
 		}
 		/* an item outside the region was reported with the entry */
-		if (len == 0 || off < VHDX_META_TABLE_SIZE || off > info->meta_length ||
-		    len > info->meta_length - off)
+		if (len == 0 || !vhdx_meta_offset_ok_(&m) || !vhdx_inside_(off, len, info->meta_length))
 			continue;
 		if (i == VHDX_ITEM_PL_) {
 			err = parent_locator(c, foff[i], len);
@@ -268,23 +271,21 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 		where_entry(c, (uint32_t)pos[VHDX_ITEM_FP_], vhdx_items_[VHDX_ITEM_FP_].name);
 		info->block_size = bs;
 		info->file_parameters_flags = flags;
-		if (!VHDX_IS_POW2(bs) || bs < VHDX_BLOCK_SIZE_MIN || bs > VHDX_BLOCK_SIZE_MAX) {
+		if (!vhdx_block_size_ok_(bs)) {
 			rd_found_(c, "BlockSize ", bs, false);
 			rd_report_(c, VHDX_R_FP_BLOCK_SIZE, foff[VHDX_ITEM_FP_]);
 			ok[VHDX_ITEM_FP_] = false;
 		}
-		if (flags & ~(VHDX_FP_LEAVE_BLOCKS_ALLOCATED | VHDX_FP_HAS_PARENT)) {
+		if (flags & ~(uint32_t)VHDX_FP_FLAGS_KNOWN) {
 			rd_found_(c, "flags ", flags, true);
 			rd_report_(c, VHDX_R_FP_FLAGS, foff[VHDX_ITEM_FP_] + 4);
 		}
-		info->type = (flags & VHDX_FP_HAS_PARENT) ? VHDX_TYPE_DIFFERENCING :
-			     (flags & VHDX_FP_LEAVE_BLOCKS_ALLOCATED) ? VHDX_TYPE_FIXED :
-			     VHDX_TYPE_DYNAMIC;
+		info->type = vhdx_type_of_flags_(flags);
 	}
 	if (ok[VHDX_ITEM_LSS_]) {
 		where_entry(c, (uint32_t)pos[VHDX_ITEM_LSS_], vhdx_items_[VHDX_ITEM_LSS_].name);
 		info->logical_sector_size = (uint32_t)val[VHDX_ITEM_LSS_];
-		if (val[VHDX_ITEM_LSS_] != 512 && val[VHDX_ITEM_LSS_] != 4096) {
+		if (!vhdx_sector_size_ok_(val[VHDX_ITEM_LSS_])) {
 			rd_found_(c, "", val[VHDX_ITEM_LSS_], false);
 			rd_report_(c, VHDX_R_LSS_VALUE, foff[VHDX_ITEM_LSS_]);
 			ok[VHDX_ITEM_LSS_] = false;
@@ -293,7 +294,7 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 	if (ok[VHDX_ITEM_PSS_]) {
 		where_entry(c, (uint32_t)pos[VHDX_ITEM_PSS_], vhdx_items_[VHDX_ITEM_PSS_].name);
 		info->physical_sector_size = (uint32_t)val[VHDX_ITEM_PSS_];
-		if (val[VHDX_ITEM_PSS_] != 512 && val[VHDX_ITEM_PSS_] != 4096) {
+		if (!vhdx_sector_size_ok_(val[VHDX_ITEM_PSS_])) {
 			rd_found_(c, "", val[VHDX_ITEM_PSS_], false);
 			rd_report_(c, VHDX_R_PSS_VALUE, foff[VHDX_ITEM_PSS_]);
 		}
@@ -301,7 +302,7 @@ static int known_items(struct rd_ctx *c, const int32_t *pos)
 	if (ok[VHDX_ITEM_VDS_]) {
 		where_entry(c, (uint32_t)pos[VHDX_ITEM_VDS_], vhdx_items_[VHDX_ITEM_VDS_].name);
 		info->virtual_size = val[VHDX_ITEM_VDS_];
-		if (val[VHDX_ITEM_VDS_] == 0 || val[VHDX_ITEM_VDS_] > VHDX_VIRTUAL_SIZE_MAX) {
+		if (!vhdx_virtual_size_ok_(val[VHDX_ITEM_VDS_])) {
 			rd_found_(c, "", val[VHDX_ITEM_VDS_], false);
 			rd_report_(c, VHDX_R_VDS_RANGE, foff[VHDX_ITEM_VDS_]);
 			ok[VHDX_ITEM_VDS_] = false;
@@ -340,11 +341,8 @@ int rd_metadata_(struct rd_ctx *c)
 	uint64_t base = info->meta_offset;
 	int32_t pos[VHDX_ITEM_COUNT_];
 	uint32_t count, j, k;
-	unsigned i;
 	int err;
 
-	for (i = 0; i < VHDX_ITEM_COUNT_; i++)
-		pos[i] = -1;
 	if (!base || info->meta_length < VHDX_META_TABLE_SIZE)
 		return 1;
 	rd_where_(c, "metadata table", UINT64_MAX, "");
@@ -378,29 +376,28 @@ int rd_metadata_(struct rd_ctx *c)
 	for (j = 0; j < count; j++) {
 		const uint8_t *e = tab + VHDX_META_ENTRIES_OFF + j * VHDX_META_ENTRY_SIZE;
 		uint64_t eoff = base + VHDX_META_ENTRIES_OFF + j * VHDX_META_ENTRY_SIZE;
-		struct vhdx_guid id;
-		uint32_t off = vhdx_get_le32(e + VHDX_META_E_OFFSET_OFF);
-		uint32_t len = vhdx_get_le32(e + VHDX_META_E_LENGTH_OFF);
-		uint32_t flags = vhdx_get_le32(e + VHDX_META_E_FLAGS_OFF);
-		uint32_t rsv = vhdx_get_le32(e + VHDX_META_E_RESERVED_OFF);
+		struct vhdx_meta_entry_ m;
+		uint32_t off, len, flags;
 		int kind;
 
-		vhdx_mem_copy_(&id, e, 16);
-		kind = vhdx_item_kind_(&id);
+		vhdx_meta_entry_decode_(tab, j, &m);
+		off = m.offset;
+		len = m.length;
+		flags = m.flags;
+		kind = m.kind;
 		if (j < VHDX_INFO_MAX_ITEMS) {
-			vhdx_mem_copy_(&info->items[j].id, &id, sizeof(id));
+			vhdx_mem_copy_(&info->items[j].id, &m.id, sizeof(m.id));
 			info->items[j].offset = off;
 			info->items[j].length = len;
 			info->items[j].flags = flags;
 		}
 		where_entry(c, j, kind >= 0 ? vhdx_items_[kind].name : NULL);
-		if ((len == 0 && off != 0) || (len != 0 && off < VHDX_META_TABLE_SIZE)) {
+		if (!vhdx_meta_offset_ok_(&m)) {
 			rd_found_(c, "Offset ", off, true);
 			rd_found_more_(c, ", Length ", len, false);
 			rd_report_(c, VHDX_R_META_ENTRY_OFFSET, eoff + VHDX_META_E_OFFSET_OFF);
 		}
-		if (len > VHDX_META_ITEM_MAX_LENGTH || off > info->meta_length ||
-		    len > info->meta_length - off) {
+		if (!vhdx_meta_inside_(&m, info->meta_length)) {
 			rd_found_(c, "Offset ", off, true);
 			rd_found_more_(c, ", Length ", len, false);
 			rd_found_more_(c, ", region length ", info->meta_length, false);
@@ -411,8 +408,8 @@ int rd_metadata_(struct rd_ctx *c)
 			rd_found_(c, "flags ", flags, true);
 			rd_report_(c, VHDX_R_META_FLAGS_RESERVED, eoff + VHDX_META_E_FLAGS_OFF);
 		}
-		if (rsv) {
-			rd_found_(c, "", rsv, true);
+		if (m.reserved) {
+			rd_found_(c, "", m.reserved, true);
 			rd_report_(c, VHDX_R_META_ENTRY_RESERVED, eoff + VHDX_META_E_RESERVED_OFF);
 		}
 		if (kind >= 0 && (flags & 7u) != vhdx_items_[kind].flags) {
@@ -423,7 +420,7 @@ int rd_metadata_(struct rd_ctx *c)
 		if (kind < 0 && (flags & VHDX_META_IS_REQUIRED)) {
 			char g[VHDX_GUID_TEXT_SIZE];
 
-			vhdx_guid_to_text(&id, g, true);
+			vhdx_guid_to_text(&m.id, g, true);
 			rd_found_str_(c, g, true);
 			rd_report_(c, VHDX_R_META_UNKNOWN_REQUIRED, eoff);
 		}
@@ -433,22 +430,19 @@ int rd_metadata_(struct rd_ctx *c)
 			uint32_t olen = vhdx_get_le32(o + VHDX_META_E_LENGTH_OFF);
 			uint32_t oflags = vhdx_get_le32(o + VHDX_META_E_FLAGS_OFF);
 
-			if (vhdx_get_le64(o) == vhdx_get_le64(e) && vhdx_get_le64(o + 8) == vhdx_get_le64(e + 8) &&
+			if (vhdx_guid_bytes_equal_(o + VHDX_META_E_ID_OFF, e + VHDX_META_E_ID_OFF) &&
 			    ((oflags ^ flags) & VHDX_META_IS_USER) == 0) {
 				if (rd_listing_(c, VHDX_R_META_DUPLICATE))
 					rd_found_(c, "same ItemId and IsUser as entry ", k, false);
 				rd_report_(c, VHDX_R_META_DUPLICATE, eoff);
 			}
-			if (len && olen && (uint64_t)off < (uint64_t)ooff + olen &&
-			    (uint64_t)ooff < (uint64_t)off + len) {
+			if (vhdx_overlaps_(off, len, ooff, olen)) {
 				if (rd_listing_(c, VHDX_R_META_OVERLAP))
 					rd_found_(c, "overlaps entry ", k, false);
 				rd_report_(c, VHDX_R_META_OVERLAP, eoff + VHDX_META_E_OFFSET_OFF);
 			}
 		}
-		/* a system item must not be IsUser; the first one counts */
-		if (kind >= 0 && !(flags & VHDX_META_IS_USER) && pos[kind] < 0)
-			pos[kind] = (int32_t)j;
 	}
+	vhdx_meta_find_items_(tab, count, pos);
 	return known_items(c, pos);
 }
