@@ -60,8 +60,9 @@ static bool str_ieq(const char *a, const char *b)
 
 int vhdx_parse_size(const char *text, uint64_t *ret)
 {
+	/* char arrays, not pointers: no load-time relocation (see options[]) */
 	static const struct {
-		const char *suffix;
+		char suffix[4];  /* NUL-terminated: every suffix is at most 3 chars */
 		unsigned shift;
 	} suffixes[] = {
 		{ "", 0 }, { "b", 0 },
@@ -115,8 +116,15 @@ enum opt_id {
 	OPT_JSON, OPT_BENCH,
 };
 
+/*
+ * The names are arrays inside the entries, not pointers to literals: a table
+ * of pointers lands in .data.rel.ro under -fPIE/-fPIC, which a loader must
+ * patch, and a core running from flash or ROM has none
+ * (tests/freestanding.sh checks).  A name may fill its array without a NUL;
+ * read it with long_name_len().  A longer one does not compile (-Werror).
+ */
 static const struct option {
-	const char *long_name;
+	char long_name[sizeof("physical-sector-size")];
 	char short_name;
 	bool has_value;
 	enum opt_id id;
@@ -140,6 +148,15 @@ static const struct option {
 	{ "json", 0, false, OPT_JSON, 1u << VHDX_CMD_INFO },
 	{ "bench-raw", 0, true, OPT_BENCH, 1u << VHDX_CMD_CREATE },
 };
+
+static size_t long_name_len(const struct option *o)
+{
+	size_t n = 0;
+
+	while (n < sizeof(o->long_name) && o->long_name[n])
+		n++;
+	return n;
+}
 
 static int parse_u32_size(struct parser *ps, const char *opt, const char *val, uint32_t *ret)
 {
@@ -258,7 +275,8 @@ static int parse_option(struct parser *ps, struct vhdx_cli *cli)
 		for (i = 0; i < VHDX_ARRAY_SIZE(options); i++) {
 			const char *l = options[i].long_name;
 
-			if (vhdx_str_len_(l) == n && vhdx_mem_equal_(l, s, n) && (s[n] == '=' || !s[n])) {
+			if (long_name_len(&options[i]) == n && vhdx_mem_equal_(l, s, n) &&
+			    (s[n] == '=' || !s[n])) {
 				o = &options[i];
 				break;
 			}
@@ -282,11 +300,11 @@ static int parse_option(struct parser *ps, struct vhdx_cli *cli)
 	n = 0;
 	name[n++] = '-';
 	if (arg[1] == '-') {
-		const char *l = o->long_name;
+		size_t len = long_name_len(o);
 
 		name[n++] = '-';
-		while (*l && n + 1 < sizeof(name))
-			name[n++] = *l++;
+		for (i = 0; i < len && n + 1 < sizeof(name); i++)
+			name[n++] = o->long_name[i];
 	} else {
 		name[n++] = arg[1];
 	}

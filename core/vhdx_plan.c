@@ -9,7 +9,8 @@
 /* [byte] FP 8 + VDS 8 + LSS 4 + PSS 4 + Page83 16: the parent locator follows them */
 #define META_FIXED_ITEMS_SIZE (vhdx_items_[VHDX_ITEM_PL_].windows_offset - VHDX_META_TABLE_SIZE)
 
-static const char *const locator_path_keys[] = {
+/* arrays, not pointers: no load-time relocation (tests/freestanding.sh) */
+static const char locator_path_keys[][sizeof("absolute_win32_path")] = {
 	"relative_path", "volume_path", "absolute_win32_path",
 };
 

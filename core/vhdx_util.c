@@ -220,7 +220,7 @@ void vhdx_text_u64(struct vhdx_text *t, uint64_t v)
 /* "64 GiB" when exact in the largest unit, else "<n> bytes". */
 void vhdx_text_size(struct vhdx_text *t, uint64_t bytes)
 {
-	static const char *const units[] = { "TiB", "GiB", "MiB", "KiB" };
+	static const char units[][4] = { "TiB", "GiB", "MiB", "KiB" }; /* no pointers: no relocation */
 	static const unsigned shifts[] = { 40, 30, 20, 10 };
 	size_t i;
 
@@ -303,17 +303,26 @@ size_t vhdx_u64_to_text(uint64_t v, char *buf, size_t len)
 
 const char *vhdx_strerror(int err)
 {
-	switch (err) {
-	case VHDX_OK: return "OK";
-	case VHDX_ERR_NOSPACE: return "NOSPACE";
-	case VHDX_ERR_INVAL: return "INVAL";
-	case VHDX_ERR_RANGE: return "RANGE";
-	case VHDX_ERR_DEVFULL: return "DEVFULL";
-	case VHDX_ERR_IO: return "IO";
-	case VHDX_ERR_STATE: return "STATE";
-	case VHDX_ERR_CORRUPT: return "CORRUPT";
-	case VHDX_ERR_UNSUPPORTED: return "UNSUPPORTED";
-	case VHDX_ERR_ABORTED: return "ABORTED";
-	}
-	return "UNKNOWN";
+	/*
+	 * Names in arrays, indexed by -err.  Not a switch returning literals:
+	 * clang turns that into a table of pointers (.data.rel.ro under -fPIE),
+	 * which a core running from flash or ROM cannot have relocated.
+	 */
+	static const char names[][sizeof("UNSUPPORTED")] = {
+		[-VHDX_OK] = "OK",
+		[-VHDX_ERR_NOSPACE] = "NOSPACE",
+		[-VHDX_ERR_INVAL] = "INVAL",
+		[-VHDX_ERR_RANGE] = "RANGE",
+		[-VHDX_ERR_DEVFULL] = "DEVFULL",
+		[-VHDX_ERR_IO] = "IO",
+		[-VHDX_ERR_STATE] = "STATE",
+		[-VHDX_ERR_CORRUPT] = "CORRUPT",
+		[-VHDX_ERR_UNSUPPORTED] = "UNSUPPORTED",
+		[-VHDX_ERR_ABORTED] = "ABORTED",
+	};
+
+	/* err < -(n - 1) rather than -err > n - 1: -INT_MIN overflows */
+	if (err > 0 || err < -(int)(VHDX_ARRAY_SIZE(names) - 1) || !names[-err][0])
+		return "UNKNOWN";
+	return names[-err];
 }

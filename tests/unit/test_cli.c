@@ -124,6 +124,13 @@ static void test_errors_name_the_rule(void **state)
 		{ "check a b", "extra argument b" },
 		{ "list x", "list takes no TARGET" },
 		{ "info --size 1G x", "does not apply" },
+		/* long names are matched whole and quoted from the option table */
+		{ "create -s 1G --physical-sector-size 1000 x",
+		  "--physical-sector-size must be 512 or 4096, not 1000" },
+		{ "create -s 1G --physical-sector-siz 512 x", "unknown option --physical-sector-siz" },
+		{ "create -s 1G --physical-sector-sizes=512 x", "unknown option --physical-sector-sizes=512" },
+		{ "create -s 1G --yes=1 x", "option --yes takes no value" },
+		{ "info --zero-blocks x", "option --zero-blocks does not apply" },
 	};
 	struct vhdx_cli cli;
 	char why[256];
