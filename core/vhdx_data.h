@@ -63,4 +63,71 @@ int vhdx_read_at(const struct vhdx_chain *chain, uint64_t offset, void *buf, siz
 /* True when @len bytes at @buf are all zero (word-wise, no libc). */
 bool vhdx_is_zero(const void *buf, size_t len);
 
+/*
+ * Comparing two disks (vhdx_compare.c), for `vhdx compare` in both
+ * frontends.  A reader is either a chain (its virtual disk) or a raw
+ * source (its bytes as they are: a raw file or block device).
+ */
+struct vhdx_reader {
+	const struct vhdx_chain *chain;  /* a VHDX: read through vhdx_map/vhdx_read_at; else NULL */
+	const struct vhdx_source *raw;   /* raw: this source's bytes; NULL for a chain */
+	uint64_t size;                   /* [byte] the disk: virtual size, or raw->size */
+	/* chain: at least VHDX_DATA_SCRATCH_MIN; raw: at least VHDX_READER_PAGE
+	 * (the bounce page for heads and tails).  Two readers may share one. */
+	void *scratch;
+	size_t scratch_len;
+	/* raw, optional: where the source is known to read as zeros (a sparse
+	 * file's holes); ret as vhdx_map, kind ZERO or DATA (file_offset =
+	 * offset).  NULL: all DATA.  0 or a negative vhdx_err. */
+	int (*raw_map)(const struct vhdx_reader *r, uint64_t offset, uint64_t len, struct vhdx_extent *ret);
+	void *ctx;                       /* for raw_map */
+};
+
+/* Unit of raw source reads [byte]: offsets and lengths are multiples of it
+ * unless a read ends at the source's size (any logical block up to 4096). */
+#define VHDX_READER_PAGE 4096u
+
+/*
+ * vhdx_reader_map - as vhdx_map, for either kind of reader: the extent at
+ * @offset, at most @len long.  VHDX_ERR_RANGE past r->size or @len 0.
+ */
+int vhdx_reader_map(const struct vhdx_reader *r, uint64_t offset, uint64_t len, struct vhdx_extent *ret);
+
+/*
+ * vhdx_reader_read - @len bytes at @offset, any alignment, inside r->size.
+ * Raw sources are read in whole VHDX_READER_PAGE units (head and tail
+ * bounce through the scratch), so a 4096-byte block device works.
+ * Returns as vhdx_read_at.
+ */
+int vhdx_reader_read(const struct vhdx_reader *r, uint64_t offset, void *buf, size_t len);
+
+/* What vhdx_compare found. */
+struct vhdx_compare_result {
+	bool same;                /* identical, the shorter zero-extended */
+	uint64_t difference;      /* [byte] !same: the first differing offset */
+	uint64_t compared;        /* [byte] how far the comparison went */
+	/* Set on an error too (the one exception to ret_ on success only):
+	 * which reader failed (0: a, 1: b) and the offset it was asked for. */
+	unsigned failed;
+	uint64_t failed_offset;
+};
+
+/* Called after each step; a non-zero return stops the compare (VHDX_ERR_ABORTED). */
+typedef int (*vhdx_compare_progress)(void *ctx, uint64_t done, uint64_t total);
+
+/* Smallest @buf_len for vhdx_compare [byte]: a page for each side. */
+#define VHDX_COMPARE_BUF_MIN (2u * VHDX_READER_PAGE)
+
+/*
+ * vhdx_compare - byte for byte, the disks of @a and @b; sizes that differ
+ * compare as if the shorter were zero-extended.  Ranges that are ZERO in
+ * both are skipped without reading; a range ZERO in one is read in the
+ * other only.  @buf: two halves, one per side (a multiple of
+ * 2 * VHDX_READER_PAGE is best: the halves stay page aligned).
+ * Returns VHDX_OK (see ret->same), VHDX_ERR_INVAL, VHDX_ERR_ABORTED, or
+ * an error of a reader (ret->failed says which).
+ */
+int vhdx_compare(const struct vhdx_reader *a, const struct vhdx_reader *b, void *buf, size_t buf_len,
+		 struct vhdx_compare_result *ret, vhdx_compare_progress progress, void *progress_ctx);
+
 #endif /* VHDX_DATA_H */
