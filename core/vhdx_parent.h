@@ -52,4 +52,16 @@ int vhdx_child_params(struct vhdx_params *p, struct vhdx_child_link *link,
  */
 int vhdx_relative_path(const char *from_dir, const char *to_file, bool fold_case, struct vhdx_text *out);
 
+/*
+ * vhdx_path_join - the file a locator path names, as a frontend spells
+ * it: @folder (its first @root_len bytes are the root: "/" or "fs0:\\",
+ * never folded away) then @path's components ('/' or '\\' separated) with
+ * @sep between them, "." dropped and ".." taking back the last folder
+ * (lexically, as Windows reads relative_path).  Appends to @out; returns
+ * VHDX_OK, VHDX_ERR_NOSPACE (cut) or VHDX_ERR_INVAL (@folder shorter than
+ * @root_len).
+ */
+int vhdx_path_join(const char *folder, size_t root_len, char sep, const char *path,
+		   struct vhdx_text *out);
+
 #endif /* VHDX_PARENT_H */

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhdx_chain.c - the parent chain of a differencing disk [2.6.2.6], one
+ * policy for every frontend: which locator paths are tried and in what
+ * order, what makes a candidate the parent (DataWriteGuid = parent_linkage,
+ * the child's virtual size and logical sector size), how deep a chain may
+ * go and what a cycle is.  The frontend only opens files by path text.
+ *
+ * Built on the decoder (vhdx_disk_open, vhdx_disk_locator_get); the
+ * checker's findings about a chain and the chain's lines for `info` are
+ * here too, so that both frontends print the same.
+ */
+#include "vhdx_internal.h"
+
+/* Locator keys holding a path, in the order they are tried (DESIGN.md). */
+#define KEY_COUNT 3u
+static const char path_keys[KEY_COUNT][20] = { "relative_path", "volume_path", "absolute_win32_path" };
+
+/*
+ * Scratch while a parent is looked for: the path text at +0, the locator
+ * look-up's window after it; then vhdx_disk_open takes all of it (the path
+ * is no longer needed once the frontend has opened the file).
+ */
+#define PATH_TEXT_SIZE (8u * 1024u)   /* [byte] UTF-8 path, NUL included */
+#define LOOKUP_SIZE    (4u * 1024u)   /* [byte] vhdx_disk_locator_get's window */
+#define LINKAGE_SIZE   80u            /* [byte] "{guid}" and then some */
+
+enum vhdx_path_kind vhdx_path_kind(const char *path)
+{
+	if ((path[0] == '\\' || path[0] == '/') && (path[1] == '\\' || path[1] == '/'))
+		return VHDX_PATH_VOLUME; /* \\?\Volume{...}\, \\server\share\ */
+	if (path[0] == '\\' || path[0] == '/')
+		return VHDX_PATH_ROOTED;
+	if (((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') && path[1] == ':')
+		return VHDX_PATH_DRIVE;
+	return VHDX_PATH_RELATIVE;
+}
+
+static void copy_text(char *dst, size_t len, const char *src)
+{
+	struct vhdx_text t;
+
+	vhdx_text_init(&t, dst, len);
+	vhdx_text_str(&t, src);
+}
+
+/* "key value: why" or "name: why" appended to one of the chain's notes. */
+static void note(struct vhdx_text *t, const char *a, const char *b, const char *why)
+{
+	if (t->pos)
+		vhdx_text_str(t, "; ");
+	vhdx_text_str(t, a);
+	if (b) {
+		vhdx_text_str(t, " ");
+		vhdx_text_str(t, b);
+	}
+	vhdx_text_str(t, ": ");
+	vhdx_text_str(t, why);
+}
+
+/*
+ * Opens level @lv from lv->src: the decoder, and when the log is active a
+ * view through which the disk is decoded again as it is after replay
+ * [2.3.3].  The errors of vhdx_disk_open / vhdx_log_find, @why filled.
+ */
+static int open_level(struct vhdx_chain_level *lv, void *scratch, size_t scratch_len, char *why,
+		      size_t why_len)
+{
+	struct vhdx_log log;
+	int err;
+
+	lv->through_log = false;
+	err = vhdx_disk_open(&lv->disk, &lv->src, scratch, scratch_len, why, why_len);
+	if (err || !lv->disk.log_replay_needed)
+		return err;
+	err = vhdx_log_find(&log, &lv->disk, &lv->src, scratch, scratch_len, why, why_len);
+	if (err || !log.active)
+		return err;
+	vhdx_log_view_init(&lv->view, &log, &lv->src);
+	lv->through_log = true;
+	return vhdx_disk_open(&lv->disk, &lv->view.source, scratch, scratch_len, why, why_len);
+}
+
+/* The source a level's data and structures are read through. */
+static const struct vhdx_source *level_source(const struct vhdx_chain_level *lv)
+{
+	return lv->through_log ? &lv->view.source : &lv->src;
+}
+
+struct search {
+	struct vhdx_chain *chain;
+	const struct vhdx_parent_ops *ops;
+	uint8_t *scratch;
+	size_t scratch_len;
+	struct vhdx_guid linkage;
+	struct vhdx_text tried;     /* paths with nothing there */
+	struct vhdx_text rejected;  /* candidates that were there and refused */
+	char tried_buf[256];
+	char rejected_buf[384];
+	char why[VHDX_WHY_SIZE];
+};
+
+/* Why candidate @d is not the parent of @child, or NULL when it is. */
+static const char *refusal(const struct search *s, const struct vhdx_disk *child,
+			   const struct vhdx_disk *d)
+{
+	if (!vhdx_guid_equal(&d->data_write_guid, &s->linkage))
+		return "its DataWriteGuid is not the child's parent_linkage [2.6.2.6.3]";
+	if (d->geom.virtual_size != child->geom.virtual_size)
+		return "its virtual size differs from the child's";
+	if (d->geom.logical_sector_size != child->geom.logical_sector_size)
+		return "its logical sector size differs from the child's";
+	return NULL;
+}
+
+/* Level @k already holds the disk @d (same DataWriteGuid): a cycle. */
+static int in_chain(const struct vhdx_chain *chain, const struct vhdx_disk *d)
+{
+	unsigned k;
+
+	for (k = 0; k < chain->depth; k++)
+		if (vhdx_guid_equal(&chain->levels[k].disk.data_write_guid, &d->data_write_guid))
+			return (int)k;
+	return -1;
+}
+
+/*
+ * Tries one locator path of level @cur.  1: the parent was accepted into
+ * level cur + 1; 0: not this one (noted); < 0: an I/O error of the child,
+ * or the chain ended (verdict set).
+ */
+static int try_path(struct search *s, unsigned cur, const char *key)
+{
+	struct vhdx_chain *chain = s->chain;
+	struct vhdx_chain_level *child = &chain->levels[cur];
+	struct vhdx_chain_level *cand = &chain->levels[cur + 1];
+	char *path = (char *)s->scratch;
+	enum vhdx_parent_open res;
+	const char *no;
+	int err, k;
+
+	err = vhdx_disk_locator_get(&child->disk, level_source(child), key, path, PATH_TEXT_SIZE,
+				    s->scratch + PATH_TEXT_SIZE, LOOKUP_SIZE);
+	if (err == VHDX_ERR_RANGE)
+		return 0; /* no such key */
+	if (err == VHDX_ERR_NOSPACE) {
+		note(&s->tried, key, NULL, "longer than this reader follows");
+		return 0;
+	}
+	if (err)
+		return err;
+	if (!path[0])
+		return 0;
+	vhdx_mem_zero_(cand, sizeof(*cand));
+	s->why[0] = '\0';
+	res = s->ops->open(s->ops->ctx, child->name, key, path, vhdx_path_kind(path), &cand->src,
+			   cand->name, sizeof(cand->name), s->why, sizeof(s->why));
+	if (!cand->name[0])
+		copy_text(cand->name, sizeof(cand->name), path);
+	switch (res) {
+	case VHDX_PARENT_OPENED:
+		break;
+	case VHDX_PARENT_FAILED:
+		note(&s->rejected, cand->name, NULL, s->why[0] ? s->why : "cannot be read");
+		return 0;
+	default: /* ABSENT, CANNOT */
+		note(&s->tried, key, cand->name, s->why[0] ? s->why : "not found");
+		return 0;
+	}
+	err = open_level(cand, s->scratch, s->scratch_len, s->why, sizeof(s->why));
+	if (err == VHDX_ERR_IO) {
+		note(&s->rejected, cand->name, NULL, "a read failed");
+	} else if (err) {
+		note(&s->rejected, cand->name, "is not a VHDX that opens", s->why);
+	} else if ((no = refusal(s, &child->disk, &cand->disk)) != NULL) {
+		note(&s->rejected, cand->name, NULL, no);
+	} else if ((k = in_chain(chain, &cand->disk)) >= 0) {
+		struct vhdx_text t;
+
+		vhdx_text_init(&t, chain->why, sizeof(chain->why));
+		vhdx_text_str(&t, cand->name);
+		vhdx_text_str(&t, ": already in the chain as level ");
+		vhdx_text_u64(&t, (uint64_t)k);
+		vhdx_text_str(&t, " (a cycle)");
+		chain->verdict = VHDX_CHAIN_CYCLE;
+		if (s->ops->close)
+			s->ops->close(s->ops->ctx, &cand->src);
+		return -1;
+	} else {
+		cand->key = key;
+		return 1;
+	}
+	if (s->ops->close)
+		s->ops->close(s->ops->ctx, &cand->src);
+	return 0;
+}
+
+/* Finds the parent of level @cur.  0: found; < 0: the walk ends. */
+static int find_parent(struct search *s, unsigned cur)
+{
+	struct vhdx_chain *chain = s->chain;
+	struct vhdx_chain_level *child = &chain->levels[cur];
+	char *linkage = (char *)s->scratch;
+	unsigned k;
+	int err;
+
+	chain->failed_level = cur;
+	if (cur + 1 >= chain->max_levels) {
+		struct vhdx_text t;
+
+		vhdx_text_init(&t, chain->why, sizeof(chain->why));
+		vhdx_text_str(&t, "more than ");
+		vhdx_text_u64(&t, chain->max_levels - 1);
+		vhdx_text_str(&t, " parents: a chain this deep is refused");
+		chain->verdict = VHDX_CHAIN_TOO_DEEP;
+		return -1;
+	}
+	err = vhdx_disk_locator_get(&child->disk, level_source(child), "parent_linkage", linkage, LINKAGE_SIZE,
+				    s->scratch + PATH_TEXT_SIZE, LOOKUP_SIZE);
+	if (err == VHDX_ERR_IO)
+		return err;
+	if (err || vhdx_guid_from_text(&s->linkage, linkage, vhdx_str_len_(linkage))) {
+		copy_text(chain->why, sizeof(chain->why),
+			  "its parent locator has no parent_linkage GUID [2.6.2.6.3]");
+		chain->verdict = VHDX_CHAIN_BAD_LOCATOR;
+		return -1;
+	}
+	vhdx_text_init(&s->tried, s->tried_buf, sizeof(s->tried_buf));
+	vhdx_text_init(&s->rejected, s->rejected_buf, sizeof(s->rejected_buf));
+	for (k = 0; k < KEY_COUNT; k++) {
+		err = try_path(s, cur, path_keys[k]);
+		if (err > 0)
+			return 0;
+		if (err < 0)
+			return err;
+	}
+	/* a candidate that was there and refused is what the message names;
+	 * the paths where nothing was follow */
+	{
+		struct vhdx_text t;
+
+		vhdx_text_init(&t, chain->why, sizeof(chain->why));
+		if (s->rejected.pos) {
+			chain->verdict = VHDX_CHAIN_MISMATCH;
+			vhdx_text_str(&t, s->rejected_buf);
+			if (s->tried.pos) {
+				vhdx_text_str(&t, "; also tried ");
+				vhdx_text_str(&t, s->tried_buf);
+			}
+		} else {
+			chain->verdict = VHDX_CHAIN_ABSENT;
+			vhdx_text_str(&t, s->tried.pos ? s->tried_buf :
+				      "the parent locator holds no path to follow");
+		}
+	}
+	return -1;
+}
+
+int vhdx_chain_open(struct vhdx_chain *chain, struct vhdx_chain_level *levels, unsigned max_levels,
+		    const struct vhdx_source *src, const char *name, const struct vhdx_parent_ops *ops,
+		    void *scratch, size_t scratch_len, char *why, size_t why_len)
+{
+	struct search s;
+	unsigned cur;
+	int err;
+
+	if (!chain || !levels || !max_levels || !src || !ops || !ops->open || !scratch ||
+	    scratch_len < VHDX_OPEN_SCRATCH_MIN)
+		return VHDX_ERR_INVAL;
+	vhdx_mem_zero_(chain, sizeof(*chain));
+	vhdx_mem_zero_(&levels[0], sizeof(levels[0]));
+	chain->levels = levels;
+	chain->max_levels = max_levels;
+	vhdx_mem_copy_(&levels[0].src, src, sizeof(*src));
+	err = open_level(&levels[0], scratch, scratch_len, why, why_len);
+	if (err)
+		return err;
+	copy_text(levels[0].name, sizeof(levels[0].name), name ? name : "");
+	chain->depth = 1;
+	chain->verdict = VHDX_CHAIN_COMPLETE;
+	vhdx_mem_zero_(&s, sizeof(s));
+	s.chain = chain;
+	s.ops = ops;
+	s.scratch = scratch;
+	s.scratch_len = scratch_len;
+	for (cur = 0; levels[cur].disk.type == VHDX_TYPE_DIFFERENCING; cur++) {
+		err = find_parent(&s, cur);
+		if (err == VHDX_ERR_IO) {
+			vhdx_chain_close(chain, ops);
+			return err;
+		}
+		if (err)
+			break;
+		chain->depth++;
+	}
+	return VHDX_OK;
+}
+
+void vhdx_chain_close(struct vhdx_chain *chain, const struct vhdx_parent_ops *ops)
+{
+	unsigned k;
+
+	if (!chain || !chain->levels)
+		return;
+	for (k = 1; k < chain->depth; k++)
+		if (ops && ops->close)
+			ops->close(ops->ctx, &chain->levels[k].src);
+}
+
+const char *vhdx_chain_verdict_name(enum vhdx_chain_verdict v)
+{
+	switch (v) {
+	case VHDX_CHAIN_COMPLETE: return "complete";
+	case VHDX_CHAIN_ABSENT: return "parent absent";
+	case VHDX_CHAIN_MISMATCH: return "parent mismatch";
+	case VHDX_CHAIN_CYCLE: return "cycle";
+	case VHDX_CHAIN_TOO_DEEP: return "too deep";
+	case VHDX_CHAIN_BAD_LOCATOR: return "bad locator";
+	}
+	return "?";
+}
+
+size_t vhdx_disk_summary(const struct vhdx_disk *d, char *buf, size_t len)
+{
+	struct vhdx_text t;
+
+	vhdx_text_init(&t, buf, len);
+	vhdx_text_str(&t, "VHDX (");
+	vhdx_text_str(&t, vhdx_type_name(d->type));
+	vhdx_text_str(&t, ", ");
+	vhdx_text_size(&t, d->geom.virtual_size);
+	vhdx_text_str(&t, ")");
+	return t.pos;
+}
+
+void vhdx_chain_report(const struct vhdx_chain *chain, struct vhdx_info *info, vhdx_finding_fn fn,
+		       void *ctx)
+{
+	const struct vhdx_chain_level *lv;
+	struct vhdx_finding f;
+	struct vhdx_text t;
+	char found[sizeof(chain->why) + VHDX_NAME_SIZE + 4];
+
+	/* a locator without parent_linkage is the checker's pl.parent_linkage */
+	if (!chain || !chain->depth || chain->verdict == VHDX_CHAIN_COMPLETE ||
+	    chain->verdict == VHDX_CHAIN_BAD_LOCATOR)
+		return;
+	lv = &chain->levels[chain->failed_level];
+	vhdx_text_init(&t, found, sizeof(found));
+	if (chain->failed_level) {
+		vhdx_text_str(&t, lv->name);
+		vhdx_text_str(&t, ": ");
+	}
+	vhdx_text_str(&t, chain->why);
+	f.rule = chain->verdict == VHDX_CHAIN_ABSENT ? VHDX_R_PARENT_ABSENT : VHDX_R_PARENT_MISMATCH;
+	f.severity = vhdx_rule_severity(f.rule);
+	f.offset = lv->disk.locator_offset;
+	f.where = "parent locator";
+	f.found = found;
+	if (info) {
+		if (f.severity == VHDX_SEV_ERROR)
+			info->errors++;
+		else
+			info->warnings++;
+	}
+	if (fn)
+		fn(ctx, &f);
+}
+
+/* JSON string body: quotes, backslash and control characters escaped. */
+static void json_str(struct vhdx_text *t, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[7];
+
+	vhdx_text_str(t, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			e[0] = '\\';
+			e[1] = (char)ch;
+			e[2] = '\0';
+		} else if (ch < 0x20) {
+			e[0] = '\\';
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
+			e[4] = hex[ch >> 4];
+			e[5] = hex[ch & 15];
+			e[6] = '\0';
+		} else {
+			e[0] = (char)ch;
+			e[1] = '\0';
+		}
+		vhdx_text_str(t, e);
+	}
+	vhdx_text_str(t, "\"");
+}
+
+#define CHAIN_LINE_SIZE 1200u
+
+void vhdx_chain_print(const struct vhdx_chain *chain, bool json, bool last, vhdx_line_fn line,
+		      void *ctx)
+{
+	char buf[CHAIN_LINE_SIZE], sum[96], g[VHDX_GUID_TEXT_SIZE];
+	struct vhdx_text t;
+	unsigned k;
+
+	if (!chain || !line || !chain->depth || chain->levels[0].disk.type != VHDX_TYPE_DIFFERENCING)
+		return;
+	if (!json) {
+		line(ctx, "parent chain:");
+		for (k = 1; k < chain->depth; k++) {
+			const struct vhdx_chain_level *lv = &chain->levels[k];
+
+			vhdx_text_init(&t, buf, sizeof(buf));
+			vhdx_text_str(&t, "  ");
+			vhdx_text_u64(&t, k);
+			vhdx_text_str(&t, ": ");
+			vhdx_text_str(&t, lv->name);
+			vhdx_text_str(&t, " (");
+			vhdx_text_str(&t, lv->key);
+			vhdx_text_str(&t, "): ");
+			vhdx_disk_summary(&lv->disk, sum, sizeof(sum));
+			vhdx_text_str(&t, sum);
+			vhdx_text_str(&t, ", DataWriteGuid matches parent_linkage");
+			line(ctx, buf);
+		}
+		if (chain->verdict != VHDX_CHAIN_COMPLETE) {
+			vhdx_text_init(&t, buf, sizeof(buf));
+			vhdx_text_str(&t, "  ");
+			vhdx_text_u64(&t, chain->depth);
+			vhdx_text_str(&t, ": ");
+			vhdx_text_str(&t, chain->verdict == VHDX_CHAIN_ABSENT ? "not found" : "refused");
+			vhdx_text_str(&t, " (");
+			vhdx_text_str(&t, chain->why);
+			vhdx_text_str(&t, ")");
+			line(ctx, buf);
+		}
+		return;
+	}
+	line(ctx, "  \"parent_chain\": {");
+	vhdx_text_init(&t, buf, sizeof(buf));
+	vhdx_text_str(&t, "    \"verdict\": ");
+	json_str(&t, vhdx_chain_verdict_name(chain->verdict));
+	vhdx_text_str(&t, ",");
+	line(ctx, buf);
+	vhdx_text_init(&t, buf, sizeof(buf));
+	vhdx_text_str(&t, "    \"why\": ");
+	json_str(&t, chain->verdict == VHDX_CHAIN_COMPLETE ? "" : chain->why);
+	vhdx_text_str(&t, ",");
+	line(ctx, buf);
+	line(ctx, "    \"parents\": [");
+	for (k = 1; k < chain->depth; k++) {
+		const struct vhdx_chain_level *lv = &chain->levels[k];
+
+		vhdx_text_init(&t, buf, sizeof(buf));
+		vhdx_text_str(&t, "      {\"level\": ");
+		vhdx_text_u64(&t, k);
+		vhdx_text_str(&t, ", \"path\": ");
+		json_str(&t, lv->name);
+		vhdx_text_str(&t, ", \"key\": ");
+		json_str(&t, lv->key);
+		vhdx_text_str(&t, ", \"type\": ");
+		json_str(&t, vhdx_type_name(lv->disk.type));
+		vhdx_text_str(&t, ", \"virtual_size\": ");
+		vhdx_text_u64(&t, lv->disk.geom.virtual_size);
+		vhdx_text_str(&t, ", \"data_write_guid\": ");
+		vhdx_guid_to_text(&lv->disk.data_write_guid, g, false);
+		json_str(&t, g);
+		vhdx_text_str(&t, k + 1 < chain->depth ? "}," : "}");
+		line(ctx, buf);
+	}
+	line(ctx, "    ]");
+	line(ctx, last ? "  }" : "  },");
+}
+
+/*
+ * info's JSON object with the chain as its last member: the object's
+ * closing line (a lone "}") is held back, the member before it gets its
+ * comma, and the chain's member goes between them.
+ */
+struct json_splice {
+	const struct vhdx_chain *chain;
+	vhdx_line_fn line;
+	void *ctx;
+	char held[CHAIN_LINE_SIZE];
+	bool holding;
+};
+
+static void splice_line(void *ctx, const char *text)
+{
+	struct json_splice *js = ctx;
+	struct vhdx_text t;
+
+	if (text[0] == '}' && !text[1] && js->holding) {
+		t.buf = js->held; /* append to the held line */
+		t.len = sizeof(js->held);
+		t.pos = vhdx_str_len_(js->held);
+		vhdx_text_str(&t, ",");
+		js->line(js->ctx, js->held);
+		vhdx_chain_print(js->chain, true, true, js->line, js->ctx);
+		js->line(js->ctx, text);
+		js->holding = false;
+		return;
+	}
+	if (js->holding)
+		js->line(js->ctx, js->held);
+	vhdx_text_init(&t, js->held, sizeof(js->held));
+	vhdx_text_str(&t, text);
+	js->holding = true;
+}
+
+void vhdx_info_print_chain(const struct vhdx_info *info, const struct vhdx_chain *chain, bool json,
+			   vhdx_line_fn line, void *ctx)
+{
+	struct json_splice js;
+
+	if (!chain || !chain->depth || chain->levels[0].disk.type != VHDX_TYPE_DIFFERENCING) {
+		vhdx_info_print(info, json, line, ctx);
+		return;
+	}
+	if (!json) {
+		vhdx_info_print(info, false, line, ctx);
+		vhdx_chain_print(chain, false, true, line, ctx);
+		return;
+	}
+	js.chain = chain;
+	js.line = line;
+	js.ctx = ctx;
+	js.holding = false;
+	vhdx_info_print(info, true, splice_line, &js);
+	if (js.holding)
+		line(ctx, js.held);
+}
+
+int vhdx_examine(const struct vhdx_source *src, const char *name, struct vhdx_chain *chain,
+		 struct vhdx_chain_level *levels, unsigned max_levels, const struct vhdx_parent_ops *ops,
+		 void *scratch, size_t scratch_len, struct vhdx_info *info, vhdx_finding_fn fn, void *ctx,
+		 bool *ret_walked)
+{
+	const struct vhdx_source *checked = src;
+	char why[VHDX_WHY_SIZE];
+	int err;
+
+	if (!ret_walked)
+		return VHDX_ERR_INVAL;
+	*ret_walked = false;
+	err = vhdx_chain_open(chain, levels, max_levels, src, name, ops, scratch, scratch_len, why,
+			      sizeof(why));
+	if (err == VHDX_ERR_IO || err == VHDX_ERR_INVAL)
+		return err;
+	/* an image the decoder refuses is checked as it is: the checker says why */
+	if (!err) {
+		*ret_walked = true;
+		checked = level_source(&levels[0]);
+	}
+	err = vhdx_check(checked, scratch, scratch_len, info, fn, ctx);
+	if (*ret_walked) {
+		if (!err)
+			vhdx_chain_report(chain, info, fn, ctx);
+		vhdx_chain_close(chain, ops);
+	}
+	return err;
+}
+
+size_t vhdx_check_line(const char *name, const struct vhdx_info *info, char *buf, size_t len)
+{
+	char sum[128];
+	struct vhdx_text t;
+
+	vhdx_info_summary(info, sum, sizeof(sum));
+	vhdx_text_init(&t, buf, len);
+	vhdx_text_str(&t, name);
+	/* "blk2: VHDX ...", not "blk2:: VHDX ..." */
+	vhdx_text_str(&t, t.pos && buf[t.pos - 1] == ':' ? " " : ": ");
+	vhdx_text_str(&t, sum);
+	vhdx_text_str(&t, ": ");
+	vhdx_text_u64(&t, info->errors);
+	vhdx_text_str(&t, info->errors == 1 ? " error, " : " errors, ");
+	vhdx_text_u64(&t, info->warnings);
+	vhdx_text_str(&t, info->warnings == 1 ? " warning" : " warnings");
+	return t.pos;
+}
