@@ -10,6 +10,9 @@ static const char usage_text[] =
 	"usage: vhdx create [options] TARGET\n"
 	"       vhdx info [--json] TARGET\n"
 	"       vhdx check TARGET\n"
+	"       vhdx convert [-O raw] [--source-format vhdx|raw] [--sparse] [-f] [-y] [-n] [-q] SOURCE TARGET\n"
+	"       vhdx compare [--source-format vhdx|raw] [-q] IMAGE1 IMAGE2\n"
+	"       vhdx repair [-n] [-q] TARGET\n"
 	"       vhdx list\n"
 	"       vhdx help\n"
 	"create options:\n"
@@ -28,6 +31,13 @@ static const char usage_text[] =
 	"  -y, --yes                    do not ask for confirmation\n"
 	"  -n, --dry-run                print the plan, write nothing\n"
 	"  -q, --quiet                  no plan, no progress\n"
+	"convert: the virtual disk of SOURCE (a VHDX, a child read through its chain, a\n"
+	"  dirty log through its overlay; or raw) written to TARGET as a raw disk\n"
+	"  -O, --output-format raw      what TARGET gets (raw; a *.vhdx name asks for VHDX)\n"
+	"      --source-format vhdx|raw read SOURCE as this (by its signature)\n"
+	"      --sparse                 TARGET reads as zeros already: zero ranges are skipped\n"
+	"compare: exit 0 same content, 1 different (first differing offset), 2 could not run\n"
+	"repair: replays the log in place; -n says what it would do\n"
 	"exit status: 0 done; 1 failed part-way (check: errors found); 2 bad invocation or refused\n";
 
 const char *vhdx_cli_usage(void)
@@ -113,8 +123,11 @@ static int error2(struct parser *ps, int err, const char *a, const char *b, cons
 enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
-	OPT_JSON, OPT_BENCH,
+	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
 };
+
+#define CMD_BIT(c) (1u << (c))
+#define CMDS_WRITING (CMD_BIT(VHDX_CMD_CREATE) | CMD_BIT(VHDX_CMD_CONVERT))
 
 /*
  * The names are arrays inside the entries, not pointers to literals: a table
@@ -141,12 +154,16 @@ static const struct option {
 	{ "zero-blocks", 0, false, OPT_ZERO_BLOCKS, 1u << VHDX_CMD_CREATE },
 	{ "no-zero", 0, false, OPT_NO_ZERO, 1u << VHDX_CMD_CREATE },
 	{ "creator", 0, true, OPT_CREATOR, 1u << VHDX_CMD_CREATE },
-	{ "force", 'f', false, OPT_FORCE, 1u << VHDX_CMD_CREATE },
-	{ "yes", 'y', false, OPT_YES, 1u << VHDX_CMD_CREATE },
-	{ "dry-run", 'n', false, OPT_DRY_RUN, 1u << VHDX_CMD_CREATE },
-	{ "quiet", 'q', false, OPT_QUIET, (1u << VHDX_CMD_CREATE) | (1u << VHDX_CMD_CHECK) },
+	{ "force", 'f', false, OPT_FORCE, CMDS_WRITING },
+	{ "yes", 'y', false, OPT_YES, CMDS_WRITING },
+	{ "dry-run", 'n', false, OPT_DRY_RUN, CMDS_WRITING | CMD_BIT(VHDX_CMD_REPAIR) },
+	{ "quiet", 'q', false, OPT_QUIET,
+	  CMDS_WRITING | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_COMPARE) | CMD_BIT(VHDX_CMD_REPAIR) },
 	{ "json", 0, false, OPT_JSON, 1u << VHDX_CMD_INFO },
 	{ "bench-raw", 0, true, OPT_BENCH, 1u << VHDX_CMD_CREATE },
+	{ "output-format", 'O', true, OPT_OUTPUT_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) },
+	{ "source-format", 0, true, OPT_SOURCE_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
+	{ "sparse", 0, false, OPT_SPARSE, CMD_BIT(VHDX_CMD_CONVERT) },
 };
 
 static size_t long_name_len(const struct option *o)
@@ -253,6 +270,21 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 		return VHDX_OK;
 	case OPT_BENCH:
 		cli->bench = val;
+		return VHDX_OK;
+	case OPT_OUTPUT_FORMAT:
+	case OPT_SOURCE_FORMAT: {
+		enum vhdx_format *f = o->id == OPT_OUTPUT_FORMAT ? &cli->output_format : &cli->source_format;
+
+		if (str_eq(val, "vhdx"))
+			*f = VHDX_FORMAT_VHDX;
+		else if (str_eq(val, "raw"))
+			*f = VHDX_FORMAT_RAW;
+		else
+			return error2(ps, VHDX_ERR_INVAL, name, " must be vhdx or raw, not ", val);
+		return VHDX_OK;
+	}
+	case OPT_SPARSE:
+		cli->sparse = true;
 		return VHDX_OK;
 	}
 	return VHDX_ERR_INVAL;
@@ -381,7 +413,7 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	vhdx_mem_zero_(&cli, sizeof(cli));
 	if (argc < 2) {
 		vhdx_mem_copy_(ret, &cli, sizeof(cli)); /* VHDX_CMD_HELP */
-		return error2(&ps, VHDX_ERR_INVAL, "missing command (create, info, check, list, help)", "",
+		return error2(&ps, VHDX_ERR_INVAL, "missing command (create, info, check, convert, compare, repair, list, help)", "",
 			      NULL);
 	}
 	cmd = argv[1];
@@ -393,12 +425,18 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 		cli.cmd = VHDX_CMD_CHECK;
 	else if (str_eq(cmd, "list"))
 		cli.cmd = VHDX_CMD_LIST;
+	else if (str_eq(cmd, "convert"))
+		cli.cmd = VHDX_CMD_CONVERT;
+	else if (str_eq(cmd, "compare"))
+		cli.cmd = VHDX_CMD_COMPARE;
+	else if (str_eq(cmd, "repair"))
+		cli.cmd = VHDX_CMD_REPAIR;
 	else if (str_eq(cmd, "help") || str_eq(cmd, "--help") || str_eq(cmd, "-h") || str_eq(cmd, "-?")) {
 		vhdx_mem_copy_(ret, &cli, sizeof(cli));
 		return VHDX_OK;
 	} else
 		return error2(&ps, VHDX_ERR_INVAL, "unknown command ", cmd,
-			      " (create, info, check, list, help)");
+			      " (create, info, check, convert, compare, repair, list, help)");
 
 	for (ps.i = 2; ps.i < argc; ps.i++) {
 		const char *arg = argv[ps.i];
@@ -420,18 +458,38 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 		}
 		if (cli.cmd == VHDX_CMD_LIST)
 			return error2(&ps, VHDX_ERR_INVAL, "list takes no TARGET: ", arg, NULL);
+		if (!arg[0])
+			return error2(&ps, VHDX_ERR_INVAL,
+				      (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE) && !cli.source ?
+				      "empty SOURCE" : "empty TARGET", "", NULL);
+		if (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE) {
+			/* two images: SOURCE TARGET, or IMAGE1 IMAGE2 */
+			if (cli.target)
+				return error2(&ps, VHDX_ERR_INVAL, "extra argument ", arg,
+					      cli.cmd == VHDX_CMD_CONVERT ? " (SOURCE and TARGET only)" :
+									    " (two images only)");
+			if (cli.source)
+				cli.target = arg;
+			else
+				cli.source = arg;
+			continue;
+		}
 		if (cli.target)
 			return error2(&ps, VHDX_ERR_INVAL, "extra argument ", arg, " (one TARGET only)");
-		if (!arg[0])
-			return error2(&ps, VHDX_ERR_INVAL, "empty TARGET", "", NULL);
 		cli.target = arg;
 	}
 	if (cli.cmd == VHDX_CMD_CREATE) {
 		err = check_create(&ps, &cli);
 		if (err)
 			return err;
-	} else if ((cli.cmd == VHDX_CMD_INFO || cli.cmd == VHDX_CMD_CHECK) && !cli.target) {
+	} else if ((cli.cmd == VHDX_CMD_INFO || cli.cmd == VHDX_CMD_CHECK || cli.cmd == VHDX_CMD_REPAIR) &&
+		   !cli.target) {
 		return error2(&ps, VHDX_ERR_INVAL, cmd, ": missing TARGET", NULL);
+	} else if (cli.cmd == VHDX_CMD_CONVERT && !cli.target) {
+		return error2(&ps, VHDX_ERR_INVAL, "convert: ", cli.source ? "missing TARGET" : "missing SOURCE and TARGET",
+			      NULL);
+	} else if (cli.cmd == VHDX_CMD_COMPARE && !cli.target) {
+		return error2(&ps, VHDX_ERR_INVAL, "compare: two images needed (IMAGE1 IMAGE2)", "", NULL);
 	}
 	vhdx_mem_copy_(ret, &cli, sizeof(cli));
 	return VHDX_OK;

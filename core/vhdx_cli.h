@@ -17,6 +17,16 @@ enum vhdx_cli_cmd {
 	VHDX_CMD_INFO,
 	VHDX_CMD_CHECK,
 	VHDX_CMD_LIST,
+	VHDX_CMD_CONVERT,
+	VHDX_CMD_COMPARE,
+	VHDX_CMD_REPAIR,
+};
+
+/* What an image is read or written as (convert -O, --source-format). */
+enum vhdx_format {
+	VHDX_FORMAT_AUTO = 0,  /* source: VHDX when it has the signature; output: by TARGET's name */
+	VHDX_FORMAT_RAW,
+	VHDX_FORMAT_VHDX,
 };
 
 struct vhdx_cli {
@@ -33,7 +43,11 @@ struct vhdx_cli {
 	bool dry_run;             /* -n: print the plan, write nothing */
 	bool quiet;               /* -q: no plan, no progress */
 	bool json;                /* info --json */
-	const char *target;
+	const char *target;             /* compare: the second image */
+	const char *source;             /* convert: SOURCE; compare: the first image */
+	enum vhdx_format output_format; /* convert -O */
+	enum vhdx_format source_format; /* convert, compare: --source-format */
+	bool sparse;                    /* convert --sparse: the target reads as zeros already */
 	const char *parent;             /* create -t differencing */
 	const char *parent_win32_path;  /* absolute_win32_path to record */
 	const char *bench;              /* hidden: --bench-raw MODE (UEFI benchmark) */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "host_disk.h"
 #include "posix_io.h"
 #include "vhdx_read.h"
 
@@ -44,13 +45,12 @@ static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 struct check_out {
 	const char *path;
 	bool print;  /* findings to stdout (check) */
-	FILE *chain; /* the chain's levels, one line each (info); NULL: not kept */
 };
 
 static void print_finding(void *ctx, const struct vhdx_finding *f)
 {
 	struct check_out *o = ctx;
-	char line[512];
+	char line[2048];
 
 	if (!o->print)
 		return;
@@ -64,180 +64,18 @@ static void print_line(void *ctx, const char *line)
 	printf("%s\n", line);
 }
 
-static void host_finding(struct vhdx_info *info, struct check_out *o, enum vhdx_rule rule,
-			 uint64_t off, const char *where, const char *found)
-{
-	struct vhdx_finding f = {
-		.severity = vhdx_rule_severity(rule),
-		.rule = rule,
-		.offset = off,
-		.where = where,
-		.found = found,
-	};
-
-	if (f.severity == VHDX_SEV_ERROR)
-		info->errors++;
-	else
-		info->warnings++;
-	print_finding(o, &f);
-}
-
-/* Where the locator item lies in the file, for findings. */
-static uint64_t locator_offset(const struct vhdx_info *info)
-{
-	const char *name;
-	size_t i;
-
-	for (i = 0; i < info->meta_count && i < VHDX_INFO_MAX_ITEMS; i++) {
-		name = vhdx_item_name(&info->items[i].id);
-		if (name && !strcmp(name, "Parent Locator"))
-			return info->meta_offset + info->items[i].offset;
-	}
-	return 0;
-}
-
-/* One level of a chain: the parent a child names, once resolved. */
-struct parent_level {
-	char path[1024];      /* the candidate accepted, or the last one tried */
-	const char *key;      /* the locator key it came from */
-	char why[1200];       /* why no candidate was accepted ("" if one was) */
-	bool found;           /* a file exists at a candidate */
-	struct vhdx_info *info; /* the parent's, probed (caller frees) */
+/* The chain of a differencing image, walked and judged by the core. */
+struct host_chain {
+	struct vhdx_chain chain;
+	struct vhdx_chain_level levels[VHDX_CHAIN_DEPTH_MAX];
+	bool walked;
 };
 
-/*
- * Resolves the parent of the child at @path: relative_path, then
- * volume_path, then absolute_win32_path (DESIGN.md), '\' read as '/', a
- * relative value taken from the child's folder; a candidate is accepted
- * only when it is a VHDX whose current DataWriteGuid equals parent_linkage
- * and whose size and logical sector match the child's [2.6.2.6.3].
- * Windows-only forms (C:\..., \\?\Volume{...}) never exist here.
- * Returns true when a parent was accepted (lv->info filled).
- */
-static bool resolve_parent(const char *path, const struct vhdx_info *info, struct parent_level *lv)
-{
-	static const char *const keys[] = { "relative_path", "volume_path", "absolute_win32_path" };
-	const char *link = vhdx_info_locator_value(info, "parent_linkage");
-	const char *slash = strrchr(path, '/');
-	size_t dir = slash ? (size_t)(slash - path + 1) : 0, k, i;
-	struct vhdx_guid want;
-	void *scratch;
-
-	memset(lv, 0, sizeof(*lv));
-	snprintf(lv->why, sizeof(lv->why), "no locator path a POSIX host can follow");
-	if (!link || vhdx_guid_from_text(&want, link, strlen(link)))
-		return false; /* reported as pl.parent_linkage */
-	lv->info = malloc(sizeof(*lv->info));
-	scratch = malloc(VHDX_READ_SCRATCH_MIN);
-	if (!lv->info || !scratch) {
-		free(scratch);
-		snprintf(lv->why, sizeof(lv->why), "out of memory");
-		return false;
-	}
-	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		const char *v = vhdx_info_locator_value(info, keys[k]);
-		struct vhdx_source src;
-		struct rsrc r;
-		size_t n = 0;
-		int err;
-
-		if (!v || !*v)
-			continue;
-		if (v[0] != '\\' && v[0] != '/' && !(v[0] && v[1] == ':')) {
-			if (dir >= sizeof(lv->path))
-				continue;
-			memcpy(lv->path, path, dir);
-			n = dir;
-		}
-		for (i = 0; v[i] && n + 1 < sizeof(lv->path); i++)
-			lv->path[n++] = v[i] == '\\' ? '/' : v[i];
-		lv->path[n] = '\0';
-		lv->key = keys[k];
-		if (access(lv->path, R_OK) != 0) {
-			snprintf(lv->why, sizeof(lv->why), "%s %s: %s", keys[k], lv->path, strerror(errno));
-			continue;
-		}
-		lv->found = true;
-		if (rsrc_open(lv->path, &r, &src) != VHDX_EXIT_OK)
-			continue;
-		err = vhdx_probe(&src, scratch, VHDX_READ_SCRATCH_MIN, lv->info);
-		close(r.t.fd);
-		if (err || !lv->info->is_vhdx || lv->info->current_header < 0)
-			snprintf(lv->why, sizeof(lv->why), "%s: not a VHDX with a valid header", lv->path);
-		else if (!vhdx_guid_equal(&lv->info->header[lv->info->current_header].data_write_guid, &want))
-			snprintf(lv->why, sizeof(lv->why), "%s: its DataWriteGuid is not parent_linkage",
-				 lv->path);
-		else if (lv->info->virtual_size != info->virtual_size ||
-			 lv->info->logical_sector_size != info->logical_sector_size)
-			snprintf(lv->why, sizeof(lv->why),
-				 "%s: its virtual size or logical sector size differs from the child's", lv->path);
-		else {
-			lv->why[0] = '\0';
-			free(scratch);
-			return true;
-		}
-	}
-	free(scratch);
-	return false;
-}
-
-#define CHAIN_MAX 16 /* levels followed before calling it a loop */
-
-/*
- * Follows a differencing chain from @path up to a parent that is not
- * differencing.  check: a missing parent is a warning (parent.absent), a
- * candidate that exists but does not match is an error (parent.mismatch),
- * at every level.  One line per level goes to o->chain when it is set:
- * info prints them after the rest, whose error counts include the chain's.
- */
-static void walk_chain(const char *path, struct vhdx_info *info, struct check_out *o)
-{
-	FILE *levels = o->chain;
-	char child[1024], found[1400], sum[128];
-	struct vhdx_info *cur = info, *owned = NULL;
-	int level;
-
-	if (info->type != VHDX_TYPE_DIFFERENCING || !info->has_locator)
-		return;
-	snprintf(child, sizeof(child), "%s", path);
-	if (levels)
-		fprintf(levels, "parent chain:\n");
-	for (level = 1; level <= CHAIN_MAX; level++) {
-		struct parent_level lv;
-		bool ok = resolve_parent(child, cur, &lv);
-
-		if (!ok) {
-			if (levels)
-				fprintf(levels, "  %d: not found (%s)\n", level, lv.why);
-			snprintf(found, sizeof(found), "%s%s%s", level > 1 ? child : "", level > 1 ? ": " : "",
-				 lv.why);
-			host_finding(info, o, lv.found ? VHDX_R_PARENT_MISMATCH : VHDX_R_PARENT_ABSENT,
-				     locator_offset(cur), "parent locator", found);
-			free(lv.info);
-			break;
-		}
-		if (levels) {
-			vhdx_info_summary(lv.info, sum, sizeof(sum));
-			fprintf(levels, "  %d: %s (%s): %s, DataWriteGuid matches parent_linkage\n", level,
-				lv.path, lv.key, sum);
-		}
-		free(owned);
-		owned = lv.info;
-		cur = owned;
-		snprintf(child, sizeof(child), "%s", lv.path);
-		if (cur->type != VHDX_TYPE_DIFFERENCING)
-			break;
-		if (level == CHAIN_MAX) {
-			snprintf(found, sizeof(found), "more than %d levels: a loop?", CHAIN_MAX);
-			host_finding(info, o, VHDX_R_PARENT_MISMATCH, locator_offset(info), "parent locator",
-				     found);
-		}
-	}
-	free(owned);
-}
-
-/* Runs the reader; exit status 2 (message printed) if it could not run. */
-static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct check_out *o)
+/* Runs the checker and, for a differencing image, walks its chain (the
+ * chain's finding counts in info); exit status 2 (message printed) if it
+ * could not run. */
+static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct host_chain *hc,
+		     struct check_out *o)
 {
 	struct vhdx_source src;
 	struct rsrc r;
@@ -258,7 +96,8 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		close(r.t.fd);
 		return VHDX_EXIT_USAGE;
 	}
-	err = vhdx_check(&src, scratch, scratch_len, info, print_finding, o);
+	err = vhdx_examine(&src, cli->target, &hc->chain, hc->levels, VHDX_CHAIN_DEPTH_MAX,
+			   &host_parent_ops, scratch, scratch_len, info, print_finding, o, &hc->walked);
 	free(scratch);
 	if (err) {
 		if (err == VHDX_ERR_IO)
@@ -270,60 +109,48 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		return VHDX_EXIT_USAGE;
 	}
 	close(r.t.fd);
-	walk_chain(cli->target, info, o);
 	return VHDX_EXIT_OK;
 }
 
-/* Reads and checks cli->target into a fresh info; NULL (message printed,
- * *ret_status set) when it could not run. */
-static struct vhdx_info *read_target(const struct vhdx_cli *cli, struct check_out *o, int *ret_status)
-{
-	struct vhdx_info *info = malloc(sizeof(*info));
+struct host_read {
+	struct vhdx_info info;
+	struct host_chain hc;
+};
 
-	if (!info) {
+/* Reads and checks cli->target; NULL (message printed, *ret_status set)
+ * when it could not run. */
+static struct host_read *read_target(const struct vhdx_cli *cli, struct check_out *o, int *ret_status)
+{
+	struct host_read *rd = calloc(1, sizeof(*rd));
+
+	if (!rd) {
 		host_error("out of memory");
 		*ret_status = VHDX_EXIT_USAGE;
 		return NULL;
 	}
-	*ret_status = run_check(cli, info, o);
+	*ret_status = run_check(cli, &rd->info, &rd->hc, o);
 	if (*ret_status != VHDX_EXIT_OK) {
-		free(info);
+		free(rd);
 		return NULL;
 	}
-	return info;
+	return rd;
 }
 
 int host_cmd_info(const struct vhdx_cli *cli)
 {
 	struct check_out o = { .path = cli->target, .print = false };
-	struct vhdx_info *info;
-	char *chain = NULL;
-	size_t chain_len = 0;
+	struct host_read *rd;
 	int st;
 
-	if (!cli->json) {
-		o.chain = open_memstream(&chain, &chain_len);
-		if (!o.chain) {
-			host_error("out of memory");
-			return VHDX_EXIT_USAGE;
-		}
-	}
-	info = read_target(cli, &o, &st);
-	if (o.chain && fclose(o.chain) != 0) {
-		host_error("out of memory");
-		free(chain);
-		free(info);
-		return VHDX_EXIT_USAGE;
-	}
-	if (info) {
-		vhdx_info_print(info, cli->json, print_line, NULL);
-		if (chain)
-			fputs(chain, stdout);
-		if (!info->is_vhdx)
+	rd = read_target(cli, &o, &st);
+	if (rd) {
+		const struct vhdx_chain *chain = rd->hc.walked ? &rd->hc.chain : NULL;
+
+		vhdx_info_print_chain(&rd->info, chain, cli->json, print_line, NULL);
+		if (!rd->info.is_vhdx)
 			st = VHDX_EXIT_FAILED;
-		free(info);
+		free(rd);
 	}
-	free(chain);
 	if (fflush(stdout) != 0)
 		return VHDX_EXIT_USAGE;
 	return st;
@@ -332,18 +159,17 @@ int host_cmd_info(const struct vhdx_cli *cli)
 int host_cmd_check(const struct vhdx_cli *cli)
 {
 	struct check_out o = { .path = cli->target, .print = true };
-	struct vhdx_info *info;
+	struct host_read *rd;
 	int st;
 
-	info = read_target(cli, &o, &st);
-	if (info) {
-		char sum[128];
+	rd = read_target(cli, &o, &st);
+	if (rd) {
+		char line[1200];
 
-		vhdx_info_summary(info, sum, sizeof(sum));
-		printf("%s: %s: %u error%s, %u warning%s\n", cli->target, sum, info->errors,
-		       info->errors == 1 ? "" : "s", info->warnings, info->warnings == 1 ? "" : "s");
-		st = info->errors ? VHDX_EXIT_FAILED : VHDX_EXIT_OK;
-		free(info);
+		vhdx_check_line(cli->target, &rd->info, line, sizeof(line));
+		printf("%s\n", line);
+		st = rd->info.errors ? VHDX_EXIT_FAILED : VHDX_EXIT_OK;
+		free(rd);
 	}
 	if (fflush(stdout) != 0)
 		return VHDX_EXIT_USAGE;

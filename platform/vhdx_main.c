@@ -32,6 +32,12 @@ int main(int argc, char **argv)
 		return host_cmd_info(&cli);
 	case VHDX_CMD_CHECK:
 		return host_cmd_check(&cli);
+	case VHDX_CMD_CONVERT:
+		return host_cmd_convert(&cli);
+	case VHDX_CMD_COMPARE:
+		return host_cmd_compare(&cli);
+	case VHDX_CMD_REPAIR:
+		return host_cmd_repair(&cli);
 	case VHDX_CMD_LIST:
 		host_error("list: only in the UEFI app; on the host, use lsblk");
 		return VHDX_EXIT_USAGE;

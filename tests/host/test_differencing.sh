@@ -118,10 +118,91 @@ mv "$d/c1.moved" "$d/c1.vhdx"
 mv "$d/base.vhdx" "$d/base.moved"
 "$VHDX" create -q -t fixed -b 1M -s 40M "$d/base.vhdx"   # same name and size, another DataWriteGuid
 out=$("$VHDX" check "$d/c2.vhdx" 2>&1); rc=$?
-[ $rc -eq 1 ] && grep -q "base.vhdx: its DataWriteGuid is not parent_linkage (parent.mismatch)" <<<"$out" &&
+[ $rc -eq 1 ] && grep -q "base.vhdx: its DataWriteGuid is not the child's parent_linkage \[2.6.2.6.3\] (parent.mismatch)" <<<"$out" &&
 	ok "a replaced grandparent: parent.mismatch error, exit 1" || bad "replaced grandparent: rc $rc $out"
 rm -f "$d/base.vhdx"
 mv "$d/base.moved" "$d/base.vhdx"
+
+# a wrong parent at relative_path and a stale absolute_win32_path: the
+# finding and info's chain line name the parent rejected, not the last
+# path tried
+d=$T/fixed512/sub
+mv "$T/fixed512/base.vhdx" "$T/fixed512/base.keep"
+"$VHDX" create -q -t fixed -b 1M -s 40M "$T/fixed512/base.vhdx"
+out=$("$VHDX" check "$d/child.vhdx" 2>&1); rc=$?
+line=$(grep "(parent.mismatch)" <<<"$out")
+[ $rc -eq 1 ] && grep -q "parent locator.*found $T/fixed512/base.vhdx: its DataWriteGuid is not the child's parent_linkage" <<<"$line" &&
+	grep -q 'also tried absolute_win32_path D:\\vms\\base.vhdx: a Windows drive path' <<<"$line" &&
+	ok "wrong parent, stale win32 path: the finding names the parent rejected" || bad "wrong parent: rc $rc $out"
+"$VHDX" info "$d/child.vhdx" >"$T/info"
+grep -q "^  1: refused ($T/fixed512/base.vhdx: its DataWriteGuid is not" "$T/info" &&
+	ok "info's chain line names the parent rejected" || bad "info chain line: $(sed -n '/parent chain/,$p' "$T/info")"
+"$VHDX" info --json "$d/child.vhdx" >"$T/info.json"
+python3 - "$T/info.json" <<'PY' && ok "info --json of a broken chain: its verdict" || bad "info --json verdict: $(cat "$T/info.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))['parent_chain']
+assert c['verdict'] == 'parent mismatch', c
+assert 'its DataWriteGuid is not' in c['why'], c
+assert c['parents'] == [], c
+PY
+rm -f "$T/fixed512/base.vhdx"
+mv "$T/fixed512/base.keep" "$T/fixed512/base.vhdx"
+"$VHDX" info --json "$T/fixed512/c2.vhdx" >"$T/info.json"
+python3 - "$T/info.json" <<'PY' && ok "info --json of a chain of three: verdict and levels" || bad "info --json chain: $(cat "$T/info.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))['parent_chain']
+assert c['verdict'] == 'complete' and c['why'] == '', c
+assert [p['level'] for p in c['parents']] == [1, 2], c
+assert c['parents'][0]['path'].endswith('c1.vhdx') and c['parents'][0]['type'] == 'differencing', c
+assert c['parents'][1]['path'].endswith('base.vhdx') and c['parents'][1]['type'] == 'fixed', c
+assert all(p['key'] == 'relative_path' for p in c['parents']), c
+PY
+
+# a Windows absolute_win32_path is never looked up from the current folder:
+# a folder literally named "C:" there holds the right parent, and must not
+# be found
+w=$T/win
+mkdir -p "$w/C:/x" "$w/kid" "$w/other/deeper"
+"$VHDX" create -q -t dynamic -b 1M -s 8M "$w/C:/x/base.vhdx"
+"$VHDX" create -q -t differencing --parent "$w/C:/x/base.vhdx" --parent-win32-path 'C:\x\base.vhdx' "$w/kid/child.vhdx"
+mv "$w/kid/child.vhdx" "$w/other/deeper/child.vhdx"   # relative_path ..\C:\x\base.vhdx now leads nowhere
+out=$(cd "$w" && "$VHDX" check other/deeper/child.vhdx 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "(parent.absent)" <<<"$out" && grep -q 'absolute_win32_path C:\\x\\base.vhdx: a Windows drive path, not followed on this host' <<<"$out" &&
+	ok "a Windows drive path is not looked up relative to the current folder" || bad "win32 path from cwd: rc $rc $out"
+
+# a cycle: c1's locator patched to name c2 (same name length, c2's DataWriteGuid)
+y=$T/cycle
+mkdir -p "$y"
+"$VHDX" create -q -t dynamic -b 1M -s 8M "$y/b0.vhdx"
+"$VHDX" create -q -t differencing --parent "$y/b0.vhdx" "$y/c1.vhdx"
+"$VHDX" create -q -t differencing --parent "$y/c1.vhdx" "$y/c2.vhdx"
+python3 - "$y/c1.vhdx" "$(data_write_guid "$y/b0.vhdx")" "$(data_write_guid "$y/c2.vhdx")" <<'PY'
+import sys
+img, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
+data = bytearray(open(img, 'rb').read())
+for a, b in ((old, new), ('.\\b0.vhdx', '.\\c2.vhdx')):
+    a, b = a.encode('utf-16-le'), b.encode('utf-16-le')
+    i = data.find(a)
+    assert i > 0 and len(a) == len(b), (a, i)
+    data[i:i + len(a)] = b
+open(img, 'wb').write(data)
+PY
+out=$("$VHDX" check "$y/c2.vhdx" 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "c2.vhdx: already in the chain as level 0 (a cycle) (parent.mismatch)" <<<"$out" &&
+	ok "a cycle in a chain: parent.mismatch, exit 1" || bad "cycle: rc $rc $out"
+
+# a chain deeper than the reader follows (16 levels, 15 parents): refused, not looped
+z=$T/deep
+mkdir -p "$z"
+"$VHDX" create -q -t dynamic -b 1M -s 8M "$z/l0.vhdx"
+for i in $(seq 1 16); do
+	"$VHDX" create -q -t differencing --parent "$z/l$((i - 1)).vhdx" "$z/l$i.vhdx" || bad "level $i"
+done
+out=$("$VHDX" check "$z/l15.vhdx" 2>&1); rc=$?
+[ $rc -eq 0 ] && ! grep -q "parent\." <<<"$out" && ok "a chain of 16 levels is followed" || bad "16 levels: rc $rc $out"
+out=$("$VHDX" check "$z/l16.vhdx" 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "more than 15 parents: a chain this deep is refused (parent.mismatch)" <<<"$out" &&
+	ok "a chain of 17 levels: refused" || bad "17 levels: rc $rc $out"
 
 # refusals: exit 2, one line, nothing created
 head -c $((4 * M)) /dev/urandom >"$T/junk.bin"

@@ -103,7 +103,7 @@ win10-dynamic-10M            0 -
 win10-fixed-10M              0 -
 win10-differencing-8G-child  0 parent.absent
 disk2vhd-256M                0 file.trailing,hdr.same_sequence
-qemu1.6-dirtylog-10G         1 file.trailing,log.replay,rgn.not_required
+qemu1.6-dirtylog-10G         1 log.replay,rgn.not_required
 EOF
 
 # The differencing sample with a parent beside it: found by relative_path and accepted

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * host_disk.c - disks to read on the host (host_disk.h): the core's chain
+ * over POSIX files, parents found from the child's folder, and raw files
+ * or devices with their holes found by SEEK_DATA/SEEK_HOLE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host_disk.h"
+
+#define DISK_SCRATCH_SIZE (1024u * 1024u) /* [byte] decoder, chain, BAT pages */
+
+/* A parent named by locator text: relative to the child's folder, or a
+ * rooted path; Windows forms are never looked up here (a drive letter or
+ * a volume GUID would be taken relative to the current folder). */
+static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, const char *key,
+					 const char *path, enum vhdx_path_kind kind,
+					 struct vhdx_source *ret_src, char *name, size_t name_len,
+					 char *why, size_t why_len)
+{
+	char folder[PATH_MAX];
+	const char *slash = strrchr(child_name, '/');
+	struct posix_target *t;
+	struct vhdx_text nt;
+	int fd;
+
+	(void)ctx;
+	(void)key;
+	vhdx_text_init(&nt, name, name_len);
+	switch (kind) {
+	case VHDX_PATH_DRIVE:
+		vhdx_text_str(&nt, path);
+		snprintf(why, why_len, "a Windows drive path, not followed on this host");
+		return VHDX_PARENT_CANNOT;
+	case VHDX_PATH_VOLUME:
+		vhdx_text_str(&nt, path);
+		snprintf(why, why_len, "a Windows volume or network path, not followed on this host");
+		return VHDX_PARENT_CANNOT;
+	case VHDX_PATH_RELATIVE:
+		/* from the child's folder, made absolute so that ".." folds */
+		if (child_name[0] == '/')
+			snprintf(folder, sizeof(folder), "%.*s", slash ? (int)(slash - child_name + 1) : 1,
+				 child_name);
+		else if (!getcwd(folder, sizeof(folder) - 1))
+			snprintf(folder, sizeof(folder), "/");
+		else
+			snprintf(folder + strlen(folder), sizeof(folder) - strlen(folder), "/%.*s",
+				 slash ? (int)(slash - child_name + 1) : 0, child_name);
+		break;
+	case VHDX_PATH_ROOTED:
+		snprintf(folder, sizeof(folder), "/");
+		break;
+	}
+	if (vhdx_path_join(folder, 1, '/', path, &nt) != VHDX_OK) {
+		snprintf(why, why_len, "%s", strerror(ENAMETOOLONG));
+		return VHDX_PARENT_CANNOT;
+	}
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, why_len, "%s", strerror(errno));
+		return errno == ENOENT || errno == ENOTDIR ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t || posix_source_init(ret_src, t, fd) < 0) {
+		snprintf(why, why_len, "%s", t ? strerror(errno) : "out of memory");
+		free(t);
+		close(fd);
+		return VHDX_PARENT_FAILED;
+	}
+	return VHDX_PARENT_OPENED;
+}
+
+static void close_parent(void *ctx, struct vhdx_source *src)
+{
+	struct posix_target *t = src->ctx;
+
+	(void)ctx;
+	close(t->fd);
+	free(t);
+}
+
+const struct vhdx_parent_ops host_parent_ops = {
+	.open = open_parent,
+	.close = close_parent,
+};
+
+static bool has_signature(int fd)
+{
+	char sig[8];
+
+	return pread(fd, sig, sizeof(sig), 0) == (ssize_t)sizeof(sig) &&
+	       memcmp(sig, "vhdxfile", sizeof(sig)) == 0;
+}
+
+int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
+{
+	char why[VHDX_WHY_SIZE];
+	int fd, err;
+
+	memset(d, 0, sizeof(*d));
+	d->path = path;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		host_error("%s: cannot open: %s", path, strerror(errno));
+		return VHDX_EXIT_USAGE;
+	}
+	if (fstat(fd, &d->st) < 0 || posix_source_init(&d->src, &d->t, fd) < 0) {
+		host_error("%s: not a readable file or block device: %s", path, strerror(errno));
+		close(fd);
+		return VHDX_EXIT_USAGE;
+	}
+	d->raw = format == VHDX_FORMAT_RAW || (format == VHDX_FORMAT_AUTO && !has_signature(fd));
+	if (d->raw) {
+		d->size = d->src.size;
+		return VHDX_EXIT_OK;
+	}
+	d->scratch_len = DISK_SCRATCH_SIZE;
+	d->scratch = malloc(d->scratch_len);
+	d->levels = calloc(VHDX_CHAIN_DEPTH_MAX, sizeof(*d->levels));
+	if (!d->scratch || !d->levels) {
+		host_error("out of memory");
+		host_disk_close(d);
+		return VHDX_EXIT_USAGE;
+	}
+	why[0] = '\0';
+	err = vhdx_chain_open(&d->chain, d->levels, VHDX_CHAIN_DEPTH_MAX, &d->src, path, &host_parent_ops,
+			      d->scratch, d->scratch_len, why, sizeof(why));
+	if (err) {
+		if (err == VHDX_ERR_IO)
+			host_error("%s: read failed: %s", path, strerror(d->t.saved_errno));
+		else
+			host_error("%s: cannot be read as a VHDX: %s (see 'vhdx check %s')", path,
+				   why[0] ? why : vhdx_strerror(err), path);
+		host_disk_close(d);
+		return VHDX_EXIT_USAGE;
+	}
+	d->opened_chain = true;
+	if (d->chain.verdict != VHDX_CHAIN_COMPLETE) {
+		const struct vhdx_chain_level *lv = &d->levels[d->chain.failed_level];
+
+		host_error("%s: its chain is broken at %s (%s): %s", path, lv->name,
+			   vhdx_chain_verdict_name(d->chain.verdict), d->chain.why);
+		host_disk_close(d);
+		return VHDX_EXIT_USAGE;
+	}
+	d->size = d->levels[0].disk.geom.virtual_size;
+	return VHDX_EXIT_OK;
+}
+
+void host_disk_close(struct host_disk *d)
+{
+	if (d->opened_chain)
+		vhdx_chain_close(&d->chain, &host_parent_ops);
+	if (d->t.fd > 0)
+		close(d->t.fd);
+	free(d->levels);
+	free(d->scratch);
+	memset(d, 0, sizeof(*d));
+}
+
+static void core_error(struct host_disk *d, int err, uint64_t off)
+{
+	if (err == VHDX_ERR_IO)
+		host_error("%s: read failed near virtual offset %llu: %s", d->path, (unsigned long long)off,
+			   strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
+	else
+		host_error("%s: cannot read virtual offset %llu: %s (see 'vhdx check %s')", d->path,
+			   (unsigned long long)off, vhdx_strerror(err), d->path);
+}
+
+int host_disk_map(struct host_disk *d, uint64_t off, uint64_t len, struct vhdx_extent *ret)
+{
+	int err;
+
+	if (d->raw) {
+		/* holes of a sparse file read as zeros and cost nothing to skip */
+		off_t data = d->t.is_block_device ? (off_t)off : lseek(d->t.fd, (off_t)off, SEEK_DATA);
+		off_t hole;
+
+		memset(ret, 0, sizeof(*ret));
+		if (data < 0 && errno == ENXIO)
+			data = (off_t)d->size; /* only a hole up to the end */
+		if (data < 0)
+			data = (off_t)off; /* SEEK_DATA not supported: all data */
+		if ((uint64_t)data > off) {
+			ret->kind = VHDX_EXTENT_ZERO;
+			ret->length = (uint64_t)data - off < len ? (uint64_t)data - off : len;
+			return 0;
+		}
+		hole = d->t.is_block_device ? (off_t)d->size : lseek(d->t.fd, (off_t)off, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > d->size)
+			hole = (off_t)d->size;
+		ret->kind = VHDX_EXTENT_DATA;
+		ret->file_offset = off;
+		ret->length = (uint64_t)hole - off < len ? (uint64_t)hole - off : len;
+		if (!ret->length)
+			ret->length = len;
+		return 0;
+	}
+	err = vhdx_map(&d->chain, off, len, ret, d->scratch, d->scratch_len);
+	if (err) {
+		core_error(d, err, off);
+		return -1;
+	}
+	return 0;
+}
+
+int host_disk_read(struct host_disk *d, uint64_t off, void *buf, size_t len)
+{
+	int err;
+
+	if (d->raw) {
+		err = d->src.read(&d->src, off, buf, len);
+		if (err) {
+			host_error("%s: read failed at offset %llu: %s", d->path, (unsigned long long)off,
+				   strerror(d->t.saved_errno));
+			return -1;
+		}
+		return 0;
+	}
+	err = vhdx_read_at(&d->chain, off, buf, len, d->scratch, d->scratch_len);
+	if (err) {
+		core_error(d, err, off);
+		return -1;
+	}
+	return 0;
+}
+
+bool host_disk_holds(const struct host_disk *d, const struct stat *st)
+{
+	unsigned k;
+
+	if (d->st.st_dev == st->st_dev && d->st.st_ino == st->st_ino)
+		return true;
+	for (k = 1; !d->raw && k < d->chain.depth; k++) {
+		const struct posix_target *t = d->levels[k].src.ctx;
+		struct stat pst;
+
+		if (fstat(t->fd, &pst) == 0 && pst.st_dev == st->st_dev && pst.st_ino == st->st_ino)
+			return true;
+	}
+	return false;
+}
+
+void host_disk_describe(const struct host_disk *d, char *buf, size_t len)
+{
+	char sum[96];
+
+	if (d->raw) {
+		struct vhdx_text t;
+
+		vhdx_text_init(&t, buf, len);
+		vhdx_text_str(&t, d->t.is_block_device ? "raw block device, " : "raw file, ");
+		vhdx_text_size(&t, d->size);
+		return;
+	}
+	vhdx_disk_summary(&d->levels[0].disk, sum, sizeof(sum));
+	if (d->chain.depth > 1)
+		snprintf(buf, len, "%s, a chain of %u%s", sum, d->chain.depth,
+			 d->levels[0].through_log ? ", its log read through the overlay (replay pending)" : "");
+	else
+		snprintf(buf, len, "%s%s", sum,
+			 d->levels[0].through_log ? ", its log read through the overlay (replay pending)" : "");
+}
