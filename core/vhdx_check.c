@@ -23,6 +23,7 @@ static int run(const struct vhdx_source *src, void *scratch, size_t scratch_len,
 	info->current_header = -1;
 	info->region_table_used = -1;
 	info->file_size = src->size;
+	info->is_device = src->is_device;
 	c.src = src;
 	c.scratch = scratch;
 	c.scratch_len = scratch_len;

@@ -4,6 +4,16 @@
  * reserved bits, placement of every allocated block, and overlaps, in
  * constant memory; then what follows the image.
  *
+ * A log that needs replay [2.3] may hold a newer BAT than the one on
+ * disk: unless the source reads through the log (log_applied), every
+ * finding of the walk would describe the image before replay, so they are
+ * withheld and counted in one warning (log.withheld), and the counts say
+ * they come from the BAT on disk (info->bat_before_replay).
+ *
+ * On a block device (source is_device) what follows the image up to the
+ * device's end is the device's: no file.trailing, info->structures_end
+ * says where the image ends.
+ *
  * Overlap of blocks with each other: the first pass notes whether the
  * allocated blocks, in BAT order, have ascending, disjoint file ranges
  * (what every writer we know produces for fixed images and for dynamic
@@ -253,7 +263,7 @@ static void trailing(struct rd_ctx *c)
 	if (info->data_end > end)
 		end = info->data_end;
 	info->structures_end = end;
-	if (info->file_size > end) {
+	if (info->file_size > end && !c->src->is_device) {
 		rd_where_(c, "file end", UINT64_MAX, "");
 		rd_found_(c, "", info->file_size - end, false);
 		rd_found_str_(c, " bytes after ", false);
@@ -262,7 +272,7 @@ static void trailing(struct rd_ctx *c)
 	}
 }
 
-int rd_bat_(struct rd_ctx *c)
+static int walk(struct rd_ctx *c)
 {
 	struct vhdx_info *info = c->info;
 	struct bat_walk w;
@@ -328,4 +338,19 @@ int rd_bat_(struct rd_ctx *c)
 	}
 	trailing(c);
 	return 0;
+}
+
+int rd_bat_(struct rd_ctx *c)
+{
+	bool stale = c->info->log_replay_needed && !c->src->log_applied;
+	int err;
+
+	c->info->bat_before_replay = stale;
+	if (stale)
+		rd_withhold_(c, true);
+	err = walk(c);
+	if (stale && err >= 0)
+		rd_withhold_(c, false); /* one warning for what was withheld */
+	c->withhold = false;
+	return err;
 }

@@ -7,7 +7,7 @@
  *   vhdx_check_head.c    the first MiB: file identifier, headers, region tables
  *   vhdx_check_meta.c    the metadata region and the parent locator
  *   vhdx_check_bat.c     the BAT walk, overlaps, what follows the image
- *   vhdx_check_report.c  findings: where/found text, listing, counting
+ *   vhdx_check_report.c  findings: where/found text, listing, counting, withholding
  *   vhdx_decode.c        field parsers and reads, shared with the decoder (vhdx_open.c)
  */
 #ifndef VHDX_CHECK_INTERNAL_H
@@ -31,6 +31,9 @@ struct rd_ctx {
 	uint16_t listed[VHDX_R_COUNT_]; /* findings listed per rule */
 	uint32_t suppressed;     /* counted, not listed */
 	uint32_t suppressed_errors;
+	bool withhold;           /* findings are withheld, not reported (rd_withhold_) */
+	uint32_t withheld;
+	uint32_t withheld_errors;
 	struct vhdx_window_ win;  /* small reads (rd_small_) */
 };
 
@@ -48,10 +51,11 @@ static inline int rd_small_(struct rd_ctx *c, uint64_t off, void *buf, size_t le
 	return vhdx_window_read_(&c->win, off, buf, len);
 }
 
-/* False once a rule's findings are only counted: skip building their text. */
+/* False once a rule's findings are only counted (or withheld): skip
+ * building their text. */
 static inline bool rd_listing_(const struct rd_ctx *c, enum vhdx_rule rule)
 {
-	return c->listed[rule] < RD_RULE_FINDINGS_MAX;
+	return !c->withhold && c->listed[rule] < RD_RULE_FINDINGS_MAX;
 }
 
 /* Reports a finding with c->where and c->found as they stand. */
@@ -64,6 +68,12 @@ void rd_found_str_(struct rd_ctx *c, const char *s, bool reset);
 /* A signature as "text" with \xNN for other bytes (n <= 8). */
 void rd_found_sig_(struct rd_ctx *c, const uint8_t *sig, size_t n);
 
+/*
+ * From rd_withhold_(c, true) until rd_withhold_(c, false), findings are
+ * counted as withheld instead of being reported (and counted in info).
+ * Ending it reports what was withheld as one VHDX_R_LOG_WITHHELD warning.
+ */
+void rd_withhold_(struct rd_ctx *c, bool on);
 /* The closing finding for what was counted but not listed. */
 void rd_report_suppressed_(struct rd_ctx *c);
 

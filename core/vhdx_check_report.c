@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vhdx_check_report.c - the checker's findings: the "where" and "found"
- * texts, listing a few findings of each rule and counting the rest.  The
- * bottom of the checker's layers (vhdx_check_internal.h).
+ * texts, listing a few findings of each rule and counting the rest, and
+ * withholding those that would describe an image before its log is
+ * replayed.  The bottom of the checker's layers (vhdx_check_internal.h).
  */
 #include "vhdx_check_internal.h"
 
@@ -99,6 +100,12 @@ void rd_report_(struct rd_ctx *c, enum vhdx_rule rule, uint64_t off)
 {
 	enum vhdx_severity severity = vhdx_rule_severity(rule);
 
+	if (c->withhold) {
+		c->withheld++;
+		if (severity == VHDX_SEV_ERROR)
+			c->withheld_errors++;
+		return;
+	}
 	if (severity == VHDX_SEV_ERROR)
 		c->info->errors++;
 	else
@@ -112,6 +119,22 @@ void rd_report_(struct rd_ctx *c, enum vhdx_rule rule, uint64_t off)
 	}
 	c->listed[rule]++;
 	emit(c, rule, severity, off);
+}
+
+void rd_withhold_(struct rd_ctx *c, bool on)
+{
+	struct vhdx_info *info = c->info;
+
+	c->withhold = on;
+	if (on || !c->withheld)
+		return;
+	info->findings_withheld = c->withheld;
+	rd_where_(c, "BAT", UINT64_MAX, "");
+	rd_found_(c, "", c->withheld, false);
+	rd_found_str_(c, c->withheld == 1 ? " finding (" : " findings (", false);
+	rd_found_more_(c, "", c->withheld_errors, false);
+	rd_found_str_(c, c->withheld_errors == 1 ? " error) withheld" : " errors) withheld", false);
+	rd_report_(c, VHDX_R_LOG_WITHHELD, info->bat_offset);
 }
 
 /* One closing finding for what was counted but not listed (not counted itself). */

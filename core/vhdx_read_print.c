@@ -273,6 +273,9 @@ static void print_json(struct pr *p, const struct vhdx_info *info)
 		jnum(p, "  ", "payload_blocks", info->geom.payload_blocks, true);
 		jnum(p, "  ", "bat_entries", info->geom.bat_entries, true);
 		jbool(p, "  ", "bat_walked", info->bat_walked, true);
+		/* only when true: the keys of every other image stay as they were */
+		if (info->bat_walked && info->bat_before_replay)
+			jbool(p, "  ", "bat_before_log_replay", true, true);
 		begin(p, "  \"block_states\": {");
 		for (i = 0; i < 8; i++) {
 			s_(p, "\"");
@@ -287,6 +290,12 @@ static void print_json(struct pr *p, const struct vhdx_info *info)
 		jnum(p, "  ", "data_end", info->data_end, true);
 	}
 	jnum(p, "  ", "file_size", info->file_size, true);
+	if (info->is_device) {
+		jnum(p, "  ", "device_size", info->file_size, true);
+		jnum(p, "  ", "image_end", info->structures_end, true);
+	}
+	if (info->findings_withheld)
+		jnum(p, "  ", "findings_withheld", info->findings_withheld, true);
 	jnum(p, "  ", "errors", info->errors, true);
 	jnum(p, "  ", "warnings", info->warnings, false);
 	begin(p, "}");
@@ -471,10 +480,24 @@ static void print_human(struct pr *p, const struct vhdx_info *info)
 			s_(p, "none");
 		}
 		end(p);
+		if (info->bat_before_replay) {
+			begin(p, "  (the BAT on disk, before the log is replayed: the counts may be stale)");
+			end(p);
+		}
 	}
 	field(p, "file size");
 	size_(p, info->file_size);
 	end(p);
+	if (info->is_device) {
+		/* what follows the image is the device's, not trailing data */
+		field(p, "device");
+		size_(p, info->file_size);
+		if (info->structures_end) {
+			s_(p, ", the image ends at ");
+			x_(p, info->structures_end);
+		}
+		end(p);
+	}
 	field(p, "findings");
 	u_(p, info->errors);
 	s_(p, info->errors == 1 ? " error, " : " errors, ");

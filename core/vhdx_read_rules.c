@@ -87,6 +87,7 @@ static const struct rule_def rules[VHDX_R_COUNT_] = {
 	[VHDX_R_BAT_BEYOND_DISK] = { "bat.beyond_disk", "an entry for a block past the virtual disk end should be NOT_PRESENT [2.5]", W },
 	[VHDX_R_SUPPRESSED] = { "findings.suppressed", "further findings of rules listed above were counted, not listed", E },
 	[VHDX_R_FILE_TRAILING] = { "file.trailing", "data after the last structure or block [2.1]", W },
+	[VHDX_R_LOG_WITHHELD] = { "log.withheld", "findings about the BAT and the file end are withheld until the log is replayed: they would describe the image before replay [2.3]", W },
 };
 
 #undef E

@@ -398,6 +398,157 @@ static void test_print_and_probe(void **state)
 	mem_sink_free(&m);
 }
 
+/* check with a source of @size bytes over @data[0..len), flags as given. */
+static int check_src(const uint8_t *data, uint64_t len, uint64_t size, bool is_device, bool log_applied,
+		     struct vhdx_info *info, struct found *fd)
+{
+	struct mem_source s;
+	uint8_t *scratch = malloc(VHDX_READ_SCRATCH_MIN);
+	int err;
+
+	mem_source_init(&s, data, len, size);
+	s.src.is_device = is_device;
+	s.src.log_applied = log_applied;
+	memset(fd, 0, sizeof(*fd));
+	err = vhdx_check(&s.src, scratch, VHDX_READ_SCRATCH_MIN, info, collect, fd);
+	free(scratch);
+	return err;
+}
+
+static void set_log_guid(struct mem_sink *m, uint8_t v)
+{
+	uint8_t *h = m->data + 128 * 1024; /* header 2, current */
+
+	h[48] = v;
+	set_le32(h + 4, 0);
+	set_le32(h + 4, ref_crc32c(h, 4096));
+}
+
+/*
+ * A log that needs replay (issue 11): the BAT on disk may be stale, so
+ * what the BAT walk finds (bat.*, file.trailing) is withheld and counted
+ * in one log.withheld warning, and info says the counts are the BAT on
+ * disk.  Through a log view (log_applied) the walk reports as usual.
+ */
+static void test_dirty_log_withholds(void **state)
+{
+	struct mem_sink m;
+	struct vhdx_plan plan = make(&m, VHDX_TYPE_DYNAMIC, 1 * GiB, 1 * MiB, 512);
+	struct vhdx_info *info = malloc(sizeof(*info));
+	struct lines *l = calloc(1, sizeof(*l));
+	uint64_t size = plan.file_size + 32 * MiB; /* 32 MiB after the image */
+	struct found fd;
+	int i;
+
+	(void)state;
+	set_entry(m.data + plan.bat_offset, 0, 4, 0);                 /* bat.state */
+	set_entry(m.data + plan.bat_offset, 1, 0, 5 * MiB);           /* bat.offset_reserved */
+	/* clean log: all three found, nothing withheld */
+	assert_int_equal(check_src(m.data, plan.file_size, size, false, false, info, &fd), VHDX_OK);
+	assert_int_equal(fd.n, 3);
+	assert_true(has(&fd, VHDX_R_BAT_STATE) && has(&fd, VHDX_R_BAT_OFFSET_RESERVED) &&
+		    has(&fd, VHDX_R_FILE_TRAILING));
+	assert_false(info->bat_before_replay);
+	assert_int_equal(info->findings_withheld, 0);
+	/* dirty: log.replay, and one warning for the three withheld */
+	set_log_guid(&m, 0x42);
+	assert_int_equal(check_src(m.data, plan.file_size, size, false, false, info, &fd), VHDX_OK);
+	assert_int_equal(fd.n, 2);
+	assert_int_equal(fd.rule[0], VHDX_R_LOG_REPLAY);
+	assert_int_equal(fd.rule[1], VHDX_R_LOG_WITHHELD);
+	assert_int_equal(fd.off[1], plan.bat_offset);
+	assert_int_equal(info->findings_withheld, 3);
+	assert_int_equal(info->errors, 1);    /* log.replay */
+	assert_int_equal(info->warnings, 1);  /* log.withheld */
+	assert_true(info->bat_walked && info->bat_before_replay);
+	assert_int_equal(info->payload_states[VHDX_COUNT_RESERVED4], 1); /* still counted */
+	vhdx_info_print(info, false, grab, l);
+	assert_non_null(strstr(l->text, "\nblocks: not_present 1023 reserved4 1\n"
+				     "sector bitmaps present: 0\n"));
+	assert_non_null(strstr(l->text, "\n  (the BAT on disk, before the log is replayed: the counts may be stale)\n"));
+	memset(l, 0, sizeof(*l));
+	vhdx_info_print(info, true, grab, l);
+	assert_non_null(strstr(l->text, "\n  \"bat_before_log_replay\": true,\n"));
+	assert_non_null(strstr(l->text, "\n  \"findings_withheld\": 3,\n"));
+	/* many withheld: counted, none listed, no findings.suppressed for them */
+	for (i = 2; i < 100; i++)
+		set_entry(m.data + plan.bat_offset, (uint64_t)i, 5, 0);
+	assert_int_equal(check_src(m.data, plan.file_size, size, false, false, info, &fd), VHDX_OK);
+	assert_int_equal(fd.n, 2);
+	assert_int_equal(info->findings_withheld, 101);
+	assert_int_equal(info->errors + info->warnings, 2);
+	/* read through the log (a log view): reported as usual */
+	assert_int_equal(check_src(m.data, plan.file_size, size, false, true, info, &fd), VHDX_OK);
+	assert_true(has(&fd, VHDX_R_LOG_REPLAY) && has(&fd, VHDX_R_BAT_STATE) && has(&fd, VHDX_R_FILE_TRAILING));
+	assert_false(has(&fd, VHDX_R_LOG_WITHHELD));
+	assert_false(info->bat_before_replay);
+	assert_int_equal(info->findings_withheld, 0);
+	memset(l, 0, sizeof(*l));
+	vhdx_info_print(info, true, grab, l);
+	assert_null(strstr(l->text, "bat_before_log_replay"));
+	assert_null(strstr(l->text, "findings_withheld"));
+	/* dirty and nothing to withhold: no warning, the counts still marked */
+	for (i = 0; i < 100; i++)
+		set_entry(m.data + plan.bat_offset, (uint64_t)i, 0, 0);
+	assert_int_equal(check_src(m.data, plan.file_size, plan.file_size, false, false, info, &fd), VHDX_OK);
+	assert_int_equal(fd.n, 1);
+	assert_int_equal(fd.rule[0], VHDX_R_LOG_REPLAY);
+	assert_true(info->bat_before_replay);
+	free(l);
+	free(info);
+	mem_sink_free(&m);
+}
+
+/*
+ * A block device (issue 11): what follows the image is the device's, not
+ * trailing data: no file.trailing, and info says the device's size and
+ * where the image ends.
+ */
+static void test_device_end(void **state)
+{
+	struct mem_sink m;
+	struct vhdx_plan plan = make(&m, VHDX_TYPE_FIXED, 8 * MiB, 1 * MiB, 4096);
+	struct vhdx_info *info = malloc(sizeof(*info));
+	struct lines *l = calloc(1, sizeof(*l));
+	uint64_t size = 1 * GiB;
+	struct found fd;
+	char want[128];
+
+	(void)state;
+	assert_int_equal(check_src(m.data, plan.file_size, size, false, false, info, &fd), VHDX_OK);
+	assert_int_equal(fd.n, 1);
+	assert_int_equal(fd.rule[0], VHDX_R_FILE_TRAILING);
+	assert_false(info->is_device);
+	vhdx_info_print(info, false, grab, l);
+	assert_null(strstr(l->text, "device"));
+	memset(l, 0, sizeof(*l));
+	vhdx_info_print(info, true, grab, l);
+	assert_null(strstr(l->text, "device_size"));
+	assert_null(strstr(l->text, "image_end"));
+
+	assert_int_equal(check_src(m.data, plan.file_size, size, true, false, info, &fd), VHDX_OK);
+	assert_int_equal(fd.n, 0);
+	assert_int_equal(info->warnings + info->errors, 0);
+	assert_true(info->is_device);
+	assert_int_equal(info->structures_end, plan.file_size);
+	memset(l, 0, sizeof(*l));
+	vhdx_info_print(info, false, grab, l);
+	snprintf(want, sizeof(want), "\nfile size: 1 GiB (1073741824 bytes)\ndevice: 1 GiB (1073741824 bytes), "
+		 "the image ends at 0x%llx\n", (unsigned long long)plan.file_size);
+	assert_non_null(strstr(l->text, want));
+	memset(l, 0, sizeof(*l));
+	vhdx_info_print(info, true, grab, l);
+	assert_non_null(strstr(l->text, "\n  \"device_size\": 1073741824,\n"));
+	snprintf(want, sizeof(want), "\n  \"image_end\": %llu,\n", (unsigned long long)plan.file_size);
+	assert_non_null(strstr(l->text, want));
+	/* the device exactly the image: the same, nothing after it */
+	assert_int_equal(check_src(m.data, plan.file_size, plan.file_size, true, false, info, &fd), VHDX_OK);
+	assert_int_equal(fd.n, 0);
+	free(l);
+	free(info);
+	mem_sink_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +560,8 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_not_vhdx),
 		cmocka_unit_test(test_print_and_probe),
+		cmocka_unit_test(test_dirty_log_withholds),
+		cmocka_unit_test(test_device_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
