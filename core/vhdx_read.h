@@ -137,7 +137,7 @@ int vhdx_log_find(struct vhdx_log *ret, const struct vhdx_disk *d, const struct 
  * metadata and BAT as they are after replay.
  */
 struct vhdx_log_view {
-	struct vhdx_source source;    /* read through this (log_applied set) */
+	struct vhdx_source source;    /* read through this (log_applied = log->active) */
 	const struct vhdx_source *under;
 	struct vhdx_log log;
 	uint8_t page[2][4096];        /* a descriptor sector, a data sector */
@@ -147,18 +147,21 @@ void vhdx_log_view_init(struct vhdx_log_view *view, const struct vhdx_log *log,
 
 /*
  * vhdx_log_replay - replay the active sequence in place [2.3.3], crash
- * safe and idempotent: every descriptor applied through @sink (data
- * sectors written, zero descriptors zeroed), the file extended to
- * LastFileOffset, a flush; then the headers with LogGuid zero, sequence
- * numbers above the current one and FileWriteGuid @file_write_guid: the
- * non-current copy first, a flush, then the other, a flush.  Replaying
- * again after an interruption at any point gives the same bytes.  When
- * the log is not active but the two headers disagree in a way only an
- * interrupted replay leaves (the current one clean, the other still
- * naming the log), only the second header is written.  @src and @sink
- * are the same file.  Returns VHDX_OK, VHDX_ERR_IO, VHDX_ERR_CORRUPT (as
- * vhdx_log_find; nothing written), VHDX_ERR_INVAL.  @ret_writes, when not
- * NULL, counts what was (or, with @dry_run, would be) written.
+ * safe and idempotent: the file extended with zeros to LastFileOffset
+ * (first, so that no zero lands on a sector a descriptor wrote past the
+ * old end), every descriptor applied through @sink (data sectors written,
+ * zero descriptors zeroed), a flush; then the headers with LogGuid zero,
+ * sequence numbers above the current one and FileWriteGuid
+ * @file_write_guid: the non-current copy first, a flush, then the other, a
+ * flush.  Replaying again after an interruption at any point gives the
+ * same bytes.  When the log is not active but the two headers disagree in
+ * a way only an interrupted replay leaves (the current one clean, the
+ * other still naming the log), only the second header is written.  @src
+ * and @sink are the same file.  Returns VHDX_OK, VHDX_ERR_IO,
+ * VHDX_ERR_CORRUPT (as vhdx_log_find; nothing written), VHDX_ERR_DEVFULL
+ * (the file must grow past the sink's capacity; nothing written),
+ * VHDX_ERR_INVAL.  @ret_stats, when not NULL, counts what was (or, with
+ * @dry_run, would be) written.
  */
 struct vhdx_replay_stats {
 	uint64_t data_sectors;        /* 4 KiB sectors written from the log */
@@ -543,6 +546,25 @@ void vhdx_chain_report(const struct vhdx_chain *chain, struct vhdx_info *info, v
  */
 void vhdx_chain_print(const struct vhdx_chain *chain, bool json, bool last, vhdx_line_fn line,
 		      void *ctx);
+
+/*
+ * vhdx_examine - what `info` and `check` report, one call for every
+ * frontend: the image checked as it is after replay when its log is
+ * active (read through the view of @levels[0]; the findings still say
+ * that replay is pending), and for a differencing image its chain walked
+ * through @ops and judged (vhdx_chain_report).  Parents are closed again
+ * before it returns; *ret_walked says whether @chain holds levels to print
+ * (false when the decoder refused the image: the checker's findings say
+ * why).  Returns as vhdx_check.
+ */
+int vhdx_examine(const struct vhdx_source *src, const char *name, struct vhdx_chain *chain,
+		 struct vhdx_chain_level *levels, unsigned max_levels, const struct vhdx_parent_ops *ops,
+		 void *scratch, size_t scratch_len, struct vhdx_info *info, vhdx_finding_fn fn, void *ctx,
+		 bool *ret_walked);
+
+/* The closing line of `check`: "NAME: VHDX (dynamic, 1 GiB): 0 errors,
+ * 1 warning" (a NAME ending in ':' takes no second one).  Returns the length. */
+size_t vhdx_check_line(const char *name, const struct vhdx_info *info, char *buf, size_t len);
 
 /* vhdx_info_print with the chain (may be NULL) in it: its lines after the
  * rest, or its member in the JSON object. */
