@@ -41,11 +41,19 @@
  * checker (vhdx_check, below) is a layer above; findings live only there.
  *
  * What open trusts: the signature; the current header (valid checksum,
- * larger sequence number; one valid copy is enough); region table 1, or
- * table 2 when table 1 is damaged; the BAT and metadata regions inside the
- * file; the metadata table and the required items (file parameters, sizes,
- * sectors) within their rules.  A non-zero LogGuid is not an error here:
- * log_replay_needed says that the BAT and metadata on disk may be stale.
+ * larger sequence number; one valid copy is enough; two valid copies with
+ * the same number must be identical), its Version 1 and LogVersion 0, its
+ * log on 1 MiB multiples inside the file; region table 1, or table 2 when
+ * table 1 is damaged; the BAT and metadata regions on 1 MiB multiples,
+ * inside the file, apart from each other and from the log, no unknown
+ * region marked Required; the metadata table, no unknown item marked
+ * IsRequired, and the required items (file parameters, sizes, sectors)
+ * with their defined lengths and within their rules; the Page 83 ID when
+ * present (has_page83); a differencing disk's parent locator of the VHDX
+ * type with every entry inside the item; a BAT region that holds every
+ * entry of the geometry.  What is refused and why: tests/unit/test_open.c.
+ * A non-zero LogGuid is not an error here: log_replay_needed says that
+ * the BAT and metadata on disk may be stale.
  */
 struct vhdx_disk {
 	uint64_t file_size;             /* [byte] source size */
