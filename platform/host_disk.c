@@ -36,11 +36,11 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 	switch (kind) {
 	case VHDX_PATH_DRIVE:
 		vhdx_text_str(&nt, path);
-		snprintf(why, why_len, "a Windows drive path, not followed on this host");
+		snprintf(why, why_len, "a Windows drive path, not followed here");
 		return VHDX_PARENT_CANNOT;
 	case VHDX_PATH_VOLUME:
 		vhdx_text_str(&nt, path);
-		snprintf(why, why_len, "a Windows volume or network path, not followed on this host");
+		snprintf(why, why_len, "a Windows volume or network path, not followed here");
 		return VHDX_PARENT_CANNOT;
 	case VHDX_PATH_RELATIVE:
 		/* from the child's folder, made absolute so that ".." folds */
