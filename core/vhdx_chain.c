@@ -307,17 +307,14 @@ void vhdx_chain_close(struct vhdx_chain *chain, const struct vhdx_parent_ops *op
 			ops->close(ops->ctx, &chain->levels[k].src);
 }
 
+/* In enum order; an array, not a switch of literals (no pointer table). */
+static const char verdict_names[7][16] = {
+	"complete", "parent absent", "parent mismatch", "cycle", "too deep", "bad locator", "?",
+};
+
 const char *vhdx_chain_verdict_name(enum vhdx_chain_verdict v)
 {
-	switch (v) {
-	case VHDX_CHAIN_COMPLETE: return "complete";
-	case VHDX_CHAIN_ABSENT: return "parent absent";
-	case VHDX_CHAIN_MISMATCH: return "parent mismatch";
-	case VHDX_CHAIN_CYCLE: return "cycle";
-	case VHDX_CHAIN_TOO_DEEP: return "too deep";
-	case VHDX_CHAIN_BAD_LOCATOR: return "bad locator";
-	}
-	return "?";
+	return verdict_names[(unsigned)v <= VHDX_CHAIN_BAD_LOCATOR ? (unsigned)v : 6u];
 }
 
 size_t vhdx_disk_summary(const struct vhdx_disk *d, char *buf, size_t len)

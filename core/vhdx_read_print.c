@@ -127,14 +127,14 @@ static void jbool(struct pr *p, const char *indent, const char *key, bool v, boo
 	end(p);
 }
 
+/* Names in arrays, not a switch of literals: clang turns such a switch into
+ * a table of pointers (.data.rel.ro under -fPIE), which a core in ROM cannot
+ * have patched (tests/freestanding.sh). */
+static const char type_names[4][16] = { "dynamic", "fixed", "differencing", "unknown" };
+
 const char *vhdx_type_name(enum vhdx_type type)
 {
-	switch (type) {
-	case VHDX_TYPE_DYNAMIC: return "dynamic";
-	case VHDX_TYPE_FIXED: return "fixed";
-	case VHDX_TYPE_DIFFERENCING: return "differencing";
-	}
-	return "unknown";
+	return type_names[(unsigned)type < 3u ? (unsigned)type : 3u];
 }
 
 static const char state_names[8][20] = {

@@ -41,6 +41,7 @@ targets=(
   "riscv64|riscv64-linux-gnu-gcc|$gccflags|riscv64-linux-gnu-||pie"
   "arm-none-eabi|arm-none-eabi-gcc|$gccflags -mcpu=cortex-m3 -mthumb|arm-none-eabi-||"
   "i686|clang|--target=i686-linux-gnu -fno-pic|x86_64-linux-gnu-|-m elf_i386|"
+  "i686-pie|clang|--target=i686-linux-gnu -O2|x86_64-linux-gnu-|-m elf_i386|pie"
 )
 
 for t in "${targets[@]}"; do
