@@ -258,4 +258,15 @@ BOOLEAN efi_read_summary(struct efi_bio *b, char *buf, size_t len);
 void *efi_pages_alloc(UINTN bytes);
 void efi_pages_free(void *p, UINTN bytes);
 
+/* ---- efi_compare.c, efi_repair.c: compare A B, repair [-n] TARGET ---- */
+
+/* compare: EFI_SUCCESS identical (the shorter disk zero-extended);
+ * EFI_COMPROMISED_DATA (0x21) different, the first differing offset
+ * printed; EFI_APP_REFUSED could not run (missing, not a VHDX, broken
+ * chain); EFI_APP_FAILED a read failed; EFI_ABORTED ESC. */
+EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image);
+/* repair: EFI_SUCCESS replayed or nothing to do (and -n); EFI_APP_REFUSED
+ * refused with one line, nothing written; EFI_APP_FAILED part-way. */
+EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image);
+
 #endif /* EFI_APP_H */

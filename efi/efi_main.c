@@ -91,6 +91,17 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	case VHDX_CMD_CHECK:
 		st = efi_cmd_read(&cli, image);
 		break;
+	case VHDX_CMD_COMPARE:
+		st = efi_cmd_compare(&cli, image);
+		break;
+	case VHDX_CMD_REPAIR:
+		st = efi_cmd_repair(&cli, image);
+		break;
+	case VHDX_CMD_CONVERT:
+		/* a command this build does not have yet (efi_app.h) */
+		st = efi_con_fail(EFI_UNSUPPORTED,
+				  "convert: not yet in the UEFI app (deploy and capture come next)");
+		break;
 	default:
 		st = efi_con_fail(EFI_UNSUPPORTED, "unknown command");
 		break;

@@ -97,6 +97,102 @@ if ! "$BUILD/host/vhdx" create -q -b 1M -s 16M "$X/data.vhdx" ||
 	finish
 fi
 
+
+# ==== compare and repair in UEFI (issue 12 part 3): one block, called from
+# three places (cr_setup, cr_nsh before the boot, cr_verify after it) ====
+# The DiscUtils log-replay sample (LogGuid set: a dirty log; 36 MiB file,
+# 1 GiB virtual) is too big for the 33 MiB ESP: its copies and the raw disk
+# the host converts from it sit on virtio disks, at PCI slots after every
+# other disk: the shell numbers BLKn in the text order of device paths, so
+# Pci(0x10,0x0) would come before Pci(0x1F,...) and Pci(0x5,0x0) and move
+# the mappings the tests above use; two functions of slots 0xE and 0xF sort
+# after Pci(0xD,0x0):
+#   0xE.0 cr/fix.img   a dirty copy, exactly the file: `repair` writes it
+#   0xE.1 cr/dry.img   a dirty copy: `compare` with the raw disk, `repair -n`
+#   0xF.0 cr/raw.img   `vhdx convert` of the sample (1 GiB, sparse), read-only
+#   0xF.1 cr/ro.img    a dirty copy on a read-only disk: `repair` refused
+# and fs0:\data.vhdx (another disk's content, on the ESP) to differ from.
+CR_SAMPLE=$ROOT/../shared/samples/discutils-vhdx-log-replay.vhdx.gz
+CR_FIX="PciRoot(0x0)/Pci(0xE,0x0)"
+CR_DRY="PciRoot(0x0)/Pci(0xE,0x1)"
+CR_RAW="PciRoot(0x0)/Pci(0xF,0x0)"
+CR_RO="PciRoot(0x0)/Pci(0xF,0x1)"
+CR_QEMU=()
+cr_setup() {
+	local c=$X/cr
+	mkdir -p "$c"
+	need_file "$CR_SAMPLE" "../shared/samples" || return 1
+	gunzip -c "$CR_SAMPLE" > "$c/fix.img" || return 1
+	cp "$c/fix.img" "$c/dry.img" && cp "$c/fix.img" "$c/ro.img" || return 1
+	"$BUILD/host/vhdx" convert -q "$c/fix.img" "$c/raw.img" >/dev/null || return 1
+	sha256sum < "$c/dry.img" > "$c/dry.sha"
+	sha256sum < "$c/ro.img" > "$c/ro.sha"
+	CR_QEMU=(-drive "if=none,id=ve0,format=raw,file=$c/fix.img"
+		-device virtio-blk-pci,drive=ve0,addr=0xe.0x0,multifunction=on
+		-drive "if=none,id=ve1,format=raw,file=$c/dry.img" -device virtio-blk-pci,drive=ve1,addr=0xe.0x1
+		-drive "if=none,id=vf0,format=raw,file=$c/raw.img,readonly=on"
+		-device virtio-blk-pci,drive=vf0,addr=0xf.0x0,multifunction=on
+		-drive "if=none,id=vf1,format=raw,file=$c/ro.img,readonly=on" -device virtio-blk-pci,drive=vf1,addr=0xf.0x1)
+}
+cr_nsh() {
+	nsh_run "$1" crsame compare "$CR_DRY" "$CR_RAW"
+	nsh_run "$1" crdiff compare "$CR_DRY" 'fs0:\data.vhdx'
+	nsh_run "$1" crmissing compare 'fs0:\no-such.vhdx' "$CR_RAW"
+	nsh_run "$1" crdry repair -n "$CR_DRY"
+	nsh_run "$1" crfix repair "$CR_FIX"
+	nsh_run "$1" crro repair "$CR_RO"
+	nsh_run "$1" crconvert convert "$CR_FIX" 'fs0:\x.raw'
+}
+cr_verify() {
+	local c=$X/cr out want st
+	expect "$L" crsame 0x0 "compare: the dirty image (through the log view) and its raw disk on the host" \
+		"are identical (1073741824 bytes compared)"
+	# the first differing byte, by cmp on the host (1-based; both disks' raw forms)
+	want=$(cmp "$c/raw.img" "$X/data.raw" 2>/dev/null | sed -n 's/.* differ: byte \([0-9]*\),.*/\1/p')
+	if [ -n "$want" ]; then
+		want=$((want - 1))
+		expect "$L" crdiff 0x21 "compare with another disk: EFI_COMPROMISED_DATA, the first differing byte $want (cmp)" \
+			"differ at byte $want (sector $((want / 512)) of 512)" &&
+			expect "$L" crdiff 0x21 "compare of disks of different sizes says so" "sizes differ"
+	else
+		fail "compare with another disk: cmp finds no difference to expect"
+	fi
+	expect "$L" crmissing 0x2 "compare of a missing file" "no-such.vhdx: cannot open"
+	expect "$L" crdry 0x0 "repair -n of the dirty image says what it would do" "would replay the log of"
+	if sha256sum < "$c/dry.img" | cmp -s - "$c/dry.sha"; then
+		pass "repair -n: disk file byte-for-byte unchanged"
+	else
+		fail "repair -n: disk file CHANGED"
+	fi
+	expect "$L" crfix 0x0 "repair of the dirty image on a disk" "replayed the log of"
+	out=$("$BUILD/host/vhdx" check "$c/fix.img" 2>&1)
+	st=$?
+	if [ $st = 0 ] && grep -q ': 0 errors' <<<"$out"; then
+		pass "after repair: host vhdx check, 0 errors"
+	else
+		fail "after repair: host vhdx check (exit $st): $(tail -n 3 <<<"$out")"
+	fi
+	if out=$(qemu-img check -f vhdx "$c/fix.img" 2>&1); then
+		pass "after repair: qemu-img check"
+	else
+		fail "after repair: qemu-img check: $(tail -n 3 <<<"$out")"
+	fi
+	if out=$("$BUILD/host/vhdx" compare "$c/fix.img" "$c/raw.img" 2>&1); then
+		pass "after repair: host vhdx compare with the raw disk converted before: identical"
+	else
+		fail "after repair: host vhdx compare with the raw disk: $out"
+	fi
+	expect "$L" crro 0x2 "repair of a dirty image on a read-only disk refused" "read-only"
+	if sha256sum < "$c/ro.img" | cmp -s - "$c/ro.sha"; then
+		pass "repair on a read-only disk: disk file byte-for-byte unchanged"
+	else
+		fail "repair on a read-only disk: disk file CHANGED"
+	fi
+	expect "$L" crconvert 0x3 "convert in UEFI: not yet, EFI_UNSUPPORTED" "convert: not yet in the UEFI app"
+}
+# ==== end of compare and repair ====
+cr_setup || { fail "compare/repair: cannot make the disks (sample, host vhdx convert)"; finish; }
+
 N=$X/startup.nsh
 nsh_begin "$N"
 nsh_run "$N" list list
@@ -128,6 +224,7 @@ nsh_run "$N" checkdyn check blk2:
 nsh_run "$N" checkfile check 'fs0:\x.vhdx'
 nsh_run "$N" infofile info 'fs0:\x.vhdx'
 nsh_run "$N" checkused check "PciRoot(0x0)/Pci(0xA,0x0)"
+cr_nsh "$N"
 nsh_end "$N"
 make_esp "$X/esp.img" "$APP_X86" "$N" && mmd -i "$X/esp.img" ::d &&
 	mcopy -i "$X/esp.img" "$X/data.vhdx" ::data.vhdx ||
@@ -223,7 +320,8 @@ boot_x86 "$X" "$X/esp.img" \
 	-drive "if=none,id=vb,format=raw,file.driver=blkdebug,file.config=$X/ioerr.conf,file.image.filename=$X/ioerr.img" \
 	-device virtio-blk-pci,drive=vb,addr=0xb \
 	-drive "if=none,id=vc,format=raw,file=$X/child.img" -device virtio-blk-pci,drive=vc,addr=0xc \
-	-drive "if=none,id=vd,format=raw,file=$X/child3.img" -device virtio-blk-pci,drive=vd,addr=0xd
+	-drive "if=none,id=vd,format=raw,file=$X/child3.img" -device virtio-blk-pci,drive=vd,addr=0xd \
+	"${CR_QEMU[@]}"
 x86_rc=$BOOT_RC
 x86_s=$BOOT_SECONDS
 # the bad-input boot after this one: the other chain (aarch64, keys) is the
@@ -514,6 +612,7 @@ expect "$L" checkdyn 0x0 "check blk2: (the dynamic image)" "0 errors"
 expect "$L" checkfile 0x0 "check fs0:\\x.vhdx" "0 errors"
 expect "$L" infofile 0x0 "info fs0:\\x.vhdx" "dynamic"
 expect "$L" checkused 0xA "check on a disk that is not a VHDX: EFI_VOLUME_CORRUPTED" "not a VHDX"
+cr_verify
 
 LI=$I/serial.txt
 read -r keys_rc keys_s < "$I/boot.result"

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_compare.c - `vhdx compare A B` in the UEFI shell: the virtual disks
+ * of two images or raw disks, byte for byte, by the core's vhdx_compare
+ * (the loop the host tool runs too).  A and B are each a file
+ * (fs0:\dir\x.vhdx), a mapping (blk1:) or a device path; read as VHDX when
+ * they start with its signature (--source-format says otherwise), a child
+ * through its chain (parents on its volume, efi_chain.c), a dirty log
+ * through the core's view (vhdx_chain_open applies it).  Nothing is
+ * written.
+ *
+ * Status (qemu-img compare's contract, as %lasterror%):
+ *   EFI_SUCCESS           identical (the shorter disk zero-extended)
+ *   EFI_COMPROMISED_DATA  different: the first differing offset printed
+ *   EFI_APP_REFUSED       could not run: a missing or unreadable A or B,
+ *                         not a VHDX when one was asked for, a broken chain
+ *   EFI_APP_FAILED        a read failed part-way; EFI_ABORTED: ESC
+ */
+#include "efi_app.h"
+#include "vhdx_data.h"
+
+#define EFI_CMP_SCRATCH (1024u * 1024u)      /* [byte] per VHDX side: decoder, chain, BAT pages */
+#define EFI_CMP_BUF     (4u * 1024u * 1024u) /* [byte] both sides' read buffers */
+#define EFI_CMP_ESC_US  200000u              /* between two looks at the keyboard */
+
+struct efi_cmp_side {
+	const char *arg;                 /* as given (UTF-8) */
+	struct efi_target t;
+	struct efi_source src;
+	struct vhdx_source s;
+	struct efi_chain_ops cops;
+	struct vhdx_chain chain;
+	struct vhdx_chain_level *levels; /* pooled, VHDX_CHAIN_DEPTH_MAX */
+	BOOLEAN opened_chain;
+	char *name;                      /* pooled, for chain lines */
+	void *scratch;                   /* pages, EFI_CMP_SCRATCH */
+	struct vhdx_reader r;
+};
+
+struct efi_cmp_progress {
+	UINT64 last_esc_us;
+	BOOLEAN aborted;
+};
+
+static int efi_cmp_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct efi_cmp_progress *p = ctx;
+	UINT64 now = efi_clock_us();
+
+	(void)done;
+	(void)total;
+	if (now - p->last_esc_us < EFI_CMP_ESC_US)
+		return 0;
+	p->last_esc_us = now;
+	if (efi_con_esc_pressed()) {
+		p->aborted = TRUE;
+		return 1;
+	}
+	return 0;
+}
+
+static BOOLEAN efi_cmp_has_signature(struct efi_cmp_side *d)
+{
+	size_t n = d->s.size < 4096 ? (size_t)d->s.size : 4096;
+	const uint8_t *p = d->scratch;
+
+	if (n < 8 || d->s.read(&d->s, 0, d->scratch, n) != VHDX_OK)
+		return FALSE;
+	return p[0] == 'v' && p[1] == 'h' && p[2] == 'd' && p[3] == 'x' && p[4] == 'f' && p[5] == 'i' &&
+	       p[6] == 'l' && p[7] == 'e';
+}
+
+/* Opens one side; prints the one-line reason and returns a status otherwise. */
+static EFI_STATUS efi_cmp_open(struct efi_cmp_side *d, const struct vhdx_cli *cli, EFI_HANDLE image)
+{
+	struct vhdx_cli c = *cli;
+	char why[VHDX_WHY_SIZE];
+	EFI_STATUS st;
+	int err;
+
+	c.target = d->arg;
+	st = efi_target_resolve(&d->t, &c, FALSE, image);
+	if (EFI_ERROR(st))
+		return st;
+	st = efi_source_open(&d->src, &d->t, &d->s);
+	if (EFI_ERROR(st))
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", d->t.name, st);
+	d->scratch = efi_pages_alloc(EFI_CMP_SCRATCH);
+	if (!d->scratch)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	d->r.size = d->s.size;
+	d->r.scratch = d->scratch;
+	d->r.scratch_len = EFI_CMP_SCRATCH;
+	if (cli->source_format == VHDX_FORMAT_RAW ||
+	    (cli->source_format == VHDX_FORMAT_AUTO && !efi_cmp_has_signature(d))) {
+		d->r.raw = &d->s;
+		return EFI_SUCCESS;
+	}
+	d->levels = AllocateZeroPool(VHDX_CHAIN_DEPTH_MAX * sizeof(*d->levels));
+	d->name = efi_chain_name(&d->t);
+	if (!d->levels || !d->name)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	efi_chain_ops_init(&d->cops, &d->t);
+	why[0] = 0;
+	err = vhdx_chain_open(&d->chain, d->levels, VHDX_CHAIN_DEPTH_MAX, &d->s, d->name, &d->cops.ops,
+			      d->scratch, EFI_CMP_SCRATCH, why, sizeof(why));
+	if (err == VHDX_ERR_IO)
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %r", d->t.name, d->src.status);
+	if (err)
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot be read as a VHDX: %a", d->t.name,
+				     why[0] ? why : vhdx_strerror(err));
+	d->opened_chain = TRUE;
+	if (d->chain.verdict != VHDX_CHAIN_COMPLETE)
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: its chain is broken at %a (%a): %a", d->t.name,
+				     d->levels[d->chain.failed_level].name,
+				     vhdx_chain_verdict_name(d->chain.verdict), d->chain.why);
+	d->r.chain = &d->chain;
+	d->r.size = d->levels[0].disk.geom.virtual_size;
+	return EFI_SUCCESS;
+}
+
+static void efi_cmp_close(struct efi_cmp_side *d)
+{
+	if (d->opened_chain)
+		vhdx_chain_close(&d->chain, &d->cops.ops);
+	efi_source_close(&d->src);
+	efi_target_free(&d->t);
+	efi_pages_free(d->scratch, EFI_CMP_SCRATCH);
+	if (d->levels)
+		FreePool(d->levels);
+	if (d->name)
+		FreePool(d->name);
+}
+
+EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
+{
+	struct efi_cmp_side *side = NULL;
+	struct efi_cmp_progress prog;
+	struct vhdx_compare_result res;
+	void *buf = NULL;
+	char line[512];
+	struct vhdx_text l;
+	EFI_STATUS st;
+	int err;
+
+	if (!cli->source || !cli->target)
+		return efi_con_fail(EFI_APP_REFUSED, "compare: two images needed: vhdx compare A B");
+	side = AllocateZeroPool(2 * sizeof(*side));
+	if (!side)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	side[0].arg = cli->source;
+	side[1].arg = cli->target;
+	st = efi_cmp_open(&side[0], cli, image);
+	if (!EFI_ERROR(st))
+		st = efi_cmp_open(&side[1], cli, image);
+	if (EFI_ERROR(st))
+		goto out;
+	buf = efi_pages_alloc(EFI_CMP_BUF);
+	if (!buf) {
+		st = efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		goto out;
+	}
+	vhdx_text_init(&l, line, sizeof(line));
+	if (side[0].r.size != side[1].r.size && !cli->quiet) {
+		vhdx_text_str(&l, "sizes differ: ");
+		vhdx_text_str(&l, cli->source);
+		vhdx_text_str(&l, " is ");
+		vhdx_text_u64(&l, side[0].r.size);
+		vhdx_text_str(&l, " bytes, ");
+		vhdx_text_str(&l, cli->target);
+		vhdx_text_str(&l, " is ");
+		vhdx_text_u64(&l, side[1].r.size);
+		vhdx_text_str(&l, " bytes; the shorter is compared as if zero-extended\n");
+		efi_con_utf8(line);
+		vhdx_text_init(&l, line, sizeof(line));
+	}
+	ZeroMem(&prog, sizeof(prog));
+	prog.last_esc_us = efi_clock_us();
+	err = vhdx_compare(&side[0].r, &side[1].r, buf, EFI_CMP_BUF, &res, efi_cmp_progress, &prog);
+	if (err == VHDX_ERR_ABORTED) {
+		st = efi_con_fail(EFI_ABORTED, "compare: stopped (ESC)");
+	} else if (err == VHDX_ERR_IO) {
+		st = efi_con_failf(EFI_APP_FAILED, L"%s: read failed near offset %ld: %r",
+				   side[res.failed].t.name, res.failed_offset, side[res.failed].src.status);
+	} else if (err) {
+		st = efi_con_failf(efi_status_of(err), L"%s: cannot read offset %ld: %a (see vhdx check)",
+				   side[res.failed].t.name, res.failed_offset, vhdx_strerror(err));
+	} else if (!res.same) {
+		vhdx_text_str(&l, cli->source);
+		vhdx_text_str(&l, " and ");
+		vhdx_text_str(&l, cli->target);
+		vhdx_text_str(&l, " differ at byte ");
+		vhdx_text_u64(&l, res.difference);
+		vhdx_text_str(&l, " (sector ");
+		vhdx_text_u64(&l, res.difference / 512);
+		vhdx_text_str(&l, " of 512)\n");
+		efi_con_utf8(line);
+		st = EFI_COMPROMISED_DATA;
+	} else {
+		if (!cli->quiet) {
+			vhdx_text_str(&l, cli->source);
+			vhdx_text_str(&l, " and ");
+			vhdx_text_str(&l, cli->target);
+			vhdx_text_str(&l, " are identical (");
+			vhdx_text_u64(&l, res.compared);
+			vhdx_text_str(&l, " bytes compared)\n");
+			efi_con_utf8(line);
+		}
+		st = EFI_SUCCESS;
+	}
+out:
+	efi_pages_free(buf, EFI_CMP_BUF);
+	efi_cmp_close(&side[1]);
+	efi_cmp_close(&side[0]);
+	FreePool(side);
+	return st;
+}
