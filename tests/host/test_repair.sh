@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# test_repair.sh - dirty logs: `vhdx convert` reads them through the log
+# overlay, `vhdx repair` replays them in place.
+#  - the two dirty samples and images made dirty here by killing qemu-io
+#    (kill -9) in the middle of a run of allocating writes: our convert of
+#    the untouched file equals qemu-img's reading after `qemu-img check -r
+#    all` on a copy; our repair (on another copy) gives a file that vhdx
+#    check, qemu-img check and 7zz t accept, with the same content (vhdx
+#    compare; qemu-img compare and convert); repair -n writes nothing; a
+#    second repair has nothing to do and changes nothing;
+#  - the replay cut at each of its writes (the fault shim kills the
+#    process there), then run again: always the same bytes as an uncut
+#    replay (the headers' FileWriteGuid aside: a new one per run);
+#  - refusals, exit 2, one line, nothing written: a read-only file, an
+#    image wrong otherwise (a broken region table: the checker's rule id).
+source "$(dirname "$0")/lib.sh"
+need_samples
+M=$((1024 * 1024))
+POKE="python3 -S $PWD/tests/host/vhdx_poke.py"
+SHIM_SRC=$PWD/tests/host/faultshim.c
+SAMPLES=$(realpath "$SAMPLES")
+KILL_TRIES=${KILL_TRIES:-16}   # qemu-io runs killed at most
+KILL_WANT=${KILL_WANT:-2}      # dirty images (with a log to replay) wanted
+cd "$T" || exit 2
+immutable=()
+cleanup() { local f; for f in "${immutable[@]}"; do chattr -i "$f" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+t_start=$(date +%s)
+
+if command -v openssl >/dev/null; then sum256() { openssl dgst -sha256 -r "$1" | cut -c1-64; }
+else sum256() { sha256sum <"$1" | cut -c1-64; }; fi
+json() { "$VHDX" info --json "$1" 2>/dev/null | python3 -S -c "import json,sys; print(json.load(sys.stdin)$2)"; }
+# same_raw A B: equal sizes and bytes (qemu-img compare skips holes in both)
+same_raw() {
+	[ "$(stat -c %s "$1")" = "$(stat -c %s "$2")" ] || { echo "sizes $(stat -c %s "$1") and $(stat -c %s "$2")"; return 1; }
+	qemu-img compare -q -f raw -F raw "$1" "$2" 2>&1 || { qemu-img compare -f raw -F raw "$1" "$2" 2>&1; return 1; }
+}
+one_line() { # WHAT RC WANT: exit status and one line on stderr (err.txt)
+	if [ "$2" -ne "$3" ]; then bad "$1: exit $2, expected $3: $(head -3 err.txt)"; return 1; fi
+	if [ "$(wc -l <err.txt)" -ne 1 ]; then bad "$1: stderr is not one line: $(cat err.txt)"; return 1; fi
+	return 0
+}
+seven_ok() { # IMG: 7zz t without warning or error
+	local out
+	out=$(7zz t -tvhdx "$1" 2>&1)
+	[ $? -eq 0 ] && ! grep -qE 'WARNING|ERROR' <<<"$out" || { grep -E 'WARN|ERR|Error' <<<"$out" | head -2; return 1; }
+}
+
+# dirty NAME FILE EXPECT: the whole treatment of one dirty image.
+#   EXPECT: replay (repair must replay it), or refuse:RULE (repair must
+#   refuse it with the checker's RULE: the image is wrong otherwise too)
+dirty() {
+	local name=$1 img=$2 expect=$3 sum0 rc out
+	sum0=$(sum256 "$img")
+	[ "$(json "$img" '["log_replay_needed"]')" = True ] && ok "$name: info --json: log_replay_needed" ||
+		bad "$name: info --json does not say log_replay_needed"
+	# qemu-img's reading: it refuses the dirty file read-only, replays a copy
+	cp --sparse=always "$img" q.vhdx
+	if qemu-img convert -f vhdx -O raw "$img" q.raw >/dev/null 2>&1; then
+		bad "$name: qemu-img reads the dirty file read-only (not dirty?)"
+	fi
+	if ! out=$(qemu-img check -r all -f vhdx q.vhdx 2>&1) || ! qemu-img convert -f vhdx -O raw q.vhdx q.raw; then
+		bad "$name: qemu-img could not replay a copy: $out"; return
+	fi
+	# our convert of the untouched dirty file
+	rm -f our.raw
+	"$VHDX" convert -q -O raw "$img" our.raw 2>err.txt
+	rc=$?
+	if [ $rc -eq 0 ] && why=$(same_raw our.raw q.raw); then
+		ok "$name: our convert of the dirty file equals qemu-img's reading after check -r all"
+	else
+		bad "$name: convert of the dirty file: exit $rc $(cat err.txt) ${why:-}"
+	fi
+	"$VHDX" compare "$img" q.vhdx >cmp.txt 2>&1 && ok "$name: vhdx compare dirty file vs qemu's replayed copy: 0" ||
+		bad "$name: compare with qemu's replay: $(cat cmp.txt)"
+	[ "$(sum256 "$img")" = "$sum0" ] && ok "$name: convert, compare and info wrote nothing" || bad "$name: the dirty file changed"
+	# repair -n: a plan, nothing written
+	cp --sparse=always "$img" r.vhdx
+	"$VHDX" repair -n r.vhdx >out.txt 2>err.txt
+	rc=$?
+	if [ "${expect%%:*}" = refuse ]; then
+		local rule=${expect#refuse:}
+		one_line "$name: repair -n" $rc 2 && grep -qF "($rule)" err.txt && ok "$name: repair -n refuses with ($rule)" ||
+			bad "$name: repair -n: expected exit 2 naming ($rule): $(cat err.txt)"
+		"$VHDX" repair r.vhdx >out.txt 2>err.txt
+		rc=$?
+		one_line "$name: repair" $rc 2 && grep -qF "($rule)" err.txt && ok "$name: repair refuses with the checker's ($rule)" ||
+			bad "$name: repair: expected exit 2 naming ($rule), the image being wrong otherwise: $(cat err.txt)"
+		[ "$(sum256 r.vhdx)" = "$sum0" ] && ok "$name: the refused repair wrote nothing" || bad "$name: the refused repair wrote"
+		echo "  note: $name: repair refuses it by design: besides the log it breaks $rule (the checker's error)"
+		return
+	fi
+	if [ $rc -eq 0 ] && grep -q "would replay the log" out.txt && [ "$(sum256 r.vhdx)" = "$sum0" ]; then
+		ok "$name: repair -n says what it would do, writes nothing"
+	else
+		bad "$name: repair -n: exit $rc: $(cat out.txt err.txt)"
+	fi
+	"$VHDX" repair r.vhdx >out.txt 2>err.txt
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		bad "$name: repair: exit $rc: $(cat out.txt err.txt)"
+		return
+	fi
+	grep -q "replayed the log" out.txt && ok "$name: repair replayed the log" || bad "$name: repair said: $(cat out.txt)"
+	"$VHDX" check r.vhdx >chk.txt 2>&1 && grep -q ": 0 errors" chk.txt && ok "$name: vhdx check after repair: 0 errors" ||
+		bad "$name: vhdx check after repair: $(grep -E 'error|warn' chk.txt | head -3)"
+	[ "$($POKE logscan r.vhdx)" = clean ] && [ "$(json r.vhdx '["log_replay_needed"]')" = False ] &&
+		ok "$name: LogGuid zero after repair" || bad "$name: LogGuid after repair: $($POKE logscan r.vhdx)"
+	out=$(qemu-img check -f vhdx r.vhdx 2>&1) && ok "$name: qemu-img check accepts the repaired file" || bad "$name: qemu-img check: $out"
+	out=$(seven_ok r.vhdx) && ok "$name: 7zz t accepts the repaired file" || bad "$name: 7zz t: $out"
+	"$VHDX" compare "$img" r.vhdx >cmp.txt 2>&1 && ok "$name: vhdx compare dirty vs repaired: same content" ||
+		bad "$name: repaired content differs: $(cat cmp.txt)"
+	out=$(qemu-img compare -f vhdx -F vhdx r.vhdx q.vhdx 2>&1) && ok "$name: qemu-img compare: our repair vs qemu's replay" ||
+		bad "$name: qemu-img compare of the two replays: $out"
+	rm -f r.raw
+	qemu-img convert -f vhdx -O raw r.vhdx r.raw && why=$(same_raw r.raw our.raw) &&
+		ok "$name: qemu-img convert of the repaired file equals our convert of the dirty one" || bad "$name: $why"
+	local sum1
+	sum1=$(sum256 r.vhdx)
+	"$VHDX" repair r.vhdx >out.txt 2>err.txt
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "nothing to repair" out.txt && [ "$(sum256 r.vhdx)" = "$sum1" ] &&
+		ok "$name: a second repair has nothing to do, changes nothing" || bad "$name: second repair: exit $rc $(cat out.txt err.txt)"
+	[ "$(sum256 "$img")" = "$sum0" ] && ok "$name: the original untouched" || bad "$name: the original changed"
+	rm -f q.vhdx q.raw our.raw r.raw r.vhdx
+}
+
+###########################################################################
+# the two dirty samples
+gzip -dc "$SAMPLES/discutils-vhdx-log-replay.vhdx.gz" >logreplay.vhdx || bad "decompress the DiscUtils log-replay sample"
+bzip2 -dc "$SAMPLES/qemu1.6-dirtylog-10G.vhdx.bz2" >qemu16.vhdx || bad "decompress the qemu 1.6 sample"
+# read through the overlay, info and check describe it as after replay:
+# block 0 FULLY_PRESENT (on disk the BAT is all NOT_PRESENT)
+[ "$(json logreplay.vhdx '["block_states"]["fully_present"]')" = 1 ] && ok "info of the dirty DiscUtils image: the BAT after replay (1 block present)" ||
+	bad "info block states: $(json logreplay.vhdx '["block_states"]')"
+dirty "discutils-vhdx-log-replay" logreplay.vhdx replay
+# qemu 1.6 marked its BAT and metadata regions not Required: wrong besides the log
+dirty "qemu1.6-dirtylog-10G" qemu16.vhdx refuse:rgn.not_required
+echo "  (samples: $(( $(date +%s) - t_start )) s)"
+
+###########################################################################
+# dirty images made here: qemu-io killed in the middle of allocating writes
+# (each allocation updates the BAT through the log: header LogGuid set, log
+# entry written and flushed, BAT written, LogGuid cleared)
+t2=$(date +%s)
+for i in $(seq 0 1023); do echo "write -P $((i % 250 + 1)) $((i * M + 4096 * (i % 7))) 4k"; done >cmds.txt
+tries=0 active=0 clean=0 noseq=0
+while [ $tries -lt "$KILL_TRIES" ] && [ $active -lt "$KILL_WANT" ]; do
+	tries=$((tries + 1))
+	k=k$tries.vhdx
+	"$VHDX" create -q -b 1M -s 1G "$k"
+	qemu-io -f vhdx "$k" <cmds.txt >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$((RANDOM % 5 + 1))$((RANDOM % 10))"   # 0.10 .. 0.59 s: 6 to 40 allocations
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	state=$($POKE logscan "$k")
+	case $state in
+	clean) clean=$((clean + 1)); rm -f "$k" ;;
+	none)
+		# LogGuid set, no entry carries it (killed after qemu set the header,
+		# before its log entry reached the file): [2.3.3] says such a file is
+		# corrupt and must not be opened; qemu-img treats the log as empty
+		noseq=$((noseq + 1))
+		[ "$(json "$k" '["log_replay_needed"]')" = True ] || bad "kill $tries: info does not see the LogGuid"
+		s=$(sum256 "$k")
+		"$VHDX" convert -q -O raw "$k" x.raw 2>err.txt
+		one_line "kill $tries (LogGuid, no log entry): convert" $? 2 && grep -q "no valid sequence" err.txt &&
+			[ ! -e x.raw ] && [ "$(sum256 "$k")" = "$s" ] && ok "kill $tries: LogGuid without a log entry: convert refuses ([2.3.3]: corrupt), nothing written" ||
+			bad "kill $tries: LogGuid without a log entry: $(cat err.txt)"
+		rm -f "$k" x.raw ;;
+	active*)
+		active=$((active + 1))
+		dirty "qemu-io kill $tries ($state entries)" "$k" replay
+		rm -f "$k" ;;
+	*) bad "kill $tries: logscan: $state" ;;
+	esac
+done
+echo "  note: qemu-io killed $tries times: $active left a log to replay, $noseq a LogGuid with no log entry yet (qemu-img opens those as empty logs; we refuse them as [2.3.3] says), $clean a clean header"
+[ $active -gt 0 ] || skipped "no qemu-io kill out of $tries left a log to replay: the dirty-image tests on made images did not run"
+echo "  (qemu-io kills: $(( $(date +%s) - t2 )) s)"
+
+###########################################################################
+# the replay cut at each write, then run again: the same bytes every time
+t3=$(date +%s)
+SHIM=$T/faultshim.so
+if ! cc -shared -fPIC -O2 -o "$SHIM" "$SHIM_SRC" -ldl 2>err.txt; then
+	bad "cannot build the fault shim: $(cat err.txt)"
+else
+	cp logreplay.vhdx ref.vhdx
+	FAULT_REPORT=$T/report.txt FAULT_NOSYNC=1 LD_PRELOAD=$SHIM "$VHDX" repair -q ref.vhdx >/dev/null 2>err.txt
+	rc=$?
+	calls=$(sed -n 's/writes=\([0-9]*\) flushes=\([0-9]*\) zeros=\([0-9]*\)/\1 \2 \3/p' report.txt 2>/dev/null)
+	if [ $rc -ne 0 ] || [ -z "$calls" ]; then
+		bad "power-cut simulation could not run: the uncut repair fails (exit $rc): $(cat err.txt)"
+	else
+		read -r nw nf nz <<<"$calls"
+		n=$((nw + nf + nz))
+		cuts=0 converged=0 readable=0
+		# the bytes outside the two headers' first 4 KiB (FileWriteGuid and the
+		# checksum differ per run), and the content
+		outside() { { head -c $((64 * 1024)) "$1"; tail -c +$((68 * 1024 + 1)) "$1" | head -c $((60 * 1024)); tail -c +$((132 * 1024 + 1)) "$1"; } | sha256sum | cut -c1-64; }
+		want=$(outside ref.vhdx)
+		for at in $(seq 1 "$n"); do
+			cp logreplay.vhdx cut.vhdx
+			# (the shell's "Killed" report goes to /dev/null with the rest)
+			rc=$( { FAULT_OP=any FAULT_AT=$at FAULT_MODE=kill FAULT_NOSYNC=1 LD_PRELOAD=$SHIM "$VHDX" repair -q cut.vhdx >/dev/null 2>&1
+				echo $?; } 2>/dev/null)
+			cuts=$((cuts + 1))
+			[ $rc -eq 137 ] || { bad "cut at call $at of $n: the shim did not kill (exit $rc)"; continue; }
+			# cut, the image still reads as the replayed disk (log or no log)
+			"$VHDX" compare -q cut.vhdx ref.vhdx >cmp.txt 2>&1 && readable=$((readable + 1)) ||
+				bad "cut at call $at of $n: before the rerun the disk reads otherwise: $(cat cmp.txt)"
+			"$VHDX" repair -q cut.vhdx >out.txt 2>err.txt
+			rc=$?
+			if [ $rc -eq 0 ] && [ "$(outside cut.vhdx)" = "$want" ] && "$VHDX" check cut.vhdx >/dev/null 2>&1 &&
+				[ "$($POKE logscan cut.vhdx)" = clean ] && "$VHDX" compare -q cut.vhdx ref.vhdx >/dev/null; then
+				converged=$((converged + 1))
+			else
+				bad "cut at call $at of $n, run again: exit $rc $(cat err.txt); not the bytes of an uncut replay"
+			fi
+		done
+		[ $readable -eq $cuts ] && [ $cuts -gt 0 ] && ok "replay cut at each of its $n calls: the image reads the same disk before the rerun"
+		[ $converged -eq $cuts ] && [ $cuts -gt 0 ] &&
+			ok "replay cut at each of its $n calls ($nw writes, $nf flushes, $nz zeroings), run again: the same bytes every time" ||
+			bad "power cuts: $converged of $cuts converged"
+	fi
+fi
+echo "  (power cuts: $(( $(date +%s) - t3 )) s)"
+
+###########################################################################
+# refusals: exit 2, one line, nothing written
+s=$(sum256 logreplay.vhdx)
+# a read-only file: root writes through chmod 444, so the file is made
+# immutable (chattr +i) where the filesystem allows, and the command is also
+# run as nobody (setpriv) on a chmod 444 copy
+cp logreplay.vhdx ro.vhdx
+chmod 444 ro.vhdx
+if [ "$(id -u)" != 0 ]; then
+	"$VHDX" repair ro.vhdx >out.txt 2>err.txt
+	one_line "repair of a chmod 444 file" $? 2 && grep -q "cannot open for writing" err.txt && [ "$(sum256 ro.vhdx)" = "$s" ] &&
+		ok "repair of a chmod 444 file: refused, nothing written" || bad "repair of a read-only file: $(cat err.txt)"
+else
+	if chattr +i ro.vhdx 2>/dev/null; then
+		immutable+=("$T/ro.vhdx")
+		"$VHDX" repair ro.vhdx >out.txt 2>err.txt
+		one_line "repair of an immutable file (chattr +i)" $? 2 && grep -q "ro.vhdx: cannot open for writing" err.txt && [ "$(sum256 ro.vhdx)" = "$s" ] &&
+			ok "repair of an immutable file (chattr +i): refused, one line, nothing written" || bad "repair of an immutable file: $(cat err.txt)"
+		"$VHDX" repair -n ro.vhdx >out.txt 2>err.txt
+		rc=$?
+		[ $rc -eq 0 ] && grep -q "would replay" out.txt && ok "repair -n of an immutable file: it only reads" ||
+			bad "repair -n of an immutable file: exit $rc: $(cat out.txt err.txt)"
+		chattr -i ro.vhdx
+	else
+		skipped "repair of an immutable file: chattr +i is refused here"
+	fi
+	if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+		chmod 755 "$T"
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$VHDX" repair ro.vhdx >out.txt 2>err.txt
+		one_line "repair of a chmod 444 file as nobody (setpriv)" $? 2 && grep -q "cannot open for writing: Permission denied" err.txt &&
+			[ "$(sum256 ro.vhdx)" = "$s" ] && ok "repair of a chmod 444 file as nobody: refused, one line, nothing written" ||
+			bad "repair as nobody: $(cat err.txt)"
+		chmod 700 "$T"
+	else
+		skipped "repair as nobody: setpriv cannot change the user here"
+	fi
+fi
+# a broken region table 1 (table 2 intact): the checker's rule, on a clean
+# image and on a dirty one (the log does not excuse it)
+"$VHDX" create -q -s 64M -b 1M clean.vhdx
+for what in clean logreplay; do
+	cp $what.vhdx br.vhdx
+	printf 'XXXX' | dd of=br.vhdx bs=1 seek=$((192 * 1024)) conv=notrunc status=none
+	s=$(sum256 br.vhdx)
+	"$VHDX" repair br.vhdx >out.txt 2>err.txt
+	one_line "repair of a $what image with a broken region table" $? 2 && grep -q "(rgn.signature)" err.txt && [ "$(sum256 br.vhdx)" = "$s" ] &&
+		ok "repair of a $what image with a broken region table: refused with (rgn.signature), nothing written" ||
+		bad "repair of a $what image with a broken region table: expected exit 2 naming (rgn.signature): $(cat err.txt)"
+done
+s=$(sum256 clean.vhdx)
+"$VHDX" repair clean.vhdx >out.txt 2>err.txt
+[ $? -eq 0 ] && grep -q "nothing to repair" out.txt && [ "$(sum256 clean.vhdx)" = "$s" ] && ok "repair of a clean image: nothing to do, nothing written" ||
+	bad "repair of a clean image: $(cat out.txt err.txt)"
+head -c $((4 * M)) /dev/urandom >junk.bin
+s=$(sum256 junk.bin)
+"$VHDX" repair junk.bin >out.txt 2>err.txt
+one_line "repair of a file that is not a VHDX" $? 2 && [ "$(sum256 junk.bin)" = "$s" ] && ok "repair of a non-VHDX: refused, nothing written" ||
+	bad "repair of junk: $(cat err.txt)"
+"$VHDX" repair missing.vhdx >out.txt 2>err.txt
+one_line "repair of a missing file" $? 2 && grep -q missing.vhdx err.txt && [ ! -e missing.vhdx ] && ok "repair of a missing file: refused, not created" ||
+	bad "repair of a missing file: $(cat err.txt)"
+echo "  (total $(( $(date +%s) - t_start )) s)"
+finish

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+# tests/host/vhdx_poke.py - test helper for test_convert.sh, test_compare.sh
+# and test_repair.sh: an independent reading of a VHDX's layout (its own
+# parser, not our tool's), hand-written payload for images no other tool
+# can write (PARTIALLY_PRESENT blocks of differencing children, 4096-byte
+# sectors), and a scan of the log.  Facts from ../shared/docs/VHDX-FORMAT.md.
+#
+#   vhdx_poke.py geom IMG
+#       one JSON object: block_size, lss, virtual_size, has_parent,
+#       chunk_ratio, bat_offset, log_guid (current header, hex), file_size
+#   vhdx_poke.py blocks IMG MODEL LEVEL SPEC...
+#       write blocks into IMG (appended at the file end, MiB-aligned) and
+#       apply the same to MODEL, a raw file holding what the virtual disk
+#       must read (for a child: start from a copy of the parent's model).
+#       SPEC: full:B    block B FULLY_PRESENT, every sector a unique pattern
+#             zero:B    block B ZERO (reads zeros, the parent not consulted)
+#             partial:B:SEED  block B PARTIALLY_PRESENT: a sector bitmap
+#                       with runs that start and end mid-byte (and random
+#                       ones from SEED); sectors whose bit is 0 hold 0xee
+#                       garbage in the child's data block (must not be read)
+#             empty:B   PARTIALLY_PRESENT with no bit set (all from parent)
+#   vhdx_poke.py logscan IMG
+#       "clean" (LogGuid zero), "active N" (N log entries carry the
+#       header's LogGuid and a valid CRC-32C), or "none" (LogGuid set, no
+#       entry carries it)
+import json
+import os
+import random
+import struct
+import sys
+import uuid
+
+MiB = 1 << 20
+BAT_GUID = uuid.UUID('2DC27766-F623-4200-9D64-115E9BFD4A08')
+META_GUID = uuid.UUID('8B7CA206-4790-4B9A-B8FE-575F050F886E')
+FILE_PARAMS = uuid.UUID('CAA16737-FA36-4D43-B3B6-33F0AA44E76B')
+VDISK_SIZE = uuid.UUID('2FA54224-CD1B-4876-B211-5DBED83BF4B8')
+LSS_GUID = uuid.UUID('8141BF1D-A96F-4709-BA47-F233A8FAAB5F')
+
+_table = []
+for _n in range(256):
+    _c = _n
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    _table.append(_c)
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def current_header(f):
+    best = None
+    for off in (64 << 10, 128 << 10):
+        f.seek(off)
+        h = bytearray(f.read(4096))
+        if h[:4] != b'head':
+            continue
+        want = struct.unpack_from('<I', h, 4)[0]
+        h[4:8] = b'\0\0\0\0'
+        if crc32c(h) != want:
+            continue
+        seq = struct.unpack_from('<Q', h, 8)[0]
+        if best is None or seq > best[0]:
+            best = (seq, bytes(h))
+    if best is None:
+        sys.exit('no valid header')
+    return best[1]
+
+
+def geom(path):
+    with open(path, 'rb') as f:
+        h = current_header(f)
+        f.seek(192 << 10)
+        rt = f.read(64 << 10)
+        assert rt[:4] == b'regi', 'region table 1'
+        regions = {}
+        for i in range(struct.unpack_from('<I', rt, 8)[0]):
+            g = uuid.UUID(bytes_le=rt[16 + 32 * i:32 + 32 * i])
+            regions[g] = struct.unpack_from('<QI', rt, 32 + 32 * i)
+        mo = regions[META_GUID][0]
+        f.seek(mo)
+        mt = f.read(64 << 10)
+        assert mt[:8] == b'metadata'
+        items = {}
+        for i in range(struct.unpack_from('<H', mt, 10)[0]):
+            e = mt[32 + 32 * i:64 + 32 * i]
+            items[uuid.UUID(bytes_le=e[:16])] = struct.unpack_from('<II', e, 16)
+
+        def item(g, fmt):
+            f.seek(mo + items[g][0])
+            return struct.unpack(fmt, f.read(struct.calcsize(fmt)))
+
+        bs, flags = item(FILE_PARAMS, '<II')
+        vs, = item(VDISK_SIZE, '<Q')
+        lss, = item(LSS_GUID, '<I')
+        size = f.seek(0, 2)
+    return {'block_size': bs, 'lss': lss, 'virtual_size': vs, 'has_parent': bool(flags & 2),
+            'chunk_ratio': (1 << 23) * lss // bs, 'bat_offset': regions[BAT_GUID][0],
+            'log_guid': h[48:64].hex(), 'log_offset': struct.unpack_from('<Q', h, 72)[0],
+            'log_length': struct.unpack_from('<I', h, 68)[0], 'file_size': size}
+
+
+def pattern(level, first_sector, count, lss):
+    """count sectors, each unique: level, a tag, the virtual sector number"""
+    out = bytearray()
+    for s in range(first_sector, first_sector + count):
+        unit = struct.pack('<IIQ', 0x600d0000 + level, 0xa5c3 ^ (s & 0xffff), s)
+        out += unit * (lss // len(unit))
+    return bytes(out)
+
+
+def bitmap_bits(nsect, seed, empty):
+    """which sectors of a block are present in the child: runs that start
+    and end mid-byte, the first and last sector, random ones"""
+    bits = [False] * nsect
+    if empty:
+        return bits
+    for a, b in ((0, 1), (3, 13), (21, 22), (37, 64 + 5), (nsect // 2 - 5, nsect // 2 + 17),
+                 (nsect - 7, nsect)):
+        for s in range(a, b):
+            bits[s] = True
+    r = random.Random(seed)
+    for s in range(200, min(nsect - 8, 900)):
+        if r.random() < 0.3:
+            bits[s] = True
+    return bits
+
+
+def blocks(path, model, level, specs):
+    g = geom(path)
+    bs, lss, cr = g['block_size'], g['lss'], g['chunk_ratio']
+    spb = bs // lss  # sectors per block
+    with open(path, 'r+b') as f, open(model, 'r+b') as m:
+        def append(data):
+            end = (f.seek(0, 2) + MiB - 1) & ~(MiB - 1)
+            f.seek(end)
+            f.write(data)
+            return end
+
+        def set_entry(index, value):
+            f.seek(g['bat_offset'] + 8 * index)
+            f.write(struct.pack('<Q', value))
+
+        def get_entry(index):
+            f.seek(g['bat_offset'] + 8 * index)
+            return struct.unpack('<Q', f.read(8))[0]
+
+        for spec in specs:
+            kind, b = spec.split(':')[0], int(spec.split(':')[1])
+            first = b * spb
+            n = min(spb, g['virtual_size'] // lss - first)
+            assert n > 0, spec
+            index = b + b // cr
+            if kind == 'full':
+                data = pattern(level, first, n, lss).ljust(bs, b'\0')
+                set_entry(index, append(data) | 6)
+                m.seek(first * lss)
+                m.write(data[:n * lss])
+            elif kind == 'zero':
+                set_entry(index, 2)
+                m.seek(first * lss)
+                m.write(b'\0' * (n * lss))
+            elif kind in ('partial', 'empty'):
+                assert g['has_parent'], 'PARTIALLY_PRESENT needs a differencing image'
+                bits = bitmap_bits(n, int(spec.split(':')[2]) if kind == 'partial' else 0, kind == 'empty')
+                mine = pattern(level, first, n, lss)
+                data = bytearray(b'\xee' * bs)
+                for s in range(n):
+                    if bits[s]:
+                        data[s * lss:(s + 1) * lss] = mine[s * lss:(s + 1) * lss]
+                        m.seek((first + s) * lss)
+                        m.write(mine[s * lss:(s + 1) * lss])
+                set_entry(index, append(bytes(data)) | 7)
+                # the chunk's sector bitmap block: reuse it if present
+                chunk = b // cr
+                bindex = chunk * (cr + 1) + cr
+                e = get_entry(bindex)
+                if e & 7 == 6:
+                    boff = e & ~((1 << 20) - 1)
+                else:
+                    boff = append(b'\0' * MiB)
+                    set_entry(bindex, boff | 6)
+                f.seek(boff)
+                bm = bytearray(f.read(MiB))
+                base = first - chunk * (1 << 23)  # the block's first sector within the chunk
+                for s in range(n):
+                    bit = base + s
+                    if bits[s]:
+                        bm[bit // 8] |= 1 << (bit % 8)
+                    else:
+                        bm[bit // 8] &= ~(1 << (bit % 8)) & 0xff
+                f.seek(boff)
+                f.write(bm)
+            else:
+                sys.exit('unknown spec ' + spec)
+        # a dynamic or differencing file ends at a MiB boundary
+        end = (f.seek(0, 2) + MiB - 1) & ~(MiB - 1)
+        f.truncate(end)
+
+
+def logscan(path):
+    g = geom(path)
+    guid = bytes.fromhex(g['log_guid'])
+    if guid == bytes(16):
+        return 'clean'
+    n = 0
+    with open(path, 'rb') as f:
+        f.seek(g['log_offset'])
+        log = f.read(g['log_length'])
+    for o in range(0, len(log), 4096):
+        if log[o:o + 4] != b'loge' or log[o + 32:o + 48] != guid:
+            continue
+        length = struct.unpack_from('<I', log, o + 8)[0]
+        if length % 4096 or length == 0 or o + length > len(log):
+            continue
+        e = bytearray(log[o:o + length])
+        want = struct.unpack_from('<I', e, 4)[0]
+        e[4:8] = b'\0\0\0\0'
+        if crc32c(e) == want:
+            n += 1
+    return 'active %d' % n if n else 'none'
+
+
+if __name__ == '__main__':
+    cmd = sys.argv[1]
+    if cmd == 'geom':
+        print(json.dumps(geom(sys.argv[2])))
+    elif cmd == 'blocks':
+        blocks(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:])
+    elif cmd == 'logscan':
+        print(logscan(sys.argv[2]))
+    else:
+        sys.exit('usage: vhdx_poke.py geom|blocks|logscan ...')
