@@ -364,37 +364,6 @@ void vhdx_chain_report(const struct vhdx_chain *chain, struct vhdx_info *info, v
 		fn(ctx, &f);
 }
 
-/* JSON string body: quotes, backslash and control characters escaped. */
-static void json_str(struct vhdx_text *t, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	char e[7];
-
-	vhdx_text_str(t, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			e[0] = '\\';
-			e[1] = (char)ch;
-			e[2] = '\0';
-		} else if (ch < 0x20) {
-			e[0] = '\\';
-			e[1] = 'u';
-			e[2] = '0';
-			e[3] = '0';
-			e[4] = hex[ch >> 4];
-			e[5] = hex[ch & 15];
-			e[6] = '\0';
-		} else {
-			e[0] = (char)ch;
-			e[1] = '\0';
-		}
-		vhdx_text_str(t, e);
-	}
-	vhdx_text_str(t, "\"");
-}
-
 #define CHAIN_LINE_SIZE 1200u
 
 void vhdx_chain_print(const struct vhdx_chain *chain, bool json, bool last, vhdx_line_fn line,
@@ -440,12 +409,12 @@ void vhdx_chain_print(const struct vhdx_chain *chain, bool json, bool last, vhdx
 	line(ctx, "  \"parent_chain\": {");
 	vhdx_text_init(&t, buf, sizeof(buf));
 	vhdx_text_str(&t, "    \"verdict\": ");
-	json_str(&t, vhdx_chain_verdict_name(chain->verdict));
+	vhdx_text_json_(&t, vhdx_chain_verdict_name(chain->verdict));
 	vhdx_text_str(&t, ",");
 	line(ctx, buf);
 	vhdx_text_init(&t, buf, sizeof(buf));
 	vhdx_text_str(&t, "    \"why\": ");
-	json_str(&t, chain->verdict == VHDX_CHAIN_COMPLETE ? "" : chain->why);
+	vhdx_text_json_(&t, chain->verdict == VHDX_CHAIN_COMPLETE ? "" : chain->why);
 	vhdx_text_str(&t, ",");
 	line(ctx, buf);
 	line(ctx, "    \"parents\": [");
@@ -456,16 +425,16 @@ void vhdx_chain_print(const struct vhdx_chain *chain, bool json, bool last, vhdx
 		vhdx_text_str(&t, "      {\"level\": ");
 		vhdx_text_u64(&t, k);
 		vhdx_text_str(&t, ", \"path\": ");
-		json_str(&t, lv->name);
+		vhdx_text_json_(&t, lv->name);
 		vhdx_text_str(&t, ", \"key\": ");
-		json_str(&t, lv->key);
+		vhdx_text_json_(&t, lv->key);
 		vhdx_text_str(&t, ", \"type\": ");
-		json_str(&t, vhdx_type_name(lv->disk.type));
+		vhdx_text_json_(&t, vhdx_type_name(lv->disk.type));
 		vhdx_text_str(&t, ", \"virtual_size\": ");
 		vhdx_text_u64(&t, lv->disk.geom.virtual_size);
 		vhdx_text_str(&t, ", \"data_write_guid\": ");
 		vhdx_guid_to_text(&lv->disk.data_write_guid, g, false);
-		json_str(&t, g);
+		vhdx_text_json_(&t, g);
 		vhdx_text_str(&t, k + 1 < chain->depth ? "}," : "}");
 		line(ctx, buf);
 	}

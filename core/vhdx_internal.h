@@ -133,4 +133,7 @@ long vhdx_emit_utf16_(struct vhdx_cursor_ *c, const char *utf8);
 /* Renderers used by the writer: bytes [off, off+len) of the structure. */
 void vhdx_meta_items_render_(const struct vhdx_plan *plan, uint64_t off, void *buf, size_t len);
 
+/* A JSON string, quoted and escaped (whole escapes only when cut). */
+void vhdx_text_json_(struct vhdx_text *t, const char *s);
+
 #endif /* VHDX_INTERNAL_H */

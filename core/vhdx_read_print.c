@@ -49,12 +49,11 @@ static void guid_(struct pr *p, const struct vhdx_guid *g)
 	s_(p, b);
 }
 
-/* JSON string: quotes, backslash and control characters escaped. */
-static void jstr(struct pr *p, const char *s)
+void vhdx_text_json_(struct vhdx_text *t, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	s_(p, "\"");
+	vhdx_text_str(t, "\"");
 	for (; *s; s++) {
 		char e[7];
 		unsigned char ch = (unsigned char)*s;
@@ -76,11 +75,17 @@ static void jstr(struct pr *p, const char *s)
 			e[1] = '\0';
 		}
 		/* cut whole escapes only, and keep room for the closing quote */
-		if (p->t.pos + vhdx_str_len_(e) + 2 >= p->t.len)
+		if (t->pos + vhdx_str_len_(e) + 2 >= t->len)
 			break;
-		s_(p, e);
+		vhdx_text_str(t, e);
 	}
-	s_(p, "\"");
+	vhdx_text_str(t, "\"");
+}
+
+/* JSON string: quotes, backslash and control characters escaped. */
+static void jstr(struct pr *p, const char *s)
+{
+	vhdx_text_json_(&p->t, s);
 }
 
 static void jkey(struct pr *p, const char *indent, const char *key)

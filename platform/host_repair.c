@@ -23,15 +23,19 @@
 
 #define REPAIR_SCRATCH (1024u * 1024u) /* [byte] */
 
+/* The errors that replay does not fix: all but the pending replay itself. */
 struct first_error {
 	char text[600];
+	unsigned count;
 };
 
 static void keep_first_error(void *ctx, const struct vhdx_finding *f)
 {
 	struct first_error *fe = ctx;
 
-	if (f->severity == VHDX_SEV_ERROR && !fe->text[0])
+	if (f->severity != VHDX_SEV_ERROR || f->rule == VHDX_R_LOG_REPLAY)
+		return;
+	if (!fe->count++)
 		vhdx_finding_to_text(f, fe->text, sizeof(fe->text));
 }
 
@@ -96,7 +100,7 @@ static int repair_probe(struct repair_job *j)
 		host_error("%s: read failed: %s", target, vhdx_strerror(err));
 		return VHDX_EXIT_USAGE;
 	}
-	if (j->info->errors) {
+	if (fe.count) {
 		host_error("%s: repair replays the log only; this is wrong otherwise: %s", target, fe.text);
 		return VHDX_EXIT_USAGE;
 	}

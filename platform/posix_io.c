@@ -7,6 +7,7 @@
 #include "posix_io.h"
 
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
@@ -226,6 +227,7 @@ int posix_probe_fd(int fd, bool *ret_is_block, uint64_t *ret_size, uint32_t *ret
 
 int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd)
 {
+	memset(src, 0, sizeof(*src)); /* is_device, log_applied: set below or false */
 	t->fd = fd;
 	if (posix_probe_fd(fd, &t->is_block_device, &t->size, &t->sector_size) < 0)
 		return -1;
