@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 
 #include "host_disk.h"
 
@@ -232,9 +233,40 @@ int host_disk_read(struct host_disk *d, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-bool host_disk_holds(const struct host_disk *d, const struct stat *st)
+/* A loop device's backing file (/sys/dev/block/MAJ:MIN/loop/backing_file),
+ * so that a device over a file of the chain counts as that file. */
+static bool loop_backing(const struct stat *st, struct stat *ret)
 {
+	char path[96], file[PATH_MAX];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/loop/backing_file", major(st->st_rdev),
+		 minor(st->st_rdev));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(file, 1, sizeof(file) - 1, f);
+	fclose(f);
+	while (n && file[n - 1] == '\n')
+		n--;
+	file[n] = '\0';
+	return n && stat(file, ret) == 0;
+}
+
+bool host_disk_holds(const struct host_disk *d, const struct stat *target)
+{
+	struct stat backing;
+	const struct stat *st = target;
 	unsigned k;
+
+	if (S_ISBLK(target->st_mode)) {
+		if (d->t.is_block_device && d->st.st_rdev == target->st_rdev)
+			return true;
+		if (!loop_backing(target, &backing))
+			return false;
+		st = &backing;
+	}
 
 	if (d->st.st_dev == st->st_dev && d->st.st_ino == st->st_ino)
 		return true;
