@@ -24,10 +24,11 @@
  * reverse for the seed corpus.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vhdx_read.h"
+#include "vhdx.h"
 
 #define K 1024u
 #define M (1024u * 1024u)
@@ -122,6 +123,75 @@ static void decode(const struct vhdx_source *src, uint8_t *scratch)
 	}
 }
 
+/* Parents are never found here: a child is a chain that ends early. */
+static enum vhdx_parent_open no_parent(void *ctx, const char *child_name, const char *key,
+				       const char *path, enum vhdx_path_kind kind,
+				       struct vhdx_source *ret_src, char *name, size_t name_len,
+				       char *why, size_t why_len)
+{
+	(void)ctx;
+	(void)child_name;
+	(void)key;
+	(void)kind;
+	(void)ret_src;
+	if (!path[0] || strlen(path) >= 8192)
+		abort(); /* the core hands over a non-empty, bounded path */
+	snprintf(name, name_len, "%s", path);
+	snprintf(why, why_len, "absent");
+	return VHDX_PARENT_ABSENT;
+}
+
+/*
+ * The data path on the same source: the chain opened (through the log
+ * when it is active), then reads and extents at offsets the input picks;
+ * every source read is checked by fread_ (inside the source, 4 KiB
+ * aligned), and every result must be one the API names.
+ */
+static void data_path(const struct vhdx_source *src, const uint8_t *data, size_t size, uint8_t *scratch)
+{
+	static struct vhdx_chain_level levels[2];
+	static uint8_t buf[3 * 4096 + 7];
+	static const struct vhdx_parent_ops ops = { .open = no_parent };
+	struct vhdx_chain chain;
+	struct vhdx_extent e;
+	char why[VHDX_WHY_SIZE];
+	uint64_t vs, off, len;
+	unsigned i;
+	int err;
+
+	err = vhdx_chain_open(&chain, levels, 2, src, "fuzz", &ops, scratch, VHDX_OPEN_SCRATCH_MIN, why,
+			      sizeof(why));
+	if (err == VHDX_ERR_CORRUPT || err == VHDX_ERR_UNSUPPORTED)
+		return;
+	if (err != VHDX_OK)
+		abort();
+	if (chain.verdict != VHDX_CHAIN_COMPLETE) {
+		vhdx_chain_close(&chain, &ops);
+		return;
+	}
+	vs = levels[0].disk.geom.virtual_size;
+	for (i = 0; i < 4 && 8 * i + 8 <= size; i++) {
+		uint64_t r = 0;
+		unsigned k;
+
+		for (k = 0; k < 8; k++)
+			r = r << 8 | data[size - 1 - 8 * i - k];
+		off = r % vs;
+		len = 1 + (r >> 40) % sizeof(buf);
+		if (len > vs - off)
+			len = vs - off;
+		err = vhdx_map(&chain, off, vs - off, &e, scratch, VHDX_DATA_SCRATCH_MIN + 4096 * (i & 1));
+		if (err == VHDX_OK && (e.length == 0 || e.length > vs - off))
+			abort();
+		if (err != VHDX_OK && err != VHDX_ERR_CORRUPT)
+			abort();
+		err = vhdx_read_at(&chain, off, buf, (size_t)len, scratch, VHDX_DATA_SCRATCH_MIN);
+		if (err != VHDX_OK && err != VHDX_ERR_CORRUPT)
+			abort();
+	}
+	vhdx_chain_close(&chain, &ops);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -150,5 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((data[0] & 15) == 0 && vhdx_probe(&f.src, scratch, sizeof(scratch), &info) != VHDX_OK)
 		abort();
 	decode(&f.src, scratch);
+	f.src.log_applied = false;
+	data_path(&f.src, data, size, scratch);
 	return 0;
 }
