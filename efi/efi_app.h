@@ -219,16 +219,28 @@ struct efi_source {
 EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct vhdx_source *ret);
 /* The same over an opened BlockIo device (no close needed). */
 void efi_source_bio(struct efi_source *src, struct efi_bio *b, struct vhdx_source *ret);
+/* The same over a file already opened read-only (closed by efi_source_close). */
+void efi_source_file(struct efi_source *src, EFI_FILE_HANDLE f, UINT64 size, struct vhdx_source *ret);
 /* Closes the file, if any (also after a failed open). */
 void efi_source_close(struct efi_source *src);
+
+/* ---- efi_chain.c: a differencing image's parents, for the core's chain ---- */
+
+struct efi_chain_ops {
+	struct vhdx_parent_ops ops;  /* pass &ops to the core */
+	EFI_FILE_HANDLE root;        /* the child's volume; NULL: a block device */
+};
+/* Parents of @child are looked up on its volume (none for a block device). */
+void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child);
+/* @t's name for chain lines: "fs0:\\vm\\c.vhdx" (mapping and volume path), or
+ * as given for a block device; pooled, NULL when out of memory. */
+char *efi_chain_name(const struct efi_target *t);
 
 /* ---- efi_parent.c: a differencing child's parent ---- */
 
 struct efi_parent {
-	struct vhdx_kv kv[4];                  /* the locator, referenced by params */
-	size_t count;
-	char linkage[VHDX_GUID_TEXT_SIZE + 2]; /* "{guid}" */
-	char relative[520];                    /* relative_path, '\' separators */
+	struct vhdx_child_link link;           /* the locator, referenced by params */
+	char relative[520];                    /* relative_path, '\\' separators */
 	BOOLEAN from_volume_root;              /* the child is no file on the parent's volume */
 };
 /* Reads and checks cli->parent, fills params (size, sectors, Page 83 ID,

@@ -369,14 +369,9 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 		}
 		err = vhdx_plan_largest_fixed(&plan, &p, t.bio.size, why, sizeof(why));
 		if (err == VHDX_ERR_DEVFULL) {
-			char a[40], b[40];
-
-			vhdx_size_to_text(t.bio.size, a, sizeof(a));
-			vhdx_size_to_text(p.block_size ? p.block_size : VHDX_DEFAULT_BLOCK_SIZE, b,
-					  sizeof(b));
-			st = efi_con_failf(efi_status_of(err),
-					   L"%s: too small (%a) for any fixed image with %a blocks; %a",
-					   t.name, a, b, why);
+			/* the core's reason: "target too small: the smallest fixed
+			 * image with 32 MiB blocks needs 36 MiB, the target has 2 MiB" */
+			st = efi_con_failf(efi_status_of(err), L"%s: %a", t.name, why);
 			goto out;
 		}
 	} else {

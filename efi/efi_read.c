@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * efi_read.c - `vhdx info [--json] TARGET` and `vhdx check TARGET` in the
- * UEFI shell, through the core's reader (core/vhdx_read.h) over BlockIo or
- * a file; and the summary `vhdx list` shows for a device that holds VHDX.
+ * UEFI shell, through the core's vhdx_examine (core/vhdx_read.h) over
+ * BlockIo or a file, exactly as the host tool does it: a dirty image is
+ * checked as it is after replay, a differencing image's chain is walked
+ * (parents on the child's volume, efi_chain.c) and judged by the core;
+ * and the summary `vhdx list` shows for a device that holds VHDX.
  *
  * Status: EFI_SUCCESS consistent (warnings allowed; info: a VHDX);
  * EFI_VOLUME_CORRUPTED errors found or not a VHDX (DESIGN's exit 1 of
  * check); EFI_INVALID_PARAMETER / EFI_DEVICE_ERROR could not run (exit 2).
- * A block device is read as a whole: an image smaller than the device
- * shows as data after the image end.
+ * A block device is read as a whole: what follows the image is the
+ * device's, which info says (device size, image end).
  */
 #include "efi_app.h"
-#include "vhdx_read.h"
 
 static void efi_read_line(void *ctx, const char *line)
 {
@@ -22,7 +24,7 @@ static void efi_read_line(void *ctx, const char *line)
 
 static void efi_read_finding(void *ctx, const struct vhdx_finding *f)
 {
-	char line[512];
+	char line[2048];
 
 	if (!ctx)
 		return;
@@ -52,6 +54,14 @@ BOOLEAN efi_read_summary(struct efi_bio *b, char *buf, size_t len)
 	return ok;
 }
 
+/* What info and check keep while they run: off the stack. */
+struct efi_examined {
+	struct vhdx_info info;
+	struct vhdx_chain chain;
+	struct vhdx_chain_level levels[VHDX_CHAIN_DEPTH_MAX];
+	struct efi_chain_ops ops;
+};
+
 EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 {
 	BOOLEAN check = cli->cmd == VHDX_CMD_CHECK;
@@ -59,8 +69,10 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	struct efi_target t;
 	struct efi_source src;
 	struct vhdx_source s;
-	struct vhdx_info *info = NULL;
+	struct efi_examined *ex = NULL;
 	void *scratch = NULL;
+	char *name = NULL;
+	bool walked = false;
 	EFI_STATUS st;
 	int err;
 
@@ -76,13 +88,16 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t.name, st);
 		goto out;
 	}
-	info = AllocateZeroPool(sizeof(*info));
+	ex = AllocateZeroPool(sizeof(*ex));
 	scratch = efi_pages_alloc(scratch_len);
-	if (!info || !scratch) {
+	name = efi_chain_name(&t);
+	if (!ex || !scratch || !name) {
 		st = efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
 		goto out;
 	}
-	err = vhdx_check(&s, scratch, scratch_len, info, efi_read_finding, check ? &t : NULL);
+	efi_chain_ops_init(&ex->ops, &t);
+	err = vhdx_examine(&s, name, &ex->chain, ex->levels, VHDX_CHAIN_DEPTH_MAX, &ex->ops.ops, scratch,
+			   scratch_len, &ex->info, efi_read_finding, check ? &t : NULL, &walked);
 	if (err) {
 		if (err == VHDX_ERR_IO)
 			st = efi_con_failf(efi_status_of(err), L"%s: read failed: %r", t.name,
@@ -93,31 +108,22 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 		goto out;
 	}
 	if (check) {
-		char sum[128], line[300];
-		struct vhdx_text l;
+		char line[1200];
 
-		vhdx_info_summary(info, sum, sizeof(sum));
-		vhdx_text_init(&l, line, sizeof(line));
-		vhdx_text_str(&l, cli->target);
-		/* "blk2: VHDX ...", not "blk2:: VHDX ..." */
-		vhdx_text_str(&l, l.pos && line[l.pos - 1] == ':' ? " " : ": ");
-		vhdx_text_str(&l, sum);
-		vhdx_text_str(&l, ": ");
-		vhdx_text_u64(&l, info->errors);
-		vhdx_text_str(&l, info->errors == 1 ? " error, " : " errors, ");
-		vhdx_text_u64(&l, info->warnings);
-		vhdx_text_str(&l, info->warnings == 1 ? " warning" : " warnings");
+		vhdx_check_line(cli->target, &ex->info, line, sizeof(line));
 		efi_read_line(NULL, line);
-		st = info->errors ? EFI_VOLUME_CORRUPTED : EFI_SUCCESS;
+		st = ex->info.errors ? EFI_VOLUME_CORRUPTED : EFI_SUCCESS;
 	} else {
-		vhdx_info_print(info, cli->json, efi_read_line, NULL);
-		st = info->is_vhdx ? EFI_SUCCESS : EFI_VOLUME_CORRUPTED;
+		vhdx_info_print_chain(&ex->info, walked ? &ex->chain : NULL, cli->json, efi_read_line, NULL);
+		st = ex->info.is_vhdx ? EFI_SUCCESS : EFI_VOLUME_CORRUPTED;
 	}
 out:
 	efi_source_close(&src);
 	efi_pages_free(scratch, scratch_len);
-	if (info)
-		FreePool(info);
+	if (ex)
+		FreePool(ex);
+	if (name)
+		FreePool(name);
 	efi_target_free(&t);
 	return st;
 }

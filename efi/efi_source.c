@@ -68,6 +68,16 @@ EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct 
 	return EFI_SUCCESS;
 }
 
+void efi_source_file(struct efi_source *src, EFI_FILE_HANDLE f, UINT64 size, struct vhdx_source *ret)
+{
+	ZeroMem(src, sizeof(*src));
+	ZeroMem(ret, sizeof(*ret));
+	src->file = f;
+	ret->ctx = src;
+	ret->read = efi_source_read;
+	ret->size = size;
+}
+
 void efi_source_close(struct efi_source *src)
 {
 	if (src->file)

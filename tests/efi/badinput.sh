@@ -16,6 +16,7 @@
 # would write, and the sha256 comparison would see it.
 #
 # bad_setup DIR APP; bad_boot DIR; bad_verify DIR.  Needs lib.sh, $BUILD.
+. "$HERE/chains.sh"  # chains judged in UEFI and on the host: the same lines
 
 # the blank 64 MiB target of the parse cases: accepted, it would be written
 BT="PciRoot(0x0)/Pci(0x5,0x0)"
@@ -114,7 +115,7 @@ BAD_CASES=(
 "no block device has this device path|create -y -s 1G PciRoot(0x0)/Pci(0x1C,0x0)"
 "give a mapping (blk1:), a device path|create -y -s 1G new.vhdx"
 "too small: the image needs 4 MiB (4194304 bytes), the device has 2 MiB (2097152 bytes)|create -y -s 1G $BSMALL"
-"too small (2 MiB) for any fixed image with 32 MiB blocks|create -y -t fixed $BSMALL"
+"target too small: the smallest fixed image with 32 MiB blocks needs 36 MiB, the target has 2 MiB|create -y -t fixed $BSMALL"
 "the media is read-only|create -y -s 1G $BRO"
 "this is the device vhdx.efi was loaded from|create -y -s 1G fs0:"
 "holds a VHDX image|create -y -s 1G $BGOOD"
@@ -175,10 +176,12 @@ bad_setup() {
 		IFS='|' read -r x args _ _ <<<"$c"
 		nsh_run "$BN" "$x" check "$args"
 	done
+	chain_setup "$d" "$BN" || return 1
 	nsh_end "$BN"
-	make_esp "$d/esp.img" "$app" "$BN" &&
+	make_esp "$d/esp.img" "$app" "$BN" 65536 &&
 		mmd -i "$d/esp.img" ::d &&
-		mcopy -i "$d/esp.img" "$d/junk.bin" "$d/empty.bin" "$d/parent.vhdx" "$d/trunc.vhdx" :: || return 1
+		mcopy -i "$d/esp.img" "$d/junk.bin" "$d/empty.bin" "$d/parent.vhdx" "$d/trunc.vhdx" :: &&
+		chain_esp "$d" || return 1
 	for x in $BAD_DISKS esp; do
 		sha256sum < "$d/$x.img" > "$d/$x.sha"
 	done
@@ -235,6 +238,7 @@ bad_verify() {
 		IFS='|' read -r tag disk rule rc <<<"$c"
 		expect "$L" "$tag" "$rc" "check $tag ($disk)" "$rule"
 	done
+	chain_verify "$d"
 	# the host tool agrees on the same bytes (and the unbroken copy is clean)
 	for x in hdr:hdr.checksum rgn:rgn.checksum bat:bat.overlap_struct; do
 		if out=$("$V" check "$d/${x%%:*}.img" 2>&1); then

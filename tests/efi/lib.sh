@@ -59,12 +59,12 @@ nsh_end() {
 	printf 'reset -s\r\n' >> "$1"
 }
 
-# make_esp IMG APP NSH: a 33 MiB FAT image (no partition table) holding
+# make_esp IMG APP NSH [KIB]: a FAT image of 33 MiB (or KIB) (no partition table) holding
 # vhdx.efi and startup.nsh.  No \EFI\BOOT\BOOT*.EFI: the firmware must
 # fall through to the shell, which runs startup.nsh.
 make_esp() {
 	rm -f "$1"
-	mkfs.vfat -C "$1" 33792 >/dev/null || return 1
+	mkfs.vfat -C "$1" "${4:-33792}" >/dev/null || return 1
 	mcopy -i "$1" "$2" ::vhdx.efi || return 1
 	mcopy -i "$1" "$3" ::startup.nsh || return 1
 }

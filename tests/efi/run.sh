@@ -483,7 +483,7 @@ expect "$L" fileagain 0x2 "existing file without --force" "existing file of 4194
 # every DataWriteGuid distinct
 n_plans=$(grep -c '^  GUIDs ' "$L")
 if [ "$n_plans" -ge 9 ] && [ "$(grep -c '^  GUIDs          from the fallback mix' "$L")" = "$n_plans" ] &&
-   [ "$(grep -o 'DataWriteGuid [0-9a-f-]*' "$L" | sort -u | wc -l)" = "$n_plans" ]; then
+   [ "$(grep -o 'DataWriteGuid [0-9a-f-]\{36\}' "$L" | sort -u | wc -l)" = "$n_plans" ]; then
 	pass "x86_64: GUIDs of $n_plans plans from the fallback mix (no EFI_RNG_PROTOCOL), all distinct"
 else
 	fail "x86_64: GUID source or distinctness: $(grep '^  GUIDs' "$L")"

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_chain.c - parents of a differencing image in the UEFI shell, for the
+ * core's chain policy (vhdx_read.h): a locator path is opened on the
+ * child's own volume, relative_path from the child's folder and a rooted
+ * path (\vm\base.vhdx) from the volume's root.  Windows forms (C:\...,
+ * \\?\Volume{...}\...) name nothing here and are not followed; a child on
+ * a block device has no folder, so its parents cannot be looked up.
+ */
+#include "efi_app.h"
+
+#define EFI_CHAIN_PATH_UNITS 512 /* [CHAR16] a volume path, NUL included */
+
+/* A parent file and its source: the source's ctx is this struct. */
+struct efi_parent_file {
+	struct efi_source src;
+};
+
+static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, const char *key,
+					    const char *path, enum vhdx_path_kind kind,
+					    struct vhdx_source *ret_src, char *name, size_t name_len,
+					    char *why, size_t why_len)
+{
+	struct efi_chain_ops *c = ctx;
+	struct vhdx_text nt, wt;
+	char folder[EFI_CHAIN_PATH_UNITS];
+	CHAR16 vpath[EFI_CHAIN_PATH_UNITS];
+	const char *colon = NULL, *slash = NULL, *p;
+	struct efi_parent_file *pf;
+	EFI_FILE_HANDLE f;
+	EFI_FILE_INFO *fi;
+	EFI_STATUS st;
+	UINTN k;
+
+	(void)key;
+	vhdx_text_init(&nt, name, name_len);
+	vhdx_text_init(&wt, why, why_len);
+	for (p = child_name; *p; p++) {
+		if (*p == ':' && !colon)
+			colon = p;
+		if (*p == '\\')
+			slash = p;
+	}
+	if (kind == VHDX_PATH_DRIVE || kind == VHDX_PATH_VOLUME) {
+		vhdx_text_str(&nt, path);
+		vhdx_text_str(&wt, kind == VHDX_PATH_DRIVE ? "a Windows drive path, not followed here" :
+							     "a Windows volume or network path, not followed here");
+		return VHDX_PARENT_CANNOT;
+	}
+	if (!c->root || !colon || !slash || slash < colon) {
+		vhdx_text_str(&nt, path);
+		vhdx_text_str(&wt, "the child is not a file on a volume: no folder to start from");
+		return VHDX_PARENT_CANNOT;
+	}
+	/* the folder: "fs0:\vm\" for a relative path, "fs0:\" for a rooted one */
+	k = (UINTN)((kind == VHDX_PATH_RELATIVE ? slash : colon + 1) - child_name) + 1;
+	if (k + 2 >= sizeof(folder)) {
+		vhdx_text_str(&nt, path);
+		vhdx_text_str(&wt, "path too long");
+		return VHDX_PARENT_CANNOT;
+	}
+	CopyMem(folder, child_name, k);
+	folder[k] = 0;
+	/* the root "fs0:\\" is never folded away */
+	if (vhdx_path_join(folder, (UINTN)(colon - child_name) + 2, '\\', path, &nt) != VHDX_OK) {
+		vhdx_text_str(&wt, "path too long");
+		return VHDX_PARENT_CANNOT;
+	}
+	for (p = name; *p && *p != ':'; p++)
+		;
+	efi_text_from_utf8(p + 1, vpath, EFI_CHAIN_PATH_UNITS);
+	st = c->root->Open(c->root, &f, vpath, EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(st)) {
+		vhdx_text_str(&wt, st == EFI_NOT_FOUND ? "No such file or directory" : "cannot open it");
+		return st == EFI_NOT_FOUND ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
+	}
+	fi = LibFileInfo(f);
+	pf = AllocateZeroPool(sizeof(*pf));
+	if (!fi || !pf || (fi->Attribute & EFI_FILE_DIRECTORY)) {
+		vhdx_text_str(&wt, !fi || !pf ? "out of memory" : "is a directory");
+		if (fi)
+			FreePool(fi);
+		if (pf)
+			FreePool(pf);
+		f->Close(f);
+		return VHDX_PARENT_FAILED;
+	}
+	efi_source_file(&pf->src, f, fi->FileSize, ret_src);
+	FreePool(fi);
+	return VHDX_PARENT_OPENED;
+}
+
+static void efi_chain_close(void *ctx, struct vhdx_source *src)
+{
+	struct efi_parent_file *pf = src->ctx;
+
+	(void)ctx;
+	efi_source_close(&pf->src);
+	FreePool(pf);
+}
+
+void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child)
+{
+	ZeroMem(c, sizeof(*c));
+	c->root = child->kind == EFI_TARGET_FILE ? child->root : NULL;
+	c->ops.ctx = c;
+	c->ops.open = efi_chain_open;
+	c->ops.close = efi_chain_close;
+}
+
+char *efi_chain_name(const struct efi_target *t)
+{
+	char *map, *path, *out;
+	UINTN i, n, m;
+
+	if (t->kind != EFI_TARGET_FILE)
+		return efi_text_to_utf8(t->name);
+	map = efi_text_to_utf8(t->name);
+	path = efi_text_to_utf8(t->path);
+	if (!map || !path) {
+		if (map)
+			FreePool(map);
+		if (path)
+			FreePool(path);
+		return NULL;
+	}
+	for (m = 0; map[m] && map[m] != ':'; m++)
+		;
+	for (n = 0; path[n]; n++)
+		;
+	out = AllocatePool(m + 1 + n + 2);
+	if (out) {
+		CopyMem(out, map, m);
+		out[m] = ':';
+		i = m + 1;
+		if (path[0] != '\\')
+			out[i++] = '\\';
+		CopyMem(out + i, path, n + 1);
+	}
+	FreePool(map);
+	FreePool(path);
+	return out;
+}
