@@ -17,7 +17,7 @@
 
 #include "host_disk.h"
 
-#define CMP_CHUNK (4u * 1024u * 1024u) /* [byte] compared per read, on each side */
+#define CMP_CHUNK (1024u * 1024u) /* [byte] compared per read, on each side (peak RSS: BENCHMARKS.md 6) */
 
 static int report_difference(const char *a, const char *b, uint64_t off)
 {
