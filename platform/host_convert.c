@@ -317,14 +317,10 @@ static int convert_release(struct convert_job *j, int rc)
 	free(j->buf);
 	if (j->tgt.t.fd >= 0)
 		close(j->tgt.t.fd);
-	if (rc != VHDX_EXIT_OK && j->failure[0]) {
-		if (j->tgt.t.fresh) {
-			if (unlink(target) == 0)
-				host_error("%s: %s; removed the file this run created", target, j->failure);
-			else
-				host_error("%s: %s; could not remove the file this run created: %s", target,
-					   j->failure, strerror(errno));
-		} else if (j->head_zeroed) {
+	if (rc != VHDX_EXIT_OK && j->tgt.t.fresh) {
+		host_target_remove_created(&j->tgt, j->failure);
+	} else if (rc != VHDX_EXIT_OK && j->failure[0]) {
+		if (j->head_zeroed) {
 			host_error("%s: %s; its first MiB is zero (no partition table), the rest is partly "
 				   "written",
 				   target, j->failure);

@@ -276,12 +276,8 @@ static int create_release(struct create_job *j, int rc)
 		if (j->failure[0])
 			host_error("%s: %s; target left as the failure found it (%s)", target,
 				   j->failure, left);
-	} else if (unlink(target) == 0) {
-		if (j->failure[0])
-			host_error("%s: %s; removed the file this run created", target, j->failure);
-	} else if (j->failure[0]) {
-		host_error("%s: %s; could not remove the file this run created: %s", target,
-			   j->failure, strerror(errno));
+	} else {
+		host_target_remove_created(&j->tgt, j->failure);
 	}
 	return rc;
 }

@@ -254,3 +254,14 @@ int host_target_create(struct host_target *j)
 	j->t.fresh = true;
 	return VHDX_EXIT_OK;
 }
+
+void host_target_remove_created(const struct host_target *j, const char *failure)
+{
+	if (unlink(j->path) == 0) {
+		if (failure[0])
+			host_error("%s: %s; removed the file this run created", j->path, failure);
+	} else if (failure[0]) {
+		host_error("%s: %s; could not remove the file this run created: %s", j->path, failure,
+			   strerror(errno));
+	}
+}

@@ -36,6 +36,9 @@ int host_target_probe(struct host_target *t, const char *path, bool dry_run);
 int host_target_refuse_nonblank(const struct host_target *t, bool force);
 /* Creates a target that did not exist (O_EXCL; t.fresh). */
 int host_target_create(struct host_target *t);
+/* Removes the file this run created (after a failure); says so when
+ * @failure (what failed) is not "". */
+void host_target_remove_created(const struct host_target *t, const char *failure);
 /* Reads up to len bytes at off; short only at the end of the file. */
 ssize_t host_read_at(int fd, void *buf, size_t len, uint64_t off);
 
