@@ -10,7 +10,7 @@ static const char usage_text[] =
 	"usage: vhdx create [options] TARGET\n"
 	"       vhdx info [--json] TARGET\n"
 	"       vhdx check TARGET\n"
-	"       vhdx convert [-O raw] [--source-format vhdx|raw] [--sparse] [-f] [-y] [-n] [-q] SOURCE TARGET\n"
+	"       vhdx convert [-O vhdx|raw] [-t dynamic|fixed] [-b SIZE] [options] SOURCE TARGET\n"
 	"       vhdx compare [--source-format vhdx|raw] [-q] IMAGE1 IMAGE2\n"
 	"       vhdx repair [-n] [-q] TARGET\n"
 	"       vhdx list\n"
@@ -32,8 +32,11 @@ static const char usage_text[] =
 	"  -n, --dry-run                print the plan, write nothing\n"
 	"  -q, --quiet                  no plan, no progress\n"
 	"convert: the virtual disk of SOURCE (a VHDX, a child read through its chain, a\n"
-	"  dirty log through its overlay; or raw) written to TARGET as a raw disk\n"
-	"  -O, --output-format raw      what TARGET gets (raw; a *.vhdx name asks for VHDX)\n"
+	"  dirty log through its overlay; or raw) written to TARGET as a raw disk or a VHDX\n"
+	"  -O, --output-format vhdx|raw what TARGET gets (a *.vhdx/*.avhdx name: vhdx; else raw)\n"
+	"  -t, -b, --logical-sector-size, --physical-sector-size, --log-size, --creator:\n"
+	"                               as for create (a VHDX source's own sizes by default;\n"
+	"                               a new logical sector size needs -f)\n"
 	"      --source-format vhdx|raw read SOURCE as this (by its signature)\n"
 	"      --sparse                 TARGET reads as zeros already: zero ranges are skipped\n"
 	"compare: exit 0 same content, 1 different (first differing offset), 2 could not run\n"
@@ -143,17 +146,17 @@ static const struct option {
 	enum opt_id id;
 	unsigned commands;  /* bit per enum vhdx_cli_cmd */
 } options[] = {
-	{ "type", 't', true, OPT_TYPE, 1u << VHDX_CMD_CREATE },
+	{ "type", 't', true, OPT_TYPE, CMDS_WRITING },
 	{ "size", 's', true, OPT_SIZE, 1u << VHDX_CMD_CREATE },
-	{ "block-size", 'b', true, OPT_BLOCK, 1u << VHDX_CMD_CREATE },
-	{ "logical-sector-size", 0, true, OPT_LSS, 1u << VHDX_CMD_CREATE },
-	{ "physical-sector-size", 0, true, OPT_PSS, 1u << VHDX_CMD_CREATE },
-	{ "log-size", 0, true, OPT_LOG, 1u << VHDX_CMD_CREATE },
+	{ "block-size", 'b', true, OPT_BLOCK, CMDS_WRITING },
+	{ "logical-sector-size", 0, true, OPT_LSS, CMDS_WRITING },
+	{ "physical-sector-size", 0, true, OPT_PSS, CMDS_WRITING },
+	{ "log-size", 0, true, OPT_LOG, CMDS_WRITING },
 	{ "parent", 0, true, OPT_PARENT, 1u << VHDX_CMD_CREATE },
 	{ "parent-win32-path", 0, true, OPT_PARENT_WIN32, 1u << VHDX_CMD_CREATE },
 	{ "zero-blocks", 0, false, OPT_ZERO_BLOCKS, 1u << VHDX_CMD_CREATE },
 	{ "no-zero", 0, false, OPT_NO_ZERO, 1u << VHDX_CMD_CREATE },
-	{ "creator", 0, true, OPT_CREATOR, 1u << VHDX_CMD_CREATE },
+	{ "creator", 0, true, OPT_CREATOR, CMDS_WRITING },
 	{ "force", 'f', false, OPT_FORCE, CMDS_WRITING },
 	{ "yes", 'y', false, OPT_YES, CMDS_WRITING },
 	{ "dry-run", 'n', false, OPT_DRY_RUN, CMDS_WRITING | CMD_BIT(VHDX_CMD_REPAIR) },
@@ -485,6 +488,9 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	} else if ((cli.cmd == VHDX_CMD_INFO || cli.cmd == VHDX_CMD_CHECK || cli.cmd == VHDX_CMD_REPAIR) &&
 		   !cli.target) {
 		return error2(&ps, VHDX_ERR_INVAL, cmd, ": missing TARGET", NULL);
+	} else if (cli.cmd == VHDX_CMD_CONVERT && cli.type_given && cli.params.type == VHDX_TYPE_DIFFERENCING) {
+		return error2(&ps, VHDX_ERR_INVAL, "convert: -t differencing: the output is a whole disk (dynamic or fixed)",
+			      "", NULL);
 	} else if (cli.cmd == VHDX_CMD_CONVERT && !cli.target) {
 		return error2(&ps, VHDX_ERR_INVAL, "convert: ", cli.source ? "missing TARGET" : "missing SOURCE and TARGET",
 			      NULL);

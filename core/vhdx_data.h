@@ -11,6 +11,7 @@
 #ifndef VHDX_DATA_H
 #define VHDX_DATA_H
 
+#include "vhdx_create.h"
 #include "vhdx_read.h"
 
 /*
@@ -129,5 +130,51 @@ typedef int (*vhdx_compare_progress)(void *ctx, uint64_t done, uint64_t total);
  */
 int vhdx_compare(const struct vhdx_reader *a, const struct vhdx_reader *b, void *buf, size_t buf_len,
 		 struct vhdx_compare_result *ret, vhdx_compare_progress progress, void *progress_ctx);
+
+/*
+ * Writing an image with content (`convert` to VHDX): the writer of
+ * vhdx_create.h, fed from a reader.
+ */
+struct vhdx_fill_result {
+	uint64_t blocks_stored;    /* payload blocks in the file */
+	uint64_t blocks_zero;      /* dynamic: blocks that read as zeros, entry ZERO, no space */
+	uint64_t file_size;        /* [byte] where the image ends */
+	/* On an error: true when reading the source failed (failed_offset a
+	 * virtual offset), else the target's offset that failed. */
+	bool source_failed;
+	uint64_t failed_offset;
+};
+
+/* Smallest scratch for vhdx_image_write_from [byte]: a window and a BAT page. */
+#define VHDX_FILL_SCRATCH_MIN (2u * 4096u)
+
+/*
+ * vhdx_image_write_from - the image of @plan (dynamic or fixed) holding
+ * the disk @source reads (its size at most the virtual size; past it the
+ * disk reads as zeros), in the crash-safe order of vhdx_image_write: the
+ * payload and the BAT first, then the metadata, region tables, headers,
+ * and the signature last.  Dynamic: a block that reads as zeros is not
+ * stored (BAT entry ZERO, FileOffsetMB 0); the others are FULLY_PRESENT,
+ * in virtual order from plan->data_offset, and the file ends at the last.
+ * Fixed: every block at its place, zeros zeroed through the sink.  Ranges
+ * the source maps as ZERO are neither read nor tested.
+ * @scratch: windows of (scratch_len rounded down to 4096, less 4096) are
+ *   read and tested at a time; the last 4096 bytes hold a BAT page.  The
+ *   reader's own scratch must be another buffer.
+ * @ret: filled on success and on error.
+ * Returns as vhdx_image_write, plus the reader's errors (ret->source_failed),
+ * and VHDX_ERR_INVAL for a differencing plan or a source larger than it.
+ */
+int vhdx_image_write_from(const struct vhdx_plan *plan, const struct vhdx_sink *sink,
+			  const struct vhdx_reader *source, void *scratch, size_t scratch_len,
+			  struct vhdx_fill_result *ret);
+
+/*
+ * vhdx_fill_estimate - at most how many blocks a dynamic image of @source
+ * stores: the blocks that hold any DATA extent (no byte is read; a block
+ * of data extents that read as zeros is counted but will not be stored).
+ * The file is then at most plan->data_offset + blocks * block size.
+ */
+int vhdx_fill_estimate(const struct vhdx_plan *plan, const struct vhdx_reader *source, uint64_t *ret_blocks);
 
 #endif /* VHDX_DATA_H */

@@ -7,9 +7,11 @@
  * writing.  Every structure is written whole, reserved bytes included, so
  * a target that held old data ends up holding exactly the planned image.
  */
+#include "vhdx_data.h"
 #include "vhdx_internal.h"
 
 #define IO_UNIT 4096u /* every offset and length the core uses is a multiple */
+#define BAT_PAGE_ENTRIES (IO_UNIT / VHDX_BAT_ENTRY_SIZE)
 
 struct writer {
 	const struct vhdx_plan *plan;
@@ -20,13 +22,23 @@ struct writer {
 	bool counting;           /* only add up the total */
 	bool zero_unsupported;   /* the sink's zero() said UNSUPPORTED once */
 	uint64_t done, total;
+	/* With a payload (vhdx_image_write_from): the source, the BAT page
+	 * being filled (the last IO_UNIT of the caller's scratch) and the
+	 * outcome.  Progress then counts virtual bytes, not bytes written. */
+	const struct vhdx_reader *src;
+	struct vhdx_fill_result *res;
+	uint8_t *bat_page;
+	uint64_t bat_page_no;
+	bool bat_page_valid;
+	bool in_payload;
 };
 
 typedef void (*render_fn)(const struct vhdx_plan *plan, uint64_t off, void *buf, size_t len);
 
 static int report(struct writer *w, uint64_t bytes)
 {
-	w->done += bytes;
+	if (!w->in_payload)
+		w->done += bytes;
 	if (w->sink->progress && w->sink->progress(w->sink, w->done, w->total))
 		return VHDX_ERR_ABORTED;
 	return VHDX_OK;
@@ -37,8 +49,11 @@ static int sink_write(struct writer *w, uint64_t off, size_t len)
 	int err = w->sink->write(w->sink, off, w->scratch, len);
 
 	VHDX_ASSERT(err <= 0);
-	if (err)
+	if (err) {
+		if (w->res)
+			w->res->failed_offset = off;
 		return VHDX_ERR_IO;
+	}
 	return report(w, len);
 }
 
@@ -88,10 +103,13 @@ static int emit_zero(struct writer *w, uint64_t off, uint64_t len)
 		if (w->sink->zero && !w->zero_unsupported) {
 			err = w->sink->zero(w->sink, off, n);
 			VHDX_ASSERT(err <= 0);
-			if (err == VHDX_ERR_UNSUPPORTED)
+			if (err == VHDX_ERR_UNSUPPORTED) {
 				w->zero_unsupported = true;
-			else if (err)
+			} else if (err) {
+				if (w->res)
+					w->res->failed_offset = off;
 				return VHDX_ERR_IO;
+			}
 			else
 				err = report(w, n);
 		}
@@ -175,6 +193,231 @@ static void render_file_id_unsigned(const struct vhdx_plan *plan, uint64_t off, 
 	vhdx_mem_zero_(buf, 8); /* "vhdxfile" comes only with the last write */
 }
 
+/*
+ * The payload (vhdx_image_write_from).  Blocks are visited in virtual
+ * order through windows of the scratch buffer; a window is read only when
+ * the source does not know it to be zero, and tested word-wise.  Dynamic:
+ * a block is stored, at the next payload offset, from its first window
+ * that is not zero (the zero windows before it are zeroed then); a block
+ * with no such window stays ZERO and takes no space.  Fixed: every block
+ * is stored at its place.  A stored block is whole in the file: data
+ * written, zeros zeroed through the sink (allocated, never a hole).
+ */
+
+static int source_failed(struct writer *w, uint64_t off, int err)
+{
+	w->res->source_failed = true;
+	w->res->failed_offset = off;
+	return err == VHDX_ERR_ABORTED ? VHDX_ERR_IO : err;
+}
+
+static int bat_page_flush(struct writer *w)
+{
+	uint64_t off = w->plan->bat_offset + w->bat_page_no * IO_UNIT;
+	int err;
+
+	if (!w->bat_page_valid)
+		return VHDX_OK;
+	err = w->sink->write(w->sink, off, w->bat_page, IO_UNIT);
+	VHDX_ASSERT(err <= 0);
+	if (err) {
+		w->res->failed_offset = off;
+		return VHDX_ERR_IO;
+	}
+	w->bat_page_valid = false;
+	return VHDX_OK;
+}
+
+/* BAT entry @index set to @value; entries only ever move forward. */
+static int bat_set(struct writer *w, uint64_t index, uint64_t value)
+{
+	uint64_t page = index / BAT_PAGE_ENTRIES;
+	int err;
+
+	if (!w->bat_page_valid || page != w->bat_page_no) {
+		VHDX_ASSERT(!w->bat_page_valid || page > w->bat_page_no);
+		if ((err = bat_page_flush(w)))
+			return err;
+		vhdx_mem_zero_(w->bat_page, IO_UNIT);
+		w->bat_page_no = page;
+		w->bat_page_valid = true;
+	}
+	vhdx_put_le64(w->bat_page + (index % BAT_PAGE_ENTRIES) * VHDX_BAT_ENTRY_SIZE, value);
+	return VHDX_OK;
+}
+
+/* The extent of the source cached across windows: [pos, end) of kind. */
+struct source_cursor {
+	uint64_t end;
+	enum vhdx_extent_kind kind;
+};
+
+/* True in *zero when [pos, end) of the source is known zero without reading. */
+static int known_zero(struct writer *w, struct source_cursor *c, uint64_t pos, uint64_t end, bool *zero)
+{
+	struct vhdx_extent e;
+	int err;
+
+	*zero = false;
+	while (pos < end) {
+		if (pos >= c->end) {
+			err = vhdx_reader_map(w->src, pos, w->src->size - pos, &e);
+			if (err)
+				return source_failed(w, pos, err);
+			c->end = pos + e.length;
+			c->kind = e.kind;
+		}
+		if (c->kind != VHDX_EXTENT_ZERO)
+			return VHDX_OK;
+		pos = c->end;
+	}
+	*zero = true;
+	return VHDX_OK;
+}
+
+/* The window [pos, pos+len) of the virtual disk into scratch, zero padded
+ * to @padded (past the source's end reads as zeros). */
+static int read_window(struct writer *w, uint64_t pos, size_t len, size_t padded)
+{
+	uint64_t have = w->src->size > pos ? w->src->size - pos : 0;
+	size_t n = have < len ? (size_t)have : len;
+	int err;
+
+	w->scratch_zeroed = 0;
+	if (n) {
+		err = vhdx_reader_read(w->src, pos, w->scratch, n);
+		if (err)
+			return source_failed(w, pos, err);
+	}
+	if (padded > n)
+		vhdx_mem_zero_(w->scratch + n, padded - n);
+	return VHDX_OK;
+}
+
+static int write_window(struct writer *w, uint64_t off, size_t len)
+{
+	int err = w->sink->write(w->sink, off, w->scratch, len);
+
+	VHDX_ASSERT(err <= 0);
+	if (err) {
+		w->res->failed_offset = off;
+		return VHDX_ERR_IO;
+	}
+	return VHDX_OK;
+}
+
+/* Block @b: stored or not; *file its offset in the file (0: not stored). */
+static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uint64_t *file)
+{
+	const struct vhdx_plan *plan = w->plan;
+	const struct vhdx_geometry *g = &plan->geom;
+	uint64_t start = b << g->block_shift;
+	uint64_t end = start + g->block_size < g->virtual_size ? start + g->block_size : g->virtual_size;
+	uint64_t pos = start;
+	int err;
+
+	while (pos < end) {
+		uint64_t n = end - pos;
+		size_t padded;
+		bool zero;
+
+		/* a known-zero extent may cover the rest of the block at once */
+		if (pos >= w->src->size) {
+			zero = true;
+		} else {
+			if (n > w->scratch_len)
+				n = w->scratch_len;
+			if ((err = known_zero(w, c, pos, pos + n < w->src->size ? pos + n : w->src->size, &zero)))
+				return err;
+			if (zero && pos + n >= w->src->size)
+				n = end - pos; /* the rest reads as zeros past the source */
+			else if (zero && c->kind == VHDX_EXTENT_ZERO && c->end >= end)
+				n = end - pos;
+		}
+		if (!zero) {
+			padded = (size_t)VHDX_ALIGN_UP(n, IO_UNIT);
+			if ((err = read_window(w, pos, (size_t)n, padded)))
+				return err;
+			zero = vhdx_is_zero(w->scratch, (size_t)n);
+			if (!zero && !*file) {
+				/* the first data of a dynamic block: it is stored next */
+				*file = w->res->file_size;
+				if (w->sink->capacity && *file + g->block_size > w->sink->capacity) {
+					w->res->failed_offset = *file;
+					return VHDX_ERR_DEVFULL;
+				}
+				w->res->file_size = *file + g->block_size;
+				w->res->blocks_stored++;
+				if ((err = write_window(w, *file + (pos - start), padded)) ||
+				    (err = emit_zero(w, *file, pos - start)))
+					return err;
+			} else if (!zero) {
+				if ((err = write_window(w, *file + (pos - start), padded)))
+					return err;
+			}
+		}
+		if (zero && *file && (err = emit_zero(w, *file + (pos - start), VHDX_ALIGN_UP(n, IO_UNIT))))
+			return err;
+		pos += n;
+		w->done += n;
+		if ((err = report(w, 0)))
+			return err;
+	}
+	/* a stored last block is whole: zeros past the virtual size */
+	if (*file && end - start < g->block_size) {
+		uint64_t tail = VHDX_ALIGN_UP(end - start, IO_UNIT);
+
+		if (tail < g->block_size && (err = emit_zero(w, *file + tail, g->block_size - tail)))
+			return err;
+	}
+	return VHDX_OK;
+}
+
+/* Every block of the payload; a dynamic image's BAT written as it fills. */
+static int fill_payload(struct writer *w)
+{
+	const struct vhdx_plan *plan = w->plan;
+	const struct vhdx_geometry *g = &plan->geom;
+	bool fixed = plan->params.type == VHDX_TYPE_FIXED;
+	struct source_cursor c = { 0, VHDX_EXTENT_ZERO };
+	uint64_t b, file, used;
+	int err;
+
+	if (w->counting) {
+		w->total += g->virtual_size;
+		if (!fixed)
+			w->total += plan->bat_length;
+		return VHDX_OK;
+	}
+	w->in_payload = true;
+	w->res->file_size = plan->data_offset;
+	for (b = 0; b < g->payload_blocks; b++) {
+		file = fixed ? plan->data_offset + (b << g->block_shift) : 0;
+		if ((err = fill_block(w, &c, b, &file)))
+			return err;
+		if (fixed)
+			continue;
+		if (!file)
+			w->res->blocks_zero++;
+		err = bat_set(w, vhdx_geometry_block_index(g, b),
+			      file ? (file | VHDX_PAYLOAD_FULLY_PRESENT) : VHDX_PAYLOAD_ZERO);
+		if (err)
+			return err;
+	}
+	w->in_payload = false;
+	if (fixed) {
+		w->res->blocks_stored = g->payload_blocks;
+		w->res->file_size = plan->file_size;
+		return VHDX_OK;
+	}
+	/* the last BAT page, then zeros to the end of the region */
+	used = w->bat_page_valid ? (w->bat_page_no + 1) * IO_UNIT : 0;
+	if ((err = bat_page_flush(w)))
+		return err;
+	w->done += used;
+	return emit_zero(w, plan->bat_offset + used, plan->bat_length - used);
+}
+
 /* The steps of section 4, in order. */
 static int run(struct writer *w)
 {
@@ -193,8 +436,13 @@ static int run(struct writer *w)
 	/* 2. the log: empty (LogGuid zero), zeroed so old bytes never look like entries */
 	if ((err = emit_zero(w, plan->log_offset, plan->log_length)))
 		return err;
-	/* 3. the BAT */
-	if (p->type == VHDX_TYPE_FIXED || p->zero_blocks) {
+	/* 3. the BAT (with a payload: a dynamic image's blocks and BAT, a
+	 * fixed image's BAT then its blocks) */
+	if (w->src && p->type != VHDX_TYPE_FIXED) {
+		if ((err = fill_payload(w)))
+			return err;
+		bat_used = plan->bat_length;
+	} else if (p->type == VHDX_TYPE_FIXED || p->zero_blocks) {
 		bat_used = VHDX_ALIGN_UP(plan->geom.bat_entries * VHDX_BAT_ENTRY_SIZE, IO_UNIT);
 		if ((err = emit_rendered(w, plan->bat_offset, bat_used, render_bat)))
 			return err;
@@ -202,6 +450,8 @@ static int run(struct writer *w)
 		bat_used = 0; /* all NOT_PRESENT: zeros */
 	}
 	if ((err = emit_zero(w, plan->bat_offset + bat_used, plan->bat_length - bat_used)))
+		return err;
+	if (w->src && p->type == VHDX_TYPE_FIXED && (err = fill_payload(w)))
 		return err;
 	/* 4. the metadata region: table, zeros, items, zeros */
 	items_len = VHDX_ALIGN_UP(plan->meta_items_size, IO_UNIT);
@@ -213,7 +463,7 @@ static int run(struct writer *w)
 			     plan->meta_length - VHDX_META_TABLE_SIZE - items_len)))
 		return err;
 	/* 5. a fixed payload: zeroed, or only allocated when asked to leave it */
-	if (p->type == VHDX_TYPE_FIXED) {
+	if (p->type == VHDX_TYPE_FIXED && !w->src) {
 		uint64_t len = plan->file_size - plan->data_offset;
 
 		if (!p->leave_payload) {
@@ -284,4 +534,69 @@ int vhdx_image_write(const struct vhdx_plan *plan, const struct vhdx_sink *sink,
 	w.scratch_len = scratch_len - scratch_len % IO_UNIT;
 	w.total = vhdx_image_total(plan);
 	return run(&w);
+}
+
+int vhdx_image_write_from(const struct vhdx_plan *plan, const struct vhdx_sink *sink,
+			  const struct vhdx_reader *source, void *scratch, size_t scratch_len,
+			  struct vhdx_fill_result *ret)
+{
+	struct vhdx_fill_result res;
+	struct writer w;
+	size_t usable = scratch_len - scratch_len % IO_UNIT;
+	int err;
+
+	if (!plan || !sink || !sink->write || !source || !scratch || !ret || scratch_len < VHDX_FILL_SCRATCH_MIN)
+		return VHDX_ERR_INVAL;
+	if (!VHDX_IS_POW2(sink->block_size) || sink->block_size > IO_UNIT)
+		return VHDX_ERR_INVAL;
+	if (plan->params.type == VHDX_TYPE_DIFFERENCING || source->size > plan->geom.virtual_size)
+		return VHDX_ERR_INVAL;
+	if (sink->capacity && plan->file_size > sink->capacity)
+		return VHDX_ERR_DEVFULL;
+	vhdx_mem_zero_(&res, sizeof(res));
+	vhdx_mem_zero_(&w, sizeof(w));
+	w.plan = plan;
+	w.src = source;
+	w.res = &res;
+	w.counting = true;
+	run(&w);
+	w.counting = false;
+	w.sink = sink;
+	w.scratch = scratch;
+	w.scratch_len = usable - IO_UNIT;
+	w.bat_page = (uint8_t *)scratch + usable - IO_UNIT;
+	err = run(&w);
+	if (!err)
+		res.failed_offset = 0;
+	vhdx_mem_copy_(ret, &res, sizeof(res));
+	return err;
+}
+
+int vhdx_fill_estimate(const struct vhdx_plan *plan, const struct vhdx_reader *source, uint64_t *ret_blocks)
+{
+	const struct vhdx_geometry *g;
+	uint64_t pos = 0, blocks = 0, next = 0; /* next: first block not yet counted */
+	struct vhdx_extent e;
+	int err;
+
+	if (!plan || !source || !ret_blocks || source->size > plan->geom.virtual_size)
+		return VHDX_ERR_INVAL;
+	g = &plan->geom;
+	while (pos < source->size) {
+		err = vhdx_reader_map(source, pos, source->size - pos, &e);
+		if (err)
+			return err;
+		if (e.kind == VHDX_EXTENT_DATA) {
+			uint64_t first = pos >> g->block_shift, last = (pos + e.length - 1) >> g->block_shift;
+
+			if (first < next)
+				first = next;
+			if (last >= first)
+				blocks += last - first + 1;
+			next = last + 1;
+		}
+		pos += e.length;
+	}
+	*ret_blocks = blocks;
+	return VHDX_OK;
 }
