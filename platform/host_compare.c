@@ -26,30 +26,6 @@ static int report_difference(const char *a, const char *b, uint64_t off)
 	return VHDX_EXIT_FAILED;
 }
 
-/* A raw file's holes (SEEK_DATA/SEEK_HOLE) read as zeros: host_disk_map. */
-static int raw_holes(const struct vhdx_reader *r, uint64_t offset, uint64_t len, struct vhdx_extent *ret)
-{
-	return host_disk_map(r->ctx, offset, len, ret) < 0 ? VHDX_ERR_IO : VHDX_OK;
-}
-
-/* The core's reader over an opened host disk; @page: a raw disk's bounce. */
-static void reader_init(struct vhdx_reader *r, struct host_disk *d, void *page)
-{
-	memset(r, 0, sizeof(*r));
-	r->size = d->size;
-	r->ctx = d;
-	if (d->raw) {
-		r->raw = &d->src;
-		r->raw_map = raw_holes;
-		r->scratch = page;
-		r->scratch_len = VHDX_READER_PAGE;
-	} else {
-		r->chain = &d->chain;
-		r->scratch = d->scratch;
-		r->scratch_len = d->scratch_len;
-	}
-}
-
 /* What host_disk_map/host_disk_read say when the core fails on @d at @off. */
 static void read_error(struct host_disk *d, int err, uint64_t off)
 {
@@ -95,8 +71,8 @@ int host_cmd_compare(const struct vhdx_cli *cli)
 		printf("sizes differ: %s is %llu bytes, %s is %llu bytes; the shorter is compared as if "
 		       "zero-extended\n",
 		       cli->source, (unsigned long long)a.size, cli->target, (unsigned long long)b.size);
-	reader_init(&ra, &a, pages);
-	reader_init(&rb, &b, pages + VHDX_READER_PAGE);
+	host_disk_reader(&a, &ra, pages);
+	host_disk_reader(&b, &rb, pages + VHDX_READER_PAGE);
 	err = vhdx_compare(&ra, &rb, buf, 2 * CMP_CHUNK, &res, NULL, NULL);
 	if (err) {
 		read_error(res.failed ? &b : &a, err, res.failed_offset);

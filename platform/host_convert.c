@@ -103,12 +103,6 @@ static int convert_probe(struct convert_job *j)
 	const struct vhdx_cli *cli = j->cli;
 	int st;
 
-	if (cli->output_format == VHDX_FORMAT_VHDX ||
-	    (cli->output_format == VHDX_FORMAT_AUTO &&
-	     (ends_with(cli->target, ".vhdx") || ends_with(cli->target, ".avhdx")))) {
-		host_error("convert: writing a VHDX is not implemented yet; give -O raw for the raw disk");
-		return VHDX_EXIT_USAGE;
-	}
 	st = host_disk_open(&j->src, cli->source, cli->source_format);
 	if (st != VHDX_EXIT_OK)
 		return st;
@@ -342,6 +336,16 @@ int host_cmd_convert(const struct vhdx_cli *cli)
 	j.tgt.t.fd = -1;
 	if (!cli->source || !cli->target) {
 		host_error("convert: SOURCE and TARGET needed: vhdx convert [-O raw] SOURCE TARGET");
+		return VHDX_EXIT_USAGE;
+	}
+	if (cli->output_format == VHDX_FORMAT_VHDX ||
+	    (cli->output_format == VHDX_FORMAT_AUTO &&
+	     (ends_with(cli->target, ".vhdx") || ends_with(cli->target, ".avhdx"))))
+		return host_convert_vhdx(cli);
+	if (cli->type_given || cli->block_size_given || cli->logical_sector_given || cli->physical_sector_given ||
+	    cli->params.log_size || cli->params.creator) {
+		host_error("convert: -t, -b, the sector sizes, --log-size and --creator describe a VHDX; "
+			   "the output here is raw (give -O vhdx or a *.vhdx TARGET)");
 		return VHDX_EXIT_USAGE;
 	}
 	rc = convert_probe(&j);

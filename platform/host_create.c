@@ -76,7 +76,7 @@ static bool clear_signature(const struct posix_target *t)
  * flush fails; this reads the target back to say so truthfully, and clears
  * the signature when that take-back (or a later truncate) left one.
  */
-static const char *left_behind(struct posix_target *t)
+const char *host_left_behind(struct posix_target *t)
 {
 	uint8_t sig[8];
 
@@ -91,7 +91,7 @@ static const char *left_behind(struct posix_target *t)
 	return "the VHDX signature could not be taken back: it may still look like a VHDX";
 }
 
-static void random_guids(struct vhdx_params *p)
+void host_random_guids(struct vhdx_params *p)
 {
 	struct vhdx_guid *g[] = { &p->file_write_guid, &p->data_write_guid, &p->page83 };
 	size_t i;
@@ -200,7 +200,7 @@ static int create_write(struct create_job *j)
 	j->tgt.t.is_block_device = j->tgt.is_block;
 	j->tgt.t.size = j->tgt.size;
 	j->tgt.t.sector_size = j->tgt.sector;
-	random_guids(&j->params);
+	host_random_guids(&j->params);
 	j->plan.params.file_write_guid = j->params.file_write_guid;
 	j->plan.params.data_write_guid = j->params.data_write_guid;
 	j->plan.params.page83 = j->params.page83;
@@ -268,7 +268,7 @@ static int create_release(struct create_job *j, int rc)
 	if (j->failure[0] && !j->tgt.t.fresh) {
 		if (j->tgt.t.fd < 0)
 			j->tgt.t.fd = open(target, O_RDWR | O_CLOEXEC | (j->tgt.is_block ? O_EXCL : 0));
-		left = j->tgt.t.fd < 0 ? "could not reopen it" : left_behind(&j->tgt.t);
+		left = j->tgt.t.fd < 0 ? "could not reopen it" : host_left_behind(&j->tgt.t);
 	}
 	if (j->tgt.t.fd >= 0)
 		close(j->tgt.t.fd);

@@ -300,3 +300,26 @@ void host_disk_describe(const struct host_disk *d, char *buf, size_t len)
 		snprintf(buf, len, "%s%s", sum,
 			 d->levels[0].through_log ? ", its log read through the overlay (replay pending)" : "");
 }
+
+/* A raw file's holes (SEEK_DATA/SEEK_HOLE) read as zeros: host_disk_map. */
+static int raw_holes(const struct vhdx_reader *r, uint64_t offset, uint64_t len, struct vhdx_extent *ret)
+{
+	return host_disk_map(r->ctx, offset, len, ret) < 0 ? VHDX_ERR_IO : VHDX_OK;
+}
+
+void host_disk_reader(struct host_disk *d, struct vhdx_reader *r, void *page)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = d->size;
+	r->ctx = d;
+	if (d->raw) {
+		r->raw = &d->src;
+		r->raw_map = raw_holes;
+		r->scratch = page;
+		r->scratch_len = VHDX_READER_PAGE;
+	} else {
+		r->chain = &d->chain;
+		r->scratch = d->scratch;
+		r->scratch_len = d->scratch_len;
+	}
+}

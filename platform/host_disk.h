@@ -44,6 +44,12 @@ void host_disk_close(struct host_disk *d);
 int host_disk_map(struct host_disk *d, uint64_t off, uint64_t len, struct vhdx_extent *ret);
 /* @len bytes of the virtual disk at @off.  0 or -1 (printed). */
 int host_disk_read(struct host_disk *d, uint64_t off, void *buf, size_t len);
+/* The core's reader over @d (vhdx_data.h): its chain, or its raw bytes
+ * with holes found by SEEK_DATA; @page: VHDX_READER_PAGE bytes, a raw
+ * disk's bounce buffer. */
+void host_disk_reader(struct host_disk *d, struct vhdx_reader *r, void *page);
+/* `convert` to a VHDX (host_convert_vhdx.c). */
+int host_convert_vhdx(const struct vhdx_cli *cli);
 /* True when @st is the file of any level of the disk. */
 bool host_disk_holds(const struct host_disk *d, const struct stat *st);
 /* "VHDX (dynamic, 1 GiB), a chain of 2" or "raw, 1 GiB". */

@@ -39,6 +39,11 @@ int host_target_create(struct host_target *t);
 /* Removes the file this run created (after a failure); says so when
  * @failure (what failed) is not "". */
 void host_target_remove_created(const struct host_target *t, const char *failure);
+/* Fresh random FileWriteGuid, DataWriteGuid and Page83 (host_create.c). */
+void host_random_guids(struct vhdx_params *p);
+/* What a target that existed holds after a failed write of a VHDX, for
+ * the message; clears a signature left behind (host_create.c). */
+const char *host_left_behind(struct posix_target *t);
 /* Reads up to len bytes at off; short only at the end of the file. */
 ssize_t host_read_at(int fd, void *buf, size_t len, uint64_t off);
 
