@@ -122,6 +122,11 @@ struct vhdx_sink {
 	int (*progress)(const struct vhdx_sink *s, uint64_t done, uint64_t total);
 	uint32_t block_size;  /* [byte] power of two, 1..4096; offsets and lengths are multiples */
 	uint64_t capacity;    /* [byte] 0: grows (a file) */
+	/* The target reads as zeros wherever nothing has been written (a file
+	 * this run created): zeros inside a dynamic image's stored blocks are
+	 * then left as holes (vhdx_image_write_from).  Never set for a fixed
+	 * image's sake: its payload is always zeroed through zero(). */
+	bool zeroed;
 };
 
 /* A source: where an image is read from. */

@@ -30,6 +30,8 @@ struct writer {
 	uint8_t *bat_page;
 	uint64_t bat_page_no;
 	bool bat_page_valid;
+	bool holes;              /* dynamic on a zeroed sink: zeros in stored blocks left unwritten */
+	uint64_t payload_end;    /* [byte] end of the last payload write or zeroing */
 	bool in_payload;
 };
 
@@ -303,6 +305,21 @@ static int write_window(struct writer *w, uint64_t off, size_t len)
 		w->res->failed_offset = off;
 		return VHDX_ERR_IO;
 	}
+	w->payload_end = off + len;
+	return VHDX_OK;
+}
+
+/* [off, off+len) of a stored block reads as zeros: zeroed, or left as a
+ * hole of a target that reads as zeros already. */
+static int zero_in_block(struct writer *w, uint64_t off, uint64_t len)
+{
+	int err;
+
+	if (!len || w->holes)
+		return VHDX_OK;
+	if ((err = emit_zero(w, off, len)))
+		return err;
+	w->payload_end = off + len;
 	return VHDX_OK;
 }
 
@@ -349,14 +366,14 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 				w->res->file_size = *file + g->block_size;
 				w->res->blocks_stored++;
 				if ((err = write_window(w, *file + (pos - start), padded)) ||
-				    (err = emit_zero(w, *file, pos - start)))
+				    (err = zero_in_block(w, *file, pos - start)))
 					return err;
 			} else if (!zero) {
 				if ((err = write_window(w, *file + (pos - start), padded)))
 					return err;
 			}
 		}
-		if (zero && *file && (err = emit_zero(w, *file + (pos - start), VHDX_ALIGN_UP(n, IO_UNIT))))
+		if (zero && *file && (err = zero_in_block(w, *file + (pos - start), VHDX_ALIGN_UP(n, IO_UNIT))))
 			return err;
 		pos += n;
 		w->done += n;
@@ -367,7 +384,7 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 	if (*file && end - start < g->block_size) {
 		uint64_t tail = VHDX_ALIGN_UP(end - start, IO_UNIT);
 
-		if (tail < g->block_size && (err = emit_zero(w, *file + tail, g->block_size - tail)))
+		if (tail < g->block_size && (err = zero_in_block(w, *file + tail, g->block_size - tail)))
 			return err;
 	}
 	return VHDX_OK;
@@ -390,6 +407,7 @@ static int fill_payload(struct writer *w)
 		return VHDX_OK;
 	}
 	w->in_payload = true;
+	w->holes = !fixed && w->sink->zeroed;
 	w->res->file_size = plan->data_offset;
 	for (b = 0; b < g->payload_blocks; b++) {
 		file = fixed ? plan->data_offset + (b << g->block_shift) : 0;
@@ -410,6 +428,11 @@ static int fill_payload(struct writer *w)
 		w->res->file_size = plan->file_size;
 		return VHDX_OK;
 	}
+	/* a last block that ends in a hole: its last page zeroed, so the
+	 * file reaches its end before anything names it */
+	if (w->holes && w->res->blocks_stored && w->payload_end < w->res->file_size &&
+	    (err = emit_zero(w, w->res->file_size - IO_UNIT, IO_UNIT)))
+		return err;
 	/* the last BAT page, then zeros to the end of the region */
 	used = w->bat_page_valid ? (w->bat_page_no + 1) * IO_UNIT : 0;
 	if ((err = bat_page_flush(w)))

@@ -173,6 +173,7 @@ void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t)
 	sink->progress = NULL;
 	sink->block_size = t->is_block_device ? t->sector_size : 512;
 	sink->capacity = t->is_block_device ? t->size : 0;
+	sink->zeroed = t->fresh && !t->is_block_device;
 }
 
 static int source_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
