@@ -33,14 +33,19 @@ struct writer {
 	bool holes;              /* dynamic on a zeroed sink: zeros in stored blocks left unwritten */
 	uint64_t payload_end;    /* [byte] end of the last payload write or zeroing */
 	bool in_payload;
+	uint64_t last_off;       /* [byte] the last write or zero: what a failed flush names */
 };
 
 typedef void (*render_fn)(const struct vhdx_plan *plan, uint64_t off, void *buf, size_t len);
 
 static int report(struct writer *w, uint64_t bytes)
 {
-	if (!w->in_payload)
-		w->done += bytes;
+	/* the payload counts virtual bytes, once per window (fill_block):
+	 * its writes and zeros report nothing, or progress would be called
+	 * again with the same count */
+	if (w->in_payload && bytes)
+		return VHDX_OK;
+	w->done += bytes;
 	if (w->sink->progress && w->sink->progress(w->sink, w->done, w->total))
 		return VHDX_ERR_ABORTED;
 	return VHDX_OK;
@@ -50,6 +55,7 @@ static int sink_write(struct writer *w, uint64_t off, size_t len)
 {
 	int err = w->sink->write(w->sink, off, w->scratch, len);
 
+	w->last_off = off;
 	VHDX_ASSERT(err <= 0);
 	if (err) {
 		if (w->res)
@@ -67,6 +73,8 @@ static int flush(struct writer *w)
 		return VHDX_OK;
 	err = w->sink->flush(w->sink);
 	VHDX_ASSERT(err <= 0);
+	if (err && w->res)
+		w->res->failed_offset = w->last_off;
 	return err ? VHDX_ERR_IO : VHDX_OK;
 }
 
@@ -105,6 +113,7 @@ static int emit_zero(struct writer *w, uint64_t off, uint64_t len)
 		if (w->sink->zero && !w->zero_unsupported) {
 			err = w->sink->zero(w->sink, off, n);
 			VHDX_ASSERT(err <= 0);
+			w->last_off = off;
 			if (err == VHDX_ERR_UNSUPPORTED) {
 				w->zero_unsupported = true;
 			} else if (err) {
@@ -222,6 +231,7 @@ static int bat_page_flush(struct writer *w)
 		return VHDX_OK;
 	err = w->sink->write(w->sink, off, w->bat_page, IO_UNIT);
 	VHDX_ASSERT(err <= 0);
+	w->last_off = off;
 	if (err) {
 		w->res->failed_offset = off;
 		return VHDX_ERR_IO;
@@ -248,27 +258,39 @@ static int bat_set(struct writer *w, uint64_t index, uint64_t value)
 	return VHDX_OK;
 }
 
-/* The extent of the source cached across windows: [pos, end) of kind. */
+/* The extent of the source cached across windows: [start, end) of kind. */
 struct source_cursor {
-	uint64_t end;
+	uint64_t start, end;
 	enum vhdx_extent_kind kind;
 };
 
-/* True in *zero when [pos, end) of the source is known zero without reading. */
-static int known_zero(struct writer *w, struct source_cursor *c, uint64_t pos, uint64_t end, bool *zero)
+/* The cursor moved to the extent that holds @pos (known_zero may have
+ * looked ahead of a window that read_window then fills from its start). */
+static int cursor_at(struct writer *w, struct source_cursor *c, uint64_t pos)
 {
 	struct vhdx_extent e;
 	int err;
 
+	if (pos >= c->start && pos < c->end)
+		return VHDX_OK;
+	err = vhdx_reader_map(w->src, pos, w->src->size - pos, &e);
+	if (err)
+		return source_failed(w, pos, err);
+	c->start = pos;
+	c->end = pos + e.length;
+	c->kind = e.kind;
+	return VHDX_OK;
+}
+
+/* True in *zero when [pos, end) of the source is known zero without reading. */
+static int known_zero(struct writer *w, struct source_cursor *c, uint64_t pos, uint64_t end, bool *zero)
+{
+	int err;
+
 	*zero = false;
 	while (pos < end) {
-		if (pos >= c->end) {
-			err = vhdx_reader_map(w->src, pos, w->src->size - pos, &e);
-			if (err)
-				return source_failed(w, pos, err);
-			c->end = pos + e.length;
-			c->kind = e.kind;
-		}
+		if ((err = cursor_at(w, c, pos)))
+			return err;
 		if (c->kind != VHDX_EXTENT_ZERO)
 			return VHDX_OK;
 		pos = c->end;
@@ -278,18 +300,27 @@ static int known_zero(struct writer *w, struct source_cursor *c, uint64_t pos, u
 }
 
 /* The window [pos, pos+len) of the virtual disk into scratch, zero padded
- * to @padded (past the source's end reads as zeros). */
-static int read_window(struct writer *w, uint64_t pos, size_t len, size_t padded)
+ * to @padded: the source's DATA extents read, its ZERO extents and what
+ * lies past its end set to zeros, never read. */
+static int read_window(struct writer *w, struct source_cursor *c, uint64_t pos, size_t len, size_t padded)
 {
 	uint64_t have = w->src->size > pos ? w->src->size - pos : 0;
-	size_t n = have < len ? (size_t)have : len;
+	size_t n = have < len ? (size_t)have : len, at = 0, k;
 	int err;
 
 	w->scratch_zeroed = 0;
-	if (n) {
-		err = vhdx_reader_read(w->src, pos, w->scratch, n);
-		if (err)
-			return source_failed(w, pos, err);
+	while (at < n) {
+		if ((err = cursor_at(w, c, pos + at)))
+			return err;
+		k = c->end - (pos + at) < n - at ? (size_t)(c->end - (pos + at)) : n - at;
+		if (c->kind == VHDX_EXTENT_ZERO) {
+			vhdx_mem_zero_(w->scratch + at, k);
+		} else {
+			err = vhdx_reader_read(w->src, pos + at, w->scratch + at, k);
+			if (err)
+				return source_failed(w, pos + at, err);
+		}
+		at += k;
 	}
 	if (padded > n)
 		vhdx_mem_zero_(w->scratch + n, padded - n);
@@ -301,6 +332,7 @@ static int write_window(struct writer *w, uint64_t off, size_t len)
 	int err = w->sink->write(w->sink, off, w->scratch, len);
 
 	VHDX_ASSERT(err <= 0);
+	w->last_off = off;
 	if (err) {
 		w->res->failed_offset = off;
 		return VHDX_ERR_IO;
@@ -353,7 +385,7 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 		}
 		if (!zero) {
 			padded = (size_t)VHDX_ALIGN_UP(n, IO_UNIT);
-			if ((err = read_window(w, pos, (size_t)n, padded)))
+			if ((err = read_window(w, c, pos, (size_t)n, padded)))
 				return err;
 			zero = vhdx_is_zero(w->scratch, (size_t)n);
 			if (!zero && !*file) {
@@ -396,7 +428,7 @@ static int fill_payload(struct writer *w)
 	const struct vhdx_plan *plan = w->plan;
 	const struct vhdx_geometry *g = &plan->geom;
 	bool fixed = plan->params.type == VHDX_TYPE_FIXED;
-	struct source_cursor c = { 0, VHDX_EXTENT_ZERO };
+	struct source_cursor c = { 0, 0, VHDX_EXTENT_ZERO };
 	uint64_t b, file, used;
 	int err;
 
@@ -422,17 +454,18 @@ static int fill_payload(struct writer *w)
 		if (err)
 			return err;
 	}
+	/* a last block that ends in a hole: its last page zeroed, so the
+	 * file reaches its end before anything names it (still payload: the
+	 * progress total has no room for it) */
+	if (w->holes && w->res->blocks_stored && w->payload_end < w->res->file_size &&
+	    (err = emit_zero(w, w->res->file_size - IO_UNIT, IO_UNIT)))
+		return err;
 	w->in_payload = false;
 	if (fixed) {
 		w->res->blocks_stored = g->payload_blocks;
 		w->res->file_size = plan->file_size;
 		return VHDX_OK;
 	}
-	/* a last block that ends in a hole: its last page zeroed, so the
-	 * file reaches its end before anything names it */
-	if (w->holes && w->res->blocks_stored && w->payload_end < w->res->file_size &&
-	    (err = emit_zero(w, w->res->file_size - IO_UNIT, IO_UNIT)))
-		return err;
 	/* the last BAT page, then zeros to the end of the region */
 	used = w->bat_page_valid ? (w->bat_page_no + 1) * IO_UNIT : 0;
 	if ((err = bat_page_flush(w)))
