@@ -236,6 +236,38 @@ void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child)
  * as given for a block device; pooled, NULL when out of memory. */
 char *efi_chain_name(const struct efi_target *t);
 
+/* ---- efi_compare.c: a disk to read, for compare's two sides and convert's SOURCE ---- */
+
+#define EFI_DISK_SCRATCH (1024u * 1024u) /* [byte] decoder, chain, BAT and bitmap pages */
+
+struct efi_disk {
+	const char *arg;                 /* as given (UTF-8); set before efi_disk_open */
+	BOOLEAN want_vhdx;               /* read as VHDX even without the signature (its
+					  * reason then says why not); set before open */
+	struct efi_target t;
+	struct efi_source src;
+	struct vhdx_source s;
+	struct efi_chain_ops cops;
+	struct vhdx_chain chain;
+	struct vhdx_chain_level *levels; /* pooled, VHDX_CHAIN_DEPTH_MAX; NULL: raw */
+	BOOLEAN opened_chain;
+	char *name;                      /* pooled, for chain lines */
+	void *scratch;                   /* pages, EFI_DISK_SCRATCH: the reader's */
+	struct vhdx_reader r;            /* the disk: a complete chain, or raw bytes */
+};
+
+/*
+ * Opens d->arg for reading (a file, a mapping or a device path): as VHDX
+ * when it starts with the signature (or want_vhdx; --source-format
+ * decides when given), a child through its chain on its volume, a dirty
+ * log through the core's view; else raw.  Prints the one-line reason and
+ * returns EFI_APP_REFUSED (missing, not a VHDX that opens cleanly, broken
+ * chain) or EFI_OUT_OF_RESOURCES otherwise.  d must start zeroed but for
+ * arg and want_vhdx; efi_disk_close afterwards, even on failure.
+ */
+EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HANDLE image);
+void efi_disk_close(struct efi_disk *d);
+
 /* ---- efi_parent.c: a differencing child's parent ---- */
 
 struct efi_parent {
@@ -277,6 +309,12 @@ void efi_pages_free(void *p, UINTN bytes);
  * printed; EFI_APP_REFUSED could not run (missing, not a VHDX, broken
  * chain); EFI_APP_FAILED a read failed; EFI_ABORTED ESC. */
 EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image);
+/* convert (efi_convert.c): EFI_SUCCESS written and flushed (or
+ * --dry-run); EFI_APP_REFUSED refused with one line, nothing written;
+ * EFI_ABORTED declined (nothing written) or ESC; EFI_APP_FAILED part-way.
+ * After ESC or a failure a device's first MiB is zero (deploy) or holds no
+ * VHDX signature (capture), and a file written is deleted. */
+EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image);
 /* repair: EFI_SUCCESS replayed or nothing to do (and -n); EFI_APP_REFUSED
  * refused with one line, nothing written; EFI_APP_FAILED part-way. */
 EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image);

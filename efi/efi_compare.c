@@ -19,23 +19,8 @@
 #include "efi_app.h"
 #include "vhdx_data.h"
 
-#define EFI_CMP_SCRATCH (1024u * 1024u)      /* [byte] per VHDX side: decoder, chain, BAT pages */
 #define EFI_CMP_BUF     (4u * 1024u * 1024u) /* [byte] both sides' read buffers */
 #define EFI_CMP_ESC_US  200000u              /* between two looks at the keyboard */
-
-struct efi_cmp_side {
-	const char *arg;                 /* as given (UTF-8) */
-	struct efi_target t;
-	struct efi_source src;
-	struct vhdx_source s;
-	struct efi_chain_ops cops;
-	struct vhdx_chain chain;
-	struct vhdx_chain_level *levels; /* pooled, VHDX_CHAIN_DEPTH_MAX */
-	BOOLEAN opened_chain;
-	char *name;                      /* pooled, for chain lines */
-	void *scratch;                   /* pages, EFI_CMP_SCRATCH */
-	struct vhdx_reader r;
-};
 
 struct efi_cmp_progress {
 	UINT64 last_esc_us;
@@ -59,7 +44,7 @@ static int efi_cmp_progress(void *ctx, uint64_t done, uint64_t total)
 	return 0;
 }
 
-static BOOLEAN efi_cmp_has_signature(struct efi_cmp_side *d)
+static BOOLEAN efi_disk_has_signature(struct efi_disk *d)
 {
 	size_t n = d->s.size < 4096 ? (size_t)d->s.size : 4096;
 	const uint8_t *p = d->scratch;
@@ -70,8 +55,7 @@ static BOOLEAN efi_cmp_has_signature(struct efi_cmp_side *d)
 	       p[6] == 'l' && p[7] == 'e';
 }
 
-/* Opens one side; prints the one-line reason and returns a status otherwise. */
-static EFI_STATUS efi_cmp_open(struct efi_cmp_side *d, const struct vhdx_cli *cli, EFI_HANDLE image)
+EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HANDLE image)
 {
 	struct vhdx_cli c = *cli;
 	char why[VHDX_WHY_SIZE];
@@ -85,14 +69,14 @@ static EFI_STATUS efi_cmp_open(struct efi_cmp_side *d, const struct vhdx_cli *cl
 	st = efi_source_open(&d->src, &d->t, &d->s);
 	if (EFI_ERROR(st))
 		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", d->t.name, st);
-	d->scratch = efi_pages_alloc(EFI_CMP_SCRATCH);
+	d->scratch = efi_pages_alloc(EFI_DISK_SCRATCH);
 	if (!d->scratch)
 		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
 	d->r.size = d->s.size;
 	d->r.scratch = d->scratch;
-	d->r.scratch_len = EFI_CMP_SCRATCH;
+	d->r.scratch_len = EFI_DISK_SCRATCH;
 	if (cli->source_format == VHDX_FORMAT_RAW ||
-	    (cli->source_format == VHDX_FORMAT_AUTO && !efi_cmp_has_signature(d))) {
+	    (cli->source_format == VHDX_FORMAT_AUTO && !d->want_vhdx && !efi_disk_has_signature(d))) {
 		d->r.raw = &d->s;
 		return EFI_SUCCESS;
 	}
@@ -103,7 +87,7 @@ static EFI_STATUS efi_cmp_open(struct efi_cmp_side *d, const struct vhdx_cli *cl
 	efi_chain_ops_init(&d->cops, &d->t);
 	why[0] = 0;
 	err = vhdx_chain_open(&d->chain, d->levels, VHDX_CHAIN_DEPTH_MAX, &d->s, d->name, &d->cops.ops,
-			      d->scratch, EFI_CMP_SCRATCH, why, sizeof(why));
+			      d->scratch, EFI_DISK_SCRATCH, why, sizeof(why));
 	if (err == VHDX_ERR_IO)
 		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %r", d->t.name, d->src.status);
 	if (err)
@@ -119,13 +103,13 @@ static EFI_STATUS efi_cmp_open(struct efi_cmp_side *d, const struct vhdx_cli *cl
 	return EFI_SUCCESS;
 }
 
-static void efi_cmp_close(struct efi_cmp_side *d)
+void efi_disk_close(struct efi_disk *d)
 {
 	if (d->opened_chain)
 		vhdx_chain_close(&d->chain, &d->cops.ops);
 	efi_source_close(&d->src);
 	efi_target_free(&d->t);
-	efi_pages_free(d->scratch, EFI_CMP_SCRATCH);
+	efi_pages_free(d->scratch, EFI_DISK_SCRATCH);
 	if (d->levels)
 		FreePool(d->levels);
 	if (d->name)
@@ -134,7 +118,7 @@ static void efi_cmp_close(struct efi_cmp_side *d)
 
 EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 {
-	struct efi_cmp_side *side = NULL;
+	struct efi_disk *side = NULL;
 	struct efi_cmp_progress prog;
 	struct vhdx_compare_result res;
 	void *buf = NULL;
@@ -150,9 +134,9 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
 	side[0].arg = cli->source;
 	side[1].arg = cli->target;
-	st = efi_cmp_open(&side[0], cli, image);
+	st = efi_disk_open(&side[0], cli, image);
 	if (!EFI_ERROR(st))
-		st = efi_cmp_open(&side[1], cli, image);
+		st = efi_disk_open(&side[1], cli, image);
 	if (EFI_ERROR(st))
 		goto out;
 	buf = efi_pages_alloc(EFI_CMP_BUF);
@@ -210,8 +194,8 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 	}
 out:
 	efi_pages_free(buf, EFI_CMP_BUF);
-	efi_cmp_close(&side[1]);
-	efi_cmp_close(&side[0]);
+	efi_disk_close(&side[1]);
+	efi_disk_close(&side[0]);
 	FreePool(side);
 	return st;
 }

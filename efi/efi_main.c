@@ -98,9 +98,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		st = efi_cmd_repair(&cli, image);
 		break;
 	case VHDX_CMD_CONVERT:
-		/* a command this build does not have yet (efi_app.h) */
-		st = efi_con_fail(EFI_UNSUPPORTED,
-				  "convert: not yet in the UEFI app (deploy and capture come next)");
+		st = efi_cmd_convert(&cli, image);
 		break;
 	default:
 		st = efi_con_fail(EFI_UNSUPPORTED, "unknown command");
