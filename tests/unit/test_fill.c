@@ -941,7 +941,7 @@ struct fault_case {
 static const struct fault_case fault_cases[] = {
 	{ "dyn 8M+4K 1M/512", DYN, 8 * MiB + 4096, MiB, 512, 260 * KiB, MAP_PAGES, false, false },
 	{ "dyn 6M 1M/4096 no zero()", DYN, 6 * MiB, MiB, 4096, 516 * KiB, MAP_NONE, true, false },
-	{ "dyn 6M+512 1M/512 zeroed", DYN, 6 * MiB + 512, MiB, 512, 132 * KiB, MAP_NONE, false, true },
+	{ "dyn 6M+512 1M/512 zeroed", DYN, 6 * MiB + 512, MiB, 512, 260 * KiB, MAP_NONE, false, true },
 	{ "fix 5M+512 1M/512", FIX, 5 * MiB + 512, MiB, 512, 260 * KiB, MAP_NONE, false, false },
 	{ "fix 4M 2M/4096 no zero()", FIX, 4 * MiB, 2 * MiB, 4096, BIG_S, MAP_PAGES, true, false },
 };
@@ -1160,6 +1160,228 @@ static void test_estimate(void **state)
 	free(s);
 }
 
+/* ---- 4b. power cuts (the idea of test_powercut.c, for payload images) ---- */
+
+struct rec_op {
+	struct top op;
+	uint8_t *data; /* TOP_WRITE: a copy of the bytes */
+};
+
+struct recorder {
+	struct rec_op *ops;
+	size_t n, cap;
+	struct vhdx_sink sink;
+};
+
+static struct rec_op *rec_add(struct recorder *r, enum top_kind kind, uint64_t off, uint64_t len)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->ops = realloc(r->ops, r->cap * sizeof(*r->ops));
+		assert_non_null(r->ops);
+	}
+	r->ops[r->n] = (struct rec_op){ { kind, off, len }, NULL };
+	return &r->ops[r->n++];
+}
+
+static int rec_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
+{
+	struct rec_op *op = rec_add(s->ctx, TOP_WRITE, off, len);
+
+	assert_true(off + len <= s->capacity);
+	op->data = malloc(len);
+	assert_non_null(op->data);
+	memcpy(op->data, buf, len);
+	return VHDX_OK;
+}
+
+static int rec_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	assert_true(off + len <= s->capacity);
+	rec_add(s->ctx, TOP_ZERO, off, len);
+	return VHDX_OK;
+}
+
+static int rec_flush(const struct vhdx_sink *s)
+{
+	rec_add(s->ctx, TOP_FLUSH, 0, 0);
+	return VHDX_OK;
+}
+
+static void apply(uint8_t *state, const struct rec_op *r, uint64_t from, uint64_t to)
+{
+	if (r->op.kind == TOP_WRITE)
+		memcpy(state + r->op.off + from, r->data + from, to - from);
+	else if (r->op.kind == TOP_ZERO)
+		memset(state + r->op.off + from, 0, to - from);
+}
+
+struct buf_src {
+	const uint8_t *data;
+	struct vhdx_source src;
+};
+
+static int buf_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
+{
+	const struct buf_src *b = s->ctx;
+
+	assert_true(off <= s->size && len <= s->size - off);
+	memcpy(buf, b->data + off, len);
+	return VHDX_OK;
+}
+
+enum pc_class { PC_OLD, PC_NONE, PC_NEW, PC_CLASSES };
+
+struct pc {
+	uint8_t *state, *initial, *final;
+	uint64_t cap, file_size;
+	uint8_t *scratch;
+	struct vhdx_info *info;
+	unsigned long by_class[PC_CLASSES], states;
+	const char *name;
+};
+
+/* Every state is the old target untouched, not a VHDX, or the new image
+ * whole and checking without errors. */
+static enum pc_class pc_classify(struct pc *p, size_t op, uint64_t cut)
+{
+	struct buf_src b = { .data = p->state, .src = { .ctx = &b, .read = buf_read, .size = p->cap } };
+	enum pc_class cls;
+
+	assert_int_equal(vhdx_check(&b.src, p->scratch, VHDX_READ_SCRATCH_MIN, p->info, NULL, NULL), VHDX_OK);
+	if (!p->info->is_vhdx) {
+		cls = PC_NONE;
+	} else if (memcmp(p->state, p->initial, p->cap) == 0) {
+		cls = PC_OLD;
+	} else if (memcmp(p->state, p->final, p->file_size) == 0) {
+		if (p->info->errors)
+			fail_msg("%s: op %zu cut %llu: the new image has %u errors", p->name, op,
+				 (unsigned long long)cut, p->info->errors);
+		cls = PC_NEW;
+	} else {
+		fail_msg("%s: op %zu cut %llu: a VHDX that is neither the old nor the new image", p->name, op,
+			 (unsigned long long)cut);
+		cls = PC_NONE; /* not reached */
+	}
+	p->by_class[cls]++;
+	p->states++;
+	return cls;
+}
+
+/* Torn cuts tried: every 512 bytes in an op up to 64 KiB, else every
+ * sector in its first and last 8 KiB and every 32 KiB between. */
+static bool pc_cut_sampled(uint64_t len, uint64_t cut)
+{
+	return len <= 64 * KiB || cut <= 8 * KiB || cut >= len - 8 * KiB || cut % (32 * KiB) == 0;
+}
+
+static void powercut_image(struct pc *p, enum vhdx_type type, uint64_t vds, uint32_t lss, size_t scratch_len,
+			   bool with_zero, int target)
+{
+	struct vhdx_plan plan = make_plan(type, vds, MiB, lss);
+	struct tsrc *s = malloc(sizeof(*s));
+	struct vhdx_fill_result res;
+	struct recorder rec;
+	uint8_t *scratch = malloc(scratch_len);
+	enum pc_class cls = PC_NONE;
+	size_t i;
+
+	assert_true(s && scratch);
+	tsrc_init(s, vds, MAP_NONE);
+	fill_pattern(&s->data, PAT_SCATTER, vds, MiB, lss);
+	tsrc_seal(s);
+	p->cap = plan.data_offset + vds + MiB; /* room for any layout of the old image too */
+	memset(&rec, 0, sizeof(rec));
+	rec.sink.ctx = &rec;
+	rec.sink.write = rec_write;
+	rec.sink.zero = with_zero ? rec_zero : NULL;
+	rec.sink.flush = rec_flush;
+	rec.sink.block_size = 512;
+	rec.sink.capacity = p->cap;
+	assert_int_equal(vhdx_image_write_from(&plan, &rec.sink, &s->r, scratch, scratch_len, &res), VHDX_OK);
+	p->file_size = res.file_size;
+	p->initial = malloc(p->cap);
+	p->state = malloc(p->cap);
+	p->final = calloc(1, p->cap);
+	assert_true(p->initial && p->state && p->final);
+	for (i = 0; i < rec.n; i++)
+		apply(p->final, &rec.ops[i], 0, rec.ops[i].op.len);
+	/* the target: random bytes, or an older VHDX (another size and type) over them */
+	{
+		uint64_t x = 77 + (uint64_t)target, k;
+
+		for (k = 0; k < p->cap; k++)
+			p->initial[k] = (uint8_t)xorshift(&x);
+	}
+	if (target) {
+		struct vhdx_plan old = make_plan(type == FIX ? DYN : FIX, 2 * MiB, MiB, lss);
+		struct tgt o;
+
+		assert_true(old.file_size <= p->cap);
+		tgt_init(&o, 0, true, 512, 0);
+		assert_int_equal(vhdx_image_write(&old, &o.sink, scratch, scratch_len), VHDX_OK);
+		sparse_file_read(&o.f, 0, p->initial, (size_t)old.file_size);
+		tgt_free(&o);
+	}
+	memcpy(p->state, p->initial, p->cap);
+	cls = pc_classify(p, 0, 0);
+	assert_true(cls == (target ? PC_OLD : PC_NONE));
+	for (i = 0; i < rec.n; i++) {
+		const struct rec_op *r = &rec.ops[i];
+		uint64_t cut;
+
+		bool last = i + 2 == rec.n; /* the signature's write, then a flush */
+
+		for (cut = 512; r->op.kind != TOP_FLUSH && cut < r->op.len; cut += 512) {
+			apply(p->state, r, cut - 512, cut);
+			if (pc_cut_sampled(r->op.len, cut))
+				assert_true(pc_classify(p, i, cut) != PC_NEW || last);
+		}
+		if (r->op.kind != TOP_FLUSH)
+			apply(p->state, r, r->op.len - 512, r->op.len);
+		cls = pc_classify(p, i + 1, 0);
+		/* the new image appears only with the signature's write */
+		assert_true(cls != PC_NEW || i + 2 >= rec.n);
+	}
+	assert_int_equal(rec.ops[rec.n - 2].op.kind, TOP_WRITE);
+	assert_int_equal(rec.ops[rec.n - 2].op.off, 0);
+	assert_int_equal(cls, PC_NEW);
+	for (i = 0; i < rec.n; i++)
+		free(rec.ops[i].data);
+	free(rec.ops);
+	free(p->initial);
+	free(p->state);
+	free(p->final);
+	free(scratch);
+	tsrc_free(s);
+	free(s);
+}
+
+static void test_power_cuts(void **state)
+{
+	struct pc p;
+	int target;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.scratch = malloc(VHDX_READ_SCRATCH_MIN);
+	p.info = malloc(sizeof(*p.info));
+	assert_true(p.scratch && p.info);
+	for (target = 0; target < 2; target++) {
+		p.name = "dynamic 6M+512 1M/512";
+		powercut_image(&p, DYN, 6 * MiB + 512, 512, 132 * KiB, true, target);
+		p.name = "fixed 5M 1M/4096, no zero()";
+		powercut_image(&p, FIX, 5 * MiB, 4096, 132 * KiB + 100, false, target);
+	}
+	print_message("fill powercut: 2 payload images x 2 targets: %lu states (prefixes and torn writes): "
+		      "old untouched %lu, not VHDX %lu, complete new image %lu\n", p.states, p.by_class[PC_OLD],
+		      p.by_class[PC_NONE], p.by_class[PC_NEW]);
+	assert_true(p.by_class[PC_OLD] >= 2);
+	assert_true(p.by_class[PC_NEW] >= 4 * 2); /* at least the last write's prefix and its flush */
+	free(p.scratch);
+	free(p.info);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1167,6 +1389,7 @@ int main(void)
 		cmocka_unit_test(test_zero_ranges_unread),
 		cmocka_unit_test(test_chain_source),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_power_cuts),
 		cmocka_unit_test(test_devfull_inval),
 		cmocka_unit_test(test_estimate),
 	};
