@@ -140,7 +140,8 @@ struct vhdx_fill_result {
 	uint64_t blocks_zero;      /* dynamic: blocks that read as zeros, entry ZERO, no space */
 	uint64_t file_size;        /* [byte] where the image ends */
 	/* On an error: true when reading the source failed (failed_offset a
-	 * virtual offset), else the target's offset that failed. */
+	 * virtual offset), else the target's offset that failed (a failed
+	 * flush: the offset of the last write or zeroing before it). */
 	bool source_failed;
 	uint64_t failed_offset;
 };
