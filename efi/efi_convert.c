@@ -800,6 +800,9 @@ static EFI_STATUS efi_cv_capture(struct efi_cv *cv)
 				     cv->job.failed_op ? cv->job.failed_op : "write", cv->job.failed_off,
 				     cv->job.status, why, efi_cv_left(cv));
 	}
+	if (err == VHDX_ERR_DEVFULL)
+		return efi_con_failf(EFI_APP_FAILED, L"%s: the image outgrew the device (%ld bytes): too many blocks hold data; %s",
+				     cv->t.name, cv->t.bio.size, efi_cv_left(cv));
 	return efi_con_failf(EFI_APP_FAILED,
 			     L"%s: writing failed: %a; %s", cv->t.name, vhdx_strerror(err), efi_cv_left(cv));
 }
