@@ -28,6 +28,7 @@ include tests/tests.mk
 include efi/efi.mk
 include fuzz/fuzz.mk
 include bench/bench.mk
+include tests/efi/efi_tests.mk
 
 check: $(CHECK_TARGETS)
 	@echo "make check: all suites passed"

@@ -284,3 +284,90 @@ make_gpt_esp() {
 	dd if="$part" of="$img" bs=1M seek=1 conv=notrunc status=none || return 1
 	rm -f "$part"
 }
+
+# ---- golden disks and booting what was deployed (tests/efi/deploy.sh, demo.sh) ----
+
+GOLDEN_ESP_GUID=60D0E5F0-0000-4000-8000-000000000001
+GOLDEN_DATA_GUID=60D0E5F0-0000-4000-8000-000000000002
+
+# make_golden IMG MARKER_X86 MARKER_ARM: a 64 MiB disk with a GPT (512-byte
+# sectors): partition 1 (1 MiB + 32 MiB, unique GUID GOLDEN_ESP_GUID) an
+# ESP holding \EFI\BOOT\BOOTX64.EFI and BOOTAA64.EFI (the markers) and
+# \golden.txt; partition 2 (34 MiB + 28 MiB, Linux) with data scattered
+# through it (deterministic bytes, runs that start and end off any block
+# boundary); the rest zeros.  Partition 1 is 1..33 MiB: with 2 MiB blocks
+# blocks 0..16, partition 2 blocks 17..30, the backup GPT in block 31.
+make_golden() {
+	local img=$1 part=$1.p1
+	rm -f "$img" "$part"
+	python3 "$HERE/mkgpt.py" "$img" 64 "1:32:esp:$GOLDEN_ESP_GUID" "34:28:linux:$GOLDEN_DATA_GUID" || return 1
+	mkfs.vfat -n GOLDEN -i 60D0E5F0 -C "$part" 32768 >/dev/null || return 1
+	echo "golden disk of the vhdx UEFI tests" > "$img.txt"
+	mmd -i "$part" ::EFI ::EFI/BOOT &&
+		mcopy -i "$part" "$2" ::EFI/BOOT/BOOTX64.EFI &&
+		mcopy -i "$part" "$3" ::EFI/BOOT/BOOTAA64.EFI &&
+		mcopy -i "$part" "$img.txt" ::golden.txt || return 1
+	dd if="$part" of="$img" bs=1M seek=1 conv=notrunc status=none || return 1
+	rm -f "$part" "$img.txt"
+	python3 - "$img" <<'PY' || return 1
+import random, sys
+MiB = 1 << 20
+r = random.Random(14)
+with open(sys.argv[1], 'r+b') as f:
+    # offset, length: inside partition 2 (34..62 MiB)
+    for off, n in ((34 * MiB + 3 * 512, 65536 + 700), (40 * MiB - 5000, MiB + 9000),
+                   (47 * MiB + 123, 3 * 4096), (55 * MiB, 2 * MiB), (61 * MiB + 4096, 512)):
+        f.seek(off)
+        f.write(r.randbytes(n))
+PY
+}
+
+# boot_marker ARCH DIR QEMU-ARGS...: boot OVMF (x86_64) or AAVMF (aarch64)
+# with only the disks in QEMU-ARGS: no ESP, no shell script; the firmware
+# boots a disk's \EFI\BOOT\BOOT{X64,AA64}.EFI by itself.  A marker powers
+# the VM off; without one the firmware ends in its shell, and the timeout
+# (MARKER_TIMEOUT, 90 s) stops it.  Sets BOOT_RC, BOOT_SECONDS; the cleaned
+# log is DIR/serial.txt.
+boot_marker() {
+	local arch=$1 dir=$2 t0
+	shift 2
+	mkdir -p "$dir"
+	t0=$(date +%s%N)
+	if [ "$arch" = aarch64 ]; then
+		cp "$AAVMF_VARS" "$dir/vars.fd"
+		timeout "${MARKER_TIMEOUT:-90}" qemu-system-aarch64 -accel tcg -M virt -cpu cortex-a57 -m 256 \
+			-display none -monitor none -no-reboot -nic none \
+			-serial "file:$dir/serial.raw" \
+			-drive "if=pflash,format=raw,readonly=on,file=$AAVMF_CODE" \
+			-drive "if=pflash,format=raw,file=$dir/vars.fd" \
+			"$@" < /dev/null > "$dir/qemu.out" 2>&1
+	else
+		cp "$OVMF_VARS" "$dir/vars.fd"
+		timeout "${MARKER_TIMEOUT:-90}" qemu-system-x86_64 -accel tcg -machine q35 -m 256 \
+			-display none -monitor none -no-reboot -nic none \
+			-serial "file:$dir/serial.raw" \
+			-drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" \
+			-drive "if=pflash,format=raw,file=$dir/vars.fd" \
+			"$@" < /dev/null > "$dir/qemu.out" 2>&1
+	fi
+	BOOT_RC=$?
+	BOOT_SECONDS=$(( ($(date +%s%N) - t0) / 1000000000 ))
+	clean_log "$dir/serial.raw" "$dir/serial.txt"
+}
+
+MARKER_LINE="VHDX-DEPLOY-MARKER booted from deployed disk"
+
+# marker_verify WHAT DIR PATH-PREFIX: the boot in DIR powered off (qemu exit
+# 0) after the marker printed its line, loaded from partition 1 of the
+# golden disk (HD(1,GPT,GOLDEN_ESP_GUID)) on the device PATH-PREFIX names
+# (gnu-efi's spelling: PciRoot(0)/...).
+marker_verify() {
+	local what=$1 dir=$2 want=$3 line
+	line=$(grep -F -- "$MARKER_LINE" "$dir/serial.txt" | head -n 1)
+	if [ "$BOOT_RC" = 0 ] && [ -n "$line" ] && grep -qF -- "$want" <<<"$line" &&
+	   grep -qF -- "HD(1,GPT,$GOLDEN_ESP_GUID)" <<<"$line" && grep -q 'VHDX-DEPLOY-MARKER powering off' "$dir/serial.txt"; then
+		pass "$what: booted alone, the firmware started the deployed ESP's marker, which powered off (${BOOT_SECONDS} s): '$line'"
+	else
+		fail "$what: the deployed disk did not boot to the marker (qemu exit $BOOT_RC; 124 = timeout; marker line '${line:-none}', wanted $want/HD(1,GPT,$GOLDEN_ESP_GUID)); see $dir/serial.txt"
+	fi
+}
