@@ -18,7 +18,13 @@
 #   x86_64, nothing written (tests/efi/badinput.sh): the bad-invocation
 #     table (issue 6 part 3; each 0x2, one line naming the rule, every disk
 #     file and the ESP unchanged) and `vhdx check` of corrupted images
-#     (issue 4 part 5: 0xA and the rule id).
+#     (issue 4 part 5: 0xA and the rule id);
+#   provisioning (issue 14 part 4, tests/efi/deploy.sh): x86_64 with keys
+#     (deploy a golden VHDX and a chain onto virtio-blk 512/4096, NVMe, AHCI;
+#     compare; capture; refusals, declined, ESC, a write error), then two
+#     deployed disks booted alone (the marker on the serial console), after
+#     the keys boot; aarch64 (one deploy, one capture, the disk booted
+#     alone) after the bad-input boot.
 # Then every disk file is checked on the host: the images with qemu-img
 # (512-byte sectors), 7zz t and e, vhdiinfo and the host `vhdx check`; the
 # refused targets byte for byte (sha256).  Prints PASS/FAIL lines and
@@ -35,13 +41,14 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 W=$BUILD/tests/efi/run-$$
 . "$HERE/lib.sh"
 . "$HERE/badinput.sh"
+. "$HERE/deploy.sh"
 
 APP_X86=$BUILD/efi/x86_64/vhdx.efi
 APP_ARM=$BUILD/efi/aarch64/vhdx.efi
 
 finish() {
 	if [ "$FAIL" -eq 0 ]; then
-		find "$W" \( -name '*.img' -o -name '*.vhdx' -o -name '*.fd' \) -delete 2>/dev/null
+		find "$W" \( -name '*.img' -o -name '*.vhdx' -o -name '*.avhdx' -o -name '*.raw' -o -name '*.fd' \) -delete 2>/dev/null
 	fi
 	echo "logs: $W"
 	echo "$PASS passed, $FAIL failed"
@@ -59,6 +66,9 @@ need_file "$AAVMF_VARS" "Debian package qemu-efi-aarch64" || ok_tools=0
 need_file "$APP_X86" "make efi" || ok_tools=0
 need_file "$APP_ARM" "make efi" || ok_tools=0
 need_file "$BUILD/host/vhdx" "make host" || ok_tools=0
+need python3 mdir || ok_tools=0
+need_file "$BUILD/tests/efi/x86_64/marker.efi" "make efi-markers" || ok_tools=0
+need_file "$BUILD/tests/efi/aarch64/marker.efi" "make efi-markers" || ok_tools=0
 [ $ok_tools = 1 ] || finish
 
 for old in "$BUILD"/tests/efi/run-*; do
@@ -188,7 +198,8 @@ cr_verify() {
 	else
 		fail "repair on a read-only disk: disk file CHANGED"
 	fi
-	expect "$L" crconvert 0x3 "convert in UEFI: not yet, EFI_UNSUPPORTED" "convert: not yet in the UEFI app"
+	expect "$L" crconvert 0x2 "convert onto a file as raw: refused (raw output goes onto a block device)" \
+		"raw output goes onto a block device"
 }
 # ==== end of compare and repair ====
 cr_setup || { fail "compare/repair: cannot make the disks (sample, host vhdx convert)"; finish; }
@@ -277,6 +288,12 @@ outside_p2 "$I/esp.img" > "$I/outside.sha"
 B=$W/bad
 bad_setup "$B" "$APP_X86" || { fail "bad input: cannot build the disks"; finish; }
 
+# ---- provisioning: deploy, capture, the deployed disks booted alone ----
+DX=$W/deploy
+DA=$W/deploy-arm
+deploy_setup "$DX" "$APP_X86" || { fail "deploy: cannot build the golden disk, chain or disks"; finish; }
+deploy_arm_setup "$DA" "$APP_ARM" || { fail "aarch64 deploy: cannot build the golden disk or disks"; finish; }
+
 echo "booting OVMF (x86_64) then OVMF with bad input and, beside them, AAVMF (aarch64) then OVMF with keys, under TCG..."
 (
 	boot_aarch64 "$A" "$A/esp.img" \
@@ -303,6 +320,8 @@ echo "booting OVMF (x86_64) then OVMF with bad input and, beside them, AAVMF (aa
 		boot_x86_wait "$I" kill
 	fi
 	echo "$BOOT_RC $BOOT_SECONDS" > "$I/boot.result"
+	# then deploy/capture with keys, and two deployed disks alone
+	deploy_boot "$DX"
 ) &
 arm_pid=$!
 # the AHCI disk's writes are held to 64 MiB/s, so that zeroing its fixed
@@ -328,6 +347,8 @@ x86_s=$BOOT_SECONDS
 # shorter of the two
 bad_boot "$B"
 echo "$BOOT_RC $BOOT_SECONDS" > "$B/boot.result"
+# then aarch64 deploy/capture and its deployed disk alone
+deploy_arm_boot "$DA"
 wait $arm_pid
 read -r arm_rc arm_s < "$A/boot.result"
 
@@ -678,5 +699,8 @@ fi
 read -r BOOT_RC BOOT_SECONDS < "$B/boot.result"
 echo "--- x86_64 boot with bad input and corrupted images: ${BOOT_SECONDS} s, qemu exit $BOOT_RC; log $B/serial.txt"
 bad_verify "$B"
+
+deploy_verify "$DX"
+deploy_arm_verify "$DA"
 
 finish
