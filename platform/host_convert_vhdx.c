@@ -228,9 +228,10 @@ static int to_vhdx_probe(struct to_vhdx_job *j)
 
 static void source_failure(struct to_vhdx_job *j, int err, uint64_t off)
 {
-	if (err == VHDX_ERR_IO && j->src.t.saved_errno)
+	/* a parent's errno is kept by its own descriptor: EIO names it */
+	if (err == VHDX_ERR_IO)
 		snprintf(j->failure, sizeof(j->failure), "reading %s failed near offset %llu: %s", j->cli->source,
-			 (unsigned long long)off, strerror(j->src.t.saved_errno));
+			 (unsigned long long)off, strerror(j->src.t.saved_errno ? j->src.t.saved_errno : EIO));
 	else
 		snprintf(j->failure, sizeof(j->failure), "reading %s failed near offset %llu: %s", j->cli->source,
 			 (unsigned long long)off, vhdx_strerror(err));
