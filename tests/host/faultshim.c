@@ -7,7 +7,10 @@
  *
  * Environment:
  *   FAULT_OP      write | flush | zero: the kind of call to fail;
- *                 any: count all three kinds together
+ *                 any: count all three kinds together;
+ *                 read: a pread of a file descriptor opened read-only
+ *                   (a source: the tool opens its target read-write);
+ *                   not counted in any
  *   FAULT_AT      1-based index of that call among calls of its kind
  *   FAULT_MODE    eio, enospc: the call fails with that errno;
  *                 short: that write writes half (a sector multiple) and
@@ -26,7 +29,13 @@
  *                   on a busy disk
  *   FAULT_DELAY_US  sleep this long before each write and zero call (all
  *                   of it, signals or not, like a slow device)
- *   FAULT_REPORT  a file that receives "writes=N flushes=N zeros=N" at exit
+ *   FAULT_REPORT  a file that receives "writes=N flushes=N zeros=N" at exit,
+ *                 and "reads=N" on a second line (reads of read-only fds)
+ *   FAULT_TRACE   a file that receives one line per call, in order:
+ *                 "write OFFSET LENGTH HEX" (HEX: the first 8 bytes written,
+ *                 or fewer), "flush", "zero OFFSET LENGTH" (fallocate,
+ *                 posix_fallocate, BLKZEROOUT; "zero - -" for BLKZEROOUT);
+ *                 calls that fail by FAULT_OP are traced too
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -44,8 +53,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum kind { K_WRITE, K_FLUSH, K_ZERO, K_ANY };
-static long counts[4];
+enum kind { K_WRITE, K_FLUSH, K_ZERO, K_ANY, K_READ };
+static long counts[5];
+static int trace_fd = -1;
 static int fail_kind = -1;
 static long fail_at;
 static int fail_errno;
@@ -59,7 +69,8 @@ __attribute__((constructor)) static void shim_init(void)
 
 	if (op && at && mode) {
 		fail_kind = !strcmp(op, "write") ? K_WRITE : !strcmp(op, "flush") ? K_FLUSH :
-			    !strcmp(op, "zero") ? K_ZERO : !strcmp(op, "any") ? K_ANY : -1;
+			    !strcmp(op, "zero") ? K_ZERO : !strcmp(op, "any") ? K_ANY :
+			    !strcmp(op, "read") ? K_READ : -1;
 		fail_at = atol(at);
 		if (!strcmp(mode, "eio"))
 			fail_errno = EIO;
@@ -77,6 +88,23 @@ __attribute__((constructor)) static void shim_init(void)
 	delay_us = d ? atol(d) : 0;
 	nozero = nz && !strcmp(nz, "1");
 	nosync = getenv("FAULT_NOSYNC") && !strcmp(getenv("FAULT_NOSYNC"), "1");
+	if (getenv("FAULT_TRACE"))
+		trace_fd = open(getenv("FAULT_TRACE"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+static void trace(const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+	int n;
+
+	if (trace_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(trace_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		trace_fd = -1;
 }
 
 __attribute__((destructor)) static void shim_report(void)
@@ -86,8 +114,8 @@ __attribute__((destructor)) static void shim_report(void)
 
 	if (!path || !(f = fopen(path, "w")))
 		return;
-	fprintf(f, "writes=%ld flushes=%ld zeros=%ld\n", counts[K_WRITE], counts[K_FLUSH],
-		counts[K_ZERO]);
+	fprintf(f, "writes=%ld flushes=%ld zeros=%ld\nreads=%ld\n", counts[K_WRITE], counts[K_FLUSH],
+		counts[K_ZERO], counts[K_READ]);
 	fclose(f);
 }
 
@@ -107,9 +135,9 @@ static void delay(void)
 /* 1: fail this call with fail_errno; 2: make it short (writes only). */
 static int decide(enum kind k)
 {
-	long n = ++counts[k], any = ++counts[K_ANY];
+	long n = ++counts[k], any = k == K_READ ? counts[K_ANY] : ++counts[K_ANY];
 
-	if (fail_kind == K_ANY)
+	if (fail_kind == K_ANY && k != K_READ)
 		n = any;
 	else if ((int)k != fail_kind)
 		return 0;
@@ -139,7 +167,13 @@ static ssize_t do_pwrite(const char *name, int fd, const void *buf, size_t len, 
 {
 	ssize_t (*fn)(int, const void *, size_t, off64_t) = real(name);
 	int full_before = full_now;
+	const unsigned char *p = buf;
+	char hex[17] = "";
+	size_t i;
 
+	for (i = 0; i < 8 && i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p[i]);
+	trace("write %lld %zu %s\n", (long long)off, len, hex);
 	delay();
 	switch (decide(K_WRITE)) {
 	case 1:
@@ -171,6 +205,7 @@ static int do_sync(const char *name, int fd)
 {
 	int (*fn)(int) = real(name);
 
+	trace("flush\n");
 	if (decide(K_FLUSH) == 1) {
 		errno = fail_errno;
 		return -1;
@@ -196,6 +231,7 @@ static int do_fallocate(const char *name, int fd, int mode, off64_t off, off64_t
 		errno = EOPNOTSUPP;
 		return -1;
 	}
+	trace("zero %lld %lld\n", (long long)off, (long long)len);
 	delay();
 	if (decide(K_ZERO) == 1) {
 		errno = fail_errno;
@@ -223,6 +259,7 @@ static int do_posix_fallocate(const char *name, int fd, off64_t off, off64_t len
 {
 	int (*fn)(int, off64_t, off64_t) = real(name);
 
+	trace("zero %lld %lld\n", (long long)off, (long long)len);
 	delay();
 	if (decide(K_ZERO) == 1)
 		return fail_errno;
@@ -255,6 +292,7 @@ int ioctl(int fd, unsigned long req, ...)
 			errno = EOPNOTSUPP;
 			return -1;
 		}
+		trace("zero - -\n");
 		delay();
 		if (decide(K_ZERO) == 1) {
 			errno = fail_errno;
@@ -262,4 +300,27 @@ int ioctl(int fd, unsigned long req, ...)
 		}
 	}
 	return fn(fd, req, arg);
+}
+
+/* reads of a file descriptor opened read-only: a source, not the target */
+static ssize_t do_pread(const char *name, int fd, void *buf, size_t len, off64_t off)
+{
+	ssize_t (*fn)(int, void *, size_t, off64_t) = real(name);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY && decide(K_READ) == 1) {
+		errno = fail_errno;
+		return -1;
+	}
+	return fn(fd, buf, len, off);
+}
+
+ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	return do_pread("pread", fd, buf, len, off);
+}
+
+ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
+{
+	return do_pread("pread64", fd, buf, len, off);
 }

@@ -23,6 +23,34 @@
 #       "clean" (LogGuid zero), "active N" (N log entries carry the
 #       header's LogGuid and a valid CRC-32C), or "none" (LogGuid set, no
 #       entry carries it)
+#   vhdx_poke.py bat IMG
+#       one JSON object from the BAT of a non-differencing image: states
+#       (count per state name), stored (FULLY_PRESENT payload blocks),
+#       first (lowest file offset of a stored block, or null), in_order
+#       (stored blocks laid out one after the other from first, in
+#       virtual order), end (first + stored x block size)
+#   vhdx_poke.py verify [--data-only] IMG RAW
+#       the virtual disk of a non-differencing IMG, read block by block
+#       from its BAT, against the raw file RAW (holes skipped with
+#       SEEK_DATA; the disk's tail beyond RAW must be zeros): "same", or
+#       the first differing block and exit 1.  --data-only: stored blocks
+#       over which RAW is all holes are not read (a large fixed image),
+#       counted in the answer
+#   vhdx_poke.py layout IMG dynamic|fixed NZ DATA_START
+#       from bat IMG: a dynamic image stores exactly NZ blocks, the rest
+#       ZERO, one after the other in virtual order from DATA_START, and the
+#       file ends after the last; a fixed one stores every block so, and is
+#       not sparse (allocated >= its size).  "ok: WHAT" or "bad: WHY", exit 1
+#   vhdx_poke.py datahash FILE
+#       sha256 over the data ranges of FILE (holes skipped), its size and
+#       its mtime and ctime in ns: a cheap "unchanged" for sparse files
+#   vhdx_poke.py mkraw RAW SIZE SPEC...
+#       a new sparse raw file of SIZE bytes: SPEC rand:OFF:LEN:SEED
+#       (LEN pseudo-random bytes at OFF), byte:OFF:HEX (one byte),
+#       zero:OFF:LEN (LEN zero bytes written: allocated, not a hole)
+#   vhdx_poke.py nonzero RAW BS
+#       how many BS-sized blocks of RAW hold a non-zero byte (the last
+#       one may be short): "N" then the block numbers
 import json
 import os
 import random
@@ -225,6 +253,179 @@ def logscan(path):
     return 'active %d' % n if n else 'none'
 
 
+STATES = {0: 'not_present', 1: 'undefined', 2: 'zero', 3: 'unmapped', 6: 'fully_present',
+          7: 'partially_present'}
+
+
+def bat_entries(path):
+    """geom, and [(block, state, file offset)] of every payload block"""
+    g = geom(path)
+    bs, cr = g['block_size'], g['chunk_ratio']
+    n = (g['virtual_size'] + bs - 1) // bs
+    out = []
+    with open(path, 'rb') as f:
+        f.seek(g['bat_offset'])
+        raw = f.read(8 * (n + n // cr + 1))
+    for b in range(n):
+        e = struct.unpack_from('<Q', raw, 8 * (b + b // cr))[0]
+        out.append((b, e & 7, e & ~((1 << 20) - 1)))
+    return g, out
+
+
+def bat(path):
+    g, ents = bat_entries(path)
+    assert not g['has_parent'], 'bat: a differencing image'
+    states = {}
+    for _, st, _ in ents:
+        k = STATES.get(st, 'reserved%d' % st)
+        states[k] = states.get(k, 0) + 1
+    stored = [(b, off) for b, st, off in ents if st == 6]
+    first = min((off for _, off in stored), default=None)
+    in_order = all(off == first + k * g['block_size'] for k, (_, off) in enumerate(stored))
+    return {'states': states, 'stored': len(stored), 'first': first, 'in_order': in_order,
+            'end': None if first is None else first + len(stored) * g['block_size'],
+            'blocks': len(ents)}
+
+
+def data_ranges(f, start, end):
+    """the (offset, length) ranges of f in [start, end) that may hold data"""
+    fd, pos = f.fileno(), start
+    while pos < end:
+        try:
+            d = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError:
+            return
+        if d >= end:
+            return
+        h = min(os.lseek(fd, d, os.SEEK_HOLE), end)
+        yield d, h - d
+        pos = h
+
+
+def is_zero_range(f, start, end):
+    for d, n in data_ranges(f, start, end):
+        f.seek(d)
+        while n > 0:
+            c = f.read(min(n, 4 * MiB))
+            if not c or c.count(0) != len(c):
+                return False
+            n -= len(c)
+    return True
+
+
+def verify(path, rawpath, data_only=False):
+    g, ents = bat_entries(path)
+    assert not g['has_parent'], 'verify: a differencing image'
+    bs, vs = g['block_size'], g['virtual_size']
+    with open(path, 'rb') as f, open(rawpath, 'rb') as r:
+        rsize = r.seek(0, 2)
+        if rsize > vs:
+            return 'RAW is %d bytes, the disk %d' % (rsize, vs)
+        compared = skipped = 0
+        for b, st, off in ents:
+            lo, hi = b * bs, min(vs, (b + 1) * bs)
+            if st == 6 and data_only and not any(True for _ in data_ranges(r, lo, min(hi, rsize))):
+                skipped += 1
+            elif st == 6:
+                compared += 1
+                f.seek(off)
+                mine = f.read(hi - lo)
+                r.seek(lo)
+                theirs = r.read(max(0, min(hi, rsize) - lo))
+                theirs += bytes(hi - lo - len(theirs))
+                if mine != theirs:
+                    i = next(i for i in range(len(mine)) if mine[i] != theirs[i])
+                    return 'block %d (state %d at %d): first difference at disk offset %d' % (b, st, off, lo + i)
+            elif st in (0, 2, 3):
+                if lo < rsize and not is_zero_range(r, lo, min(hi, rsize)):
+                    return 'block %d reads as zeros (state %d), RAW has data there' % (b, st)
+            else:
+                return 'block %d: state %d' % (b, st)
+    if data_only:
+        return None, 'same: %d stored blocks compared, %d over holes of RAW not read' % (compared, skipped)
+    return None
+
+
+def layout(path, kind, nz, data_start):
+    g, b = geom(path), bat(path)
+    bs, size = g['block_size'], os.stat(path).st_size
+    if b['stored'] and b['first'] != data_start:
+        return 'first stored block at %s, data_start %d' % (b['first'], data_start)
+    if not b['in_order']:
+        return 'stored blocks not one after the other in virtual order'
+    if data_start not in (4 * MiB, 8 * MiB):
+        return 'data_start %d is not the 4 MiB layout' % data_start
+    if kind == 'dynamic':
+        if b['stored'] != nz:
+            return '%d blocks stored, the source has %d non-zero blocks (%s)' % (b['stored'], nz, b['states'])
+        if b['stored'] + b['states'].get('zero', 0) != b['blocks']:
+            return 'states other than ZERO and FULLY_PRESENT: %s' % b['states']
+        if size != data_start + nz * bs:
+            return 'file is %d bytes, expected %d + %d x %d' % (size, data_start, nz, bs)
+        return None, '%d of %d blocks stored (the non-zero ones), the rest ZERO, file = %d MiB + %d x %d MiB' % (
+            nz, b['blocks'], data_start // MiB, nz, bs // MiB)
+    if b['stored'] != b['blocks']:
+        return 'fixed, but %d of %d blocks stored: %s' % (b['stored'], b['blocks'], b['states'])
+    if size != data_start + b['blocks'] * bs:
+        return 'fixed file is %d bytes, expected %d + %d x %d' % (size, data_start, b['blocks'], bs)
+    if os.stat(path).st_blocks * 512 < size:
+        return 'fixed file is sparse: %d bytes allocated of %d' % (os.stat(path).st_blocks * 512, size)
+    return None, 'fixed: all %d blocks stored in order, file = %d MiB + %d x %d MiB, not sparse' % (
+        b['blocks'], data_start // MiB, b['blocks'], bs // MiB)
+
+
+def datahash(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        size = f.seek(0, 2)
+        for d, n in data_ranges(f, 0, size):
+            h.update(struct.pack('<QQ', d, n))
+            f.seek(d)
+            while n > 0:
+                c = f.read(min(n, 4 * MiB))
+                h.update(c)
+                n -= len(c)
+    st = os.stat(path)
+    return '%s %d %d %d' % (h.hexdigest(), size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def mkraw(path, size, specs):
+    with open(path, 'wb') as f:
+        f.truncate(size)
+        for spec in specs:
+            kind, a = spec.split(':', 1)
+            if kind == 'rand':
+                off, n, seed = (int(x, 0) for x in a.split(':'))
+                f.seek(off)
+                f.write(random.Random(seed).randbytes(n))
+            elif kind == 'zero':
+                off, n = (int(x, 0) for x in a.split(':'))
+                f.seek(off)
+                f.write(bytes(n))
+            elif kind == 'byte':
+                off, v = a.split(':')
+                f.seek(int(off, 0))
+                f.write(bytes([int(v, 16)]))
+            else:
+                sys.exit('unknown spec ' + spec)
+        assert f.seek(0, 2) == size, 'a spec writes beyond SIZE'
+
+
+def nonzero(path, bs):
+    found = set()
+    with open(path, 'rb') as f:
+        size = f.seek(0, 2)
+        for d, n in data_ranges(f, 0, size):
+            b = d // bs
+            while b * bs < d + n:
+                lo, hi = max(d, b * bs), min(d + n, (b + 1) * bs)
+                if b not in found and not is_zero_range(f, lo, hi):
+                    found.add(b)
+                b += 1
+    return sorted(found)
+
+
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'geom':
@@ -233,5 +434,26 @@ if __name__ == '__main__':
         blocks(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:])
     elif cmd == 'logscan':
         print(logscan(sys.argv[2]))
+    elif cmd == 'bat':
+        print(json.dumps(bat(sys.argv[2])))
+    elif cmd == 'verify':
+        if sys.argv[2] == '--data-only':
+            why = verify(sys.argv[3], sys.argv[4], True)
+            why, said = why if isinstance(why, tuple) else (why, None)
+        else:
+            why, said = verify(sys.argv[2], sys.argv[3]), 'same'
+        print(why or said)
+        sys.exit(1 if why else 0)
+    elif cmd == 'layout':
+        r = layout(sys.argv[2], sys.argv[3], int(sys.argv[4]) if sys.argv[4] != '-' else None, int(sys.argv[5]))
+        print('ok: ' + r[1] if isinstance(r, tuple) else 'bad: ' + r)
+        sys.exit(0 if isinstance(r, tuple) else 1)
+    elif cmd == 'datahash':
+        print(datahash(sys.argv[2]))
+    elif cmd == 'mkraw':
+        mkraw(sys.argv[2], int(sys.argv[3], 0), sys.argv[4:])
+    elif cmd == 'nonzero':
+        nz = nonzero(sys.argv[2], int(sys.argv[3], 0))
+        print(len(nz), *nz)
     else:
-        sys.exit('usage: vhdx_poke.py geom|blocks|logscan ...')
+        sys.exit('usage: vhdx_poke.py geom|blocks|logscan|bat|verify|layout|datahash|mkraw|nonzero ...')
