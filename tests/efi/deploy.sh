@@ -184,8 +184,9 @@ deploy_setup() {
 	# writes touching sector 32768 (16 MiB) fail with EIO
 	printf '[inject-error]\nevent = "write_aio"\nerrno = "5"\nsector = "32768"\nonce = "off"\n' > "$d/ioerr.conf"
 	# a whole-disk FAT filesystem (FS1) holding a copy of the golden VHDX
+	# and about 8 MiB free, which a capture soon fills
 	rm -f "$d/srcfat.img"
-	mkfs.vfat -C "$d/srcfat.img" 32768 >/dev/null &&
+	mkfs.vfat -C "$d/srcfat.img" $(( ($(stat -c %s "$d/vm/golden.vhdx") >> 10) + 8192 )) >/dev/null &&
 		mcopy -i "$d/srcfat.img" "$d/vm/golden.vhdx" ::golden.vhdx || return 1
 	# the capture source: 48 MiB, GPT, a FAT partition with files, random
 	# bytes in a second partition, zeros elsewhere (read-only in the VM)
@@ -232,7 +233,7 @@ deploy_setup() {
 	nsh_run "$n" kfixed convert -y -t fixed "$DP_CAP" 'fs0:\capf.vhdx'
 	nsh_run "$n" kdev convert -y -O vhdx "$DP_CAP" "$DP_CAPDEV"
 	nsh_run "$n" kesc convert -y "$DP_CAPSLOW" 'fs0:\capesc.vhdx'
-	# 68 MiB of VHDX (32 MiB blocks) onto the 24 MiB free of the FAT disk
+	# 68 MiB of VHDX (32 MiB blocks) onto the ~8 MiB free of the FAT disk
 	nsh_run "$n" kfull convert -y "$DP_CAP" 'fs1:\full.vhdx'
 	nsh_run "$n" kafter list
 	nsh_end "$n"
@@ -455,10 +456,12 @@ deploy_verify() {
 
 # ---- aarch64: one deploy, one capture, the deployed disk booted ----
 
+# deploy_arm_setup DIR APP GOLDEN-DIR: the golden disk and VHDX deploy_setup
+# made in GOLDEN-DIR
 deploy_arm_setup() {
-	local d=$1 app=$2 n
-	mkdir -p "$d"
-	dp_golden "$d" || return 1
+	local d=$1 app=$2 g=$3 n
+	mkdir -p "$d/vm"
+	cp "$g/golden.raw" "$d/golden.raw" && cp "$g/vm/golden.vhdx" "$d/vm/golden.vhdx" || return 1
 	head -c $((64 << 20)) /dev/urandom > "$d/v512.img"
 	n=$d/startup.nsh
 	nsh_begin "$n"

@@ -292,7 +292,7 @@ bad_setup "$B" "$APP_X86" || { fail "bad input: cannot build the disks"; finish;
 DX=$W/deploy
 DA=$W/deploy-arm
 deploy_setup "$DX" "$APP_X86" || { fail "deploy: cannot build the golden disk, chain or disks"; finish; }
-deploy_arm_setup "$DA" "$APP_ARM" || { fail "aarch64 deploy: cannot build the golden disk or disks"; finish; }
+deploy_arm_setup "$DA" "$APP_ARM" "$DX" || { fail "aarch64 deploy: cannot build the golden disk or disks"; finish; }
 
 echo "booting OVMF (x86_64) then OVMF with bad input and, beside them, AAVMF (aarch64) then OVMF with keys, under TCG..."
 (
