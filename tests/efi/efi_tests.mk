@@ -32,3 +32,10 @@ $(foreach a,$(EFI_ARCHES),$(eval $(call EFI_MARKER_RULES,$(a))))
 
 # the suites that boot the marker build it first
 check-efi demo: efi-markers
+
+# issue 14's bench (not part of `make check` or `make bench`: it boots OVMF
+# for a few minutes): vhdx.efi deploy against the raw WriteBlocks loop,
+# and --sparse; BENCHMARKS.md "UEFI deploy"
+.PHONY: bench-efi-deploy
+bench-efi-deploy: host efi
+	BUILD=$(BUILD) bash tests/efi/bench.sh deploy $(BENCH_EFI_ROUNDS)
