@@ -91,12 +91,20 @@ const struct vhdx_parent_ops host_parent_ops = {
 	.close = close_parent,
 };
 
-static bool has_signature(int fd)
+/* 1: starts with the vhdxfile signature, 0: does not (or is shorter),
+ * -1: the read failed (errno): a disk that cannot be read is never taken
+ * for raw. */
+static int has_signature(int fd)
 {
 	char sig[8];
+	ssize_t n;
 
-	return pread(fd, sig, sizeof(sig), 0) == (ssize_t)sizeof(sig) &&
-	       memcmp(sig, "vhdxfile", sizeof(sig)) == 0;
+	do
+		n = pread(fd, sig, sizeof(sig), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	return n == (ssize_t)sizeof(sig) && memcmp(sig, "vhdxfile", sizeof(sig)) == 0;
 }
 
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
@@ -116,7 +124,18 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 		close(fd);
 		return VHDX_EXIT_USAGE;
 	}
-	d->raw = format == VHDX_FORMAT_RAW || (format == VHDX_FORMAT_AUTO && !has_signature(fd));
+	if (format == VHDX_FORMAT_AUTO) {
+		int sig = has_signature(fd);
+
+		if (sig < 0) {
+			host_error("%s: read failed at offset 0: %s", path, strerror(errno));
+			host_disk_close(d);
+			return VHDX_EXIT_USAGE;
+		}
+		d->raw = !sig;
+	} else {
+		d->raw = format == VHDX_FORMAT_RAW;
+	}
 	if (d->raw) {
 		d->size = d->src.size;
 		return VHDX_EXIT_OK;
