@@ -501,6 +501,7 @@ PY
 	# chain is read 4 KiB at a time: thousands)
 	for i in $( { seq 2 $((r < 12 ? r : 12)); for k in 1 2 3 4 5 6 7 8; do echo $((12 + (r - 12) * k / 9)); done; seq $((r - 1)) "$r"; } |
 		awk -v r="$r" '$1 >= 2 && $1 <= r' | sort -nu); do plan+=("read $i eio"); done
+	plan+=("read 1 eio") # the signature: refused, never taken for a raw source (7df7cf8)
 
 	for p in "${plan[@]}"; do
 		read -r op at mode <<<"$p"
