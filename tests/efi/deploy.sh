@@ -21,7 +21,9 @@
 #       what lies beyond is unchanged;
 #     compare in UEFI: golden VHDX against its deployed disk and the chain
 #       against its disk 0x0; the golden VHDX against the chain's disk
-#       0x21 with the first differing byte cmp finds;
+#       0x21 with the first differing byte cmp finds, and against its own
+#       disk 8 MiB larger 0x21 "sizes differ" at the first non-zero old
+#       byte past the image;
 #     capture of a read-only disk holding a GPT and a FAT filesystem into
 #       fs0:\cap.vhdx (dynamic), fs0:\capf.vhdx (-t fixed) and, -O vhdx,
 #       onto a blank raw device: on the host vhdx check, qemu-img check,
@@ -32,7 +34,9 @@
 #       file; a declined prompt (0x15, unchanged); ESC during a deploy
 #       (0x15: first MiB zero, so nothing looks partitioned) and during a
 #       capture (0x15, the partial file removed); a blkdebug write error
-#       part-way through a deploy (0x7, first MiB zero);
+#       part-way through a deploy (0x7, first MiB zero); a capture that
+#       outgrows its FAT volume (0x7, "the volume is full", the partial
+#       file removed, the volume's other file intact);
 #   then second boots with only a deployed disk (no ESP, no shell script):
 #     OVMF boots its \EFI\BOOT\BOOTX64.EFI, the marker prints its line and
 #     powers off: the virtio-blk 512 disk (the VHDX) and the NVMe disk
