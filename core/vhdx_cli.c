@@ -163,7 +163,7 @@ static const struct option {
 	{ "quiet", 'q', false, OPT_QUIET,
 	  CMDS_WRITING | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_COMPARE) | CMD_BIT(VHDX_CMD_REPAIR) },
 	{ "json", 0, false, OPT_JSON, 1u << VHDX_CMD_INFO },
-	{ "bench-raw", 0, true, OPT_BENCH, 1u << VHDX_CMD_CREATE },
+	{ "bench-raw", 0, true, OPT_BENCH, CMD_BIT(VHDX_CMD_CREATE) | CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "output-format", 'O', true, OPT_OUTPUT_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "source-format", 0, true, OPT_SOURCE_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 	{ "sparse", 0, false, OPT_SPARSE, CMD_BIT(VHDX_CMD_CONVERT) },

@@ -280,14 +280,23 @@ struct efi_parent {
 EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_target *child,
 			      struct vhdx_params *params, struct efi_parent *ret, EFI_HANDLE image);
 
-/* ---- efi_bench.c: the hidden create --bench-raw MODE ---- */
+/* ---- efi_bench.c: the hidden --bench-raw MODE of create and convert ---- */
 
-/* TRUE for a MODE efi_bench_raw knows ("write"). */
+/* TRUE for a MODE efi_bench_raw knows (create's: "write"). */
 BOOLEAN efi_bench_mode_known(const char *mode);
+/* TRUE for a MODE of that command: create "write", convert "copy". */
+BOOLEAN efi_bench_mode_known_for(enum vhdx_cli_cmd cmd, const char *mode);
 /* A plain WriteBlocks loop of zeros over vhdx_image_total(plan) bytes in
  * chunks of chunk bytes, then FlushBlocks; prints time and MiB/s. */
 EFI_STATUS efi_bench_raw(const struct vhdx_cli *cli, struct efi_target *t,
 			 const struct vhdx_plan *plan, UINTN chunk, EFI_HANDLE image);
+/* convert's plain copy loop: size bytes of s from byte from (reads of
+ * chunk bytes into buf; es holds the firmware status of a failed read)
+ * written to dst from byte 0 with WriteBlocks, then one FlushBlocks;
+ * prints time, MiB/s and the time in reads and in writes.  The caller
+ * holds dst exclusively; buf is page-aligned, at least chunk bytes. */
+EFI_STATUS efi_bench_copy(const struct vhdx_source *s, const struct efi_source *es, UINT64 from,
+			  struct efi_bio *dst, UINT64 size, void *buf, UINTN chunk);
 
 /* ---- commands ---- */
 

@@ -38,6 +38,14 @@
  * refused.  On any failure the file is deleted; a device holds no VHDX
  * signature (the core writes it last and takes it back).
  *
+ * The deploy reads a DATA extent's chunks straight from the file that
+ * holds them (one read of up to a chunk each, into the buffer the write
+ * goes out from; the map done once per extent), in chunks that end on
+ * multiples of the chunk size.  Hidden: `--bench-raw copy` runs, after
+ * every refusal, the plan and the confirmation of a deploy, a plain copy
+ * loop of the source's own bytes instead (efi_bench.c), the baseline the
+ * deploy is measured against.
+ *
  * Status: as efi_app.h says for convert.
  */
 #include "efi_app.h"
@@ -72,6 +80,7 @@ struct efi_cv {
 	void *zeros;
 	BOOLEAN head_zeroed;
 	UINT64 t0;
+	UINT64 bench_from;          /* [byte] --bench-raw copy: of the source's file */
 };
 
 static BOOLEAN efi_cv_ends_with(const char *s, const char *suffix)
@@ -658,6 +667,37 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, const CHAR16 *what, UINT
 			     left);
 }
 
+/* The file that holds a DATA extent's bytes: its level's (through the
+ * log view when the log is read through; vhdx_map's file_offset is in
+ * it), or the raw source. */
+static const struct vhdx_source *efi_cv_data_source(const struct efi_cv *cv, const struct vhdx_extent *e)
+{
+	const struct vhdx_chain_level *l;
+
+	if (!cv->src.levels)
+		return &cv->src.s;
+	l = &cv->src.levels[e->level];
+	return l->through_log ? &l->view.source : &l->src;
+}
+
+/*
+ * n bytes of a DATA extent at disk offset off into the buffer: whole
+ * pages straight from the extent's file in one read (the map already
+ * done, by the caller: no BAT page read again per chunk, which on a FAT
+ * file is also a seek back to the BAT and forward again through the
+ * cluster chain); anything else through the reader.
+ */
+static int efi_cv_read_data(struct efi_cv *cv, const struct vhdx_extent *e, UINT64 off, size_t n)
+{
+	const struct vhdx_source *src = efi_cv_data_source(cv, e);
+	int err;
+
+	if ((e->file_offset | n) & (VHDX_READER_PAGE - 1))
+		return vhdx_reader_read(&cv->src.r, off, cv->buf, n);
+	err = src->read(src, e->file_offset, cv->buf, n);
+	return err > 0 ? VHDX_ERR_IO : err;
+}
+
 static EFI_STATUS efi_cv_deploy(struct efi_cv *cv)
 {
 	const struct vhdx_reader *r = &cv->src.r;
@@ -681,13 +721,18 @@ static EFI_STATUS efi_cv_deploy(struct efi_cv *cv)
 				return efi_cv_deploy_fail(cv, NULL, 0, EFI_ABORTED);
 			continue;
 		}
-		for (; e.length; e.length -= n, off += n) {
-			n = e.length < cv->buf_len ? e.length : cv->buf_len;
+		for (; e.length; e.length -= n, e.file_offset += n, off += n) {
+			/* chunks end on multiples of the chunk: after the first
+			 * MiB a 15 MiB one, then whole ones that never straddle
+			 * a block of 16 MiB or more (one read each) */
+			n = cv->buf_len - (off & (cv->buf_len - 1));
+			if (n > e.length)
+				n = e.length;
 			if (e.kind == VHDX_EXTENT_ZERO) {
 				if (k->zero(k, off, n))
 					goto target_failed;
 			} else {
-				err = vhdx_reader_read(r, off, cv->buf, (size_t)n);
+				err = efi_cv_read_data(cv, &e, off, (size_t)n);
 				if (err)
 					goto source_failed;
 				if (!(cv->cli->sparse && vhdx_is_zero(cv->buf, (size_t)n)) &&
@@ -809,6 +854,31 @@ static EFI_STATUS efi_cv_capture(struct efi_cv *cv)
 
 /* ---- the command ---- */
 
+/*
+ * --bench-raw copy (efi_bench.c): a deploy's plain copy loop, onto a
+ * device only.  It reads the source's own file (or device) from its first
+ * payload byte (the file offset of the disk's first byte when that is
+ * stored there, else 0; raw: 0), as many bytes as the deploy writes.
+ */
+static EFI_STATUS efi_cv_bench_prepare(struct efi_cv *cv)
+{
+	const struct vhdx_source *s = &cv->src.s;
+	struct vhdx_extent e;
+
+	if (cv->to_vhdx)
+		return efi_con_fail(EFI_APP_REFUSED, "--bench-raw copy: only for a deploy (raw output onto a block device)");
+	cv->bench_from = 0;
+	if (cv->src.levels && !vhdx_reader_map(&cv->src.r, 0, cv->size, &e) && e.kind == VHDX_EXTENT_DATA &&
+	    e.level == 0 && !(e.file_offset & (VHDX_READER_PAGE - 1)) && e.file_offset <= s->size &&
+	    cv->size <= s->size - e.file_offset)
+		cv->bench_from = e.file_offset;
+	if (cv->size > s->size)
+		return efi_con_failf(EFI_APP_REFUSED,
+				     L"--bench-raw copy: %a holds %ld bytes, fewer than the %ld the deploy writes",
+				     cv->cli->source, s->size, cv->size);
+	return EFI_SUCCESS;
+}
+
 static EFI_STATUS efi_cv_prepare(struct efi_cv *cv)
 {
 	const struct vhdx_cli *cli = cv->cli;
@@ -849,6 +919,8 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 
 	if (!cli->source || !cli->target)
 		return efi_con_fail(EFI_APP_REFUSED, "convert: SOURCE and TARGET needed: vhdx convert SOURCE TARGET");
+	if (cli->bench && !efi_bench_mode_known_for(VHDX_CMD_CONVERT, cli->bench))
+		return efi_con_failf(EFI_APP_REFUSED, L"--bench-raw: unknown mode %a (copy)", cli->bench);
 	cv = AllocateZeroPool(sizeof(*cv));
 	if (!cv)
 		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
@@ -857,6 +929,11 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 	st = efi_cv_prepare(cv);
 	if (EFI_ERROR(st))
 		goto out;
+	if (cli->bench) {
+		st = efi_cv_bench_prepare(cv);
+		if (EFI_ERROR(st))
+			goto out;
+	}
 	st = efi_cv_buffers(cv);
 	if (EFI_ERROR(st))
 		goto out;
@@ -873,6 +950,12 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 	st = efi_cv_open_target(cv);
 	if (EFI_ERROR(st))
 		goto out;
+	if (cli->bench) {
+		st = efi_bench_copy(&cv->src.s, &cv->src.src, cv->bench_from, &cv->t.bio, cv->size, cv->buf,
+				    cv->buf_len);
+		efi_cv_close_target(cv, !EFI_ERROR(st));
+		goto out;
+	}
 	if (cv->to_vhdx) {
 		st = efi_cv_capture(cv);
 	} else {
