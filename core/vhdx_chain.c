@@ -169,7 +169,16 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 	}
 	err = open_level(cand, s->scratch, s->scratch_len, s->why, sizeof(s->why));
 	if (err == VHDX_ERR_IO) {
-		note(&s->rejected, cand->name, NULL, "a read failed");
+		/* a parent that cannot be read is a failed read, not a mismatch:
+		 * the chain cannot be opened at all */
+		struct vhdx_text t;
+
+		vhdx_text_init(&t, chain->why, sizeof(chain->why));
+		vhdx_text_str(&t, cand->name);
+		vhdx_text_str(&t, ": a read failed");
+		if (s->ops->close)
+			s->ops->close(s->ops->ctx, &cand->src);
+		return VHDX_ERR_IO;
 	} else if (err) {
 		note(&s->rejected, cand->name, "is not a VHDX that opens", s->why);
 	} else if ((no = refusal(s, &child->disk, &cand->disk)) != NULL) {
@@ -286,6 +295,8 @@ int vhdx_chain_open(struct vhdx_chain *chain, struct vhdx_chain_level *levels, u
 	for (cur = 0; levels[cur].disk.type == VHDX_TYPE_DIFFERENCING; cur++) {
 		err = find_parent(&s, cur);
 		if (err == VHDX_ERR_IO) {
+			if (why && why_len)
+				copy_text(why, why_len, chain->why);
 			vhdx_chain_close(chain, ops);
 			return err;
 		}

@@ -198,8 +198,14 @@ static int to_vhdx_probe(struct to_vhdx_job *j)
 		j->max_blocks = j->plan.geom.payload_blocks;
 		j->max_size = j->plan.file_size;
 	} else {
-		if (vhdx_fill_estimate(&j->plan, &j->reader, &j->max_blocks) != VHDX_OK) {
-			host_error("%s: reading its allocation failed", cli->source);
+		int err = vhdx_fill_estimate(&j->plan, &j->reader, &j->max_blocks);
+
+		if (err) {
+			/* a raw source's map said why already (host_disk_map) */
+			if (!j->src.raw)
+				host_error("%s: reading its allocation failed: %s", cli->source,
+					   err == VHDX_ERR_IO ? strerror(j->src.t.saved_errno ? j->src.t.saved_errno : EIO) :
+								vhdx_strerror(err));
 			return VHDX_EXIT_USAGE;
 		}
 		j->max_size = j->plan.data_offset + (j->max_blocks << j->plan.geom.block_shift);

@@ -152,8 +152,10 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 	err = vhdx_chain_open(&d->chain, d->levels, VHDX_CHAIN_DEPTH_MAX, &d->src, path, &host_parent_ops,
 			      d->scratch, d->scratch_len, why, sizeof(why));
 	if (err) {
+		/* a parent's errno is kept by its own descriptor: EIO names it */
 		if (err == VHDX_ERR_IO)
-			host_error("%s: read failed: %s", path, strerror(d->t.saved_errno));
+			host_error("%s: read failed%s%s: %s", path, why[0] ? ": " : "", why,
+				   strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
 		else
 			host_error("%s: cannot be read as a VHDX: %s (see 'vhdx check %s')", path,
 				   why[0] ? why : vhdx_strerror(err), path);

@@ -519,6 +519,8 @@ PY
 			bad "$what: exit $rc, the message does not name the error: $(cat err.txt)"
 		elif [ "$op" = read ] && ! grep -qi "read" err.txt; then
 			bad "$what: exit $rc, the message does not say a read failed: $(cat err.txt)"
+		elif [ "$op" = read ] && { ! grep -q "$errtext" err.txt || grep -q "mismatch\|: Success" err.txt; }; then
+			bad "$what: exit $rc, the message does not name the read error ($errtext): $(cat err.txt)"
 		elif [ "$kind" = none ]; then
 			[ ! -e tgt.vhdx ] && ok "$what: exit $rc, no file left" || bad "$what: exit $rc, a created file left behind: $(cat err.txt)"
 		elif [ "$(sum256 tgt.vhdx)" = "$before" ]; then
