@@ -363,6 +363,7 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 	uint64_t start = b << g->block_shift;
 	uint64_t end = start + g->block_size < g->virtual_size ? start + g->block_size : g->virtual_size;
 	uint64_t pos = start;
+	uint64_t zero_off = 0, zero_len = 0; /* [byte] a run of zeros in the file, not yet zeroed */
 	int err;
 
 	while (pos < end) {
@@ -384,7 +385,13 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 				n = end - pos;
 		}
 		if (!zero) {
+			/* the zeros before it first (zeroing may write from the
+			 * scratch, which the window is read into): the file is
+			 * written in order */
 			padded = (size_t)VHDX_ALIGN_UP(n, IO_UNIT);
+			if ((err = zero_in_block(w, zero_off, zero_len)))
+				return err;
+			zero_len = 0;
 			if ((err = read_window(w, c, pos, (size_t)n, padded)))
 				return err;
 			zero = vhdx_is_zero(w->scratch, (size_t)n);
@@ -405,8 +412,19 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 					return err;
 			}
 		}
-		if (zero && *file && (err = zero_in_block(w, *file + (pos - start), VHDX_ALIGN_UP(n, IO_UNIT))))
-			return err;
+		if (zero && *file) {
+			/* adjacent zero windows are zeroed in one call */
+			uint64_t off = *file + (pos - start), len = VHDX_ALIGN_UP(n, IO_UNIT);
+
+			if (zero_len && zero_off + zero_len == off) {
+				zero_len += len;
+			} else {
+				if ((err = zero_in_block(w, zero_off, zero_len)))
+					return err;
+				zero_off = off;
+				zero_len = len;
+			}
+		}
 		pos += n;
 		w->done += n;
 		if ((err = report(w, 0)))
@@ -416,10 +434,18 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 	if (*file && end - start < g->block_size) {
 		uint64_t tail = VHDX_ALIGN_UP(end - start, IO_UNIT);
 
-		if (tail < g->block_size && (err = zero_in_block(w, *file + tail, g->block_size - tail)))
-			return err;
+		if (tail < g->block_size) {
+			if (zero_len && zero_off + zero_len == *file + tail) {
+				zero_len += g->block_size - tail;
+			} else {
+				if ((err = zero_in_block(w, zero_off, zero_len)))
+					return err;
+				zero_off = *file + tail;
+				zero_len = g->block_size - tail;
+			}
+		}
 	}
-	return VHDX_OK;
+	return zero_in_block(w, zero_off, zero_len);
 }
 
 /* Every block of the payload; a dynamic image's BAT written as it fills. */
