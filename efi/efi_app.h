@@ -282,8 +282,6 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 
 /* ---- efi_bench.c: the hidden --bench-raw MODE of create and convert ---- */
 
-/* TRUE for a MODE efi_bench_raw knows (create's: "write"). */
-BOOLEAN efi_bench_mode_known(const char *mode);
 /* TRUE for a MODE of that command: create "write", convert "copy". */
 BOOLEAN efi_bench_mode_known_for(enum vhdx_cli_cmd cmd, const char *mode);
 /* A plain WriteBlocks loop of zeros over vhdx_image_total(plan) bytes in

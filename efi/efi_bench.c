@@ -47,11 +47,6 @@ BOOLEAN efi_bench_mode_known_for(enum vhdx_cli_cmd cmd, const char *mode)
 	return FALSE;
 }
 
-BOOLEAN efi_bench_mode_known(const char *mode)
-{
-	return efi_bench_mode_known_for(VHDX_CMD_CREATE, mode);
-}
-
 /* seconds since midnight from the RTC, or -1 */
 static INT64 efi_bench_rtc(void)
 {

@@ -358,7 +358,7 @@ static void efi_cv_plan(struct efi_cv *cv)
 		vhdx_text_str(&s, ":");
 	vhdx_text_str(&s, "\n  source         ");
 	vhdx_text_str(&s, cli->source);
-	vhdx_text_str(&s, ": ");
+	vhdx_text_str(&s, efi_cv_ends_with(cli->source, ":") ? " " : ": "); /* blk2: is a mapping */
 	if (cv->src.levels) {
 		vhdx_disk_summary(&cv->src.levels[0].disk, sum, sizeof(sum));
 		vhdx_text_str(&s, sum);

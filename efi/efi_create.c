@@ -339,7 +339,7 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	ZeroMem(&t, sizeof(t));
 	if (!cli->target)
 		return efi_con_fail(EFI_APP_REFUSED, "create: TARGET missing (see vhdx help)");
-	if (cli->bench && !efi_bench_mode_known(cli->bench))
+	if (cli->bench && !efi_bench_mode_known_for(VHDX_CMD_CREATE, cli->bench))
 		return efi_con_failf(EFI_APP_REFUSED, L"--bench-raw: unknown mode %a (write)",
 				     cli->bench);
 	st = efi_target_resolve(&t, cli, TRUE, image);
