@@ -58,6 +58,7 @@ DP_CAP="PciRoot(0x0)/Pci(0xD,0x0)"
 DP_CAPDEV="PciRoot(0x0)/Pci(0xE,0x0)"
 DP_SPARSE="PciRoot(0x0)/Pci(0xF,0x0)"
 DP_CAPSLOW="PciRoot(0x0)/Pci(0x4,0x0)"
+DP_DIRTY="PciRoot(0x0)/Pci(0x10,0x0)"
 DP_ESP="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)"
 DP_AHCI="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x1,0xFFFF,0x0)"
 DP_NVME="PciRoot(0x0)/Pci(0x7,0x0)/NVMe(0x1,00-00-00-00-00-00-00-00)"
@@ -206,6 +207,12 @@ deploy_setup() {
 	for x in srcfat cap; do
 		sha256sum < "$d/$x.img" > "$d/$x.sha"
 	done
+	# a source with a dirty log (DiscUtils' log-replay sample, 1 GiB
+	# virtual): deployed through the core's overlay, the file never written
+	gunzip -c "$ROOT/../shared/samples/discutils-vhdx-log-replay.vhdx.gz" > "$d/vm/dirty.vhdx" || return 1
+	sha256sum < "$d/vm/dirty.vhdx" > "$d/dirty.sha"
+	rm -f "$d/dirty.img"
+	truncate -s 1G "$d/dirty.img"
 
 	n=$d/startup.nsh
 	nsh_begin "$n"
@@ -222,6 +229,7 @@ deploy_setup() {
 	nsh_run "$n" dnvme convert -f -y 'fs0:\vm\child.avhdx' "$DP_NVME"
 	nsh_run "$n" dahci convert -f -y 'fs0:\vm\golden.vhdx' "$DP_AHCI"
 	nsh_run "$n" dsparse convert -y --sparse 'fs0:\vm\golden.vhdx' "$DP_SPARSE"
+	nsh_run "$n" ddirty convert -y --sparse 'fs0:\vm\dirty.vhdx' "$DP_DIRTY"
 	nsh_run "$n" dioerr convert -f -y 'fs0:\vm\golden.vhdx' "$DP_IOERR"
 	# compare
 	nsh_run "$n" csame compare 'fs0:\vm\golden.vhdx' "$DP_V512"
@@ -242,7 +250,7 @@ deploy_setup() {
 	nsh_run "$n" kafter list
 	nsh_end "$n"
 	make_esp "$d/esp.img" "$app" "$n" 262144 && mmd -i "$d/esp.img" ::vm &&
-		mcopy -i "$d/esp.img" "$d/vm/golden.vhdx" "$d/vm/child.avhdx" ::vm || return 1
+		mcopy -i "$d/esp.img" "$d/vm/golden.vhdx" "$d/vm/child.avhdx" "$d/vm/dirty.vhdx" ::vm || return 1
 	sha256sum < "$d/esp.img" > "$d/esp.sha"
 }
 
@@ -270,7 +278,8 @@ deploy_boot() {
 		-drive "if=none,id=ve,format=raw,file=$d/capdev.img" -device virtio-blk-pci,drive=ve,addr=0xe \
 		-drive "if=none,id=vf,format=raw,file=$d/sparse.img" -device virtio-blk-pci,drive=vf,addr=0xf \
 		-drive "if=none,id=vg,format=raw,file=$d/cap.img,readonly=on,throttling.bps-read=$((4 << 20))" \
-		-device virtio-blk-pci,drive=vg,addr=0x4
+		-device virtio-blk-pci,drive=vg,addr=0x4 \
+		-drive "if=none,id=vh,format=raw,file=$d/dirty.img" -device virtio-blk-pci,drive=vh,addr=0x10
 	# the prompt: the ESP is as it was (nothing before wrote it); answer no.
 	# ESC once a progress line of the run shows (not an earlier run's).
 	if wait_for "$d" "Type yes and Enter" 240 1 && sha256sum < "$d/esp.img" > "$d/esp.mid" &&
@@ -358,6 +367,25 @@ deploy_verify() {
 			fail "deploy --sparse: wrote '${want:-?}' bytes, not under half of the 64 MiB disk"
 		fi
 	}
+	expect "$L" ddirty 0x0 "deploy of a VHDX whose log is dirty (DiscUtils' log-replay sample)" \
+		"its log read through the overlay" && {
+		# the host reads it through the same overlay; test_convert_vhdx.sh
+		# checks that reading against qemu-img's after a replay
+		if "$BUILD/host/vhdx" convert -q -O raw "$d/vm/dirty.vhdx" "$d/dirty.want" &&
+		   cmp -s "$d/dirty.img" "$d/dirty.want"; then
+			pass "deploy of the dirty-log VHDX: the disk equals the host's reading through the log (cmp, 1 GiB)"
+		else
+			fail "deploy of the dirty-log VHDX: the disk differs from the host's reading: $(cmp "$d/dirty.img" "$d/dirty.want" 2>&1 | head -n 1)"
+		fi
+		rm -f "$d/dirty.want"
+	}
+	if mcopy -n -i "$d/esp.img" ::vm/dirty.vhdx "$d/dirty.after" 2>/dev/null &&
+	   [ "$(sha256sum < "$d/dirty.after")" = "$(cat "$d/dirty.sha")" ]; then
+		pass "deploy of the dirty-log VHDX: the source file on the ESP byte for byte unchanged (the log not replayed)"
+	else
+		fail "deploy of the dirty-log VHDX: the source file on the ESP changed or is missing"
+	fi
+	rm -f "$d/dirty.after"
 	expect "$L" dioerr 0x7 "deploy with a write error part-way (blkdebug EIO at 16 MiB): EFI_DEVICE_ERROR" \
 		"failed at byte" &&
 		expect "$L" dioerr 0x7 "deploy with a write error: the message says the first MiB is zero" \
