@@ -41,13 +41,6 @@ struct to_vhdx_job {
 	char failure[200];
 };
 
-static int on_progress(const struct vhdx_sink *s, uint64_t done, uint64_t total)
-{
-	const struct posix_target *t = s->ctx;
-
-	return host_progress(t->user, done, total);
-}
-
 /* The plan's layout lines from the core; payload, size and command are convert's own. */
 static void print_layout_line(void *ctx, const char *text)
 {
@@ -251,18 +244,8 @@ static int to_vhdx_write(struct to_vhdx_job *j)
 
 	if (host_target_create(&j->tgt) != VHDX_EXIT_OK)
 		return VHDX_EXIT_USAGE;
-	j->tgt.t.is_block_device = j->tgt.is_block;
-	j->tgt.t.size = j->tgt.size;
-	j->tgt.t.sector_size = j->tgt.sector;
-	host_random_guids(&j->params);
-	j->plan.params.file_write_guid = j->params.file_write_guid;
-	j->plan.params.data_write_guid = j->params.data_write_guid;
-	j->plan.params.page83 = j->params.page83;
-	posix_sink_init(&sink, &j->tgt.t);
-	sink.progress = on_progress;
-	j->tgt.t.user = &j->ps;
-	host_progress_start(&j->ps, j->cli->quiet);
-	host_signals_catch();
+	host_random_guids(&j->plan.params);
+	host_target_sink(&j->tgt, &sink, &j->ps, j->cli->quiet);
 	j->scratch = aligned_alloc(4096, FILL_WINDOW + 4096);
 	if (!j->scratch) {
 		host_error("out of memory");
@@ -322,24 +305,9 @@ static int to_vhdx_write(struct to_vhdx_job *j)
 /* The one way out, as create's: a created file removed, an old target read back. */
 static int to_vhdx_release(struct to_vhdx_job *j, int rc)
 {
-	const char *target = j->cli->target;
-	const char *left = NULL;
-
 	free(j->scratch);
 	free(j->page);
-	if (j->failure[0] && !j->tgt.t.fresh) {
-		if (j->tgt.t.fd < 0)
-			j->tgt.t.fd = open(target, O_RDWR | O_CLOEXEC | (j->tgt.is_block ? O_EXCL : 0));
-		left = j->tgt.t.fd < 0 ? "could not reopen it" : host_left_behind(&j->tgt.t);
-	}
-	if (j->tgt.t.fd >= 0)
-		close(j->tgt.t.fd);
-	if (rc == VHDX_EXIT_OK || !j->tgt.t.fresh) {
-		if (j->failure[0])
-			host_error("%s: %s; target left as the failure found it (%s)", target, j->failure, left);
-	} else {
-		host_target_remove_created(&j->tgt, j->failure);
-	}
+	host_target_release_vhdx(&j->tgt, rc, j->failure);
 	host_disk_close(&j->src);
 	return rc;
 }

@@ -32,77 +32,10 @@
 
 #define HOST_SCRATCH_SIZE (4u * 1024u * 1024u) /* [byte] see BENCHMARKS.md */
 
-static int on_progress(const struct vhdx_sink *s, uint64_t done, uint64_t total)
-{
-	const struct posix_target *t = s->ctx;
-
-	return host_progress(t->user, done, total);
-}
-
 static void print_line(void *ctx, const char *text)
 {
 	(void)ctx;
 	puts(text);
-}
-
-/*
- * Makes [0, 4096) read as zeros, the File Type Identifier's slot: a write
- * (the core's own take-back may have failed on a full disk), else punching
- * a hole in a file (frees space) or BLKZEROOUT on a device.
- */
-static bool clear_signature(const struct posix_target *t)
-{
-	static const uint8_t zeros[4096];
-	ssize_t n;
-
-	do
-		n = pwrite(t->fd, zeros, sizeof(zeros), 0);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(zeros) && fdatasync(t->fd) == 0)
-		return true;
-	if (t->is_block_device) {
-		uint64_t range[2] = { 0, sizeof(zeros) };
-
-		return ioctl(t->fd, BLKZEROOUT, range) == 0 && fdatasync(t->fd) == 0;
-	}
-	return fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, sizeof(zeros)) == 0 &&
-	       fdatasync(t->fd) == 0;
-}
-
-/*
- * What a target that existed holds after a failed creation, for the
- * message.  The core's write order leaves no signature once its first
- * write landed, and takes the signature back when the very last write or
- * flush fails; this reads the target back to say so truthfully, and clears
- * the signature when that take-back (or a later truncate) left one.
- */
-const char *host_left_behind(struct posix_target *t)
-{
-	uint8_t sig[8];
-
-	if (host_read_at(t->fd, sig, sizeof(sig), 0) != (ssize_t)sizeof(sig))
-		return "its first bytes could not be read back";
-	if (memcmp(sig, "vhdxfile", 8) != 0)
-		return "no VHDX signature";
-	if (!t->bytes_written && !t->bytes_zeroed)
-		return "nothing was written: it still holds its old VHDX image";
-	if (clear_signature(t))
-		return "VHDX signature taken back: no VHDX signature";
-	return "the VHDX signature could not be taken back: it may still look like a VHDX";
-}
-
-void host_random_guids(struct vhdx_params *p)
-{
-	struct vhdx_guid *g[] = { &p->file_write_guid, &p->data_write_guid, &p->page83 };
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		if (posix_random(g[i]->bytes, 16) < 0) {
-			/* getrandom cannot fail with flags 0 on Linux >= 3.17 */
-			abort();
-		}
-		vhdx_guid_make_v4(g[i]);
-	}
 }
 
 /*
@@ -197,19 +130,8 @@ static int create_write(struct create_job *j)
 
 	if (host_target_create(&j->tgt) != VHDX_EXIT_OK)
 		return VHDX_EXIT_USAGE;
-	j->tgt.t.is_block_device = j->tgt.is_block;
-	j->tgt.t.size = j->tgt.size;
-	j->tgt.t.sector_size = j->tgt.sector;
-	host_random_guids(&j->params);
-	j->plan.params.file_write_guid = j->params.file_write_guid;
-	j->plan.params.data_write_guid = j->params.data_write_guid;
-	j->plan.params.page83 = j->params.page83;
-	posix_sink_init(&sink, &j->tgt.t);
-	sink.progress = on_progress;
-	j->tgt.t.user = &j->ps;
-	host_progress_start(&j->ps, j->cli->quiet);
-
-	host_signals_catch();
+	host_random_guids(&j->plan.params);
+	host_target_sink(&j->tgt, &sink, &j->ps, j->cli->quiet);
 
 	j->scratch = aligned_alloc(4096, HOST_SCRATCH_SIZE);
 	if (!j->scratch) {
@@ -261,24 +183,8 @@ static int create_write(struct create_job *j)
  */
 static int create_release(struct create_job *j, int rc)
 {
-	const char *target = j->target;
-	const char *left = NULL;
-
 	free(j->scratch);
-	if (j->failure[0] && !j->tgt.t.fresh) {
-		if (j->tgt.t.fd < 0)
-			j->tgt.t.fd = open(target, O_RDWR | O_CLOEXEC | (j->tgt.is_block ? O_EXCL : 0));
-		left = j->tgt.t.fd < 0 ? "could not reopen it" : host_left_behind(&j->tgt.t);
-	}
-	if (j->tgt.t.fd >= 0)
-		close(j->tgt.t.fd);
-	if (rc == VHDX_EXIT_OK || !j->tgt.t.fresh) {
-		if (j->failure[0])
-			host_error("%s: %s; target left as the failure found it (%s)", target,
-				   j->failure, left);
-	} else {
-		host_target_remove_created(&j->tgt, j->failure);
-	}
+	host_target_release_vhdx(&j->tgt, rc, j->failure);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -263,5 +264,105 @@ void host_target_remove_created(const struct host_target *j, const char *failure
 	} else if (failure[0]) {
 		host_error("%s: %s; could not remove the file this run created: %s", j->path, failure,
 			   strerror(errno));
+	}
+}
+
+static int on_progress(const struct vhdx_sink *s, uint64_t done, uint64_t total)
+{
+	const struct posix_target *t = s->ctx;
+
+	return host_progress(t->user, done, total);
+}
+
+/*
+ * Makes [0, 4096) read as zeros, the File Type Identifier's slot: a write
+ * (the core's own take-back may have failed on a full disk), else punching
+ * a hole in a file (frees space) or BLKZEROOUT on a device.
+ */
+static bool clear_signature(const struct posix_target *t)
+{
+	static const uint8_t zeros[4096];
+	ssize_t n;
+
+	do
+		n = pwrite(t->fd, zeros, sizeof(zeros), 0);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(zeros) && fdatasync(t->fd) == 0)
+		return true;
+	if (t->is_block_device) {
+		uint64_t range[2] = { 0, sizeof(zeros) };
+
+		return ioctl(t->fd, BLKZEROOUT, range) == 0 && fdatasync(t->fd) == 0;
+	}
+	return fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, sizeof(zeros)) == 0 &&
+	       fdatasync(t->fd) == 0;
+}
+
+/*
+ * What a target that existed holds after a failed creation, for the
+ * message.  The core's write order leaves no signature once its first
+ * write landed, and takes the signature back when the very last write or
+ * flush fails; this reads the target back to say so truthfully, and clears
+ * the signature when that take-back (or a later truncate) left one.
+ */
+static const char *left_behind(struct posix_target *t)
+{
+	uint8_t sig[8];
+
+	if (host_read_at(t->fd, sig, sizeof(sig), 0) != (ssize_t)sizeof(sig))
+		return "its first bytes could not be read back";
+	if (memcmp(sig, "vhdxfile", 8) != 0)
+		return "no VHDX signature";
+	if (!t->bytes_written && !t->bytes_zeroed)
+		return "nothing was written: it still holds its old VHDX image";
+	if (clear_signature(t))
+		return "VHDX signature taken back: no VHDX signature";
+	return "the VHDX signature could not be taken back: it may still look like a VHDX";
+}
+
+void host_random_guids(struct vhdx_params *p)
+{
+	struct vhdx_guid *g[] = { &p->file_write_guid, &p->data_write_guid, &p->page83 };
+	/* a child keeps its parent's Virtual Disk ID (vhdx_child_params) */
+	size_t i, n = p->type == VHDX_TYPE_DIFFERENCING ? 2 : 3;
+
+	for (i = 0; i < n; i++) {
+		if (posix_random(g[i]->bytes, 16) < 0) {
+			/* getrandom cannot fail with flags 0 on Linux >= 3.17 */
+			abort();
+		}
+		vhdx_guid_make_v4(g[i]);
+	}
+}
+
+void host_target_sink(struct host_target *t, struct vhdx_sink *sink, struct host_progress *ps, bool quiet)
+{
+	t->t.is_block_device = t->is_block;
+	t->t.size = t->size;
+	t->t.sector_size = t->sector;
+	posix_sink_init(sink, &t->t);
+	sink->progress = on_progress;
+	t->t.user = ps;
+	host_progress_start(ps, quiet);
+	host_signals_catch();
+}
+
+void host_target_release_vhdx(struct host_target *t, int rc, const char *failure)
+{
+	const char *left = NULL;
+
+	if (failure[0] && !t->t.fresh) {
+		if (t->t.fd < 0)
+			t->t.fd = open(t->path, O_RDWR | O_CLOEXEC | (t->is_block ? O_EXCL : 0));
+		left = t->t.fd < 0 ? "could not reopen it" : left_behind(&t->t);
+	}
+	if (t->t.fd >= 0)
+		close(t->t.fd);
+	t->t.fd = -1;
+	if (rc == VHDX_EXIT_OK || !t->t.fresh) {
+		if (failure[0])
+			host_error("%s: %s; target left as the failure found it (%s)", t->path, failure, left);
+	} else {
+		host_target_remove_created(t, failure);
 	}
 }

@@ -39,11 +39,9 @@ int host_target_create(struct host_target *t);
 /* Removes the file this run created (after a failure); says so when
  * @failure (what failed) is not "". */
 void host_target_remove_created(const struct host_target *t, const char *failure);
-/* Fresh random FileWriteGuid, DataWriteGuid and Page83 (host_create.c). */
+/* Fresh random FileWriteGuid, DataWriteGuid and, unless differencing
+ * (a child keeps its parent's), Page83. */
 void host_random_guids(struct vhdx_params *p);
-/* What a target that existed holds after a failed write of a VHDX, for
- * the message; clears a signature left behind (host_create.c). */
-const char *host_left_behind(struct posix_target *t);
 /* Reads up to len bytes at off; short only at the end of the file. */
 ssize_t host_read_at(int fd, void *buf, size_t len, uint64_t off);
 
@@ -60,5 +58,14 @@ void host_progress_start(struct host_progress *ps, bool quiet);
 /* Non-zero when interrupted: stop. */
 int host_progress(struct host_progress *ps, uint64_t done, uint64_t total);
 double host_now(void);
+
+/* After host_target_create: the posix sink over the target, progress on
+ * @ps (a terminal, unless @quiet), signals caught. */
+void host_target_sink(struct host_target *t, struct vhdx_sink *sink, struct host_progress *ps, bool quiet);
+/* The one way out of writing a VHDX (create, convert -O vhdx): the target
+ * closed; after a failure (@failure not ""), a file this run created is
+ * removed, an old target read back (its signature taken back if one is
+ * left) and what it holds said. */
+void host_target_release_vhdx(struct host_target *t, int rc, const char *failure);
 
 #endif /* VHDX_HOST_TARGET_H */

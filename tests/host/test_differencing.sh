@@ -62,6 +62,11 @@ check_child() { # CHILD PARENT SIZE LSS what
 	vhdiinfo "$child" | grep -qi "Parent identifier.*: $want" && ok "$what: vhdiinfo parent identifier" ||
 		bad "$what: vhdiinfo parent identifier is not $want: $(vhdiinfo "$child" | grep -i 'parent identifier')"
 	"$VHDX" info "$child" | grep -q "parent_linkage = {$want}" && ok "$what: parent_linkage" || bad "$what: parent_linkage"
+	# the Virtual Disk ID (Page 83) is the parent's, as Hyper-V's children have it
+	out=$("$VHDX" info "$parent" | sed -n 's/^virtual disk id: //p')
+	[ -n "$out" ] && [ "$("$VHDX" info "$child" | sed -n 's/^virtual disk id: //p')" = "$out" ] &&
+		ok "$what: the child has the parent's virtual disk id" ||
+		bad "$what: the child's virtual disk id is not the parent's ($out)"
 }
 
 check_child_7zz() { # CHILD PARENT SIZE what
