@@ -25,6 +25,11 @@ int main(int argc, char **argv)
 		host_error("%s (try 'vhdx help')", why);
 		return VHDX_EXIT_USAGE;
 	}
+	if (cli.bench) {
+		/* the hidden benchmark of vhdx.efi: never a plain create or convert here */
+		host_error("--bench-raw: only in the UEFI app (vhdx.efi)");
+		return VHDX_EXIT_USAGE;
+	}
 	switch (cli.cmd) {
 	case VHDX_CMD_CREATE:
 		return host_cmd_create(&cli);
@@ -33,11 +38,6 @@ int main(int argc, char **argv)
 	case VHDX_CMD_CHECK:
 		return host_cmd_check(&cli);
 	case VHDX_CMD_CONVERT:
-		if (cli.bench) {
-			/* the hidden benchmark of vhdx.efi: never a plain convert here */
-			host_error("--bench-raw: only in the UEFI app (vhdx.efi)");
-			return VHDX_EXIT_USAGE;
-		}
 		return host_cmd_convert(&cli);
 	case VHDX_CMD_COMPARE:
 		return host_cmd_compare(&cli);

@@ -17,6 +17,8 @@ snapshot() { find . -type f -print0 | sort -z | xargs -0 sha256sum; }
 # expected stderr fragment | arguments (word-split; no spaces inside one)
 cases=(
 "missing command|"
+"only in the UEFI app|create --bench-raw write -s 1M new.vhdx"
+"only in the UEFI app|convert --bench-raw copy parent.vhdx new.img"
 "unknown command|frobnicate"
 "--size is required|create new.vhdx"
 "missing TARGET|create -s 1G"
