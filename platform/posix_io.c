@@ -27,6 +27,8 @@ static int failed(struct posix_target *t, const char *op, uint64_t off)
 	return VHDX_ERR_IO;
 }
 
+#define WRITEBACK_KICK (8u << 20) /* [byte] */
+
 static int sink_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
 {
 	struct posix_target *t = s->ctx;
@@ -48,6 +50,13 @@ static int sink_write(const struct vhdx_sink *s, uint64_t off, const void *buf, 
 		len -= (size_t)n;
 		t->bytes_written += (uint64_t)n;
 		t->writes++;
+		t->unkicked += (uint64_t)n;
+	}
+	/* start write-back every WRITEBACK_KICK bytes: the next flush then
+	 * waits for little, and the disk writes while we read */
+	if (t->unkicked >= WRITEBACK_KICK) {
+		t->unkicked = 0;
+		sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	}
 	return VHDX_OK;
 }

@@ -19,6 +19,7 @@ struct posix_target {
 	void *user;           /* the frontend's own state (progress) */
 	/* statistics, for benchmarks and tests */
 	uint64_t bytes_written, bytes_zeroed, writes, flushes;
+	uint64_t unkicked;    /* [byte] written since write-back was last started */
 };
 
 /* Fills a sink whose ctx is t.  Capacity: device size, or 0 for a file. */
