@@ -111,7 +111,7 @@ expect_demo() { # TAG RC WHAT TEXT
 		fail "$3: %lasterror% '$(rc_of "$L" "$1")', expected $2 and '$4'"
 	fi
 }
-expect_demo deploy 0x0 "vhdx.efi deployed the golden VHDX onto blk2:" "done: wrote" &&
+expect_demo deploy 0x0 "vhdx.efi deployed the golden VHDX onto the blank disk blk2" "done: wrote" &&
 	dp_deployed "the deployed disk on the host" "$W/target.img" "$W/golden.raw" -
 expect_demo compare 0x0 "vhdx.efi compare: the VHDX and the disk" "identical"
 expect_demo capture 0x0 "vhdx.efi captured blk2: into fs0:\\capture.vhdx" "image of" &&
