@@ -302,6 +302,11 @@ deploy_boot() {
 	boot_marker x86_64 "$d/mnvme" \
 		-drive "if=none,id=nv,format=raw,file=$d/nvme.img" -device nvme,drive=nv,serial=deploy,addr=0x7
 	echo "$BOOT_RC $BOOT_SECONDS" > "$d/mnvme/boot.result"
+	# the AHCI disk: 72 MiB, so its backup GPT is not at its end (the 64 MiB
+	# image's is): the firmware boots from the primary
+	boot_marker x86_64 "$d/mahci" \
+		-drive "if=none,id=ah,format=raw,file=$d/ahci.img" -device ide-hd,bus=ide.0,drive=ah
+	echo "$BOOT_RC $BOOT_SECONDS" > "$d/mahci/boot.result"
 }
 
 deploy_verify() {
@@ -484,6 +489,8 @@ deploy_verify() {
 	marker_verify "deployed virtio-blk 512 disk (the VHDX)" "$d/m512" "PciRoot(0)/Pci(0x5,0x0)/"
 	read -r BOOT_RC BOOT_SECONDS < "$d/mnvme/boot.result"
 	marker_verify "deployed NVMe disk (the chain)" "$d/mnvme" "PciRoot(0)/Pci(0x7,0x0)/"
+	read -r BOOT_RC BOOT_SECONDS < "$d/mahci/boot.result"
+	marker_verify "deployed AHCI disk (72 MiB, old bytes past the image)" "$d/mahci" "PciRoot(0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)/"
 }
 
 # ---- aarch64: one deploy, one capture, the deployed disk booted ----
