@@ -222,20 +222,28 @@ static int source_failed(struct writer *w, uint64_t off, int err)
 	return err == VHDX_ERR_ABORTED ? VHDX_ERR_IO : err;
 }
 
-static int bat_page_flush(struct writer *w)
+/* One write of the payload step (a window or a BAT page), failures named. */
+static int payload_write(struct writer *w, uint64_t off, const void *buf, size_t len)
 {
-	uint64_t off = w->plan->bat_offset + w->bat_page_no * IO_UNIT;
-	int err;
+	int err = w->sink->write(w->sink, off, buf, len);
 
-	if (!w->bat_page_valid)
-		return VHDX_OK;
-	err = w->sink->write(w->sink, off, w->bat_page, IO_UNIT);
 	VHDX_ASSERT(err <= 0);
 	w->last_off = off;
 	if (err) {
 		w->res->failed_offset = off;
 		return VHDX_ERR_IO;
 	}
+	return VHDX_OK;
+}
+
+static int bat_page_flush(struct writer *w)
+{
+	int err;
+
+	if (!w->bat_page_valid)
+		return VHDX_OK;
+	if ((err = payload_write(w, w->plan->bat_offset + w->bat_page_no * IO_UNIT, w->bat_page, IO_UNIT)))
+		return err;
 	w->bat_page_valid = false;
 	return VHDX_OK;
 }
@@ -282,33 +290,38 @@ static int cursor_at(struct writer *w, struct source_cursor *c, uint64_t pos)
 	return VHDX_OK;
 }
 
-/* True in *zero when [pos, end) of the source is known zero without reading. */
-static int known_zero(struct writer *w, struct source_cursor *c, uint64_t pos, uint64_t end, bool *zero)
+/* *first_data: where in [pos, end) the source's first DATA extent starts,
+ * @end when all of it is known zero without reading.  The cursor is left
+ * on that extent. */
+static int known_zero(struct writer *w, struct source_cursor *c, uint64_t pos, uint64_t end, uint64_t *first_data)
 {
 	int err;
 
-	*zero = false;
 	while (pos < end) {
 		if ((err = cursor_at(w, c, pos)))
 			return err;
 		if (c->kind != VHDX_EXTENT_ZERO)
-			return VHDX_OK;
+			break;
 		pos = c->end;
 	}
-	*zero = true;
+	*first_data = pos < end ? pos : end;
 	return VHDX_OK;
 }
 
 /* The window [pos, pos+len) of the virtual disk into scratch, zero padded
- * to @padded: the source's DATA extents read, its ZERO extents and what
- * lies past its end set to zeros, never read. */
-static int read_window(struct writer *w, struct source_cursor *c, uint64_t pos, size_t len, size_t padded)
+ * to @padded: [pos, first_data) known zero (known_zero), the source's DATA
+ * extents read from there, its ZERO extents and what lies past its end set
+ * to zeros, never read. */
+static int read_window(struct writer *w, struct source_cursor *c, uint64_t pos, uint64_t first_data, size_t len,
+		       size_t padded)
 {
 	uint64_t have = w->src->size > pos ? w->src->size - pos : 0;
-	size_t n = have < len ? (size_t)have : len, at = 0, k;
+	size_t n = have < len ? (size_t)have : len, at = (size_t)(first_data - pos), k;
 	int err;
 
+	VHDX_ASSERT(first_data >= pos && at <= n);
 	w->scratch_zeroed = 0;
+	vhdx_mem_zero_(w->scratch, at);
 	while (at < n) {
 		if ((err = cursor_at(w, c, pos + at)))
 			return err;
@@ -329,16 +342,11 @@ static int read_window(struct writer *w, struct source_cursor *c, uint64_t pos, 
 
 static int write_window(struct writer *w, uint64_t off, size_t len)
 {
-	int err = w->sink->write(w->sink, off, w->scratch, len);
+	int err = payload_write(w, off, w->scratch, len);
 
-	VHDX_ASSERT(err <= 0);
-	w->last_off = off;
-	if (err) {
-		w->res->failed_offset = off;
-		return VHDX_ERR_IO;
-	}
-	w->payload_end = off + len;
-	return VHDX_OK;
+	if (!err)
+		w->payload_end = off + len;
+	return err;
 }
 
 /* [off, off+len) of a stored block reads as zeros: zeroed, or left as a
@@ -355,6 +363,35 @@ static int zero_in_block(struct writer *w, uint64_t off, uint64_t len)
 	return VHDX_OK;
 }
 
+/* A run of zeros in the file not yet zeroed: adjacent zero windows of a
+ * stored block are zeroed in one call. */
+struct zero_run {
+	uint64_t off, len;  /* [byte] */
+};
+
+static int zero_run_flush(struct writer *w, struct zero_run *z)
+{
+	int err = zero_in_block(w, z->off, z->len);
+
+	z->len = 0;
+	return err;
+}
+
+static int zero_run_add(struct writer *w, struct zero_run *z, uint64_t off, uint64_t len)
+{
+	int err;
+
+	if (z->len && z->off + z->len == off) {
+		z->len += len;
+		return VHDX_OK;
+	}
+	if ((err = zero_run_flush(w, z)))
+		return err;
+	z->off = off;
+	z->len = len;
+	return VHDX_OK;
+}
+
 /* Block @b: stored or not; *file its offset in the file (0: not stored). */
 static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uint64_t *file)
 {
@@ -363,11 +400,11 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 	uint64_t start = b << g->block_shift;
 	uint64_t end = start + g->block_size < g->virtual_size ? start + g->block_size : g->virtual_size;
 	uint64_t pos = start;
-	uint64_t zero_off = 0, zero_len = 0; /* [byte] a run of zeros in the file, not yet zeroed */
+	struct zero_run zr = { 0, 0 };
 	int err;
 
 	while (pos < end) {
-		uint64_t n = end - pos;
+		uint64_t n = end - pos, lim, first_data = pos;
 		size_t padded;
 		bool zero;
 
@@ -377,8 +414,10 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 		} else {
 			if (n > w->scratch_len)
 				n = w->scratch_len;
-			if ((err = known_zero(w, c, pos, pos + n < w->src->size ? pos + n : w->src->size, &zero)))
+			lim = pos + n < w->src->size ? pos + n : w->src->size;
+			if ((err = known_zero(w, c, pos, lim, &first_data)))
 				return err;
+			zero = first_data == lim;
 			if (zero && pos + n >= w->src->size)
 				n = end - pos; /* the rest reads as zeros past the source */
 			else if (zero && c->kind == VHDX_EXTENT_ZERO && c->end >= end)
@@ -389,10 +428,8 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 			 * scratch, which the window is read into): the file is
 			 * written in order */
 			padded = (size_t)VHDX_ALIGN_UP(n, IO_UNIT);
-			if ((err = zero_in_block(w, zero_off, zero_len)))
-				return err;
-			zero_len = 0;
-			if ((err = read_window(w, c, pos, (size_t)n, padded)))
+			if ((err = zero_run_flush(w, &zr)) ||
+			    (err = read_window(w, c, pos, first_data, (size_t)n, padded)))
 				return err;
 			zero = vhdx_is_zero(w->scratch, (size_t)n);
 			if (!zero && !*file) {
@@ -412,19 +449,8 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 					return err;
 			}
 		}
-		if (zero && *file) {
-			/* adjacent zero windows are zeroed in one call */
-			uint64_t off = *file + (pos - start), len = VHDX_ALIGN_UP(n, IO_UNIT);
-
-			if (zero_len && zero_off + zero_len == off) {
-				zero_len += len;
-			} else {
-				if ((err = zero_in_block(w, zero_off, zero_len)))
-					return err;
-				zero_off = off;
-				zero_len = len;
-			}
-		}
+		if (zero && *file && (err = zero_run_add(w, &zr, *file + (pos - start), VHDX_ALIGN_UP(n, IO_UNIT))))
+			return err;
 		pos += n;
 		w->done += n;
 		if ((err = report(w, 0)))
@@ -434,18 +460,10 @@ static int fill_block(struct writer *w, struct source_cursor *c, uint64_t b, uin
 	if (*file && end - start < g->block_size) {
 		uint64_t tail = VHDX_ALIGN_UP(end - start, IO_UNIT);
 
-		if (tail < g->block_size) {
-			if (zero_len && zero_off + zero_len == *file + tail) {
-				zero_len += g->block_size - tail;
-			} else {
-				if ((err = zero_in_block(w, zero_off, zero_len)))
-					return err;
-				zero_off = *file + tail;
-				zero_len = g->block_size - tail;
-			}
-		}
+		if (tail < g->block_size && (err = zero_run_add(w, &zr, *file + tail, g->block_size - tail)))
+			return err;
 	}
-	return zero_in_block(w, zero_off, zero_len);
+	return zero_run_flush(w, &zr);
 }
 
 /* Every block of the payload; a dynamic image's BAT written as it fills. */
