@@ -254,35 +254,19 @@ static int to_vhdx_write(struct to_vhdx_job *j)
 	memset(&res, 0, sizeof(res));
 	err = host_interrupted ? VHDX_ERR_ABORTED :
 	      vhdx_image_write_from(&j->plan, &sink, &j->reader, j->scratch, FILL_WINDOW + 4096, &res);
-	if (!err && !j->tgt.is_block) {
-		/* an old, longer file loses its tail; the image ends at its last block */
-		struct stat st;
-
-		if (fstat(j->tgt.t.fd, &st) < 0 ||
-		    ((uint64_t)st.st_size != res.file_size &&
-		     (ftruncate(j->tgt.t.fd, (off_t)res.file_size) < 0 || fdatasync(j->tgt.t.fd) < 0))) {
-			j->tgt.t.saved_errno = errno;
-			j->tgt.t.failed_op = "truncate";
-			j->tgt.t.failed_offset = res.file_size;
-			err = VHDX_ERR_IO;
-		}
-	}
+	if (!err)
+		err = host_target_trim(&j->tgt, res.file_size);
 	if (err) {
 		if (j->ps.show)
 			fputc('\n', stderr);
-		if (err == VHDX_ERR_ABORTED)
-			snprintf(j->failure, sizeof(j->failure), "interrupted");
-		else if (res.source_failed)
+		if (err != VHDX_ERR_ABORTED && res.source_failed)
 			source_failure(j, err, res.failed_offset);
 		else if (err == VHDX_ERR_DEVFULL)
 			snprintf(j->failure, sizeof(j->failure),
 				 "the device is full: block %llu would end past its %llu bytes",
 				 (unsigned long long)res.blocks_stored, (unsigned long long)j->tgt.size);
-		else if (j->tgt.t.failed_op)
-			snprintf(j->failure, sizeof(j->failure), "%s failed at offset %llu: %s", j->tgt.t.failed_op,
-				 (unsigned long long)j->tgt.t.failed_offset, strerror(j->tgt.t.saved_errno));
 		else
-			snprintf(j->failure, sizeof(j->failure), "failed: %s", vhdx_strerror(err));
+			host_target_failure(&j->tgt, err, j->failure, sizeof(j->failure));
 		return VHDX_EXIT_FAILED;
 	}
 	if (close(j->tgt.t.fd) < 0) {

@@ -141,23 +141,10 @@ static int create_write(struct create_job *j)
 	/* a signal before the first write: nothing written, nothing to undo */
 	err = host_interrupted ? VHDX_ERR_ABORTED :
 	      vhdx_image_write(&j->plan, &sink, j->scratch, HOST_SCRATCH_SIZE);
-	if (!err && !j->tgt.is_block && !j->tgt.t.fresh && j->tgt.size > j->plan.file_size) {
-		/* an old, longer file: drop its tail so the image ends where planned */
-		if (ftruncate(j->tgt.t.fd, (off_t)j->plan.file_size) < 0 || fdatasync(j->tgt.t.fd) < 0) {
-			j->tgt.t.saved_errno = errno;
-			j->tgt.t.failed_op = "truncate";
-			err = VHDX_ERR_IO;
-		}
-	}
+	if (!err)
+		err = host_target_trim(&j->tgt, j->plan.file_size);
 	if (err) {
-		if (err == VHDX_ERR_ABORTED)
-			snprintf(j->failure, sizeof(j->failure), "interrupted");
-		else if (j->tgt.t.failed_op)
-			snprintf(j->failure, sizeof(j->failure), "%s failed at offset %llu: %s",
-				 j->tgt.t.failed_op, (unsigned long long)j->tgt.t.failed_offset,
-				 strerror(j->tgt.t.saved_errno));
-		else
-			snprintf(j->failure, sizeof(j->failure), "failed: %s", vhdx_strerror(err));
+		host_target_failure(&j->tgt, err, j->failure, sizeof(j->failure));
 		if (j->ps.show)
 			fputc('\n', stderr);
 		return VHDX_EXIT_FAILED;

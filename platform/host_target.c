@@ -347,6 +347,33 @@ void host_target_sink(struct host_target *t, struct vhdx_sink *sink, struct host
 	host_signals_catch();
 }
 
+int host_target_trim(struct host_target *t, uint64_t end)
+{
+	struct stat st;
+
+	if (t->is_block)
+		return VHDX_OK;
+	if (fstat(t->t.fd, &st) < 0 ||
+	    ((uint64_t)st.st_size != end && (ftruncate(t->t.fd, (off_t)end) < 0 || fdatasync(t->t.fd) < 0))) {
+		t->t.saved_errno = errno;
+		t->t.failed_op = "truncate";
+		t->t.failed_offset = end;
+		return VHDX_ERR_IO;
+	}
+	return VHDX_OK;
+}
+
+void host_target_failure(const struct host_target *t, int err, char *buf, size_t len)
+{
+	if (err == VHDX_ERR_ABORTED)
+		snprintf(buf, len, "interrupted");
+	else if (t->t.failed_op)
+		snprintf(buf, len, "%s failed at offset %llu: %s", t->t.failed_op,
+			 (unsigned long long)t->t.failed_offset, strerror(t->t.saved_errno));
+	else
+		snprintf(buf, len, "failed: %s", vhdx_strerror(err));
+}
+
 void host_target_release_vhdx(struct host_target *t, int rc, const char *failure)
 {
 	const char *left = NULL;

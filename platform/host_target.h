@@ -62,6 +62,13 @@ double host_now(void);
 /* After host_target_create: the posix sink over the target, progress on
  * @ps (a terminal, unless @quiet), signals caught. */
 void host_target_sink(struct host_target *t, struct vhdx_sink *sink, struct host_progress *ps, bool quiet);
+/* After the core wrote a VHDX ending at @end: a file of another length
+ * (an old, longer one) is cut to @end and synced.  0 or VHDX_ERR_IO
+ * (t->t.failed_op "truncate"). */
+int host_target_trim(struct host_target *t, uint64_t end);
+/* What failed in writing to @t, for the message: "interrupted", "OP
+ * failed at offset N: errno text", or the core's error. */
+void host_target_failure(const struct host_target *t, int err, char *buf, size_t len);
 /* The one way out of writing a VHDX (create, convert -O vhdx): the target
  * closed; after a failure (@failure not ""), a file this run created is
  * removed, an old target read back (its signature taken back if one is
