@@ -55,6 +55,10 @@ EFI_STATUS efi_con_failf(EFI_STATUS status, const CHAR16 *fmt, ...);
 BOOLEAN efi_con_esc_pressed(void);
 /* Reads a line (echoed) into buf; FALSE on ESC. */
 BOOLEAN efi_con_read_line(CHAR16 *buf, UINTN units);
+/* One line of the core's printers (plan, info, check): @text and a newline. */
+void efi_con_line(void *ctx, const char *text);
+/* The typed confirmation before overwriting @target: TRUE only for "yes". */
+BOOLEAN efi_con_confirm_overwrite(const char *target);
 
 /* Monotonic microseconds since efi_clock_init (TSC on x86_64, the generic
  * timer on AArch64; calibrated against BootServices->Stall). */
@@ -200,6 +204,10 @@ struct efi_target {
 EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, BOOLEAN for_write,
 			      EFI_HANDLE image);
 void efi_target_free(struct efi_target *t);
+/* After a failed write, read back rather than assumed: 1 when the target
+ * (device or file) starts with the vhdxfile signature, 0 when not, -1
+ * when it cannot be read. */
+int efi_target_signature(struct efi_target *t);
 
 /* ---- efi_source.c: the core's source over a TARGET ---- */
 

@@ -158,3 +158,22 @@ UINT64 efi_clock_us(void)
 	/* split to avoid overflow of d * 10^6 */
 	return (d / efi_clock_hz) * 1000000 + ((d % efi_clock_hz) * 1000000) / efi_clock_hz;
 }
+
+void efi_con_line(void *ctx, const char *text)
+{
+	(void)ctx;
+	efi_con_utf8(text);
+	efi_con_utf8("\n");
+}
+
+BOOLEAN efi_con_confirm_overwrite(const char *target)
+{
+	CHAR16 answer[16];
+
+	efi_con_utf8("This overwrites ");
+	efi_con_utf8(target);
+	efi_con_utf8(". Type yes and Enter to go on, anything else cancels: ");
+	if (!efi_con_read_line(answer, sizeof(answer) / sizeof(answer[0])))
+		return FALSE;
+	return StrCmp(answer, L"yes") == 0;
+}

@@ -126,13 +126,6 @@ static BOOLEAN efi_cv_is_vhdx_name(const char *s)
 	return efi_cv_ends_with(s, ".vhdx") || efi_cv_ends_with(s, ".avhdx");
 }
 
-static void efi_cv_line(void *ctx, const char *text)
-{
-	(void)ctx;
-	efi_con_utf8(text);
-	efi_con_utf8("\n");
-}
-
 /* ---- refusals ---- */
 
 /* The device path of a disk's home: the device, or a file's volume. */
@@ -372,7 +365,7 @@ static void efi_cv_plan(struct efi_cv *cv)
 		vhdx_text_str(&s, cv->src.t.kind == EFI_TARGET_BLOCK ? "raw block device, " : "raw file, ");
 		vhdx_text_size(&s, cv->size);
 	}
-	efi_cv_line(NULL, line);
+	efi_con_line(NULL, line);
 
 	vhdx_text_init(&s, line, sizeof(line));
 	vhdx_text_str(&s, "  data           ");
@@ -380,7 +373,7 @@ static void efi_cv_plan(struct efi_cv *cv)
 	vhdx_text_str(&s, " (");
 	vhdx_text_u64(&s, cv->data_bytes);
 	vhdx_text_str(&s, " bytes) stored in the source; the rest reads as zeros");
-	efi_cv_line(NULL, line);
+	efi_con_line(NULL, line);
 
 	vhdx_text_init(&s, line, sizeof(line));
 	if (!cv->to_vhdx) {
@@ -404,13 +397,13 @@ static void efi_cv_plan(struct efi_cv *cv)
 	vhdx_text_str(&s, " (");
 	vhdx_text_u64(&s, cv->size);
 	vhdx_text_str(&s, " bytes)");
-	efi_cv_line(NULL, line);
+	efi_con_line(NULL, line);
 
 	if (cv->note) {
 		vhdx_text_init(&s, line, sizeof(line));
 		vhdx_text_str(&s, "  note           ");
 		vhdx_text_str(&s, cv->note);
-		efi_cv_line(NULL, line);
+		efi_con_line(NULL, line);
 	}
 
 	vhdx_text_init(&s, line, sizeof(line));
@@ -447,15 +440,15 @@ static void efi_cv_plan(struct efi_cv *cv)
 			vhdx_text_size(&s, t->free_space);
 		vhdx_text_str(&s, " free");
 	}
-	efi_cv_line(NULL, line);
+	efi_con_line(NULL, line);
 
 	vhdx_text_init(&s, line, sizeof(line));
 	if (!cv->to_vhdx) {
 		vhdx_text_str(&s, cli->sparse ?
 			      "  zeros          --sparse: zero ranges are skipped; the device must read as zeros there" :
 			      "  zeros          zero ranges are written as zeros: the disk reads exactly as the source");
-		efi_cv_line(NULL, line);
-		efi_cv_line(NULL, "  order          first MiB zeroed first and written last");
+		efi_con_line(NULL, line);
+		efi_con_line(NULL, "  order          first MiB zeroed first and written last");
 	} else {
 		vhdx_text_str(&s, "  size           at least ");
 		vhdx_text_u64(&s, cv->plan.file_size);
@@ -464,18 +457,18 @@ static void efi_cv_plan(struct efi_cv *cv)
 		vhdx_text_str(&s, " (");
 		vhdx_text_size(&s, cv->bound);
 		vhdx_text_str(&s, ")");
-		efi_cv_line(NULL, line);
+		efi_con_line(NULL, line);
 		if (cv->may_not_fit) {
 			vhdx_text_init(&s, line, sizeof(line));
 			vhdx_text_str(&s, "  warning        may not fit: at most is ");
 			vhdx_text_str(&s, cv->may_not_fit);
 			vhdx_text_str(&s, t->kind == EFI_TARGET_FILE ? "; if it does not, the file is removed" :
 				      "; if it does not, no VHDX signature is left");
-			efi_cv_line(NULL, line);
+			efi_con_line(NULL, line);
 		}
-		efi_cv_line(NULL, cv->rng == EFI_RNG_FROM_PROTOCOL ? "  GUIDs          from EFI_RNG_PROTOCOL" :
+		efi_con_line(NULL, cv->rng == EFI_RNG_FROM_PROTOCOL ? "  GUIDs          from EFI_RNG_PROTOCOL" :
 			    "  GUIDs          from the fallback mix (no EFI_RNG_PROTOCOL)");
-		efi_cv_line(NULL, "  order          payload and BAT first, the VHDX signature last");
+		efi_con_line(NULL, "  order          payload and BAT first, the VHDX signature last");
 	}
 
 	vhdx_text_init(&s, line, sizeof(line));
@@ -504,25 +497,13 @@ static void efi_cv_plan(struct efi_cv *cv)
 	vhdx_text_str(&s, cli->source);
 	vhdx_text_str(&s, " ");
 	vhdx_text_str(&s, cli->target);
-	efi_cv_line(NULL, line);
+	efi_con_line(NULL, line);
 
 	vhdx_text_init(&s, line, sizeof(line));
 	vhdx_text_str(&s, "  buffer         ");
 	vhdx_text_size(&s, cv->buf_len);
 	vhdx_text_str(&s, " reads and writes; ESC aborts");
-	efi_cv_line(NULL, line);
-}
-
-static BOOLEAN efi_cv_confirm(const struct vhdx_cli *cli)
-{
-	CHAR16 answer[16];
-
-	efi_con_utf8("This overwrites ");
-	efi_con_utf8(cli->target);
-	efi_con_utf8(". Type yes and Enter to go on, anything else cancels: ");
-	if (!efi_con_read_line(answer, sizeof(answer) / sizeof(answer[0])))
-		return FALSE;
-	return StrCmp(answer, L"yes") == 0;
+	efi_con_line(NULL, line);
 }
 
 /* ---- writing ---- */
@@ -645,7 +626,7 @@ static void efi_cv_done(struct efi_cv *cv)
 	vhdx_text_str(&s, cv->cli->source);
 	vhdx_text_str(&s, " to ");
 	vhdx_text_str(&s, cv->cli->target);
-	efi_cv_line(NULL, line);
+	efi_con_line(NULL, line);
 }
 
 /* ---- deploy: the disk onto a device, raw ---- */
@@ -772,24 +753,15 @@ target_failed:
 /* What a failed capture left: a device is read back, never assumed. */
 static const CHAR16 *efi_cv_left(struct efi_cv *cv)
 {
-	UINT8 *p;
-	BOOLEAN sig = FALSE;
-	EFI_STATUS st;
+	int sig;
 
 	if (cv->deleted)
 		return L"the partial file was removed";
 	if (cv->t.kind != EFI_TARGET_BLOCK)
 		return L"the file could not be removed: do not use it";
-	p = efi_pages_alloc(4096);
-	if (!p)
-		return L"the device could not be read back: do not use it";
-	st = efi_bio_read(&cv->t.bio, 0, p, cv->t.bio.block_size);
-	if (!EFI_ERROR(st))
-		sig = CompareMem(p, "vhdxfile", 8) == 0;
-	efi_pages_free(p, 4096);
-	if (EFI_ERROR(st))
-		return L"the device could not be read back: do not use it";
-	return sig ? L"the device still starts with a VHDX signature: do not use it" :
+	sig = efi_target_signature(&cv->t);
+	return sig < 0 ? L"the device could not be read back: do not use it" :
+	       sig ? L"the device still starts with a VHDX signature: do not use it" :
 		     L"the device holds nothing that looks like a VHDX";
 }
 
@@ -820,7 +792,7 @@ static EFI_STATUS efi_cv_capture(struct efi_cv *cv)
 			vhdx_text_str(&s, " blocks stored, ");
 			vhdx_text_u64(&s, res.blocks_zero);
 			vhdx_text_str(&s, " read as zeros (not stored)");
-			efi_cv_line(NULL, line);
+			efi_con_line(NULL, line);
 		}
 		return EFI_SUCCESS;
 	}
@@ -943,7 +915,7 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 		efi_con_utf8("dry run: nothing written\n");
 		goto out;
 	}
-	if (!cli->yes && !efi_cv_confirm(cli)) {
+	if (!cli->yes && !efi_con_confirm_overwrite(cli->target)) {
 		st = efi_con_fail(EFI_ABORTED, "not confirmed; nothing written");
 		goto out;
 	}

@@ -39,13 +39,6 @@ static EFI_GUID efi_shell_guid2 = EFI_SHELL_PROTOCOL_GUID;
 
 /* ---- the plan ---- */
 
-static void efi_plan_line(void *ctx, const char *text)
-{
-	(void)ctx;
-	efi_con_utf8(text);
-	efi_con_utf8("\n");
-}
-
 /*
  * The plan: what the target is (EFI only), then the core's description of
  * the image, identical to the host tool's (core/vhdx_describe.h), with the
@@ -91,10 +84,10 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 		vhdx_text_size(&s, t->free_space);
 		vhdx_text_str(&s, " free");
 	}
-	efi_plan_line(NULL, line);
-	vhdx_plan_print_ex(plan, cli->target, cli->parent, efi_plan_line, NULL);
+	efi_con_line(NULL, line);
+	vhdx_plan_print_ex(plan, cli->target, cli->parent, efi_con_line, NULL);
 	if (parent && parent->from_volume_root)
-		efi_plan_line(NULL, "  note           relative_path starts at the parent volume's root");
+		efi_con_line(NULL, "  note           relative_path starts at the parent volume's root");
 
 	vhdx_text_init(&s, line, sizeof(line));
 	vhdx_text_str(&s, "  GUIDs          ");
@@ -106,7 +99,7 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 	vhdx_guid_to_text(&p->page83, g, false);
 	vhdx_text_str(&s, ", Page 83 ID ");
 	vhdx_text_str(&s, g);
-	efi_plan_line(NULL, line);
+	efi_con_line(NULL, line);
 
 	vhdx_text_init(&s, line, sizeof(line));
 	vhdx_text_str(&s, "  writes         ");
@@ -114,21 +107,7 @@ static void efi_print_plan(const struct vhdx_cli *cli, const struct efi_target *
 	vhdx_text_str(&s, " through a ");
 	vhdx_text_size(&s, scratch_len);
 	vhdx_text_str(&s, " buffer; ESC aborts");
-	efi_plan_line(NULL, line);
-}
-
-/* ---- confirmation ---- */
-
-static BOOLEAN efi_confirm(const struct vhdx_cli *cli)
-{
-	CHAR16 answer[16];
-
-	efi_con_utf8("This overwrites ");
-	efi_con_utf8(cli->target);
-	efi_con_utf8(". Type yes and Enter to go on, anything else cancels: ");
-	if (!efi_con_read_line(answer, sizeof(answer) / sizeof(answer[0])))
-		return FALSE;
-	return StrCmp(answer, L"yes") == 0;
+	efi_con_line(NULL, line);
 }
 
 /*
@@ -138,36 +117,14 @@ static BOOLEAN efi_confirm(const struct vhdx_cli *cli)
  */
 static const char *efi_left_behind(struct efi_target *t, BOOLEAN deleted)
 {
-	static const char none[] = "the target holds nothing that looks like a VHDX";
-	static const char still[] = "the target still starts with a VHDX signature: do not use it";
-	static const char unknown[] = "the target could not be read back: do not use it";
-	UINT8 *p;
-	BOOLEAN sig = FALSE;
-	EFI_STATUS st;
+	int sig;
 
 	if (deleted)
 		return "the new file was removed";
-	p = efi_pages_alloc(4096);
-	if (!p)
-		return unknown;
-	if (t->kind == EFI_TARGET_BLOCK) {
-		st = efi_bio_read(&t->bio, 0, p, t->bio.block_size);
-	} else {
-		EFI_FILE_HANDLE f;
-		UINTN n = 8;
-
-		st = t->root->Open(t->root, &f, t->path, EFI_FILE_MODE_READ, 0);
-		if (!EFI_ERROR(st)) {
-			st = f->Read(f, &n, p);
-			if (n < 8)
-				ZeroMem(p, 8);
-			f->Close(f);
-		}
-	}
-	if (!EFI_ERROR(st))
-		sig = CompareMem(p, "vhdxfile", 8) == 0;
-	efi_pages_free(p, 4096);
-	return EFI_ERROR(st) ? unknown : sig ? still : none;
+	sig = efi_target_signature(t);
+	return sig < 0 ? "the target could not be read back: do not use it" :
+	       sig ? "the target still starts with a VHDX signature: do not use it" :
+		     "the target holds nothing that looks like a VHDX";
 }
 
 static UINTN efi_scratch_len(void)
@@ -319,7 +276,7 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 			    " flushes), flushed; image of ");
 		vhdx_text_u64(&s, plan->file_size);
 		vhdx_text_str(&s, " bytes");
-		efi_plan_line(NULL, line);
+		efi_con_line(NULL, line);
 	}
 	return EFI_SUCCESS;
 }
@@ -435,7 +392,7 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = EFI_SUCCESS;
 		goto out;
 	}
-	if (!cli->yes && !efi_confirm(cli)) {
+	if (!cli->yes && !efi_con_confirm_overwrite(cli->target)) {
 		st = efi_con_fail(EFI_ABORTED, "not confirmed; nothing written");
 		goto out;
 	}

@@ -15,13 +15,6 @@
  */
 #include "efi_app.h"
 
-static void efi_read_line(void *ctx, const char *line)
-{
-	(void)ctx;
-	efi_con_utf8(line);
-	efi_con_utf8("\n");
-}
-
 static void efi_read_finding(void *ctx, const struct vhdx_finding *f)
 {
 	char line[2048];
@@ -29,7 +22,7 @@ static void efi_read_finding(void *ctx, const struct vhdx_finding *f)
 	if (!ctx)
 		return;
 	vhdx_finding_to_text(f, line, sizeof(line));
-	efi_read_line(NULL, line);
+	efi_con_line(NULL, line);
 }
 
 BOOLEAN efi_read_summary(struct efi_bio *b, char *buf, size_t len)
@@ -111,10 +104,10 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 		char line[1200];
 
 		vhdx_check_line(cli->target, &ex->info, line, sizeof(line));
-		efi_read_line(NULL, line);
+		efi_con_line(NULL, line);
 		st = ex->info.errors ? EFI_VOLUME_CORRUPTED : EFI_SUCCESS;
 	} else {
-		vhdx_info_print_chain(&ex->info, walked ? &ex->chain : NULL, cli->json, efi_read_line, NULL);
+		vhdx_info_print_chain(&ex->info, walked ? &ex->chain : NULL, cli->json, efi_con_line, NULL);
 		st = ex->info.is_vhdx ? EFI_SUCCESS : EFI_VOLUME_CORRUPTED;
 	}
 out:

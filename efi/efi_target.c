@@ -217,3 +217,31 @@ void efi_target_free(struct efi_target *t)
 	if (t->name)
 		FreePool(t->name);
 }
+
+int efi_target_signature(struct efi_target *t)
+{
+	UINT8 *p = efi_pages_alloc(4096);
+	BOOLEAN sig = FALSE;
+	EFI_STATUS st;
+
+	if (!p)
+		return -1;
+	if (t->kind == EFI_TARGET_BLOCK) {
+		st = efi_bio_read(&t->bio, 0, p, t->bio.block_size);
+	} else {
+		EFI_FILE_HANDLE f;
+		UINTN n = 8;
+
+		st = t->root->Open(t->root, &f, t->path, EFI_FILE_MODE_READ, 0);
+		if (!EFI_ERROR(st)) {
+			st = f->Read(f, &n, p);
+			if (n < 8)
+				ZeroMem(p, 8);
+			f->Close(f);
+		}
+	}
+	if (!EFI_ERROR(st))
+		sig = CompareMem(p, "vhdxfile", 8) == 0;
+	efi_pages_free(p, 4096);
+	return EFI_ERROR(st) ? -1 : sig ? 1 : 0;
+}
