@@ -99,3 +99,34 @@ validate() {
 	fi
 	return $rc
 }
+
+# unpack_samples DIR: every shared sample ($SAMPLES) decompressed into
+# DIR, side by side (two cores), written sparse; DIR/NAME.sha256 holds the
+# sha256 of each, taken from the decompressed stream as it passes.
+# Exit status: non-zero when any decompression failed.
+unpack_samples() {
+	local dir=$1 f b z pid rc=0 pids=()
+	mkdir -p "$dir"
+	for f in "$SAMPLES"/*.gz "$SAMPLES"/*.bz2; do
+		b=$(basename "$f"); b=${b%.*}
+		case $f in *.gz) z=gzip ;; *) z=bzip2 ;; esac
+		(set -o pipefail; $z -dc "$f" | python3 -S -c 'import hashlib, sys
+h, out, z = hashlib.sha256(), open(sys.argv[1], "wb"), bytes(1 << 20)
+while True:
+    b = sys.stdin.buffer.read(1 << 20)
+    if not b:
+        break
+    h.update(b)
+    if b == z[:len(b)]:
+        out.seek(len(b), 1)
+    else:
+        out.write(b)
+out.truncate()
+print(h.hexdigest())' "$dir/$b" >"$dir/$b.sha256") &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" || rc=1
+	done
+	return $rc
+}

@@ -79,25 +79,8 @@ rm -f v1.raw v2.raw
 ###########################################################################
 # 1. the samples, decompressed side by side (two cores), written sparse;
 # the sha256 of each is taken from the decompressed stream as it passes
-mkdir -p src out
-for f in "$SAMPLES"/*.gz "$SAMPLES"/*.bz2; do
-	b=$(basename "$f"); b=${b%.*}
-	case $f in *.gz) z=gzip ;; *) z=bzip2 ;; esac
-	$z -dc "$f" | python3 -S -c 'import hashlib, sys
-h, out, z = hashlib.sha256(), open(sys.argv[1], "wb"), bytes(1 << 20)
-while True:
-    b = sys.stdin.buffer.read(1 << 20)
-    if not b:
-        break
-    h.update(b)
-    if b == z[:len(b)]:
-        out.seek(len(b), 1)
-    else:
-        out.write(b)
-out.truncate()
-print(h.hexdigest())' "src/$b" >"src/$b.sha256" &
-done
-wait
+mkdir -p out
+unpack_samples src
 echo "  (samples decompressed: $(( $(date +%s) - t_start )) s)"
 n=$(ls src | grep -vc "\.sha256$")
 [ "$n" -eq "$(ls "$SAMPLES" | grep -cE '\.(gz|bz2)$')" ] && ok "$n samples decompressed" || bad "only $n samples decompressed"

@@ -235,27 +235,8 @@ echo "  (chains: $(( $(date +%s) - t2 )) s)"
 # 3. every shared sample, decompressed sparse (two at a time), to dynamic
 # and to fixed, and back to raw: qemu-img's reading of the original
 t3=$(date +%s)
-mkdir -p src s
-dpids=()
-for f in "$SAMPLES"/*.gz "$SAMPLES"/*.bz2; do
-	b=$(basename "$f"); b=${b%.*}
-	case $f in *.gz) z=gzip ;; *) z=bzip2 ;; esac
-	$z -dc "$f" | python3 -S -c 'import hashlib, sys
-h, out, z = hashlib.sha256(), open(sys.argv[1], "wb"), bytes(1 << 20)
-while True:
-    b = sys.stdin.buffer.read(1 << 20)
-    if not b:
-        break
-    h.update(b)
-    if b == z[:len(b)]:
-        out.seek(len(b), 1)
-    else:
-        out.write(b)
-out.truncate()
-print(h.hexdigest())' "src/$b" >"src/$b.sha256" &
-	dpids+=($!)
-done
-wait "${dpids[@]}"
+mkdir -p s
+unpack_samples src
 for f in src/*vhdx; do fp "$f" >"$f.fp"; done
 echo "  (samples decompressed: $(( $(date +%s) - t3 )) s)"
 n=$(ls src | grep -vcE "\.(sha256|fp)$")
