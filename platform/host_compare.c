@@ -7,7 +7,10 @@
  * identical, 1 different (the first differing offset printed), 2 could
  * not run.
  * Disks of different sizes compare as if the shorter were zero-extended,
- * and the output says so.  Ranges that read as zeros in both are skipped
+ * and the output says so; but a raw block device larger than the other
+ * disk (an image deployed onto it) is compared over the other's extent
+ * only, and the output says how much of the device lies beyond it, not
+ * compared: a device's tail is whatever it held before.  Ranges that read as zeros in both are skipped
  * without reading.
  */
 #include <errno.h>
@@ -46,6 +49,8 @@ int host_cmd_compare(const struct vhdx_cli *cli)
 	struct vhdx_reader ra, rb;
 	struct vhdx_compare_result res;
 	uint8_t *buf = NULL, *pages = NULL;
+	uint64_t beyond = 0; /* [byte] of the larger side, a device, not compared */
+	const char *device = NULL, *image = NULL;
 	int st, err;
 
 	if (!cli->source || !cli->target) {
@@ -67,12 +72,28 @@ int host_cmd_compare(const struct vhdx_cli *cli)
 		st = VHDX_EXIT_USAGE;
 		goto out;
 	}
-	if (a.size != b.size && !cli->quiet)
+	host_disk_reader(&a, &ra, pages);
+	host_disk_reader(&b, &rb, pages + VHDX_READER_PAGE);
+	if (b.raw && b.t.is_block_device && b.size > a.size) {
+		beyond = b.size - a.size;
+		rb.size = a.size;
+		device = cli->target;
+		image = cli->source;
+	} else if (a.raw && a.t.is_block_device && a.size > b.size) {
+		beyond = a.size - b.size;
+		ra.size = b.size;
+		device = cli->source;
+		image = cli->target;
+	}
+	if (device && !cli->quiet)
+		printf("sizes differ: %s is a block device of %llu bytes, %s is %llu bytes; %s's extent is "
+		       "compared, the device's last %llu bytes lie beyond it (not compared)\n",
+		       device, (unsigned long long)(a.size > b.size ? a.size : b.size), image,
+		       (unsigned long long)(a.size < b.size ? a.size : b.size), image, (unsigned long long)beyond);
+	else if (a.size != b.size && !cli->quiet)
 		printf("sizes differ: %s is %llu bytes, %s is %llu bytes; the shorter is compared as if "
 		       "zero-extended\n",
 		       cli->source, (unsigned long long)a.size, cli->target, (unsigned long long)b.size);
-	host_disk_reader(&a, &ra, pages);
-	host_disk_reader(&b, &rb, pages + VHDX_READER_PAGE);
 	err = vhdx_compare(&ra, &rb, buf, 2 * CMP_CHUNK, &res, NULL, NULL);
 	if (err) {
 		read_error(res.failed ? &b : &a, err, res.failed_offset);
@@ -80,8 +101,14 @@ int host_cmd_compare(const struct vhdx_cli *cli)
 	} else if (!res.same) {
 		st = report_difference(cli->source, cli->target, res.difference);
 	} else if (!cli->quiet) {
-		printf("%s and %s are identical (%llu bytes compared)\n", cli->source, cli->target,
-		       (unsigned long long)res.compared);
+		if (device)
+			printf("%s and %s are identical over %s's %llu bytes: the device holds the image; its "
+			       "last %llu bytes were not compared\n",
+			       cli->source, cli->target, image, (unsigned long long)res.compared,
+			       (unsigned long long)beyond);
+		else
+			printf("%s and %s are identical (%llu bytes compared)\n", cli->source, cli->target,
+			       (unsigned long long)res.compared);
 	}
 out:
 	free(buf);

@@ -2,7 +2,8 @@
 # test_compare.sh - `vhdx compare A B`: exit 0 same content, 1 different
 # (the first differing byte offset printed, exactly), 2 could not run;
 # sizes that differ compare as if the shorter were zero-extended, and it
-# says so.  The references are independent: raw disks that qemu-img
+# says so; but a block device larger than the image (a deploy) is compared
+# over the image's extent, and the output says how much of it lies beyond.  The references are independent: raw disks that qemu-img
 # converts, a model that tests/host/vhdx_poke.py writes for 4096-byte
 # sectors, and qemu-img compare's own verdict (it names the start of the
 # 512-byte sector that differs).
@@ -161,6 +162,41 @@ cp img.vhdx broken.vhdx
 poke_byte broken.vhdx $((64 * 1024)) 58   # header 1 signature
 poke_byte broken.vhdx $((128 * 1024)) 58  # header 2 signature
 cmpx "a VHDX with both headers broken" 2 -- broken.vhdx ref.raw
+
+# A block device larger than the image, an image deployed onto it: its
+# tail (random here, as a used disk's) lies beyond the image and is not
+# compared; the output says how many bytes.  A difference inside the
+# image's extent is still found.  (A file keeps the zero-extended rule,
+# above.)
+if command -v losetup >/dev/null && losetup -f >/dev/null 2>&1; then
+	truncate -s $((80 * M)) dev.img
+	dd if=/dev/urandom of=dev.img bs=1M seek=64 count=16 conv=notrunc status=none
+	if dev=$(losetup -f --show dev.img); then
+		"$VHDX" convert -q -f img.vhdx "$dev" || bad "deploy img.vhdx onto $dev"
+		for order in "img.vhdx $dev" "$dev img.vhdx"; do
+			# shellcheck disable=SC2086
+			"$VHDX" compare $order >out.txt 2>err.txt
+			rc=$?
+			[ $rc -eq 0 ] && [ ! -s err.txt ] &&
+				grep -q "^sizes differ: $dev is a block device of $((80 * M)) bytes, img.vhdx is $((64 * M)) bytes; img.vhdx's extent is compared, the device's last $((16 * M)) bytes lie beyond it (not compared)$" out.txt &&
+				grep -q " are identical over img.vhdx's $((64 * M)) bytes: the device holds the image; its last $((16 * M)) bytes were not compared$" out.txt &&
+				ok "compare $order: the device holds the image, $((16 * M)) bytes beyond it not compared" ||
+				bad "compare $order: exit $rc: $(cat out.txt err.txt)"
+		done
+		"$VHDX" compare -q img.vhdx "$dev" >out.txt 2>&1
+		[ $? -eq 0 ] && [ ! -s out.txt ] && ok "-q on a device: identical, nothing printed" ||
+			bad "-q device: $(cat out.txt)"
+		poke_byte "$dev" $((40 * M + 5)) 00
+		cmpx "a device with one byte changed inside the image's extent" 1 $((40 * M + 5)) -- img.vhdx "$dev"
+		grep -q "^sizes differ: $dev is a block device" out.txt && ok "the difference comes with the device note" ||
+			bad "device difference note: $(cat out.txt)"
+		losetup -d "$dev"
+	else
+		bad "losetup of dev.img failed"
+	fi
+else
+	skipped "no loop device here (losetup -f failed): compare with a block device larger than the image did not run"
+fi
 
 [ "$(sum256 img.vhdx)" = "$sum_img" ] && ok "compare never wrote its operands (sha256 of img.vhdx)" || bad "img.vhdx changed"
 finish
