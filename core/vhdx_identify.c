@@ -9,6 +9,7 @@
  */
 #include "vhdx_identify.h"
 #include "vhdx_internal.h"
+#include "vhdx_text.h"
 
 static bool all_zero(const uint8_t *p, size_t len)
 {
@@ -64,4 +65,68 @@ const char *vhdx_identify(const void *head_buf, size_t head_len, const void *tai
 	if (head_len >= 512 && head[510] == 0x55 && head[511] == 0xAA)
 		return "an MBR partition table or boot sector";
 	return "unknown data";
+}
+
+/* An MBR partition table (not a filesystem's boot sector): the signature,
+ * every entry's status 0x00 or 0x80, one entry with a type and a sector
+ * count (MBR entries at byte 446, 16 bytes each: status, CHS, type, CHS,
+ * first LBA, sector count). */
+static bool has_mbr_table(const uint8_t *head, size_t head_len)
+{
+	bool used = false;
+	unsigned i;
+
+	if (head_len < 512 || head[510] != 0x55 || head[511] != 0xAA)
+		return false;
+	for (i = 0; i < 4; i++) {
+		const uint8_t *e = head + 446 + 16 * i;
+
+		if (e[0] != 0x00 && e[0] != 0x80)
+			return false;
+		if (e[4] && (e[12] | e[13] | e[14] | e[15]))
+			used = true;
+	}
+	return used;
+}
+
+bool vhdx_sector_mismatch(const void *head_buf, size_t head_len, uint32_t image_sector, uint32_t device_sector,
+			  char *why, size_t why_len)
+{
+	const uint8_t *head = head_buf;
+	const char *kind = "GPT";
+	uint32_t counts = 0; /* [byte] the sector the table counts */
+	struct vhdx_text t;
+
+	if (!head || !device_sector)
+		return false;
+	if (image_sector && has(head, head_len, image_sector, "EFI PART"))
+		counts = image_sector;
+	else if (has(head, head_len, 512, "EFI PART"))
+		counts = 512;
+	else if (has(head, head_len, 4096, "EFI PART"))
+		counts = 4096;
+	if (!counts && has_mbr_table(head, head_len)) {
+		kind = "MBR";
+		counts = image_sector;
+	}
+	if (!counts || counts == device_sector)
+		return false;
+	if (why && why_len) {
+		vhdx_text_init(&t, why, why_len);
+		vhdx_text_str(&t, "sector size mismatch: the image's ");
+		vhdx_text_str(&t, kind);
+		if (kind[0] == 'G') {
+			vhdx_text_str(&t, " partition table (header at byte ");
+			vhdx_text_u64(&t, counts);
+			vhdx_text_str(&t, ", LBA 1) counts ");
+		} else {
+			vhdx_text_str(&t, " partition table counts the image's ");
+		}
+		vhdx_text_u64(&t, counts);
+		vhdx_text_str(&t, "-byte sectors, the device's are ");
+		vhdx_text_u64(&t, device_sector);
+		vhdx_text_str(&t, " bytes: its partitions would not be found and it would not boot "
+				  "(a partition table must count the device's sectors)");
+	}
+	return true;
 }
