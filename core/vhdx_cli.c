@@ -39,6 +39,8 @@ static const char usage_text[] =
 	"                               a new logical sector size needs -f)\n"
 	"      --source-format vhdx|raw read SOURCE as this (by its signature)\n"
 	"      --sparse                 TARGET reads as zeros already: zero ranges are skipped\n"
+	"      --allow-sector-mismatch  raw onto a device: write an image whose partition table\n"
+	"                               counts other sectors (512/4096) than the device's\n"
 	"compare: exit 0 same content, 1 different (first differing offset), 2 could not run\n"
 	"repair: replays the log in place; -n says what it would do\n"
 	"exit status: 0 done; 1 failed part-way (check: errors found); 2 bad invocation or refused\n";
@@ -127,6 +129,7 @@ enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
 	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
+	OPT_ALLOW_SECTOR_MISMATCH,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -167,6 +170,7 @@ static const struct option {
 	{ "output-format", 'O', true, OPT_OUTPUT_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "source-format", 0, true, OPT_SOURCE_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 	{ "sparse", 0, false, OPT_SPARSE, CMD_BIT(VHDX_CMD_CONVERT) },
+	{ "allow-sector-mismatch", 0, false, OPT_ALLOW_SECTOR_MISMATCH, CMD_BIT(VHDX_CMD_CONVERT) },
 };
 
 static size_t long_name_len(const struct option *o)
@@ -288,6 +292,9 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 	}
 	case OPT_SPARSE:
 		cli->sparse = true;
+		return VHDX_OK;
+	case OPT_ALLOW_SECTOR_MISMATCH:
+		cli->allow_sector_mismatch = true;
 		return VHDX_OK;
 	}
 	return VHDX_ERR_INVAL;

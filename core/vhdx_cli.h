@@ -48,6 +48,8 @@ struct vhdx_cli {
 	enum vhdx_format output_format; /* convert -O */
 	enum vhdx_format source_format; /* convert, compare: --source-format */
 	bool sparse;                    /* convert --sparse: the target reads as zeros already */
+	bool allow_sector_mismatch;     /* convert --allow-sector-mismatch: a partition table
+					 * that counts other sectors than the device's written anyway */
 	const char *parent;             /* create -t differencing */
 	const char *parent_win32_path;  /* absolute_win32_path to record */
 	const char *bench;              /* hidden: --bench-raw MODE (UEFI benchmark) */

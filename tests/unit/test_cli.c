@@ -103,6 +103,12 @@ static void test_other_commands(void **state)
 	assert_int_equal(parse(&cli, why, sizeof(why), "create -s 1G --help"), VHDX_OK);
 	assert_int_equal(cli.cmd, VHDX_CMD_HELP);
 	assert_non_null(strstr(vhdx_cli_usage(), "--logical-sector-size"));
+	/* convert --allow-sector-mismatch: the whole name (it fills the table's array) */
+	assert_int_equal(parse(&cli, why, sizeof(why), "convert --allow-sector-mismatch g.vhdx blk2:"), VHDX_OK);
+	assert_true(cli.cmd == VHDX_CMD_CONVERT && cli.allow_sector_mismatch);
+	assert_int_equal(parse(&cli, why, sizeof(why), "convert g.vhdx blk2:"), VHDX_OK);
+	assert_false(cli.allow_sector_mismatch);
+	assert_non_null(strstr(vhdx_cli_usage(), "--allow-sector-mismatch"));
 }
 
 static void test_errors_name_the_rule(void **state)
@@ -131,6 +137,11 @@ static void test_errors_name_the_rule(void **state)
 		{ "create -s 1G --physical-sector-sizes=512 x", "unknown option --physical-sector-sizes=512" },
 		{ "create -s 1G --yes=1 x", "option --yes takes no value" },
 		{ "info --zero-blocks x", "option --zero-blocks does not apply" },
+		{ "create -s 1G --allow-sector-mismatch x", "option --allow-sector-mismatch does not apply" },
+		{ "compare --allow-sector-mismatch a b", "option --allow-sector-mismatch does not apply" },
+		{ "convert --allow-sector-mismatch=yes a b", "option --allow-sector-mismatch takes no value" },
+		{ "convert --allow-sector-mismatchx a b", "unknown option --allow-sector-mismatchx" },
+		{ "convert --allow-sector a b", "unknown option --allow-sector" },
 	};
 	struct vhdx_cli cli;
 	char why[256];
