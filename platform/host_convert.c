@@ -23,6 +23,7 @@
 
 #include "host_disk.h"
 #include "host_target.h"
+#include "vhdx_identify.h"
 
 #define CONVERT_CHUNK (1024u * 1024u) /* [byte] read and written at a time (BENCHMARKS.md 6) */
 #define CONVERT_PAGE  4096u            /* [byte] holes of a new file are made at this grain */
@@ -40,6 +41,7 @@ struct convert_job {
 	uint64_t data_bytes;       /* [byte] stored in the source (DATA extents) */
 	bool skip_zeros;           /* the target reads as zeros: holes are left */
 	bool head_zeroed;          /* the target's first MiB reads as zeros */
+	char mismatch[300];        /* --allow-sector-mismatch: what is written anyway */
 	char failure[200];
 };
 
@@ -90,11 +92,41 @@ static void print_plan(struct convert_job *j)
 		       j->skip_zeros ? "; --sparse: zero ranges are skipped" : "; zero ranges are zeroed");
 	if (j->tgt.found)
 		printf("  overwrites     %s (--force)\n", j->tgt.found);
+	if (j->mismatch[0])
+		printf("  note           %s; written anyway (--allow-sector-mismatch)\n", j->mismatch);
 	printf("  order          first MiB zeroed first and written last\n");
-	printf("  command        vhdx convert -O raw%s%s%s %s %s\n",
+	printf("  command        vhdx convert -O raw%s%s%s%s %s %s\n",
 	       cli->source_format == VHDX_FORMAT_RAW ? " --source-format raw" : "",
-	       cli->sparse ? " --sparse" : "", cli->force ? " -f" : "", cli->source, cli->target);
+	       cli->sparse ? " --sparse" : "", cli->allow_sector_mismatch ? " --allow-sector-mismatch" : "",
+	       cli->force ? " -f" : "", cli->source, cli->target);
 	fflush(stdout);
+}
+
+/* A device whose sectors are not the ones the image's partition table
+ * counts (vhdx_sector_mismatch): refused unless --allow-sector-mismatch.
+ * The image's sectors: a VHDX's logical sector, a source device's block;
+ * a raw file has none of its own (only a GPT then tells). */
+static int refuse_sector_mismatch(struct convert_job *j)
+{
+	uint8_t head[VHDX_PARTITION_HEAD];
+	size_t n = j->size < sizeof(head) ? (size_t)j->size : sizeof(head);
+	uint32_t image_sector = 0;
+
+	if (!j->tgt.is_block)
+		return VHDX_EXIT_OK;
+	if (!j->src.raw)
+		image_sector = j->src.levels[0].disk.geom.logical_sector_size;
+	else if (j->src.t.is_block_device)
+		image_sector = j->src.t.sector_size;
+	if (host_disk_read(&j->src, 0, head, n) < 0)
+		return VHDX_EXIT_USAGE;
+	if (!vhdx_sector_mismatch(head, n, image_sector, j->tgt.sector, j->mismatch, sizeof(j->mismatch)))
+		return VHDX_EXIT_OK;
+	if (j->cli->allow_sector_mismatch)
+		return VHDX_EXIT_OK;
+	host_error("%s: %s; refusing to write it (--allow-sector-mismatch writes it anyway)", j->cli->target,
+		   j->mismatch);
+	return VHDX_EXIT_USAGE;
 }
 
 /* Every refusal, before anything is written. */
@@ -131,6 +163,9 @@ static int convert_probe(struct convert_job *j)
 			   cli->target, (unsigned long long)j->size, j->tgt.sector);
 		return VHDX_EXIT_USAGE;
 	}
+	st = refuse_sector_mismatch(j);
+	if (st != VHDX_EXIT_OK)
+		return st;
 	st = host_target_refuse_nonblank(&j->tgt, cli->force);
 	if (st != VHDX_EXIT_OK)
 		return st;
