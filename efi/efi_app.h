@@ -319,7 +319,8 @@ void efi_pages_free(void *p, UINTN bytes);
 
 /* ---- efi_compare.c, efi_repair.c: compare A B, repair [-n] TARGET ---- */
 
-/* compare: EFI_SUCCESS identical (the shorter disk zero-extended);
+/* compare: EFI_SUCCESS identical (the shorter disk zero-extended, or a
+ * larger raw device compared over the other disk's extent: it holds it);
  * EFI_COMPROMISED_DATA (0x21) different, the first differing offset
  * printed; EFI_APP_REFUSED could not run (missing, not a VHDX, broken
  * chain); EFI_APP_FAILED a read failed; EFI_ABORTED ESC. */

@@ -7,10 +7,15 @@
  * they start with its signature (--source-format says otherwise), a child
  * through its chain (parents on its volume, efi_chain.c), a dirty log
  * through the core's view (vhdx_chain_open applies it).  Nothing is
- * written.
+ * written.  Disks of different sizes compare as if the shorter were
+ * zero-extended; but a raw BlockIo device larger than the other disk (an
+ * image deployed onto it) is compared over the other's extent only, and
+ * the output says how many bytes of the device lie beyond it, not
+ * compared (a device's tail holds whatever it held before).
  *
  * Status (qemu-img compare's contract, as %lasterror%):
- *   EFI_SUCCESS           identical (the shorter disk zero-extended)
+ *   EFI_SUCCESS           identical (the shorter disk zero-extended, or
+ *                         a larger device holds the image)
  *   EFI_COMPROMISED_DATA  different: the first differing offset printed
  *   EFI_APP_REFUSED       could not run: a missing or unreadable A or B,
  *                         not a VHDX when one was asked for, a broken chain
@@ -124,6 +129,9 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 	void *buf = NULL;
 	char line[512];
 	struct vhdx_text l;
+	UINT64 beyond = 0;      /* [byte] of the larger side, a device, not compared */
+	unsigned device = 2;    /* that side, 2: none */
+	unsigned i;
 	EFI_STATUS st;
 	int err;
 
@@ -145,7 +153,32 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 		goto out;
 	}
 	vhdx_text_init(&l, line, sizeof(line));
-	if (side[0].r.size != side[1].r.size && !cli->quiet) {
+	for (i = 0; i < 2; i++)
+		if (side[i].r.raw && side[i].t.kind == EFI_TARGET_BLOCK && side[i].r.size > side[1 - i].r.size)
+			device = i;
+	if (device < 2) {
+		unsigned image_side = 1 - device;
+
+		beyond = side[device].r.size - side[image_side].r.size;
+		if (!cli->quiet) {
+			vhdx_text_str(&l, "sizes differ: ");
+			vhdx_text_str(&l, side[device].arg);
+			vhdx_text_str(&l, " is a block device of ");
+			vhdx_text_u64(&l, side[device].r.size);
+			vhdx_text_str(&l, " bytes, ");
+			vhdx_text_str(&l, side[image_side].arg);
+			vhdx_text_str(&l, " is ");
+			vhdx_text_u64(&l, side[image_side].r.size);
+			vhdx_text_str(&l, " bytes; ");
+			vhdx_text_str(&l, side[image_side].arg);
+			vhdx_text_str(&l, "'s extent is compared, the device's last ");
+			vhdx_text_u64(&l, beyond);
+			vhdx_text_str(&l, " bytes lie beyond it (not compared)\n");
+			efi_con_utf8(line);
+			vhdx_text_init(&l, line, sizeof(line));
+		}
+		side[device].r.size = side[image_side].r.size;
+	} else if (side[0].r.size != side[1].r.size && !cli->quiet) {
 		vhdx_text_str(&l, "sizes differ: ");
 		vhdx_text_str(&l, cli->source);
 		vhdx_text_str(&l, " is ");
@@ -185,9 +218,19 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 			vhdx_text_str(&l, cli->source);
 			vhdx_text_str(&l, " and ");
 			vhdx_text_str(&l, cli->target);
-			vhdx_text_str(&l, " are identical (");
-			vhdx_text_u64(&l, res.compared);
-			vhdx_text_str(&l, " bytes compared)\n");
+			if (device < 2) {
+				vhdx_text_str(&l, " are identical over ");
+				vhdx_text_str(&l, side[1 - device].arg);
+				vhdx_text_str(&l, "'s ");
+				vhdx_text_u64(&l, res.compared);
+				vhdx_text_str(&l, " bytes: the device holds the image; its last ");
+				vhdx_text_u64(&l, beyond);
+				vhdx_text_str(&l, " bytes were not compared\n");
+			} else {
+				vhdx_text_str(&l, " are identical (");
+				vhdx_text_u64(&l, res.compared);
+				vhdx_text_str(&l, " bytes compared)\n");
+			}
 			efi_con_utf8(line);
 		}
 		st = EFI_SUCCESS;

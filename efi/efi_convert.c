@@ -22,10 +22,14 @@
  * Zero ranges are written as zeros unless --sparse (then ZERO extents and
  * chunks that read as zeros are skipped: the device must read as zeros
  * there already).
- * A 4096-byte device and an image of 512-byte sectors: written when the
- * size is a multiple of 4096 (the bytes are the same), with a plan note
- * that the image's partition table counts 512-byte sectors and will not
- * match the device; a size that is not a multiple is refused.
+ * A device whose blocks are not the sectors the image's partition table
+ * counts (a 512-byte-sector image with an MBR or GPT onto a 4096-byte
+ * device, or 4096 onto 512: GPT at LBA 1 is byte 512 to the image, byte
+ * 4096 to the device; the core's vhdx_sector_mismatch says what counts as
+ * a table): refused, its partitions would not be found and it would not
+ * boot; --allow-sector-mismatch writes it anyway, with a plan note.  An
+ * image without a table goes through when its size is a multiple of the
+ * device's blocks (the bytes are the same); a size that is not is refused.
  *
  * VHDX output ("capture", "flatten"): the core's vhdx_image_write_from,
  * dynamic by default (blocks that read as zeros not stored) or -t fixed.
@@ -49,6 +53,7 @@
  * Status: as efi_app.h says for convert.
  */
 #include "efi_app.h"
+#include "vhdx_identify.h"
 
 #define EFI_CV_CHUNK     (16u << 20)  /* [byte] reads and writes (create's measured best) */
 #define EFI_CV_CHUNK_MIN (1u << 20)   /* [byte] when the firmware has less memory */
@@ -64,6 +69,7 @@ struct efi_cv {
 	UINT64 size;                /* [byte] the disk */
 	UINT64 data_bytes;          /* [byte] in DATA extents of the source */
 	const char *note;           /* a plan note, or NULL */
+	char mismatch[320];         /* --allow-sector-mismatch: the note of what is written anyway */
 	/* VHDX output */
 	struct vhdx_plan plan;
 	enum efi_rng_source rng;
@@ -227,6 +233,49 @@ static EFI_STATUS efi_cv_count_data(struct efi_cv *cv)
 	return EFI_SUCCESS;
 }
 
+/* A partition table that counts other sectors than the device's blocks
+ * (vhdx_sector_mismatch): refused unless --allow-sector-mismatch.  The
+ * image's sectors: a VHDX's logical sector, a source device's block; a raw
+ * file has none of its own (only a GPT then tells). */
+static EFI_STATUS efi_cv_refuse_sector_mismatch(struct efi_cv *cv)
+{
+	struct efi_target *t = &cv->t;
+	UINTN n = cv->size < VHDX_PARTITION_HEAD ? (UINTN)cv->size : VHDX_PARTITION_HEAD;
+	uint32_t image_sector = 0;
+	struct vhdx_text s;
+	char why[sizeof(cv->mismatch)];
+	UINT8 *head;
+	BOOLEAN mismatch;
+	int err;
+
+	if (cv->src.levels)
+		image_sector = cv->src.levels[0].disk.geom.logical_sector_size;
+	else if (cv->src.t.kind == EFI_TARGET_BLOCK)
+		image_sector = cv->src.t.bio.block_size;
+	head = AllocatePool(VHDX_PARTITION_HEAD);
+	if (!head)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	err = vhdx_reader_read(&cv->src.r, 0, head, n);
+	mismatch = !err && vhdx_sector_mismatch(head, n, image_sector, t->bio.block_size, why, sizeof(why));
+	FreePool(head);
+	if (err == VHDX_ERR_IO)
+		return efi_con_failf(EFI_APP_REFUSED, L"%a: read failed: %r", cv->cli->source, cv->src.src.status);
+	if (err)
+		return efi_con_failf(EFI_APP_REFUSED, L"%a: cannot read its first sectors: %a (see vhdx check)",
+				     cv->cli->source, vhdx_strerror(err));
+	if (!mismatch)
+		return EFI_SUCCESS;
+	if (!cv->cli->allow_sector_mismatch)
+		return efi_con_failf(EFI_APP_REFUSED,
+				     L"%s: %a; refusing to write it (--allow-sector-mismatch writes it anyway)",
+				     t->name, why);
+	vhdx_text_init(&s, cv->mismatch, sizeof(cv->mismatch));
+	vhdx_text_str(&s, why);
+	vhdx_text_str(&s, "; written anyway (--allow-sector-mismatch)");
+	cv->note = cv->mismatch;
+	return EFI_SUCCESS;
+}
+
 /* Raw output: onto a block device only. */
 static EFI_STATUS efi_cv_prepare_raw(struct efi_cv *cv)
 {
@@ -248,10 +297,7 @@ static EFI_STATUS efi_cv_prepare_raw(struct efi_cv *cv)
 		return efi_con_failf(EFI_APP_REFUSED,
 				     L"%s: the disk's size %ld is not a multiple of the device's %d-byte blocks",
 				     t->name, cv->size, t->bio.block_size);
-	if (cv->src.levels && t->bio.block_size > cv->src.levels[0].disk.geom.logical_sector_size)
-		cv->note = "the image has 512-byte sectors, the device 4096-byte blocks: the bytes are the "
-			   "same, but its partition table counts 512-byte sectors and will not match the device";
-	return EFI_SUCCESS;
+	return efi_cv_refuse_sector_mismatch(cv);
 }
 
 /* VHDX output: the plan, its bounds, and what must not be tried. */
@@ -488,6 +534,8 @@ static void efi_cv_plan(struct efi_cv *cv)
 		vhdx_text_str(&s, "raw");
 		if (cli->sparse)
 			vhdx_text_str(&s, " --sparse");
+		if (cli->allow_sector_mismatch)
+			vhdx_text_str(&s, " --allow-sector-mismatch");
 	}
 	if (cli->source_format == VHDX_FORMAT_RAW)
 		vhdx_text_str(&s, " --source-format raw");

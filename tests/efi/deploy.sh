@@ -13,17 +13,19 @@
 #
 #   x86_64 boot (OVMF, keys over the serial port), deploy_setup/_boot/_verify:
 #     deploy, --force --yes, onto disks full of old random bytes: virtio-blk
-#       512 (the VHDX), virtio-blk 4096 (a 512-sector image on a 4Kn device:
-#       the app writes the same bytes and says the partition table will not
-#       match; asserted as such), NVMe (the chain), AHCI (the VHDX); and
+#       512 (the VHDX), virtio-blk 4096 (the 512-sector image, whose GPT
+#       counts 512-byte sectors, on a 4Kn device: refused on one such disk,
+#       0x2, one line naming the GPT and both sector sizes, the disk
+#       unchanged; written on another with --allow-sector-mismatch, the
+#       plan noting it), NVMe (the chain), AHCI (the VHDX); and
 #       --sparse onto a blank disk.  On the host each disk's first 64 MiB is
 #       the golden raw disk (or the chain's model) byte for byte (cmp) and
 #       what lies beyond is unchanged;
 #     compare in UEFI: golden VHDX against its deployed disk and the chain
 #       against its disk 0x0; the golden VHDX against the chain's disk
 #       0x21 with the first differing byte cmp finds, and against its own
-#       disk 8 MiB larger 0x21 "sizes differ" at the first non-zero old
-#       byte past the image;
+#       disk 8 MiB larger (old random bytes past the image) 0x0: the device
+#       holds the image, its last 8 MiB not compared;
 #     capture of a read-only disk holding a GPT and a FAT filesystem into
 #       fs0:\cap.vhdx (dynamic), fs0:\capf.vhdx (-t fixed) and, -O vhdx,
 #       onto a blank raw device: on the host vhdx check, qemu-img check,
@@ -49,6 +51,7 @@
 
 DP_V512="PciRoot(0x0)/Pci(0x5,0x0)"
 DP_V4K="PciRoot(0x0)/Pci(0x6,0x0)"
+DP_V4KR="PciRoot(0x0)/Pci(0x11,0x0)"
 DP_SMALL="PciRoot(0x0)/Pci(0x8,0x0)"
 DP_IOERR="PciRoot(0x0)/Pci(0x9,0x0)"
 DP_ESC="PciRoot(0x0)/Pci(0xA,0x0)"
@@ -64,7 +67,7 @@ DP_AHCI="PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x1,0xFFFF,0x0)"
 DP_NVME="PciRoot(0x0)/Pci(0x7,0x0)/NVMe(0x1,00-00-00-00-00-00-00-00)"
 # old data: every target but the blank ones starts as random bytes; the
 # disks larger than the golden one keep what lies beyond its 64 MiB
-DEPLOY_OLD="v512:64 v4k:64 nvme:64 ahci:72 small:32 ioerr:64 esc:64 decl:64"
+DEPLOY_OLD="v512:64 v4k:64 v4kr:64 nvme:64 ahci:72 small:32 ioerr:64 esc:64 decl:64"
 GOLDEN_BYTES=$((64 << 20))
 
 # dp_golden DIR: DIR/golden.raw, DIR/vm/golden.vhdx, DIR/vm/child.avhdx and
@@ -223,9 +226,10 @@ deploy_setup() {
 	nsh_run "$n" dboot convert -f -y 'fs1:\golden.vhdx' "$DP_ESP"
 	nsh_run "$n" dsrcdisk convert -f -y 'fs1:\golden.vhdx' "$DP_SRCFAT"
 	nsh_run "$n" dnoforce convert -y 'fs0:\vm\golden.vhdx' "$DP_V512"
+	nsh_run "$n" dv4kr convert -f -y 'fs0:\vm\golden.vhdx' "$DP_V4KR"
 	# deploys
 	nsh_run "$n" dv512 convert -f -y 'fs0:\vm\golden.vhdx' "$DP_V512"
-	nsh_run "$n" dv4k convert -f -y 'fs0:\vm\golden.vhdx' "$DP_V4K"
+	nsh_run "$n" dv4k convert -f -y --allow-sector-mismatch 'fs0:\vm\golden.vhdx' "$DP_V4K"
 	nsh_run "$n" dnvme convert -f -y 'fs0:\vm\child.avhdx' "$DP_NVME"
 	nsh_run "$n" dahci convert -f -y 'fs0:\vm\golden.vhdx' "$DP_AHCI"
 	nsh_run "$n" dsparse convert -y --sparse 'fs0:\vm\golden.vhdx' "$DP_SPARSE"
@@ -266,6 +270,8 @@ deploy_boot() {
 		-drive "if=none,id=v5,format=raw,file=$d/v512.img" -device virtio-blk-pci,drive=v5,addr=0x5 \
 		-drive "if=none,id=v6,format=raw,file=$d/v4k.img" \
 		-device virtio-blk-pci,drive=v6,addr=0x6,logical_block_size=4096,physical_block_size=4096 \
+		-drive "if=none,id=vr,format=raw,file=$d/v4kr.img" \
+		-device virtio-blk-pci,drive=vr,addr=0x11,logical_block_size=4096,physical_block_size=4096 \
 		-drive "if=none,id=nv,format=raw,file=$d/nvme.img" -device nvme,drive=nv,serial=deploy,addr=0x7 \
 		-drive "if=none,id=v8,format=raw,file=$d/small.img" -device virtio-blk-pci,drive=v8,addr=0x8 \
 		-drive "if=none,id=v9,format=raw,file.driver=blkdebug,file.config=$d/ioerr.conf,file.image.filename=$d/ioerr.img" \
@@ -351,12 +357,22 @@ deploy_verify() {
 		fail "deploy onto the source's own disk: disk file changed (or the prompt never came)"
 	fi
 	expect "$L" dnoforce 0x2 "deploy onto a disk of old data without --force" "refusing to overwrite it without --force"
+	expect "$L" dv4kr 0x2 "deploy a 512-sector image with a GPT onto a 4096-byte virtio-blk: refused" \
+		"sector size mismatch: the image's GPT partition table (header at byte 512, LBA 1) counts 512-byte sectors, the device's are 4096 bytes" &&
+		expect "$L" dv4kr 0x2 "the sector-size refusal names the option" \
+			"refusing to write it (--allow-sector-mismatch writes it anyway)" &&
+		if [ "$(out_of "$L" dv4kr | grep -c .)" = 1 ]; then
+			pass "the sector-size refusal is one line"
+		else
+			fail "the sector-size refusal is not one line: $(out_of "$L" dv4kr | head -c 400)"
+		fi
+	dp_unchanged "deploy refused for its sector size" "$d" v4kr
 
 	# deploys
 	expect "$L" dv512 0x0 "deploy the VHDX onto virtio-blk 512" "done: wrote" &&
 		dp_deployed "deploy onto virtio-blk 512" "$d/v512.img" "$d/golden.raw" "$d/v512.tail"
-	expect "$L" dv4k 0x0 "deploy a 512-sector image onto a 4096-byte virtio-blk: written, with a note" \
-		"its partition table counts 512-byte sectors and will not match the device" &&
+	expect "$L" dv4k 0x0 "deploy a 512-sector image onto a 4096-byte virtio-blk, --allow-sector-mismatch: written, with a note" \
+		"counts 512-byte sectors, the device's are 4096 bytes: its partitions would not be found and it would not boot (a partition table must count the device's sectors); written anyway (--allow-sector-mismatch)" &&
 		dp_deployed "deploy onto virtio-blk 4096" "$d/v4k.img" "$d/golden.raw" "$d/v4k.tail"
 	expect "$L" dnvme 0x0 "deploy the chain (child.avhdx through golden.vhdx) onto NVMe" "done: wrote" &&
 		dp_deployed "deploy of the chain onto NVMe" "$d/nvme.img" "$d/chain.raw" "$d/nvme.tail"
@@ -407,17 +423,15 @@ deploy_verify() {
 	else
 		fail "compare: cmp finds no difference between golden.raw and chain.raw"
 	fi
-	# the AHCI disk: the golden disk, then 8 MiB of old data; compared as if
-	# the image were zero-extended, it differs at the first non-zero old byte
-	want=$(tail -c +$((GOLDEN_BYTES + 1)) "$d/ahci.img" | cmp - /dev/zero 2>/dev/null |
-		sed -n 's/.* differ: byte \([0-9]*\),.*/\1/p')
-	if [ -n "$want" ]; then
-		expect "$L" csize 0x21 "compare the golden VHDX with its deployed disk 8 MiB larger: sizes differ" \
-			"sizes differ: fs0:\vm\golden.vhdx is 67108864 bytes, $DP_AHCI is 75497472 bytes" &&
-			expect "$L" csize 0x21 "compare with the larger disk: differ at its first non-zero byte past the image" \
-				"differ at byte $((GOLDEN_BYTES + want - 1))"
-	else
+	# the AHCI disk: the golden disk, then 8 MiB of old data (not all zero):
+	# a block device larger than the image holds it; its tail is not compared
+	if tail -c +$((GOLDEN_BYTES + 1)) "$d/ahci.img" | cmp -s - /dev/zero; then
 		fail "compare: the AHCI disk's old data past 64 MiB is all zero"
+	else
+		expect "$L" csize 0x0 "compare the golden VHDX with its deployed disk 8 MiB larger: sizes differ, the image's extent compared" \
+			"sizes differ: $DP_AHCI is a block device of 75497472 bytes, fs0:\vm\golden.vhdx is 67108864 bytes; fs0:\vm\golden.vhdx's extent is compared, the device's last 8388608 bytes lie beyond it (not compared)" &&
+			expect "$L" csize 0x0 "compare with the larger disk: the device holds the image, 8 MiB beyond it not compared" \
+				"are identical over fs0:\vm\golden.vhdx's 67108864 bytes: the device holds the image; its last 8388608 bytes were not compared"
 	fi
 
 	# declined and ESC
