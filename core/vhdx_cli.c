@@ -106,6 +106,8 @@ static const struct help_pages {
 	.compare = HELP_COMPARE, .repair = HELP_REPAIR, .list = HELP_LIST,
 };
 
+_Static_assert(sizeof(struct help_pages) <= UINT16_MAX, "help_offset[] holds 16-bit offsets");
+
 /* byte offset in help_pages of each verb's page; 0: the whole page */
 static const uint16_t help_offset[] = {
 	[VHDX_CMD_CREATE] = offsetof(struct help_pages, create),
