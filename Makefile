@@ -29,6 +29,8 @@ include efi/efi.mk
 include fuzz/fuzz.mk
 include bench/bench.mk
 include tests/efi/efi_tests.mk
+include man/man.mk
+include debian/deb.mk
 
 check: $(CHECK_TARGETS)
 	@echo "make check: all suites passed"

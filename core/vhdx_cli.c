@@ -6,48 +6,139 @@
 #include "vhdx_cli.h"
 #include "vhdx_internal.h"
 
-static const char usage_text[] =
-	"usage: vhdx create [options] TARGET\n"
-	"       vhdx info [--json] TARGET\n"
-	"       vhdx check TARGET\n"
-	"       vhdx convert [-O vhdx|raw] [-t dynamic|fixed] [-b SIZE] [options] SOURCE TARGET\n"
-	"       vhdx compare [--source-format vhdx|raw] [-q] IMAGE1 IMAGE2\n"
-	"       vhdx repair [-n] [-q] TARGET\n"
-	"       vhdx list\n"
-	"       vhdx help\n"
-	"create options:\n"
-	"  -t, --type dynamic|fixed|differencing   image type (dynamic)\n"
-	"  -s, --size SIZE              virtual size: bytes or K, M, G, T (KiB..TiB)\n"
-	"  -b, --block-size SIZE        power of two, 1M..256M (32M; differencing 2M)\n"
-	"      --logical-sector-size 512|4096    (512)\n"
-	"      --physical-sector-size 512|4096   (4096)\n"
-	"      --log-size SIZE          multiple of 1M, 1M..4095M (1M)\n"
-	"      --parent PATH            parent image of a differencing image\n"
-	"      --parent-win32-path PATH Windows path recorded as absolute_win32_path\n"
-	"      --zero-blocks            dynamic: blocks read as zero (ZERO state)\n"
-	"      --no-zero                fixed: leave the payload as found (fast, stale data shows)\n"
-	"      --creator TEXT           creator string (\"vhdx " VHDX_VERSION "\")\n"
-	"  -f, --force                  overwrite a target that is not blank\n"
-	"  -y, --yes                    do not ask for confirmation\n"
-	"  -n, --dry-run                print the plan, write nothing\n"
+/*
+ * The help text, in pieces: the whole page (vhdx help) and each verb's page
+ * (vhdx help VERB, vhdx VERB --help) are put together from the same
+ * strings, so the two cannot say different things.  Lines fit 80 columns.
+ */
+#define SYN_CREATE  "vhdx create [options] TARGET\n"
+#define SYN_INFO    "vhdx info [--json] TARGET\n"
+#define SYN_CHECK   "vhdx check TARGET\n"
+#define SYN_CONVERT "vhdx convert [-O vhdx|raw] [-t dynamic|fixed] [-b SIZE] [options]\n" \
+		    "             SOURCE TARGET\n"
+#define SYN_COMPARE "vhdx compare [--source-format vhdx|raw] [-q] IMAGE1 IMAGE2\n"
+#define SYN_REPAIR  "vhdx repair [-n] [-q] TARGET\n"
+#define SYN_LIST    "vhdx list\n"
+#define SYN_HELP    "vhdx help [VERB] | VERB --help | --version\n"
+
+#define TEXT_CREATE \
+	"create options:\n" \
+	"  -t, --type dynamic|fixed|differencing   image type (dynamic)\n" \
+	"  -s, --size SIZE              virtual size: bytes or K, M, G, T (KiB..TiB)\n" \
+	"  -b, --block-size SIZE        power of two, 1M..256M (32M; differencing 2M)\n" \
+	"      --logical-sector-size 512|4096    (512)\n" \
+	"      --physical-sector-size 512|4096   (4096)\n" \
+	"      --log-size SIZE          multiple of 1M, 1M..4095M (1M)\n" \
+	"      --parent PATH            parent image of a differencing image\n" \
+	"      --parent-win32-path PATH Windows path recorded as absolute_win32_path\n" \
+	"      --zero-blocks            dynamic: blocks read as zero (ZERO state)\n" \
+	"      --no-zero                fixed: leave the payload as found (fast, stale\n" \
+	"                               data shows)\n" \
+	"      --creator TEXT           creator string (\"vhdx " VHDX_VERSION "\")\n" \
+	"  -f, --force                  overwrite a target that is not blank\n" \
+	"  -y, --yes                    do not ask for confirmation\n" \
+	"  -n, --dry-run                print the plan, write nothing\n" \
 	"  -q, --quiet                  no plan, no progress\n"
-	"convert: the virtual disk of SOURCE (a VHDX, a child read through its chain, a\n"
-	"  dirty log through its overlay; or raw) written to TARGET as a raw disk or a VHDX\n"
-	"  -O, --output-format vhdx|raw what TARGET gets (a *.vhdx/*.avhdx name: vhdx; else raw)\n"
-	"  -t, -b, --logical-sector-size, --physical-sector-size, --log-size, --creator:\n"
-	"                               as for create (a VHDX source's own sizes by default;\n"
-	"                               a new logical sector size needs -f)\n"
-	"      --source-format vhdx|raw read SOURCE as this (by its signature)\n"
-	"      --sparse                 TARGET reads as zeros already: zero ranges are skipped\n"
-	"      --allow-sector-mismatch  raw onto a device: write an image whose partition table\n"
-	"                               counts other sectors (512/4096) than the device's\n"
-	"compare: exit 0 same content, 1 different (first differing offset), 2 could not run\n"
+#define TEXT_INFO \
+	"info: what the image is (--json: as one JSON object)\n"
+#define TEXT_CHECK \
+	"check: every structure against the specification's rules; exit 0 consistent\n" \
+	"  (warnings allowed), 1 errors found (not a VHDX included)\n"
+#define TEXT_CONVERT \
+	"convert: the virtual disk of SOURCE (a VHDX, a child read through its chain,\n" \
+	"  a dirty log through its overlay; or raw) written to TARGET as a raw disk or\n" \
+	"  a VHDX\n" \
+	"  -O, --output-format vhdx|raw what TARGET gets (a *.vhdx/*.avhdx name: vhdx;\n" \
+	"                               else raw)\n" \
+	"  -t, -b, --logical-sector-size, --physical-sector-size, --log-size, --creator,\n" \
+	"  -f, -y, -n, -q:              as for create (a VHDX source's own sizes by\n" \
+	"                               default; a new logical sector size needs -f)\n" \
+	"      --source-format vhdx|raw read SOURCE as this (by its signature)\n" \
+	"      --sparse                 TARGET reads as zeros already: zero ranges are\n" \
+	"                               skipped\n" \
+	"      --allow-sector-mismatch  raw onto a device: write an image whose\n" \
+	"                               partition table counts other sectors\n" \
+	"                               (512/4096) than the device's\n"
+#define TEXT_COMPARE \
+	"compare: exit 0 same content, 1 different (first differing offset), 2 could\n" \
+	"  not run\n"
+#define TEXT_REPAIR \
 	"repair: replays the log in place; -n says what it would do\n"
-	"exit status: 0 done; 1 failed part-way (check: errors found); 2 bad invocation or refused\n";
+#define TEXT_LIST \
+	"list: (UEFI) every block device: mapping, size, flags, device path, contents\n"
+#define TEXT_EXIT \
+	"exit status: 0 done; 1 failed part-way (check: errors found); 2 bad invocation\n" \
+	"  or refused\n"
+
+#define HELP_ALL \
+	"usage: " SYN_CREATE \
+	"       " SYN_INFO \
+	"       " SYN_CHECK \
+	"       " SYN_CONVERT \
+	"       " SYN_COMPARE \
+	"       " SYN_REPAIR \
+	"       " SYN_LIST \
+	"       " SYN_HELP \
+	TEXT_CREATE TEXT_CONVERT TEXT_COMPARE TEXT_REPAIR TEXT_EXIT
+
+/*
+ * One verb's page: its synopsis, what it does, its options, exit status.
+ * The pages are arrays in one struct and found by offset, not through
+ * pointers: a table of pointers (which a switch over them becomes) needs
+ * load-time relocation (see options[] below).
+ */
+#define HELP_CREATE  "usage: " SYN_CREATE TEXT_CREATE TEXT_EXIT
+#define HELP_INFO    "usage: " SYN_INFO TEXT_INFO TEXT_EXIT
+#define HELP_CHECK   "usage: " SYN_CHECK TEXT_CHECK TEXT_EXIT
+#define HELP_CONVERT "usage: " SYN_CONVERT TEXT_CONVERT TEXT_EXIT
+#define HELP_COMPARE "usage: " SYN_COMPARE TEXT_COMPARE
+#define HELP_REPAIR  "usage: " SYN_REPAIR TEXT_REPAIR TEXT_EXIT
+#define HELP_LIST    "usage: " SYN_LIST TEXT_LIST TEXT_EXIT
+
+static const struct help_pages {
+	char all[sizeof(HELP_ALL)];
+	char create[sizeof(HELP_CREATE)];
+	char info[sizeof(HELP_INFO)];
+	char check[sizeof(HELP_CHECK)];
+	char convert[sizeof(HELP_CONVERT)];
+	char compare[sizeof(HELP_COMPARE)];
+	char repair[sizeof(HELP_REPAIR)];
+	char list[sizeof(HELP_LIST)];
+} help_pages = {
+	.all = HELP_ALL, .create = HELP_CREATE, .info = HELP_INFO, .check = HELP_CHECK, .convert = HELP_CONVERT,
+	.compare = HELP_COMPARE, .repair = HELP_REPAIR, .list = HELP_LIST,
+};
+
+_Static_assert(sizeof(struct help_pages) <= UINT16_MAX, "help_offset[] holds 16-bit offsets");
+
+/* byte offset in help_pages of each verb's page; 0: the whole page */
+static const uint16_t help_offset[] = {
+	[VHDX_CMD_CREATE] = offsetof(struct help_pages, create),
+	[VHDX_CMD_INFO] = offsetof(struct help_pages, info),
+	[VHDX_CMD_CHECK] = offsetof(struct help_pages, check),
+	[VHDX_CMD_CONVERT] = offsetof(struct help_pages, convert),
+	[VHDX_CMD_COMPARE] = offsetof(struct help_pages, compare),
+	[VHDX_CMD_REPAIR] = offsetof(struct help_pages, repair),
+	[VHDX_CMD_LIST] = offsetof(struct help_pages, list),
+	[VHDX_CMD_HELP] = 0,
+	[VHDX_CMD_VERSION] = 0,
+};
 
 const char *vhdx_cli_usage(void)
 {
-	return usage_text;
+	return help_pages.all;
+}
+
+const char *vhdx_cli_help(enum vhdx_cli_cmd verb)
+{
+	if ((unsigned)verb >= VHDX_ARRAY_SIZE(help_offset) || !help_offset[verb])
+		return help_pages.all;
+	return (const char *)&help_pages + help_offset[verb];
+}
+
+const char *vhdx_cli_version(void)
+{
+	return "vhdx " VHDX_VERSION "\n";
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -409,6 +500,37 @@ static int check_create(struct parser *ps, struct vhdx_cli *cli)
 	return VHDX_OK;
 }
 
+#define VERBS " (create, info, check, convert, compare, repair, list, help)"
+
+static bool is_help_option(const char *arg)
+{
+	return str_eq(arg, "--help") || str_eq(arg, "-h") || str_eq(arg, "-?");
+}
+
+/* The verb NAME names, in *ret (help: the whole page); false if none. */
+static bool verb_of(const char *name, enum vhdx_cli_cmd *ret)
+{
+	if (str_eq(name, "create"))
+		*ret = VHDX_CMD_CREATE;
+	else if (str_eq(name, "info"))
+		*ret = VHDX_CMD_INFO;
+	else if (str_eq(name, "check"))
+		*ret = VHDX_CMD_CHECK;
+	else if (str_eq(name, "list"))
+		*ret = VHDX_CMD_LIST;
+	else if (str_eq(name, "convert"))
+		*ret = VHDX_CMD_CONVERT;
+	else if (str_eq(name, "compare"))
+		*ret = VHDX_CMD_COMPARE;
+	else if (str_eq(name, "repair"))
+		*ret = VHDX_CMD_REPAIR;
+	else if (str_eq(name, "help"))
+		*ret = VHDX_CMD_HELP;
+	else
+		return false;
+	return true;
+}
+
 int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why, size_t why_len)
 {
 	struct parser ps;
@@ -423,35 +545,34 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	vhdx_mem_zero_(&cli, sizeof(cli));
 	if (argc < 2) {
 		vhdx_mem_copy_(ret, &cli, sizeof(cli)); /* VHDX_CMD_HELP */
-		return error2(&ps, VHDX_ERR_INVAL, "missing command (create, info, check, convert, compare, repair, list, help)", "",
-			      NULL);
+		return error2(&ps, VHDX_ERR_INVAL, "missing command", VERBS, NULL);
 	}
 	cmd = argv[1];
-	if (str_eq(cmd, "create"))
-		cli.cmd = VHDX_CMD_CREATE;
-	else if (str_eq(cmd, "info"))
-		cli.cmd = VHDX_CMD_INFO;
-	else if (str_eq(cmd, "check"))
-		cli.cmd = VHDX_CMD_CHECK;
-	else if (str_eq(cmd, "list"))
-		cli.cmd = VHDX_CMD_LIST;
-	else if (str_eq(cmd, "convert"))
-		cli.cmd = VHDX_CMD_CONVERT;
-	else if (str_eq(cmd, "compare"))
-		cli.cmd = VHDX_CMD_COMPARE;
-	else if (str_eq(cmd, "repair"))
-		cli.cmd = VHDX_CMD_REPAIR;
-	else if (str_eq(cmd, "help") || str_eq(cmd, "--help") || str_eq(cmd, "-h") || str_eq(cmd, "-?")) {
+	if (str_eq(cmd, "--version")) {
+		if (argc > 2)
+			return error2(&ps, VHDX_ERR_INVAL, "extra argument ", argv[2], " (--version takes none)");
+		cli.cmd = VHDX_CMD_VERSION;
 		vhdx_mem_copy_(ret, &cli, sizeof(cli));
 		return VHDX_OK;
-	} else
-		return error2(&ps, VHDX_ERR_INVAL, "unknown command ", cmd,
-			      " (create, info, check, convert, compare, repair, list, help)");
+	}
+	if (str_eq(cmd, "help") || is_help_option(cmd)) {
+		/* help [VERB]: the whole page, or VERB's */
+		cli.help_verb = VHDX_CMD_HELP;
+		if (argc > 2 && !verb_of(argv[2], &cli.help_verb))
+			return error2(&ps, VHDX_ERR_INVAL, "help: unknown command ", argv[2], VERBS);
+		if (argc > 3)
+			return error2(&ps, VHDX_ERR_INVAL, "extra argument ", argv[3], " (help takes one VERB)");
+		vhdx_mem_copy_(ret, &cli, sizeof(cli));
+		return VHDX_OK;
+	}
+	if (!verb_of(cmd, &cli.cmd))
+		return error2(&ps, VHDX_ERR_INVAL, "unknown command ", cmd, VERBS);
 
 	for (ps.i = 2; ps.i < argc; ps.i++) {
 		const char *arg = argv[ps.i];
 
-		if (!options_done && (str_eq(arg, "--help") || str_eq(arg, "-h") || str_eq(arg, "-?"))) {
+		if (!options_done && is_help_option(arg)) {
+			cli.help_verb = cli.cmd;
 			cli.cmd = VHDX_CMD_HELP;
 			vhdx_mem_copy_(ret, &cli, sizeof(cli));
 			return VHDX_OK;

@@ -20,6 +20,7 @@ enum vhdx_cli_cmd {
 	VHDX_CMD_CONVERT,
 	VHDX_CMD_COMPARE,
 	VHDX_CMD_REPAIR,
+	VHDX_CMD_VERSION,  /* --version */
 };
 
 /* What an image is read or written as (convert -O, --source-format). */
@@ -31,6 +32,7 @@ enum vhdx_format {
 
 struct vhdx_cli {
 	enum vhdx_cli_cmd cmd;
+	enum vhdx_cli_cmd help_verb; /* help: whose page (VHDX_CMD_HELP: the whole one) */
 	/* create: parameters as given; GUIDs are left zero for the frontend */
 	struct vhdx_params params;
 	bool size_given;          /* -s given; else a fixed image fills the device */
@@ -76,7 +78,13 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
  */
 int vhdx_parse_size(const char *text, uint64_t *ret);
 
-/* The usage text, lines separated by '\n'. */
+/* The usage text, lines separated by '\n', the last one ended too. */
 const char *vhdx_cli_usage(void);
+
+/* One verb's usage (vhdx help VERB, vhdx VERB --help); VHDX_CMD_HELP: the whole page. */
+const char *vhdx_cli_help(enum vhdx_cli_cmd verb);
+
+/* "vhdx VERSION\n": what --version prints (VERSION: VHDX_VERSION, vhdx_base.h). */
+const char *vhdx_cli_version(void);
 
 #endif /* VHDX_CLI_H */

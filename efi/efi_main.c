@@ -6,9 +6,12 @@
  */
 #include "efi_app.h"
 
-static void efi_usage(void)
+/* The whole page: the shared text and the UEFI shell's own; VERB's alone. */
+static void efi_usage(enum vhdx_cli_cmd verb)
 {
-	efi_con_utf8(vhdx_cli_usage());
+	efi_con_utf8(vhdx_cli_help(verb));
+	if (verb != VHDX_CMD_HELP)
+		return;
 	efi_con_utf8("\nTARGET in the UEFI shell: a mapping (blk1:), a device path\n"
 		     "(PciRoot(0x0)/Pci(0x5,0x0)) or a file (fs0:\\disk.vhdx).\n"
 		     "Returned status (%lasterror% shows its low bits): 0x0 done;\n"
@@ -78,7 +81,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	}
 	switch (cli.cmd) {
 	case VHDX_CMD_HELP:
-		efi_usage();
+		efi_usage(cli.help_verb);
+		st = EFI_SUCCESS;
+		break;
+	case VHDX_CMD_VERSION:
+		efi_con_utf8(vhdx_cli_version());
 		st = EFI_SUCCESS;
 		break;
 	case VHDX_CMD_CREATE:

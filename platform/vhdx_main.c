@@ -47,7 +47,10 @@ int main(int argc, char **argv)
 		host_error("list: only in the UEFI app; on the host, use lsblk");
 		return VHDX_EXIT_USAGE;
 	case VHDX_CMD_HELP:
-		fputs(vhdx_cli_usage(), stdout);
+		fputs(vhdx_cli_help(cli.help_verb), stdout);
+		return VHDX_EXIT_OK;
+	case VHDX_CMD_VERSION:
+		fputs(vhdx_cli_version(), stdout);
 		return VHDX_EXIT_OK;
 	}
 	return VHDX_EXIT_USAGE;

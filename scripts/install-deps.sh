@@ -12,6 +12,7 @@ packages=(
 	qemu-utils 7zip libvhdi-utils                          # independent validators
 	strace valgrind                                        # make bench (not make check)
 	fdisk gdisk e2fsprogs                                  # target-safety tests: MBR, GPT, ext4
+	debhelper dpkg-dev lintian scdoc man-db groff-base git # make deb, check-deb: package, manual, lintian
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,7 @@
 # file byte-for-byte as it was (nothing created).  Also --dry-run, help,
 # and the plan output.
 source "$(dirname "$0")/lib.sh"
+ROOT=$PWD
 cd "$T" || exit 2
 M=$((1024 * 1024))
 mkdir adir
@@ -20,6 +21,10 @@ cases=(
 "only in the UEFI app|create --bench-raw write -s 1M new.vhdx"
 "only in the UEFI app|convert --bench-raw copy parent.vhdx new.img"
 "unknown command|frobnicate"
+"help: unknown command frobnicate|help frobnicate"
+"extra argument info (help takes one VERB)|help create info"
+"extra argument x (--version takes none)|--version x"
+"unknown option --version|create --version -s 1G new.vhdx"
 "--size is required|create new.vhdx"
 "missing TARGET|create -s 1G"
 "not a size|create -s 12X new.vhdx"
@@ -163,6 +168,40 @@ help_says() {
 help_says help "usage: vhdx create" help
 help_says --help "--logical-sector-size" --help
 help_says "create --help" "usage:" create --help
+# ends_with_newline WHAT ARGS...: the last byte printed is a newline (the
+# shell prompt starts on its own line)
+ends_with_newline() {
+	local what=$1 last
+	shift
+	last=$("$VHDX" "$@" | tail -c 1 | od -An -tx1 | tr -d ' ')
+	[ "$last" = 0a ] && ok "$what ends with a newline" || bad "$what: last byte 0x$last, not a newline"
+}
+ends_with_newline help help
+ends_with_newline --version --version
+# help VERB and VERB --help: that verb's page alone, the same both ways
+for v in create info check convert compare repair list; do
+	"$VHDX" help "$v" >h1.txt 2>&1; r1=$?
+	"$VHDX" "$v" --help >h2.txt 2>&1; r2=$?
+	others=$(grep -c "^ *\(usage: \)\?vhdx " h1.txt)
+	if [ $r1 -ne 0 ] || [ $r2 -ne 0 ]; then
+		bad "help $v / $v --help: exit $r1 / $r2"
+	elif ! cmp -s h1.txt h2.txt; then
+		bad "help $v and $v --help differ"
+	elif ! head -n 1 h1.txt | grep -q "^usage: vhdx $v\b" || [ "$others" -ne 1 ]; then
+		bad "help $v: not $v's page alone: $(grep "vhdx " h1.txt | head -3)"
+	elif [ "$(wc -l <h1.txt)" -ge "$("$VHDX" help | wc -l)" ]; then
+		bad "help $v: as long as the whole page"
+	else
+		ok "help $v: $v's page alone"
+	fi
+	ends_with_newline "help $v" help "$v"
+done
+rm -f h1.txt h2.txt
+# --version: "vhdx VERSION", VERSION the one core/vhdx_base.h defines
+want=$(sed -n 's/^#define VHDX_VERSION "\(.*\)"$/\1/p' "$ROOT/core/vhdx_base.h")
+got=$("$VHDX" --version)
+[ $? -eq 0 ] && [ -n "$want" ] && [ "$got" = "vhdx $want" ] && ok "--version: $got" ||
+	bad "--version: '$got', expected 'vhdx $want' (core/vhdx_base.h)"
 # sizes with every suffix spelling
 for s in 1073741824 1048576K 1024M 1G 1GiB 1g 1024MiB; do
 	"$VHDX" create -q -n -s "$s" x.vhdx >/dev/null 2>&1 && ok "size $s" || bad "size $s refused"

@@ -100,8 +100,10 @@ static void test_other_commands(void **state)
 	assert_int_equal(cli.cmd, VHDX_CMD_LIST);
 	assert_int_equal(parse(&cli, why, sizeof(why), "-?"), VHDX_OK);
 	assert_int_equal(cli.cmd, VHDX_CMD_HELP);
+	assert_int_equal(cli.help_verb, VHDX_CMD_HELP);
 	assert_int_equal(parse(&cli, why, sizeof(why), "create -s 1G --help"), VHDX_OK);
 	assert_int_equal(cli.cmd, VHDX_CMD_HELP);
+	assert_int_equal(cli.help_verb, VHDX_CMD_CREATE);
 	assert_non_null(strstr(vhdx_cli_usage(), "--logical-sector-size"));
 	/* convert --allow-sector-mismatch: the whole name (it fills the table's array) */
 	assert_int_equal(parse(&cli, why, sizeof(why), "convert --allow-sector-mismatch g.vhdx blk2:"), VHDX_OK);
@@ -109,6 +111,74 @@ static void test_other_commands(void **state)
 	assert_int_equal(parse(&cli, why, sizeof(why), "convert g.vhdx blk2:"), VHDX_OK);
 	assert_false(cli.allow_sector_mismatch);
 	assert_non_null(strstr(vhdx_cli_usage(), "--allow-sector-mismatch"));
+}
+
+/* help VERB and VERB --help: that verb's page alone; --version */
+static void test_help_and_version(void **state)
+{
+	static const struct {
+		const char *line;
+		enum vhdx_cli_cmd verb;
+		const char *first_line; /* the page starts with it */
+	} cases[] = {
+		{ "help", VHDX_CMD_HELP, "usage: vhdx create [options] TARGET\n       vhdx info" },
+		{ "--help", VHDX_CMD_HELP, "usage: vhdx create [options] TARGET\n       vhdx info" },
+		{ "help create", VHDX_CMD_CREATE, "usage: vhdx create [options] TARGET\ncreate options:" },
+		{ "-h convert", VHDX_CMD_CONVERT, "usage: vhdx convert " },
+		{ "help info", VHDX_CMD_INFO, "usage: vhdx info [--json] TARGET\n" },
+		{ "help check", VHDX_CMD_CHECK, "usage: vhdx check TARGET\n" },
+		{ "help compare", VHDX_CMD_COMPARE, "usage: vhdx compare " },
+		{ "help repair", VHDX_CMD_REPAIR, "usage: vhdx repair " },
+		{ "help list", VHDX_CMD_LIST, "usage: vhdx list\n" },
+		{ "help help", VHDX_CMD_HELP, "usage: vhdx create [options] TARGET\n       vhdx info" },
+		{ "convert a b --help", VHDX_CMD_CONVERT, "usage: vhdx convert " },
+		{ "repair -?", VHDX_CMD_REPAIR, "usage: vhdx repair " },
+		{ "info -h", VHDX_CMD_INFO, "usage: vhdx info " },
+		{ "list --help", VHDX_CMD_LIST, "usage: vhdx list\n" },
+	};
+	static const char *const other_verbs[] = { "create", "convert", "compare", "repair", "info --json" };
+	struct vhdx_cli cli;
+	char why[256];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *page;
+
+		if (parse(&cli, why, sizeof(why), cases[i].line) != VHDX_OK)
+			fail_msg("'%s': %s", cases[i].line, why);
+		assert_int_equal(cli.cmd, VHDX_CMD_HELP);
+		if (cli.help_verb != cases[i].verb)
+			fail_msg("'%s': help for %d, expected %d", cases[i].line, cli.help_verb, cases[i].verb);
+		page = vhdx_cli_help(cli.help_verb);
+		if (strncmp(page, cases[i].first_line, strlen(cases[i].first_line)))
+			fail_msg("'%s': the page starts '%.60s'", cases[i].line, page);
+		assert_int_equal(page[strlen(page) - 1], '\n'); /* the shell prompt starts on its own line */
+		if (cli.help_verb == VHDX_CMD_HELP)
+			continue;
+		/* the verb's page alone: no other verb's synopsis */
+		for (j = 0; j < sizeof(other_verbs) / sizeof(other_verbs[0]); j++) {
+			char syn[40];
+
+			snprintf(syn, sizeof(syn), "vhdx %s ", other_verbs[j]);
+			if (!strstr(cases[i].first_line, syn) && strstr(page, syn))
+				fail_msg("'%s': the page has '%s'", cases[i].line, syn);
+		}
+	}
+	/* every line of every page fits 80 columns */
+	for (i = VHDX_CMD_HELP; i <= VHDX_CMD_VERSION; i++) {
+		const char *p = vhdx_cli_help((enum vhdx_cli_cmd)i), *nl;
+
+		for (; (nl = strchr(p, '\n')); p = nl + 1)
+			if (nl - p > 80)
+				fail_msg("page %zu: a line of %d columns: '%.*s'", i, (int)(nl - p), (int)(nl - p), p);
+		assert_int_equal(*p, '\0'); /* ends with a newline */
+	}
+	assert_int_equal(parse(&cli, why, sizeof(why), "--version"), VHDX_OK);
+	assert_int_equal(cli.cmd, VHDX_CMD_VERSION);
+	assert_string_equal(vhdx_cli_version(), "vhdx " VHDX_VERSION "\n");
+	/* the version is what a new image's creator field says by default */
+	assert_non_null(strstr(vhdx_cli_help(VHDX_CMD_CREATE), "(\"vhdx " VHDX_VERSION "\")"));
 }
 
 static void test_errors_name_the_rule(void **state)
@@ -142,6 +212,11 @@ static void test_errors_name_the_rule(void **state)
 		{ "convert --allow-sector-mismatch=yes a b", "option --allow-sector-mismatch takes no value" },
 		{ "convert --allow-sector-mismatchx a b", "unknown option --allow-sector-mismatchx" },
 		{ "convert --allow-sector a b", "unknown option --allow-sector" },
+		{ "help bogus", "help: unknown command bogus" },
+		{ "help create info", "extra argument info (help takes one VERB)" },
+		{ "--version 2", "extra argument 2 (--version takes none)" },
+		{ "-V", "unknown command -V" },
+		{ "create --version x", "unknown option --version" },
 	};
 	struct vhdx_cli cli;
 	char why[256];
@@ -163,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_create_options),
 		cmocka_unit_test(test_other_commands),
+		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_errors_name_the_rule),
 	};
 
