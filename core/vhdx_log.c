@@ -784,7 +784,9 @@ size_t vhdx_log_view_index_size(const struct vhdx_log_view *view)
 {
 	if (!view || !view->log.active)
 		return 0;
-	return 8 + (size_t)view->log.data_descriptors * (sizeof(struct vhdx_log_page) + sizeof(uint32_t)) +
+	/* 8: mem rounded up to 8; a uint32_t per data page and one more while built */
+	return 8 + sizeof(uint32_t) +
+	       (size_t)view->log.data_descriptors * (sizeof(struct vhdx_log_page) + sizeof(uint32_t)) +
 	       (size_t)view->log.zero_descriptors * sizeof(struct vhdx_log_zeros);
 }
 
