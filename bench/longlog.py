@@ -11,8 +11,8 @@ Images (made once in DIR/longlog, reused while their stamp matches), for LOG in 
           one descriptor sector and one data sector (8 KiB): entry k writes the k-th
           4 KiB page of the BAT and metadata regions in turn, with the bytes base holds
           there (the first and the last entries too), LogGuid set in the current header.
-          So dLOG after replay is base: 126 entries for 1 MiB, 2046 for 16 MiB, 8190
-          for 64 MiB.
+          So dLOG after replay is base: 127 entries for 1 MiB, 2047 for 16 MiB, 8191
+          for 64 MiB (the ring's size / 8 KiB, less one).
   rLOG    dLOG after `vhdx repair` (the log replayed in place)
 
 Rows, each tool in turn (order rotated every round), one uncounted warm-up round, RUNS
