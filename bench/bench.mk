@@ -1,11 +1,13 @@
 # bench/bench.mk - benchmarks (not part of `make check`): BENCHMARKS.md.
-#   make bench        all four below, also saved in build/bench/results.md
+#   make bench        all below but size, also saved in build/bench/results.md
 #   make bench-create vhdx create against qemu-img create, side by side
 #   make bench-zero   zeroing a fixed payload against dd on the same target
 #                     (old files; loop devices and a mount when root)
 #   make bench-core   the core's instructions per BAT entry (callgrind)
 #   make bench-convert vhdx convert/compare against qemu-img and cp (images
 #                     with data, 4 GiB and 64 TiB virtual; ~1.5 GiB in BENCH_DIR)
+#   make bench-longlog convert/compare through dirty logs of 1, 16, 64 MiB
+#                     against the same image after replay (~200 MiB in BENCH_DIR)
 #   make size         sizes of vhdx.efi and of the core's code and data
 # BENCH_DIR: where images are created (default build/bench, on the
 # repository's filesystem); BENCH_RUNS: runs per tool and row.
@@ -17,7 +19,7 @@ BENCH_ZERO_RUNS ?= 3
 # seconds qemu-img may take to convert the nearly empty 64 TiB image
 BENCH_BIG_TIMEOUT ?= 60
 
-.PHONY: bench-create bench-zero bench-core bench-convert
+.PHONY: bench-create bench-zero bench-core bench-convert bench-longlog
 
 $(BUILD)/bench/spawn: bench/spawn.c
 	@mkdir -p $(dir $@)
@@ -44,6 +46,10 @@ bench-convert: host $(BUILD)/bench/spawn
 		--vhdx $(BUILD)/host/vhdx --spawn $(BUILD)/bench/spawn \
 		--big-timeout $(BENCH_BIG_TIMEOUT)
 
+bench-longlog: host $(BUILD)/bench/spawn
+	@python3 bench/longlog.py --runs $(BENCH_RUNS) --dir $(BENCH_DIR) \
+		--vhdx $(BUILD)/host/vhdx --spawn $(BUILD)/bench/spawn
+
 bench: SHELL := /bin/bash
 bench: host $(BUILD)/bench/spawn $(BUILD)/bench/core_cost
 	@set -o pipefail; { \
@@ -52,6 +58,7 @@ bench: host $(BUILD)/bench/spawn $(BUILD)/bench/core_cost
 		echo; $(MAKE) -s --no-print-directory bench-zero; \
 		echo; $(MAKE) -s --no-print-directory bench-core; \
 		echo; $(MAKE) -s --no-print-directory bench-convert; \
+		echo; $(MAKE) -s --no-print-directory bench-longlog; \
 	} | tee $(BUILD)/bench/results.md
 
 size: host

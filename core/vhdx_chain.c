@@ -63,13 +63,15 @@ static void note(struct vhdx_text *t, const char *a, const char *b, const char *
  * view through which the disk is decoded again as it is after replay
  * [2.3.3].  The errors of vhdx_disk_open / vhdx_log_find, @why filled.
  */
-static int open_level(struct vhdx_chain_level *lv, void *scratch, size_t scratch_len, char *why,
-		      size_t why_len)
+static int open_level(struct vhdx_chain_level *lv, const struct vhdx_parent_ops *ops, void *scratch,
+		      size_t scratch_len, char *why, size_t why_len)
 {
 	struct vhdx_log log;
 	int err;
 
 	lv->through_log = false;
+	lv->log_index = NULL;
+	lv->log_index_len = 0;
 	err = vhdx_disk_open(&lv->disk, &lv->src, scratch, scratch_len, why, why_len);
 	if (err || !lv->disk.log_replay_needed)
 		return err;
@@ -78,7 +80,31 @@ static int open_level(struct vhdx_chain_level *lv, void *scratch, size_t scratch
 		return err;
 	vhdx_log_view_init(&lv->view, &log, &lv->src);
 	lv->through_log = true;
+	/* before the disk is decoded through the view: every read then uses it */
+	if (ops->index_alloc && ops->index_free) {
+		size_t len = vhdx_log_view_index_size(&lv->view);
+		void *mem = ops->index_alloc(ops->ctx, len);
+
+		if (mem && vhdx_log_view_index(&lv->view, mem, len))
+			ops->index_free(ops->ctx, mem, len);
+		else if (mem) {
+			lv->log_index = mem;
+			lv->log_index_len = len;
+		}
+	}
 	return vhdx_disk_open(&lv->disk, &lv->view.source, scratch, scratch_len, why, why_len);
+}
+
+/* Gives back level @lv's log index, then (parents) its source. */
+static void release_level(const struct vhdx_parent_ops *ops, struct vhdx_chain_level *lv, bool close_src)
+{
+	if (lv->log_index && ops->index_free)
+		ops->index_free(ops->ctx, lv->log_index, lv->log_index_len);
+	lv->log_index = NULL;
+	lv->log_index_len = 0;
+	lv->view.data = NULL; /* reads after this walk the log again */
+	if (close_src && ops->close)
+		ops->close(ops->ctx, &lv->src);
 }
 
 /* The source a level's data and structures are read through. */
@@ -167,7 +193,7 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 		note(&s->tried, key, cand->name, s->why[0] ? s->why : "not found");
 		return 0;
 	}
-	err = open_level(cand, s->scratch, s->scratch_len, s->why, sizeof(s->why));
+	err = open_level(cand, s->ops, s->scratch, s->scratch_len, s->why, sizeof(s->why));
 	if (err == VHDX_ERR_IO) {
 		/* a parent that cannot be read is a failed read, not a mismatch:
 		 * the chain cannot be opened at all */
@@ -176,8 +202,7 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 		vhdx_text_init(&t, chain->why, sizeof(chain->why));
 		vhdx_text_str(&t, cand->name);
 		vhdx_text_str(&t, ": a read failed");
-		if (s->ops->close)
-			s->ops->close(s->ops->ctx, &cand->src);
+		release_level(s->ops, cand, true);
 		return VHDX_ERR_IO;
 	} else if (err) {
 		note(&s->rejected, cand->name, "is not a VHDX that opens", s->why);
@@ -192,15 +217,13 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 		vhdx_text_u64(&t, (uint64_t)k);
 		vhdx_text_str(&t, " (a cycle)");
 		chain->verdict = VHDX_CHAIN_CYCLE;
-		if (s->ops->close)
-			s->ops->close(s->ops->ctx, &cand->src);
+		release_level(s->ops, cand, true);
 		return -1;
 	} else {
 		cand->key = key;
 		return 1;
 	}
-	if (s->ops->close)
-		s->ops->close(s->ops->ctx, &cand->src);
+	release_level(s->ops, cand, true);
 	return 0;
 }
 
@@ -281,9 +304,11 @@ int vhdx_chain_open(struct vhdx_chain *chain, struct vhdx_chain_level *levels, u
 	chain->levels = levels;
 	chain->max_levels = max_levels;
 	vhdx_mem_copy_(&levels[0].src, src, sizeof(*src));
-	err = open_level(&levels[0], scratch, scratch_len, why, why_len);
-	if (err)
+	err = open_level(&levels[0], ops, scratch, scratch_len, why, why_len);
+	if (err) {
+		release_level(ops, &levels[0], false);
 		return err;
+	}
 	copy_text(levels[0].name, sizeof(levels[0].name), name ? name : "");
 	chain->depth = 1;
 	chain->verdict = VHDX_CHAIN_COMPLETE;
@@ -311,11 +336,10 @@ void vhdx_chain_close(struct vhdx_chain *chain, const struct vhdx_parent_ops *op
 {
 	unsigned k;
 
-	if (!chain || !chain->levels)
+	if (!chain || !chain->levels || !ops)
 		return;
-	for (k = 1; k < chain->depth; k++)
-		if (ops && ops->close)
-			ops->close(ops->ctx, &chain->levels[k].src);
+	for (k = 0; k < chain->depth; k++)
+		release_level(ops, &chain->levels[k], k > 0);
 }
 
 /* In enum order; an array, not a switch of literals (no pointer table). */

@@ -149,9 +149,44 @@ struct vhdx_log_view {
 	const struct vhdx_source *under;
 	struct vhdx_log log;
 	uint8_t page[2][4096];        /* a descriptor sector, a data sector */
+	/* the index (vhdx_log_view_index), in the caller's memory; none: data == NULL */
+	const struct vhdx_log_page *data;  /* last data descriptor per 4 KiB page, by file offset */
+	const struct vhdx_log_zeros *zeros; /* union of the zero descriptors' ranges, by file offset */
+	uint32_t data_count, zero_count;
 };
 void vhdx_log_view_init(struct vhdx_log_view *view, const struct vhdx_log *log,
 			const struct vhdx_source *under);
+
+/*
+ * Without an index every read that meets [log.low, log.high) walks the
+ * whole active sequence (its descriptor sectors read again each time).
+ * vhdx_log_view_index builds, in memory the caller owns and keeps for the
+ * view's life, an index of the sequence's descriptors sorted by file
+ * offset: then a read costs two binary searches and one source read per
+ * logged data sector it meets, whatever the number of entries.
+ * vhdx_log_view_index_size: the bytes it needs, 36 per data descriptor and
+ * 24 per zero descriptor, plus 12 (at most 36 per 4 KiB of a log of data
+ * descriptors: 36 MiB for the largest log, 4095 MiB; 0 when the log is
+ * not active).  Given less (or misaligned memory rounded up below it),
+ * vhdx_log_view_index returns VHDX_ERR_INVAL and the view keeps walking
+ * the sequence: slower, the same bytes.  VHDX_ERR_IO / VHDX_ERR_CORRUPT
+ * when the log cannot be read again or changed since vhdx_log_find (the
+ * view then stays without an index).  Reads are the same with or without.
+ */
+struct vhdx_log_page {
+	uint64_t file_offset;         /* [byte] multiple of 4 KiB */
+	uint64_t leading;             /* LeadingBytes */
+	uint32_t data_pos;            /* [byte] ring offset of the data sector */
+	uint32_t trailing;            /* TrailingBytes */
+	uint32_t order;               /* descriptor number in the sequence */
+	uint32_t zeroed;              /* 1: a later zero descriptor covers it */
+};
+struct vhdx_log_zeros {
+	uint64_t start, end;          /* [byte] [start, end) */
+	uint64_t order;               /* descriptor number (while the index is built) */
+};
+size_t vhdx_log_view_index_size(const struct vhdx_log_view *view);
+int vhdx_log_view_index(struct vhdx_log_view *view, void *mem, size_t len);
 
 /*
  * vhdx_log_replay - replay the active sequence in place [2.3.3], crash
@@ -225,6 +260,14 @@ struct vhdx_parent_ops {
 				      char *why, size_t why_len);
 	/* Releases what open acquired for @src.  May be NULL. */
 	void (*close)(void *ctx, struct vhdx_source *src);
+	/*
+	 * Memory for the index of a level's active log (vhdx_log_view_index),
+	 * @len bytes (vhdx_log_view_index_size), or NULL: reads through that
+	 * log then walk it (slower, the same bytes).  Given back through
+	 * index_free when the level is closed or refused.  May be NULL.
+	 */
+	void *(*index_alloc)(void *ctx, size_t len);
+	void (*index_free)(void *ctx, void *mem, size_t len);
 };
 
 #define VHDX_NAME_SIZE 256u  /* display name of a chain level, NUL included */
@@ -236,6 +279,8 @@ struct vhdx_chain_level {
 	struct vhdx_source src;         /* the file; owned by the frontend (close) */
 	bool through_log;               /* its log is active: read through view.source */
 	struct vhdx_log_view view;
+	void *log_index;                /* the view's index (ops->index_alloc), or NULL */
+	size_t log_index_len;           /* [byte] */
 	char name[VHDX_NAME_SIZE];      /* display name */
 	const char *key;                /* locator key that found it; NULL for level 0 */
 };
@@ -269,8 +314,9 @@ struct vhdx_chain {
 int vhdx_chain_open(struct vhdx_chain *chain, struct vhdx_chain_level *levels, unsigned max_levels,
 		    const struct vhdx_source *src, const char *name, const struct vhdx_parent_ops *ops,
 		    void *scratch, size_t scratch_len, char *why, size_t why_len);
-/* Closes every parent (not level 0's source, which the caller gave); once.
- * The levels' disks and names stay readable for printing. */
+/* Closes every parent (not level 0's source, which the caller gave) and
+ * gives back every log index (ops->index_free); once.  The levels' disks
+ * and names stay readable for printing. */
 void vhdx_chain_close(struct vhdx_chain *chain, const struct vhdx_parent_ops *ops);
 
 enum vhdx_severity {

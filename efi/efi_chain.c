@@ -99,6 +99,21 @@ static void efi_chain_close(void *ctx, struct vhdx_source *src)
 	FreePool(pf);
 }
 
+/* A log's index (vhdx_log_view_index): at most 36 bytes per 4 KiB of log
+ * (36 MiB for the largest, 4095 MiB); without it, reads walk the log. */
+static void *efi_index_alloc(void *ctx, size_t len)
+{
+	(void)ctx;
+	return AllocatePool(len);
+}
+
+static void efi_index_free(void *ctx, void *mem, size_t len)
+{
+	(void)ctx;
+	(void)len;
+	FreePool(mem);
+}
+
 void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child)
 {
 	ZeroMem(c, sizeof(*c));
@@ -106,6 +121,8 @@ void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child)
 	c->ops.ctx = c;
 	c->ops.open = efi_chain_open;
 	c->ops.close = efi_chain_close;
+	c->ops.index_alloc = efi_index_alloc;
+	c->ops.index_free = efi_index_free;
 }
 
 char *efi_chain_name(const struct efi_target *t)

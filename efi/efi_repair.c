@@ -30,6 +30,7 @@ struct efi_repair {
 	struct vhdx_disk disk;
 	struct vhdx_log log;
 	struct vhdx_log_view view;
+	void *log_index;               /* the view's (vhdx_log_view_index), pooled, or NULL */
 	struct vhdx_info info;
 	uint64_t errors;               /* error findings but the pending log's own */
 	char first[600];               /* the first of them, as text */
@@ -137,8 +138,18 @@ static EFI_STATUS efi_repair_probe(struct efi_repair *r)
 		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot repair: %a", r->t.name,
 				     why[0] ? why : vhdx_strerror(err));
 	/* the image as it will be after replay must check clean */
-	if (r->log.active)
+	if (r->log.active) {
+		UINTN len;
+
 		vhdx_log_view_init(&r->view, &r->log, &r->s);
+		len = vhdx_log_view_index_size(&r->view);
+		/* without it, the check below walks the log on every read */
+		r->log_index = AllocatePool(len);
+		if (r->log_index && vhdx_log_view_index(&r->view, r->log_index, len)) {
+			FreePool(r->log_index);
+			r->log_index = NULL;
+		}
+	}
 	err = vhdx_check(r->log.active ? &r->view.source : &r->s, r->scratch, EFI_REPAIR_SCRATCH, &r->info,
 			 efi_repair_finding, r);
 	if (err == VHDX_ERR_IO)
@@ -208,6 +219,8 @@ EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image)
 	efi_source_close(&r->src); /* the file, if any */
 	efi_target_free(&r->t);
 	efi_pages_free(r->scratch, EFI_REPAIR_SCRATCH);
+	if (r->log_index)
+		FreePool(r->log_index);
 	FreePool(r);
 	return st;
 }

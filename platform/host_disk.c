@@ -86,9 +86,24 @@ static void close_parent(void *ctx, struct vhdx_source *src)
 	free(t);
 }
 
+static void *index_alloc(void *ctx, size_t len)
+{
+	(void)ctx;
+	return malloc(len);
+}
+
+static void index_free(void *ctx, void *mem, size_t len)
+{
+	(void)ctx;
+	(void)len;
+	free(mem);
+}
+
 const struct vhdx_parent_ops host_parent_ops = {
 	.open = open_parent,
 	.close = close_parent,
+	.index_alloc = index_alloc,
+	.index_free = index_free,
 };
 
 /* 1: starts with the vhdxfile signature, 0: does not (or is shorter),

@@ -4,7 +4,9 @@
  * wrapping around the ring, two sequences, a torn head, zero
  * descriptors), what is corrupt (descriptors at the headers, in the log,
  * misaligned; no valid entry; a truncated file), the read-only view
- * against a model of the file after replay, replay (equal to the view,
+ * against a model of the file after replay (walking the log, and through
+ * its index: many entries, overlapping and zero descriptors, wraps; source
+ * reads per read the same for 8 entries or 300), replay (equal to the view,
  * dry run, idempotent, cut at every write and flush), the bound on the
  * scan over garbage, and the two dirty samples of ../shared/samples.
  *
@@ -190,23 +192,74 @@ static void assert_headers_clean(const struct fx *x, const uint8_t *before, int 
 	}
 }
 
-/* Everything through the view at once equals the model. */
-static void assert_view_is_model(struct fx *x, const struct vhdx_log *log)
+static uint64_t lcg(uint64_t *s)
 {
-	struct vhdx_log_view *v = malloc(sizeof(*v));
-	uint8_t *buf = malloc(x->model_size);
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return *s >> 33;
+}
 
-	vhdx_log_view_init(v, log, &x->f.src);
+/* Reads through @v equal the model: everything at once, then pieces of any
+ * alignment around the log's range [low, high). */
+static void assert_reads_are_model(struct fx *x, const struct vhdx_log *log, struct vhdx_log_view *v,
+				   const char *what)
+{
+	uint8_t *buf = malloc(x->model_size);
+	uint64_t seed = 7, span = log->high - log->low;
+
 	assert_int_equal(v->source.size, x->model_size);
 	assert_true(v->source.log_applied);
 	assert_int_equal(v->source.read(&v->source, 0, buf, x->model_size), VHDX_OK);
 	for (uint64_t off = 0; off < x->model_size; off += SEC)
-		if (memcmp(buf + off, x->model + off, SEC)) {
-			fprintf(stderr, "view differs from the model in the sector at 0x%llx\n",
-				(unsigned long long)off);
-			fail();
-		}
+		if (memcmp(buf + off, x->model + off, SEC))
+			fail_msg("%s differs from the model in the sector at 0x%llx", what, (unsigned long long)off);
+	for (int i = 0; i < 400; i++) {
+		uint64_t off = log->low - (log->low > 5000 ? 5000 : 0) + lcg(&seed) % (span + 10000);
+		uint64_t len = 1 + lcg(&seed) % (i % 2 ? 9000 : 3 * SEC);
+
+		if (off >= x->model_size)
+			off = x->model_size - 1;
+		if (len > x->model_size - off)
+			len = x->model_size - off;
+		assert_int_equal(v->source.read(&v->source, off, buf, len), VHDX_OK);
+		if (memcmp(buf, x->model + off, len))
+			fail_msg("%s: read [0x%llx, +%llu) differs from the model", what, (unsigned long long)off,
+				 (unsigned long long)len);
+	}
 	free(buf);
+}
+
+/*
+ * The view equals the model three ways: walking the log on every read (no
+ * index), through an index (in memory 1 byte off malloc's alignment, and
+ * exactly vhdx_log_view_index_size long: ASan sees any byte past it), and
+ * with one byte too few for the index (refused; the view walks again).
+ */
+static void assert_view_is_model(struct fx *x, const struct vhdx_log *log)
+{
+	struct vhdx_log_view *v = malloc(sizeof(*v));
+	size_t need;
+	uint8_t *mem;
+
+	vhdx_log_view_init(v, log, &x->f.src);
+	assert_null(v->data);
+	assert_reads_are_model(x, log, v, "the view (walking the log)");
+
+	need = vhdx_log_view_index_size(v);
+	assert_int_equal(need, 12 + 36 * log->data_descriptors + 24 * log->zero_descriptors);
+	mem = malloc(need + 1);
+	assert_int_equal(vhdx_log_view_index(v, mem + 1, need), VHDX_OK);
+	assert_non_null(v->data);
+	assert_true(v->data_count <= log->data_descriptors);
+	assert_true(v->zero_count <= log->zero_descriptors);
+	assert_reads_are_model(x, log, v, "the view through its index");
+	free(mem);
+
+	vhdx_log_view_init(v, log, &x->f.src);
+	mem = malloc(need - 1);
+	assert_int_equal(vhdx_log_view_index(v, mem, need - 1), VHDX_ERR_INVAL);
+	assert_null(v->data);
+	assert_reads_are_model(x, log, v, "the view refused an index");
+	free(mem);
 	free(v);
 }
 
@@ -633,11 +686,6 @@ static void test_truncated(void **state)
 	fx_free(&x);
 }
 
-static uint64_t lcg(uint64_t *s)
-{
-	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
-	return *s >> 33;
-}
 
 /* Reads through the view at any offset and length: unaligned, across
  * descriptor edges, past the old end up to LastFileOffset. */
@@ -701,6 +749,203 @@ static void test_view_reads(void **state)
 	free(buf);
 	free(v);
 	fx_free(&x);
+}
+
+/*
+ * Many entries from near the ring's end around its start (entries that
+ * wrap): data descriptors on 24 pages of the BAT and metadata regions
+ * written again and again, zero descriptors of 1 to 6 pages over the same
+ * pages (a data page written after a zero range, a zero range after a data
+ * page, zero ranges that overlap), data past the old end.  The view walking
+ * the log, the view through its index and replay all give the model.
+ */
+static uint32_t build_many(struct fx *x, uint32_t entries, uint64_t seed, bool zeros)
+{
+	const uint32_t n = x->ring_len, t = n - 20 * (uint32_t)KiB;
+	const uint64_t end = x->f.size;
+	uint64_t pages[24];
+	uint32_t pos = t;
+
+	for (int k = 0; k < 24; k++)
+		pages[k] = k < 16 ? x->plan.bat_offset + (uint64_t)k * SEC : x->plan.meta_offset + (uint64_t)(k - 16) * SEC;
+	for (uint32_t e = 0; e < entries; e++) {
+		struct lb_desc d[3];
+		size_t count = 1 + lcg(&seed) % 3;
+
+		for (size_t i = 0; i < count; i++) {
+			uint64_t k = lcg(&seed) % 24;
+
+			if (zeros && lcg(&seed) % 4 == 0)
+				d[i] = (struct lb_desc){ true, pages[k], (1 + lcg(&seed) % (k < 16 ? 16 - k < 6 ? 16 - k : 6 : 1)) * SEC, NULL };
+			else if (lcg(&seed) % 16 == 0)
+				d[i] = (struct lb_desc){ false, end + (lcg(&seed) % 8) * SEC, 0, pat[lcg(&seed) % 16] };
+			else
+				d[i] = (struct lb_desc){ false, pages[k], 0, pat[lcg(&seed) % 16] };
+		}
+		pos = (pos + put(x, pos, 1000 + e, t, d, count, end, end + 64 * KiB)) % n;
+		model_apply(x, d, count, end + 64 * KiB);
+	}
+	fx_dirty(x);
+	return pos;
+}
+
+static void test_view_index_many(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		fx_make(&x, 2 * MiB, 8 * MiB);
+		build_many(&x, 120, seed, true);
+		if (find(&x, &log, why))
+			fail_msg("%s", why);
+		assert_int_equal(log.entries, 120);
+		assert_true(log.tail > log.head); /* it wraps */
+		assert_true(log.zero_descriptors > 10);
+		assert_replays_to_model(&x, &log);
+		fx_free(&x);
+	}
+}
+
+/*
+ * The cost of a read: through the index, the same whatever the number of
+ * entries (one read of the file underneath, one of the page's data sector);
+ * walking the log, at least one read per entry.  Source reads counted.
+ */
+static void test_view_index_cost(void **state)
+{
+	const uint32_t counts[2] = { 8, 300 };
+	long indexed[2], walked[2], built[2];
+	struct vhdx_log_view *v = malloc(sizeof(*v));
+	uint8_t buf[SEC];
+
+	(void)state;
+	for (int c = 0; c < 2; c++) {
+		struct fx x;
+		struct vhdx_log log;
+		char why[WHY];
+		size_t need;
+		uint8_t *mem;
+
+		fx_make(&x, 4 * MiB, 8 * MiB);
+		build_many(&x, counts[c], 5, true);
+		if (find(&x, &log, why))
+			fail_msg("%s", why);
+		assert_int_equal(log.entries, counts[c]);
+		vhdx_log_view_init(v, &log, &x.f.src);
+		x.f.reads = 0;
+		assert_int_equal(v->source.read(&v->source, x.plan.bat_offset + 3 * SEC, buf, SEC), VHDX_OK);
+		walked[c] = x.f.reads;
+		need = vhdx_log_view_index_size(v);
+		mem = malloc(need);
+		x.f.reads = 0;
+		assert_int_equal(vhdx_log_view_index(v, mem, need), VHDX_OK);
+		built[c] = x.f.reads;
+		/* a page the log writes (data, or zeros then data) and one it does not */
+		x.f.reads = 0;
+		for (int k = 0; k < 24; k++) {
+			uint64_t off = k < 16 ? x.plan.bat_offset + (uint64_t)k * SEC : x.plan.meta_offset + (uint64_t)(k - 16) * SEC;
+
+			assert_int_equal(v->source.read(&v->source, off, buf, SEC), VHDX_OK);
+			assert_memory_equal(buf, x.model + off, SEC);
+		}
+		indexed[c] = x.f.reads;
+		assert_true(indexed[c] <= 2 * 24);
+		x.f.reads = 0;
+		assert_int_equal(v->source.read(&v->source, x.plan.meta_offset + 64 * KiB, buf, SEC), VHDX_OK);
+		assert_int_equal(x.f.reads, 1);
+		free(mem);
+		fx_free(&x);
+	}
+	/* walking: at least one descriptor sector per entry; building the index: one walk */
+	assert_true(walked[0] >= 8 && walked[1] >= 300);
+	assert_true(built[1] >= 300 && built[1] <= 2 * 300);
+	/* through the index: 1 or 2 reads per page with 8 entries or 300 */
+	assert_true(indexed[0] >= 24 && indexed[1] >= 24);
+	assert_true(indexed[1] <= indexed[0] + 24);
+	free(v);
+}
+
+/* The chain asks for the index (ops.index_alloc) and gives it back at close. */
+struct index_ops_count {
+	long allocs, frees;
+	size_t last_len;
+	bool refuse;
+};
+
+static void *count_alloc(void *ctx, size_t len)
+{
+	struct index_ops_count *c = ctx;
+
+	if (c->refuse)
+		return NULL;
+	c->allocs++;
+	c->last_len = len;
+	return malloc(len);
+}
+
+static void count_free(void *ctx, void *mem, size_t len)
+{
+	struct index_ops_count *c = ctx;
+
+	assert_int_equal(len, c->last_len);
+	c->frees++;
+	free(mem);
+}
+
+static enum vhdx_parent_open no_parent(void *ctx, const char *child_name, const char *key, const char *path,
+				       enum vhdx_path_kind kind, struct vhdx_source *ret_src, char *name,
+				       size_t name_len, char *why, size_t why_len)
+{
+	(void)ctx, (void)child_name, (void)key, (void)path, (void)kind, (void)ret_src, (void)name;
+	(void)name_len, (void)why, (void)why_len;
+	return VHDX_PARENT_ABSENT;
+}
+
+static void test_view_index_chain(void **state)
+{
+	struct vhdx_chain_level *levels = calloc(2, sizeof(*levels));
+	uint8_t *scratch = malloc(VHDX_OPEN_SCRATCH_MIN), *bat = malloc(64 * KiB);
+	struct vhdx_chain chain;
+	struct index_ops_count c;
+	struct vhdx_parent_ops ops = { .open = no_parent, .index_alloc = count_alloc, .index_free = count_free };
+	char why[WHY];
+
+	(void)state;
+	for (int refuse = 0; refuse < 2; refuse++) {
+		struct fx x;
+		const struct vhdx_source *s;
+
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		/* entries that write the BAT's first 16 pages with what they hold */
+		memcpy(bat, x.f.data + x.plan.bat_offset, 64 * KiB);
+		for (uint32_t e = 0, pos = 0; e < 40; e++) {
+			struct lb_desc d = { false, x.plan.bat_offset + (e % 16) * SEC, 0, bat + (e % 16) * SEC };
+
+			pos += put(&x, pos, 10 + e, 0, &d, 1, x.f.size, x.f.size);
+		}
+		fx_dirty(&x);
+		memset(&c, 0, sizeof(c));
+		c.refuse = refuse;
+		ops.ctx = &c;
+		assert_int_equal(vhdx_chain_open(&chain, levels, 2, &x.f.src, "dirty", &ops, scratch,
+						 VHDX_OPEN_SCRATCH_MIN, why, WHY), VHDX_OK);
+		assert_true(levels[0].through_log);
+		assert_int_equal(c.allocs, refuse ? 0 : 1);
+		assert_true(refuse ? !levels[0].view.data : levels[0].view.data != NULL);
+		s = &levels[0].view.source;
+		assert_int_equal(s->read(s, x.plan.bat_offset, scratch, 64 * KiB), VHDX_OK);
+		assert_memory_equal(scratch, bat, 64 * KiB);
+		vhdx_chain_close(&chain, &ops);
+		assert_int_equal(c.frees, c.allocs);
+		assert_null(levels[0].view.data);
+		fx_free(&x);
+	}
+	free(bat);
+	free(scratch);
+	free(levels);
 }
 
 /* A file whose end is not on 4 KiB (trailing bytes): extended, the partial sector kept. */
@@ -1117,6 +1362,9 @@ int main(void)
 		cmocka_unit_test(test_no_valid_entry),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_view_reads),
+		cmocka_unit_test(test_view_index_many),
+		cmocka_unit_test(test_view_index_cost),
+		cmocka_unit_test(test_view_index_chain),
 		cmocka_unit_test(test_unaligned_end),
 		cmocka_unit_test(test_dry_run_and_args),
 		cmocka_unit_test(test_read_failures),
