@@ -54,6 +54,45 @@ static void test_zeros(void **state)
 	assert_int_equal(vhdx_crc32c_zeros(head, 0), head);
 }
 
+/* every entry of the slicing tables, from the polynomial bit by bit */
+static void test_tables(void **state)
+{
+#include "vhdx_crc32c_table.h"
+	uint32_t n, k, bit;
+
+	(void)state;
+	for (n = 0; n < 256; n++) {
+		uint32_t c = n;
+
+		for (k = 0; k < 8; k++) {
+			for (bit = 0; bit < 8; bit++)
+				c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+			if (crc32c_table[k][n] != c)
+				fail_msg("table %u entry %u: 0x%08x, bit by bit 0x%08x", k, n, crc32c_table[k][n], c);
+		}
+	}
+}
+
+/* every length 0..300 at every alignment mod 8, against the bitwise model */
+static void test_lengths_and_alignments(void **state)
+{
+	static uint8_t buf[320], zeros[300];
+	uint32_t seed = 1, start;
+	size_t len, align;
+
+	(void)state;
+	for (len = 0; len < sizeof(buf); len++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[len] = (uint8_t)(seed >> 16);
+	}
+	for (align = 0; align < 8; align++)
+		for (len = 0; len + align <= 300; len++)
+			assert_int_equal(vhdx_crc32c(0, buf + align, len), ref_crc32c(buf + align, len));
+	start = vhdx_crc32c(0, buf, 5);
+	for (len = 0; len < sizeof(zeros); len++)
+		assert_int_equal(vhdx_crc32c_zeros(start, len), vhdx_crc32c(start, zeros, len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -61,6 +100,8 @@ int main(void)
 		cmocka_unit_test(test_rfc3720_vectors),
 		cmocka_unit_test(test_chaining),
 		cmocka_unit_test(test_zeros),
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_lengths_and_alignments),
 	};
 
 	return cmocka_run_group_tests_name("crc32c", tests, NULL, NULL);
