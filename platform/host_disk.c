@@ -29,6 +29,7 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 	const char *slash = strrchr(child_name, '/');
 	struct posix_target *t;
 	struct vhdx_text nt;
+	const char *what;
 	int fd;
 
 	(void)ctx;
@@ -62,7 +63,11 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 		snprintf(why, why_len, "%s", strerror(ENAMETOOLONG));
 		return VHDX_PARENT_CANNOT;
 	}
-	fd = open(name, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(name, &what);
+	if (fd < 0 && what) {
+		snprintf(why, why_len, "not a regular file or block device: %s", what);
+		return VHDX_PARENT_FAILED;
+	}
 	if (fd < 0) {
 		snprintf(why, why_len, "%s", strerror(errno));
 		return errno == ENOENT || errno == ENOTDIR ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
@@ -110,13 +115,17 @@ static int has_signature(int fd)
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
 {
 	char why[VHDX_WHY_SIZE];
+	const char *what;
 	int fd, err;
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(path, &what);
 	if (fd < 0) {
-		host_error("%s: cannot open: %s", path, strerror(errno));
+		if (what)
+			host_error("%s: not a regular file or block device: %s", path, what);
+		else
+			host_error("%s: cannot open: %s", path, strerror(errno));
 		return VHDX_EXIT_USAGE;
 	}
 	if (fstat(fd, &d->st) < 0 || posix_source_init(&d->src, &d->t, fd) < 0) {

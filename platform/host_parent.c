@@ -56,11 +56,16 @@ static int accept_parent(const char *path, struct stat *pst, struct vhdx_disk *d
 	struct posix_target t;
 	struct vhdx_source src;
 	struct vhdx_info *info;
+	const char *what;
 	void *scratch;
 	int fd, err;
 
 	memset(&t, 0, sizeof(t));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(path, &what);
+	if (fd < 0 && what) {
+		host_error("--parent %s: not a regular file or block device: %s", path, what);
+		return VHDX_EXIT_USAGE;
+	}
 	if (fd < 0 || fstat(fd, pst) < 0 || posix_source_init(&src, &t, fd) < 0) {
 		host_error("--parent %s: %s", path, strerror(errno));
 		if (fd >= 0)

@@ -25,13 +25,17 @@ struct rsrc {
  * Exit status on failure, message printed. */
 static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 {
+	const char *what;
 	int fd;
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(path, &what);
 	if (fd < 0) {
-		host_error("%s: cannot open: %s", path, strerror(errno));
+		if (what)
+			host_error("%s: not a regular file or block device: %s", path, what);
+		else
+			host_error("%s: cannot open: %s", path, strerror(errno));
 		return VHDX_EXIT_USAGE;
 	}
 	if (posix_source_init(src, &r->t, fd) < 0) {
