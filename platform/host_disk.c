@@ -30,7 +30,8 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 	struct posix_target *t;
 	struct vhdx_text nt;
 	const char *what;
-	int fd;
+	size_t len;
+	int fd, n;
 
 	(void)ctx;
 	(void)key;
@@ -45,15 +46,29 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 		snprintf(why, why_len, "a Windows volume or network path, not followed here");
 		return VHDX_PARENT_CANNOT;
 	case VHDX_PATH_RELATIVE:
-		/* from the child's folder, made absolute so that ".." folds */
-		if (child_name[0] == '/')
-			snprintf(folder, sizeof(folder), "%.*s", slash ? (int)(slash - child_name + 1) : 1,
-				 child_name);
-		else if (!getcwd(folder, sizeof(folder) - 1))
-			snprintf(folder, sizeof(folder), "/");
-		else
-			snprintf(folder + strlen(folder), sizeof(folder) - strlen(folder), "/%.*s",
-				 slash ? (int)(slash - child_name + 1) : 0, child_name);
+		/* from the child's folder, made absolute so that ".." folds;
+		 * a folder past PATH_MAX is too long, never taken as "/" or cut */
+		if (child_name[0] == '/') {
+			n = snprintf(folder, sizeof(folder), "%.*s",
+				     slash ? (int)(slash - child_name + 1) : 1, child_name);
+		} else if (!getcwd(folder, sizeof(folder))) {
+			n = errno == ERANGE || errno == ENAMETOOLONG ? -1 : 0;
+			if (!n) {
+				vhdx_text_str(&nt, path);
+				snprintf(why, why_len, "the current folder: %s", strerror(errno));
+				return VHDX_PARENT_CANNOT;
+			}
+		} else {
+			len = strlen(folder);
+			n = snprintf(folder + len, sizeof(folder) - len, "/%.*s",
+				     slash ? (int)(slash - child_name + 1) : 0, child_name);
+			n = n < 0 ? n : n + (int)len;
+		}
+		if (n < 0 || (size_t)n >= sizeof(folder)) {
+			vhdx_text_str(&nt, path);
+			snprintf(why, why_len, "its folder: %s", strerror(ENAMETOOLONG));
+			return VHDX_PARENT_CANNOT;
+		}
 		break;
 	case VHDX_PATH_ROOTED:
 		snprintf(folder, sizeof(folder), "/");

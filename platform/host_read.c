@@ -54,7 +54,7 @@ struct check_out {
 static void print_finding(void *ctx, const struct vhdx_finding *f)
 {
 	struct check_out *o = ctx;
-	char line[2048];
+	char line[2 * VHDX_CHAIN_WHY_SIZE + 1024]; /* the rule's text and what was found */
 
 	if (!o->print)
 		return;
@@ -168,7 +168,7 @@ int host_cmd_check(const struct vhdx_cli *cli)
 
 	rd = read_target(cli, &o, &st);
 	if (rd) {
-		char line[1200];
+		char line[VHDX_NAME_SIZE + 256];
 
 		vhdx_check_line(cli->target, &rd->info, line, sizeof(line));
 		printf("%s\n", line);

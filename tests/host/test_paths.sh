@@ -43,4 +43,59 @@ for args in "convert -O raw fp/child.vhdx out.raw" "compare fp/child.vhdx fp/bas
 	[ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "(parent mismatch): $T/fp/base.vhdx: $rule" <<<"$out" &&
 		[ ! -e out.raw ] && ok "FIFO as a parent: $args" || bad "FIFO as a parent: $args: rc $rc: $out"
 done
+
+# --- chains in deep folders: every level's path in full (it was cut at
+# 256 bytes, and the parent was then "absent")
+cd "$T" || exit 2
+base_data() { # IMG: a dynamic 8 MiB image with data in two places
+	"$VHDX" create -q -t dynamic -b 1M -s 8M "$1" &&
+		qemu-io -f vhdx -c "write -P 0x5a 0 3M" -c "write -P 0xc3 5M 1M" "$1" >/dev/null
+}
+seg() { printf "%${2}s" | tr ' ' "$1"; } # seg CHAR N: N times CHAR
+for depth in 300 1100; do
+	d=$T/deep$depth
+	while [ ${#d} -lt $depth ]; do d=$d/$(seg x 200); done
+	mkdir -p "$d"
+	base_data "$d/b.vhdx" &&
+		"$VHDX" create -q -t differencing --parent "$d/b.vhdx" "$d/c1.vhdx" &&
+		"$VHDX" create -q -t differencing --parent "$d/c1.vhdx" "$d/c2.vhdx" || bad "chain in a ${#d}-byte folder not made"
+	run check "$d/c2.vhdx"
+	[ $rc -eq 0 ] && ! grep -q "parent\." <<<"$out" && ok "${#d}-byte folder: check follows the chain of three" ||
+		bad "${#d}-byte folder: check: rc $rc: ${out:0:600}"
+	run info "$d/c2.vhdx"
+	grep -qF "  2: $d/b.vhdx (relative_path): VHDX (dynamic, 8 MiB)" <<<"$out" &&
+		ok "${#d}-byte folder: info names each level in full" || bad "${#d}-byte folder: info: ${out: -800}"
+	rm -f out.raw
+	run convert -q -O raw "$d/c2.vhdx" out.raw
+	want=$(7zz e -tvhdx -so "$d/c2.vhdx" 2>/dev/null | sha256sum)
+	rm -f base.raw && qemu-img convert -O raw "$d/b.vhdx" base.raw
+	[ $rc -eq 0 ] && [ "$(sha256sum <out.raw)" = "$want" ] && [ "$(sha256sum <base.raw)" = "$want" ] &&
+		ok "${#d}-byte folder: convert reads what 7zz reads through the chain" || bad "${#d}-byte folder: convert: rc $rc: ${out:0:400}"
+	run compare "$d/c2.vhdx" "$d/b.vhdx"
+	[ $rc -eq 0 ] && ok "${#d}-byte folder: compare of the child with its base" || bad "${#d}-byte folder: compare: rc $rc: ${out:0:400}"
+	rm -f out.raw
+done
+
+# --- a folder past PATH_MAX (4096 bytes): reached step by step, the chain
+# moved in from a short folder; its parent's path is refused as too long
+mkdir -p short && base_data short/b.vhdx && "$VHDX" create -q -t differencing --parent short/b.vhdx short/c.vhdx ||
+	bad "short chain not made"
+long=$T
+(
+	n=0
+	while [ $n -lt 22 ]; do mkdir -p "$(seg y 200)" && cd "$(seg y 200)" || exit 1; n=$((n + 1)); done
+	mv "$T/short" . || exit 1
+	[ ${#PWD} -gt 4096 ] || { echo "FAIL: the folder is only ${#PWD} bytes"; exit 1; }
+	out=$(timeout $TO "$VHDX" check short/c.vhdx 2>&1); rc=$?
+	[ $rc -eq 0 ] && grep -q "relative_path .*b.vhdx: its folder: File name too long (parent.absent)" <<<"$out" ||
+		{ echo "FAIL: check in a ${#PWD}-byte folder: rc $rc: $out"; exit 1; }
+	out=$(timeout $TO "$VHDX" convert -q -O raw short/c.vhdx out.raw 2>&1); rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "(parent absent): relative_path .*: its folder: File name too long" <<<"$out" &&
+		[ ! -e out.raw ] || { echo "FAIL: convert in a ${#PWD}-byte folder: rc $rc: $out"; exit 1; }
+	out=$(timeout $TO "$VHDX" create -q -t differencing --parent short/b.vhdx short/d.vhdx 2>&1); rc=$?
+	[ $rc -eq 2 ] && grep -q "File name too long" <<<"$out" && [ ! -e short/d.vhdx ] ||
+		{ echo "FAIL: create in a ${#PWD}-byte folder: rc $rc: $out"; exit 1; }
+) >"$T/long.out" 2>&1 && ok "a parent past PATH_MAX: check warns, convert and create refuse, each saying too long" ||
+	bad "past PATH_MAX: $(cat "$T/long.out")"
+rm -rf "$T/$(seg y 200)" 2>/dev/null || bad "cannot remove the deep folder"
 finish
