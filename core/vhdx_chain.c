@@ -244,6 +244,13 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 	return 0;
 }
 
+void vhdx_chain_too_deep_text_(struct vhdx_text *t, unsigned max_levels)
+{
+	vhdx_text_str(t, "more than ");
+	vhdx_text_u64(t, max_levels - 1);
+	vhdx_text_str(t, " parents: a chain this deep is refused");
+}
+
 /* Finds the parent of level @cur.  0: found; < 0: the walk ends. */
 static int find_parent(struct search *s, unsigned cur)
 {
@@ -258,9 +265,7 @@ static int find_parent(struct search *s, unsigned cur)
 		struct vhdx_text t;
 
 		vhdx_text_init(&t, chain->why, sizeof(chain->why));
-		vhdx_text_str(&t, "more than ");
-		vhdx_text_u64(&t, chain->max_levels - 1);
-		vhdx_text_str(&t, " parents: a chain this deep is refused");
+		vhdx_chain_too_deep_text_(&t, chain->max_levels);
 		chain->verdict = VHDX_CHAIN_TOO_DEEP;
 		return -1;
 	}

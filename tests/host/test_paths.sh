@@ -12,6 +12,11 @@ M=$((1024 * 1024))
 TO=20 # [s] far beyond any of these runs; a blocked open never ends
 cd "$T" || exit 2
 
+data_write_guid() { # IMG: the current header's DataWriteGuid, lower case
+	"$VHDX" info --json "$1" | python3 -c 'import json,sys
+i = json.load(sys.stdin)
+print(i["headers"][i["current_header"] - 1]["data_write_guid"].lower())'
+}
 # run ARGS...: vhdx under timeout; sets $out (stdout and stderr) and $rc
 run() { out=$(timeout $TO "$VHDX" "$@" 2>&1); rc=$?; }
 
@@ -98,4 +103,39 @@ long=$T
 ) >"$T/long.out" 2>&1 && ok "a parent past PATH_MAX: check warns, convert and create refuse, each saying too long" ||
 	bad "past PATH_MAX: $(cat "$T/long.out")"
 rm -rf "$T/$(seg y 200)" 2>/dev/null || bad "cannot remove the deep folder"
+
+# --- one depth limit for create and the readers: create makes levels 1 to
+# 15 (a chain of 16, which convert reads) and refuses the 16th parent with
+# the words convert uses for a chain one level deeper
+mkdir -p dp && cd dp || exit 2
+"$VHDX" create -q -t dynamic -b 1M -s 8M l0.vhdx
+for i in $(seq 1 15); do "$VHDX" create -q -t differencing --parent l$((i - 1)).vhdx l$i.vhdx || bad "create level $i"; done
+run convert -q -O raw l15.vhdx l15.raw
+[ $rc -eq 0 ] && ok "convert reads the chain of 16 levels create made" || bad "convert of 16 levels: rc $rc: $out"
+run create -q -t differencing --parent l15.vhdx l16.vhdx
+create_out=$out create_rc=$rc
+# the same depth made by hand: a child of l14 whose locator is patched to
+# name l15 (same name length, l15's DataWriteGuid)
+"$VHDX" create -q -t differencing --parent l14.vhdx p16.vhdx
+python3 - p16.vhdx "$(data_write_guid l14.vhdx)" "$(data_write_guid l15.vhdx)" <<'PY' || bad "p16 not patched"
+import sys
+img, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
+data = bytearray(open(img, 'rb').read())
+for a, b in ((old, new), ('.\\l14.vhdx', '.\\l15.vhdx')):
+    a, b = a.encode('utf-16-le'), b.encode('utf-16-le')
+    i = data.find(a)
+    assert i > 0 and len(a) == len(b), (a, i)
+    data[i:i + len(a)] = b
+open(img, 'wb').write(data)
+PY
+run convert -q -O raw p16.vhdx p16.raw
+words() { sed -n 's/.*: \(more than [0-9]* parents: .*\)$/\1/p' <<<"$1"; }
+[ $rc -eq 2 ] && grep -q "(too deep): more than 15 parents: a chain this deep is refused" <<<"$out" ||
+	bad "convert of 17 levels: rc $rc: $out"
+[ $create_rc -eq 2 ] && [ "$(wc -l <<<"$create_out")" -eq 1 ] && [ ! -e l16.vhdx ] &&
+	grep -q "^vhdx: --parent l15.vhdx: more than 15 parents" <<<"$create_out" &&
+	[ -n "$(words "$out")" ] && [ "$(words "$create_out")" = "$(words "$out")" ] &&
+	ok "create refuses a 16th parent in convert's words ($(words "$out"))" ||
+	bad "create of a 17th level: rc $create_rc: $create_out // convert: $out"
+cd "$T" || exit 2
 finish
