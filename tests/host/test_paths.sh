@@ -138,4 +138,34 @@ words() { sed -n 's/.*: \(more than [0-9]* parents: .*\)$/\1/p' <<<"$1"; }
 	ok "create refuses a 16th parent in convert's words ($(words "$out"))" ||
 	bad "create of a 17th level: rc $create_rc: $create_out // convert: $out"
 cd "$T" || exit 2
+
+# --- a parent whose logical sector size differs from the child's: the
+# child (512) made of a 512-byte parent, which is then replaced by a
+# 4096-byte one of the same size, the child's parent_linkage patched to
+# its DataWriteGuid; and the other way round
+for pair in "512 4096" "4096 512"; do
+	set -- $pair
+	mkdir -p "lss$1" && cd "lss$1" || exit 2
+	"$VHDX" create -q -t dynamic -b 1M -s 8M --logical-sector-size $1 base.vhdx &&
+		"$VHDX" create -q -t differencing --parent base.vhdx child.vhdx &&
+		old=$(data_write_guid base.vhdx) && rm base.vhdx &&
+		"$VHDX" create -q -t dynamic -b 1M -s 8M --logical-sector-size $2 base.vhdx || bad "lss $pair: not made"
+	python3 - child.vhdx "$old" "$(data_write_guid base.vhdx)" <<'PY' || bad "lss $pair: not patched"
+import sys
+img, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
+data = bytearray(open(img, 'rb').read())
+a, b = old.encode('utf-16-le'), new.encode('utf-16-le')
+i = data.find(a)
+assert i > 0 and len(a) == len(b), (a, i)
+data[i:i + len(a)] = b
+open(img, 'wb').write(data)
+PY
+	run check child.vhdx
+	[ $rc -eq 1 ] && grep -q "found $T/lss$1/base.vhdx: its logical sector size differs from the child's (parent.mismatch)" <<<"$out" &&
+		ok "a $2-byte-sector parent of a $1-byte-sector child: parent.mismatch" || bad "lss $pair: check: rc $rc: $out"
+	run convert -q -O raw child.vhdx out.raw
+	[ $rc -eq 2 ] && grep -q "(parent mismatch): $T/lss$1/base.vhdx: its logical sector size differs" <<<"$out" && [ ! -e out.raw ] &&
+		ok "a $2-byte-sector parent of a $1-byte-sector child: convert refuses" || bad "lss $pair: convert: rc $rc: $out"
+	cd "$T" || exit 2
+done
 finish
