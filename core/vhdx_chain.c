@@ -66,11 +66,16 @@ static void put_path(struct vhdx_text *t, const char *s, size_t room)
 		return;
 	head = (avail - 3) / 3;
 	tail = avail - 3 - head;
+	/* never inside a UTF-8 sequence: continuation bytes are 10xxxxxx */
+	while (head && ((unsigned char)s[head] & 0xC0) == 0x80)
+		head--;
 	for (i = 0; i < head; i++)
 		t->buf[t->pos++] = s[i];
 	for (i = 0; i < 3; i++)
 		t->buf[t->pos++] = '.';
-	for (i = n - tail; i < n; i++)
+	for (i = n - tail; i < n && ((unsigned char)s[i] & 0xC0) == 0x80; i++)
+		;
+	for (; i < n; i++)
 		t->buf[t->pos++] = s[i];
 	t->buf[t->pos] = '\0';
 }

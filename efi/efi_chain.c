@@ -94,7 +94,9 @@ static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, c
 	fi = LibFileInfo(f);
 	pf = AllocateZeroPool(sizeof(*pf));
 	if (!fi || !pf || (fi->Attribute & EFI_FILE_DIRECTORY)) {
-		vhdx_text_str(&wt, !fi || !pf ? "out of memory" : "is a directory");
+		/* the host's words: a parent is a regular file (or a block device) */
+		vhdx_text_str(&wt, !fi || !pf ? "out of memory" :
+						"not a regular file or block device: Is a directory");
 		if (fi)
 			FreePool(fi);
 		if (pf)
