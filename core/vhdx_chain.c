@@ -44,15 +44,60 @@ static void copy_text(char *dst, size_t len, const char *src)
 	vhdx_text_str(&t, src);
 }
 
-/* "key value: why" or "name: why" appended to one of the chain's notes. */
-static void note(struct vhdx_text *t, const char *a, const char *b, const char *why)
+/*
+ * Appends path @s leaving @room bytes for what follows it: a path too
+ * long for the rest keeps its start and its end (the file's name) around
+ * "...", so that the reason after it is never the part cut off.
+ */
+static void put_path(struct vhdx_text *t, const char *s, size_t room)
+{
+	size_t n = vhdx_str_len_(s), avail, head, tail, i;
+
+	if (!t->buf || !t->len)
+		return;
+	avail = t->len > t->pos + 1 + room ? t->len - t->pos - 1 - room : 0;
+	if (n <= avail) {
+		vhdx_text_str(t, s);
+		return;
+	}
+	if (avail < 16)
+		avail = 16 < t->len - t->pos - 1 ? 16 : t->len - t->pos - 1;
+	if (avail < 4)
+		return;
+	head = (avail - 3) / 3;
+	tail = avail - 3 - head;
+	/* never inside a UTF-8 sequence: continuation bytes are 10xxxxxx */
+	while (head && ((unsigned char)s[head] & 0xC0) == 0x80)
+		head--;
+	for (i = 0; i < head; i++)
+		t->buf[t->pos++] = s[i];
+	for (i = 0; i < 3; i++)
+		t->buf[t->pos++] = '.';
+	for (i = n - tail; i < n && ((unsigned char)s[i] & 0xC0) == 0x80; i++)
+		;
+	for (; i < n; i++)
+		t->buf[t->pos++] = s[i];
+	t->buf[t->pos] = '\0';
+}
+
+/* "key path what: why" appended to one of the chain's notes (@key,
+ * @path, @what may be NULL); a long @path shortened in the middle
+ * (put_path) so that the rest fits. */
+static void note(struct vhdx_text *t, const char *key, const char *path, const char *what,
+		 const char *why)
 {
 	if (t->pos)
 		vhdx_text_str(t, "; ");
-	vhdx_text_str(t, a);
-	if (b) {
+	if (key) {
+		vhdx_text_str(t, key);
+		if (path)
+			vhdx_text_str(t, " ");
+	}
+	if (path)
+		put_path(t, path, (what ? vhdx_str_len_(what) + 1 : 0) + vhdx_str_len_(why) + 2);
+	if (what) {
 		vhdx_text_str(t, " ");
-		vhdx_text_str(t, b);
+		vhdx_text_str(t, what);
 	}
 	vhdx_text_str(t, ": ");
 	vhdx_text_str(t, why);
@@ -121,8 +166,8 @@ struct search {
 	struct vhdx_guid linkage;
 	struct vhdx_text tried;     /* paths with nothing there */
 	struct vhdx_text rejected;  /* candidates that were there and refused */
-	char tried_buf[256];
-	char rejected_buf[384];
+	char tried_buf[(VHDX_CHAIN_WHY_SIZE - 16) / 2];
+	char rejected_buf[(VHDX_CHAIN_WHY_SIZE - 16) / 2];
 	char why[VHDX_WHY_SIZE];
 };
 
@@ -170,7 +215,7 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 	if (err == VHDX_ERR_RANGE)
 		return 0; /* no such key */
 	if (err == VHDX_ERR_NOSPACE) {
-		note(&s->tried, key, NULL, "longer than this reader follows");
+		note(&s->tried, key, NULL, NULL, "longer than this reader follows");
 		return 0;
 	}
 	if (err)
@@ -187,10 +232,10 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 	case VHDX_PARENT_OPENED:
 		break;
 	case VHDX_PARENT_FAILED:
-		note(&s->rejected, cand->name, NULL, s->why[0] ? s->why : "cannot be read");
+		note(&s->rejected, NULL, cand->name, NULL, s->why[0] ? s->why : "cannot be read");
 		return 0;
 	default: /* ABSENT, CANNOT */
-		note(&s->tried, key, cand->name, s->why[0] ? s->why : "not found");
+		note(&s->tried, key, cand->name, NULL, s->why[0] ? s->why : "not found");
 		return 0;
 	}
 	err = open_level(cand, s->ops, s->scratch, s->scratch_len, s->why, sizeof(s->why));
@@ -200,19 +245,19 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 		struct vhdx_text t;
 
 		vhdx_text_init(&t, chain->why, sizeof(chain->why));
-		vhdx_text_str(&t, cand->name);
+		put_path(&t, cand->name, 16);
 		vhdx_text_str(&t, ": a read failed");
 		release_level(s->ops, cand, true);
 		return VHDX_ERR_IO;
 	} else if (err) {
-		note(&s->rejected, cand->name, "is not a VHDX that opens", s->why);
+		note(&s->rejected, NULL, cand->name, "is not a VHDX that opens", s->why);
 	} else if ((no = refusal(s, &child->disk, &cand->disk)) != NULL) {
-		note(&s->rejected, cand->name, NULL, no);
+		note(&s->rejected, NULL, cand->name, NULL, no);
 	} else if ((k = in_chain(chain, &cand->disk)) >= 0) {
 		struct vhdx_text t;
 
 		vhdx_text_init(&t, chain->why, sizeof(chain->why));
-		vhdx_text_str(&t, cand->name);
+		put_path(&t, cand->name, 48);
 		vhdx_text_str(&t, ": already in the chain as level ");
 		vhdx_text_u64(&t, (uint64_t)k);
 		vhdx_text_str(&t, " (a cycle)");
@@ -225,6 +270,13 @@ static int try_path(struct search *s, unsigned cur, const char *key)
 	}
 	release_level(s->ops, cand, true);
 	return 0;
+}
+
+void vhdx_chain_too_deep_text_(struct vhdx_text *t, unsigned max_levels)
+{
+	vhdx_text_str(t, "more than ");
+	vhdx_text_u64(t, max_levels - 1);
+	vhdx_text_str(t, " parents: a chain this deep is refused");
 }
 
 /* Finds the parent of level @cur.  0: found; < 0: the walk ends. */
@@ -241,9 +293,7 @@ static int find_parent(struct search *s, unsigned cur)
 		struct vhdx_text t;
 
 		vhdx_text_init(&t, chain->why, sizeof(chain->why));
-		vhdx_text_str(&t, "more than ");
-		vhdx_text_u64(&t, chain->max_levels - 1);
-		vhdx_text_str(&t, " parents: a chain this deep is refused");
+		vhdx_chain_too_deep_text_(&t, chain->max_levels);
 		chain->verdict = VHDX_CHAIN_TOO_DEEP;
 		return -1;
 	}
@@ -371,7 +421,7 @@ void vhdx_chain_report(const struct vhdx_chain *chain, struct vhdx_info *info, v
 	const struct vhdx_chain_level *lv;
 	struct vhdx_finding f;
 	struct vhdx_text t;
-	char found[sizeof(chain->why) + VHDX_NAME_SIZE + 4];
+	char found[sizeof(chain->why) + 1024];
 
 	/* a locator without parent_linkage is the checker's pl.parent_linkage */
 	if (!chain || !chain->depth || chain->verdict == VHDX_CHAIN_COMPLETE ||
@@ -380,7 +430,7 @@ void vhdx_chain_report(const struct vhdx_chain *chain, struct vhdx_info *info, v
 	lv = &chain->levels[chain->failed_level];
 	vhdx_text_init(&t, found, sizeof(found));
 	if (chain->failed_level) {
-		vhdx_text_str(&t, lv->name);
+		put_path(&t, lv->name, sizeof(chain->why) + 2);
 		vhdx_text_str(&t, ": ");
 	}
 	vhdx_text_str(&t, chain->why);
@@ -399,7 +449,9 @@ void vhdx_chain_report(const struct vhdx_chain *chain, struct vhdx_info *info, v
 		fn(ctx, &f);
 }
 
-#define CHAIN_LINE_SIZE 1200u
+/* [byte] a chain line: a level's name in full, JSON-escaped ('\' doubled) */
+#define CHAIN_LINE_SIZE (2u * VHDX_NAME_SIZE + 256u)
+#define HELD_LINE_SIZE 1280u /* [byte] one of vhdx_info_print's lines (1200) */
 
 void vhdx_chain_print(const struct vhdx_chain *chain, bool json, bool last, vhdx_line_fn line,
 		      void *ctx)
@@ -486,7 +538,7 @@ struct json_splice {
 	const struct vhdx_chain *chain;
 	vhdx_line_fn line;
 	void *ctx;
-	char held[CHAIN_LINE_SIZE];
+	char held[HELD_LINE_SIZE];
 	bool holding;
 };
 

@@ -135,5 +135,8 @@ void vhdx_meta_items_render_(const struct vhdx_plan *plan, uint64_t off, void *b
 
 /* A JSON string, quoted and escaped (whole escapes only when cut). */
 void vhdx_text_json_(struct vhdx_text *t, const char *s);
+/* "more than 15 parents: a chain this deep is refused": the readers' and
+ * create's words for a chain past @max_levels levels (vhdx_chain.c). */
+void vhdx_chain_too_deep_text_(struct vhdx_text *t, unsigned max_levels);
 
 #endif /* VHDX_INTERNAL_H */

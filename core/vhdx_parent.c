@@ -106,6 +106,20 @@ int vhdx_parent_accept(const struct vhdx_source *src, const char *name, void *sc
 	return vhdx_disk_open(ret, src, scratch, scratch_len, why, why_len);
 }
 
+int vhdx_parent_depth(const struct vhdx_chain *parent_chain, unsigned max_levels, char *why,
+		      size_t why_len)
+{
+	struct vhdx_text t;
+
+	if (!parent_chain || max_levels < 2)
+		return VHDX_ERR_INVAL;
+	if (parent_chain->verdict != VHDX_CHAIN_TOO_DEEP && parent_chain->depth < max_levels)
+		return VHDX_OK;
+	vhdx_text_init(&t, why, why_len);
+	vhdx_chain_too_deep_text_(&t, max_levels);
+	return VHDX_ERR_UNSUPPORTED;
+}
+
 int vhdx_child_params(struct vhdx_params *p, struct vhdx_child_link *link,
 		      const struct vhdx_disk *parent, const char *relative_path, const char *win32_path)
 {

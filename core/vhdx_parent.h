@@ -24,6 +24,18 @@ int vhdx_parent_accept(const struct vhdx_source *src, const char *name, void *sc
 		       size_t scratch_len, struct vhdx_info *info, struct vhdx_disk *ret, char *why,
 		       size_t why_len);
 
+/*
+ * vhdx_parent_depth - room for one more level below a parent whose chain
+ * @parent_chain was walked (vhdx_chain_open) with @max_levels levels, the
+ * limit the readers use (VHDX_CHAIN_DEPTH_MAX): the child is a level too,
+ * so a parent chain already @max_levels deep, or refused as deeper, leaves
+ * none.  VHDX_OK, or VHDX_ERR_UNSUPPORTED with @why in the readers' words
+ * ("more than 15 parents: a chain this deep is refused").  A chain broken
+ * for another reason is not judged here.
+ */
+int vhdx_parent_depth(const struct vhdx_chain *parent_chain, unsigned max_levels, char *why,
+		      size_t why_len);
+
 /* The locator a child gets; referenced by the params it fills. */
 struct vhdx_child_link {
 	char linkage[VHDX_GUID_TEXT_SIZE + 2]; /* "{guid}" */

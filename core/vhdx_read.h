@@ -270,8 +270,21 @@ struct vhdx_parent_ops {
 	void (*index_free)(void *ctx, void *mem, size_t len);
 };
 
-#define VHDX_NAME_SIZE 256u  /* display name of a chain level, NUL included */
-#define VHDX_CHAIN_DEPTH_MAX 16u /* a sane default for callers' arrays */
+/*
+ * A chain level's name: the path the frontend opened it by, and the
+ * folder its own parent's relative_path starts from, so never cut: as
+ * long as Linux's PATH_MAX (4096 bytes, NUL included).  A longer path is
+ * refused as too long, with that reason.
+ */
+#define VHDX_NAME_SIZE 4096u
+/*
+ * The deepest chain any verb reads or creates, the child included: 16
+ * levels, 15 parents.  Readers size their level arrays by it; create
+ * refuses a child whose parent's chain already has this many levels
+ * (vhdx_parent_depth), with the words the readers use.
+ */
+#define VHDX_CHAIN_DEPTH_MAX 16u
+#define VHDX_CHAIN_WHY_SIZE 2304u /* [byte] chain->why: refused and tried notes, NUL included */
 
 /* One disk of a chain: level 0 is the child that was opened. */
 struct vhdx_chain_level {
@@ -300,7 +313,7 @@ struct vhdx_chain {
 	unsigned depth;                   /* levels opened, child included */
 	enum vhdx_chain_verdict verdict;
 	unsigned failed_level;            /* the level whose parent failed (verdict != COMPLETE) */
-	char why[512];                    /* names the path rejected or tried, for lines and findings */
+	char why[VHDX_CHAIN_WHY_SIZE];    /* names the path rejected or tried, for lines and findings */
 };
 
 /*

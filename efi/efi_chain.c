@@ -9,7 +9,9 @@
  */
 #include "efi_app.h"
 
-#define EFI_CHAIN_PATH_UNITS 512 /* [CHAR16] a volume path, NUL included */
+/* A path on the volume: as long as a level's name (VHDX_NAME_SIZE bytes
+ * of UTF-8, so never more CHAR16 units), pooled rather than on the stack. */
+#define EFI_CHAIN_PATH_UNITS VHDX_NAME_SIZE
 
 /* A parent file and its source: the source's ctx is this struct. */
 struct efi_parent_file {
@@ -23,14 +25,15 @@ static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, c
 {
 	struct efi_chain_ops *c = ctx;
 	struct vhdx_text nt, wt;
-	char folder[EFI_CHAIN_PATH_UNITS];
-	CHAR16 vpath[EFI_CHAIN_PATH_UNITS];
+	char *folder;
+	CHAR16 *vpath;
 	const char *colon = NULL, *slash = NULL, *p;
 	struct efi_parent_file *pf;
 	EFI_FILE_HANDLE f;
 	EFI_FILE_INFO *fi;
 	EFI_STATUS st;
 	UINTN k;
+	int err;
 
 	(void)key;
 	vhdx_text_init(&nt, name, name_len);
@@ -54,22 +57,36 @@ static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, c
 	}
 	/* the folder: "fs0:\vm\" for a relative path, "fs0:\" for a rooted one */
 	k = (UINTN)((kind == VHDX_PATH_RELATIVE ? slash : colon + 1) - child_name) + 1;
-	if (k + 2 >= sizeof(folder)) {
+	if (k + 2 >= EFI_CHAIN_PATH_UNITS) {
 		vhdx_text_str(&nt, path);
 		vhdx_text_str(&wt, "path too long");
 		return VHDX_PARENT_CANNOT;
 	}
+	folder = AllocatePool(EFI_CHAIN_PATH_UNITS);
+	if (!folder) {
+		vhdx_text_str(&nt, path);
+		vhdx_text_str(&wt, "out of memory");
+		return VHDX_PARENT_FAILED;
+	}
 	CopyMem(folder, child_name, k);
 	folder[k] = 0;
 	/* the root "fs0:\\" is never folded away */
-	if (vhdx_path_join(folder, (UINTN)(colon - child_name) + 2, '\\', path, &nt) != VHDX_OK) {
+	err = vhdx_path_join(folder, (UINTN)(colon - child_name) + 2, '\\', path, &nt);
+	FreePool(folder);
+	if (err != VHDX_OK) {
 		vhdx_text_str(&wt, "path too long");
 		return VHDX_PARENT_CANNOT;
+	}
+	vpath = AllocatePool(EFI_CHAIN_PATH_UNITS * sizeof(*vpath));
+	if (!vpath) {
+		vhdx_text_str(&wt, "out of memory");
+		return VHDX_PARENT_FAILED;
 	}
 	for (p = name; *p && *p != ':'; p++)
 		;
 	efi_text_from_utf8(p + 1, vpath, EFI_CHAIN_PATH_UNITS);
 	st = c->root->Open(c->root, &f, vpath, EFI_FILE_MODE_READ, 0);
+	FreePool(vpath);
 	if (EFI_ERROR(st)) {
 		vhdx_text_str(&wt, st == EFI_NOT_FOUND ? "No such file or directory" : "cannot open it");
 		return st == EFI_NOT_FOUND ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
@@ -77,7 +94,9 @@ static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, c
 	fi = LibFileInfo(f);
 	pf = AllocateZeroPool(sizeof(*pf));
 	if (!fi || !pf || (fi->Attribute & EFI_FILE_DIRECTORY)) {
-		vhdx_text_str(&wt, !fi || !pf ? "out of memory" : "is a directory");
+		/* the host's words: a parent is a regular file (or a block device) */
+		vhdx_text_str(&wt, !fi || !pf ? "out of memory" :
+						"not a regular file or block device: Is a directory");
 		if (fi)
 			FreePool(fi);
 		if (pf)

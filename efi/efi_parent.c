@@ -36,6 +36,44 @@ static char *efi_child_folder(const struct efi_target *child, const struct efi_t
 	return dir;
 }
 
+/*
+ * A differencing parent's own chain, walked as the readers walk it: the
+ * child must still fit in VHDX_CHAIN_DEPTH_MAX levels (vhdx_parent_depth),
+ * as on the host.  VHDX_OK, the errors of vhdx_chain_open, or
+ * VHDX_ERR_UNSUPPORTED; @why filled.
+ */
+static int efi_parent_depth(struct efi_target *pt, const struct vhdx_source *s, void *scratch,
+			    size_t scratch_len, char *why, size_t why_len)
+{
+	struct vhdx_chain_level *levels = AllocateZeroPool(VHDX_CHAIN_DEPTH_MAX * sizeof(*levels));
+	struct vhdx_chain *chain = AllocateZeroPool(sizeof(*chain));
+	struct efi_chain_ops *cops = AllocateZeroPool(sizeof(*cops));
+	char *name = efi_chain_name(pt);
+	struct vhdx_text t;
+	int err = VHDX_ERR_NOSPACE;
+
+	vhdx_text_init(&t, why, why_len);
+	vhdx_text_str(&t, "out of memory");
+	if (levels && chain && cops && name) {
+		efi_chain_ops_init(cops, pt);
+		err = vhdx_chain_open(chain, levels, VHDX_CHAIN_DEPTH_MAX, s, name, &cops->ops, scratch,
+				      scratch_len, why, why_len);
+		if (!err) {
+			err = vhdx_parent_depth(chain, VHDX_CHAIN_DEPTH_MAX, why, why_len);
+			vhdx_chain_close(chain, &cops->ops);
+		}
+	}
+	if (name)
+		FreePool(name);
+	if (cops)
+		FreePool(cops);
+	if (chain)
+		FreePool(chain);
+	if (levels)
+		FreePool(levels);
+	return err;
+}
+
 EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_target *child,
 			      struct vhdx_params *params, struct efi_parent *ret, EFI_HANDLE image)
 {
@@ -82,6 +120,8 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	why[0] = 0;
 	err = vhdx_parent_accept(&s, cli->parent, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, info, &disk, why,
 				 sizeof(why));
+	if (!err && disk.type == VHDX_TYPE_DIFFERENCING)
+		err = efi_parent_depth(&pt, &s, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, why, sizeof(why));
 	if (err == VHDX_ERR_IO) {
 		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: cannot read it: %r", pt.name, src.status);
 		goto out;

@@ -17,7 +17,7 @@
 
 static void efi_read_finding(void *ctx, const struct vhdx_finding *f)
 {
-	char line[2048];
+	char line[2 * VHDX_CHAIN_WHY_SIZE + 1024]; /* the rule's text and what was found */
 
 	if (!ctx)
 		return;

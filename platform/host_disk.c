@@ -29,7 +29,9 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 	const char *slash = strrchr(child_name, '/');
 	struct posix_target *t;
 	struct vhdx_text nt;
-	int fd;
+	const char *what;
+	size_t len;
+	int fd, n;
 
 	(void)ctx;
 	(void)key;
@@ -44,15 +46,29 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 		snprintf(why, why_len, "a Windows volume or network path, not followed here");
 		return VHDX_PARENT_CANNOT;
 	case VHDX_PATH_RELATIVE:
-		/* from the child's folder, made absolute so that ".." folds */
-		if (child_name[0] == '/')
-			snprintf(folder, sizeof(folder), "%.*s", slash ? (int)(slash - child_name + 1) : 1,
-				 child_name);
-		else if (!getcwd(folder, sizeof(folder) - 1))
-			snprintf(folder, sizeof(folder), "/");
-		else
-			snprintf(folder + strlen(folder), sizeof(folder) - strlen(folder), "/%.*s",
-				 slash ? (int)(slash - child_name + 1) : 0, child_name);
+		/* from the child's folder, made absolute so that ".." folds;
+		 * a folder past PATH_MAX is too long, never taken as "/" or cut */
+		if (child_name[0] == '/') {
+			n = snprintf(folder, sizeof(folder), "%.*s",
+				     slash ? (int)(slash - child_name + 1) : 1, child_name);
+		} else if (!getcwd(folder, sizeof(folder))) {
+			n = errno == ERANGE || errno == ENAMETOOLONG ? -1 : 0;
+			if (!n) {
+				vhdx_text_str(&nt, path);
+				snprintf(why, why_len, "the current folder: %s", strerror(errno));
+				return VHDX_PARENT_CANNOT;
+			}
+		} else {
+			len = strlen(folder);
+			n = snprintf(folder + len, sizeof(folder) - len, "/%.*s",
+				     slash ? (int)(slash - child_name + 1) : 0, child_name);
+			n = n < 0 ? n : n + (int)len;
+		}
+		if (n < 0 || (size_t)n >= sizeof(folder)) {
+			vhdx_text_str(&nt, path);
+			snprintf(why, why_len, "its folder: %s", strerror(ENAMETOOLONG));
+			return VHDX_PARENT_CANNOT;
+		}
 		break;
 	case VHDX_PATH_ROOTED:
 		snprintf(folder, sizeof(folder), "/");
@@ -62,7 +78,11 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 		snprintf(why, why_len, "%s", strerror(ENAMETOOLONG));
 		return VHDX_PARENT_CANNOT;
 	}
-	fd = open(name, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(name, &what);
+	if (fd < 0 && what) {
+		snprintf(why, why_len, "not a regular file or block device: %s", what);
+		return VHDX_PARENT_FAILED;
+	}
 	if (fd < 0) {
 		snprintf(why, why_len, "%s", strerror(errno));
 		return errno == ENOENT || errno == ENOTDIR ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
@@ -125,13 +145,17 @@ static int has_signature(int fd)
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
 {
 	char why[VHDX_WHY_SIZE];
+	const char *what;
 	int fd, err;
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(path, &what);
 	if (fd < 0) {
-		host_error("%s: cannot open: %s", path, strerror(errno));
+		if (what)
+			host_error("%s: not a regular file or block device: %s", path, what);
+		else
+			host_error("%s: cannot open: %s", path, strerror(errno));
 		return VHDX_EXIT_USAGE;
 	}
 	if (fstat(fd, &d->st) < 0 || posix_source_init(&d->src, &d->t, fd) < 0) {

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host_disk.h"
 #include "host_parent.h"
 #include "posix_io.h"
 
@@ -49,6 +50,33 @@ static void volume_root(const char *file, dev_t dev, char *root, size_t len)
 	}
 }
 
+/*
+ * A differencing parent's own chain, walked as the readers walk it: the
+ * child must still fit in VHDX_CHAIN_DEPTH_MAX levels (vhdx_parent_depth),
+ * or convert and every other reader would refuse it.  VHDX_OK, the errors
+ * of vhdx_chain_open, or VHDX_ERR_UNSUPPORTED with @why.
+ */
+static int parent_depth(const struct vhdx_source *src, const char *path, void *scratch, size_t scratch_len,
+			char *why, size_t why_len)
+{
+	struct vhdx_chain_level *levels = calloc(VHDX_CHAIN_DEPTH_MAX, sizeof(*levels));
+	struct vhdx_chain *chain = calloc(1, sizeof(*chain));
+	int err = VHDX_ERR_NOSPACE;
+
+	snprintf(why, why_len, "out of memory");
+	if (levels && chain) {
+		err = vhdx_chain_open(chain, levels, VHDX_CHAIN_DEPTH_MAX, src, path, &host_parent_ops, scratch,
+				      scratch_len, why, why_len);
+		if (!err) {
+			err = vhdx_parent_depth(chain, VHDX_CHAIN_DEPTH_MAX, why, why_len);
+			vhdx_chain_close(chain, &host_parent_ops);
+		}
+	}
+	free(chain);
+	free(levels);
+	return err;
+}
+
 /* Opens, checks and decodes the parent; exit status, errors printed. */
 static int accept_parent(const char *path, struct stat *pst, struct vhdx_disk *disk)
 {
@@ -56,11 +84,16 @@ static int accept_parent(const char *path, struct stat *pst, struct vhdx_disk *d
 	struct posix_target t;
 	struct vhdx_source src;
 	struct vhdx_info *info;
+	const char *what;
 	void *scratch;
 	int fd, err;
 
 	memset(&t, 0, sizeof(t));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(path, &what);
+	if (fd < 0 && what) {
+		host_error("--parent %s: not a regular file or block device: %s", path, what);
+		return VHDX_EXIT_USAGE;
+	}
 	if (fd < 0 || fstat(fd, pst) < 0 || posix_source_init(&src, &t, fd) < 0) {
 		host_error("--parent %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -79,6 +112,8 @@ static int accept_parent(const char *path, struct stat *pst, struct vhdx_disk *d
 	why[0] = '\0';
 	err = vhdx_parent_accept(&src, path, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, info, disk, why,
 				 sizeof(why));
+	if (!err && disk->type == VHDX_TYPE_DIFFERENCING)
+		err = parent_depth(&src, path, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, why, sizeof(why));
 	close(fd);
 	free(scratch);
 	free(info);

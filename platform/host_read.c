@@ -25,13 +25,17 @@ struct rsrc {
  * Exit status on failure, message printed. */
 static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 {
+	const char *what;
 	int fd;
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = posix_open_source(path, &what);
 	if (fd < 0) {
-		host_error("%s: cannot open: %s", path, strerror(errno));
+		if (what)
+			host_error("%s: not a regular file or block device: %s", path, what);
+		else
+			host_error("%s: cannot open: %s", path, strerror(errno));
 		return VHDX_EXIT_USAGE;
 	}
 	if (posix_source_init(src, &r->t, fd) < 0) {
@@ -50,7 +54,7 @@ struct check_out {
 static void print_finding(void *ctx, const struct vhdx_finding *f)
 {
 	struct check_out *o = ctx;
-	char line[2048];
+	char line[2 * VHDX_CHAIN_WHY_SIZE + 1024]; /* the rule's text and what was found */
 
 	if (!o->print)
 		return;
@@ -164,7 +168,7 @@ int host_cmd_check(const struct vhdx_cli *cli)
 
 	rd = read_target(cli, &o, &st);
 	if (rd) {
-		char line[1200];
+		char line[VHDX_NAME_SIZE + 256];
 
 		vhdx_check_line(cli->target, &rd->info, line, sizeof(line));
 		printf("%s\n", line);

@@ -235,6 +235,47 @@ int posix_probe_fd(int fd, bool *ret_is_block, uint64_t *ret_size, uint32_t *ret
 	return 0;
 }
 
+/* What a file of mode @mode is, when it is neither regular nor a block device. */
+static const char *not_a_disk(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return strerror(EISDIR);
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	return "not a file";
+}
+
+int posix_open_source(const char *path, const char **ret_not)
+{
+	struct stat st;
+	int fd, flags;
+
+	*ret_not = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		*ret_not = not_a_disk(st.st_mode);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto fail;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		goto fail;
+	return fd;
+fail:
+	flags = errno;
+	close(fd);
+	errno = flags;
+	return -1;
+}
+
 int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd)
 {
 	memset(src, 0, sizeof(*src)); /* is_device, log_applied: set below or false */

@@ -27,6 +27,16 @@ void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t);
 /* Fills a source whose ctx is t; size from fstat / BLKGETSIZE64. */
 int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd);
 
+/*
+ * posix_open_source - opens @path read-only for reading a disk: without
+ * blocking (open(2) of a FIFO waits for a writer, forever), and keeps it
+ * only when it is a regular file or a block device, the rule every verb
+ * reads by.  The descriptor (blocking again), or -1 with errno set; when
+ * the path opened but is something else, *@ret_not says what ("a FIFO",
+ * "Is a directory", ...), otherwise it is NULL.
+ */
+int posix_open_source(const char *path, const char **ret_not);
+
 /* Size and logical sector of an open fd (block device or file). */
 int posix_probe_fd(int fd, bool *ret_is_block, uint64_t *ret_size, uint32_t *ret_sector);
 

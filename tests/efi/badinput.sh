@@ -178,7 +178,7 @@ bad_setup() {
 	done
 	chain_setup "$d" "$BN" || return 1
 	nsh_end "$BN"
-	make_esp "$d/esp.img" "$app" "$BN" 65536 &&
+	make_esp "$d/esp.img" "$app" "$BN" 147456 &&
 		mmd -i "$d/esp.img" ::d &&
 		mcopy -i "$d/esp.img" "$d/junk.bin" "$d/empty.bin" "$d/parent.vhdx" "$d/trunc.vhdx" :: &&
 		chain_esp "$d" || return 1

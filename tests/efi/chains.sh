@@ -10,10 +10,19 @@
 #     absolute_win32_path C:\vms\base.vhdx is a Windows path: refused,
 #     the message names \w\base.vhdx (not the last path tried)
 #   \m\child.vhdx whose parent is missing
+#   \l\A\B\ (a 249-byte folder): a chain of three, each level's name
+#     (fs0:\ and 257 characters) in full: a 256-byte name was cut and the
+#     parent "absent".  The firmware's FAT driver (OVMF) opens no path over
+#     260 characters (Invalid Parameter; seen with 403 and 1006), so no
+#     deeper folder is tried here; the host's test_paths.sh goes to 4447.
+#   \r\child.vhdx whose parent's name is a folder: refused, the rule named
+#   \dp\l0 .. l15: a chain of 16 levels; create refuses a 17th with the
+#     words every reader uses
 # Lines are compared after the names are made the same: "fs0:\" and the
 # host folder dropped, '\' read as '/'.
 
-CHAIN_TAGS="chinfo chcheck chjson wcheck winfo wjson mcheck"
+CHAIN_TAGS="chinfo chcheck chjson wcheck winfo wjson mcheck linfo lcheck rcheck dpcreate"
+CHAIN_L="l/$(printf 'a%.0s' $(seq 200))/$(printf 'b%.0s' $(seq 45))" # 249 bytes
 
 # chain_setup DIR NSH: the images in DIR/ch and the commands in NSH.
 chain_setup() {
@@ -31,6 +40,20 @@ chain_setup() {
 		"$V" create -q -s 8M -b 1M "$c/m/gone.vhdx" &&
 		"$V" create -q -t differencing --parent "$c/m/gone.vhdx" "$c/m/child.vhdx" &&
 		rm "$c/m/gone.vhdx" || return 1
+	for f in "$CHAIN_L"; do
+		mkdir -p "$c/$f" &&
+			"$V" create -q -s 8M -b 1M "$c/$f/b.vhdx" &&
+			"$V" create -q -t differencing --parent "$c/$f/b.vhdx" "$c/$f/c1.vhdx" &&
+			"$V" create -q -t differencing --parent "$c/$f/c1.vhdx" "$c/$f/c2.vhdx" || return 1
+	done
+	mkdir -p "$c/r" "$c/dp" &&
+		"$V" create -q -s 8M -b 1M "$c/r/base.vhdx" &&
+		"$V" create -q -t differencing --parent "$c/r/base.vhdx" "$c/r/child.vhdx" &&
+		rm "$c/r/base.vhdx" && mkdir "$c/r/base.vhdx" &&
+		"$V" create -q -s 8M -b 1M "$c/dp/l0.vhdx" || return 1
+	for i in $(seq 1 15); do
+		"$V" create -q -t differencing --parent "$c/dp/l$((i - 1)).vhdx" "$c/dp/l$i.vhdx" || return 1
+	done
 	nsh_run "$n" chinfo info 'fs0:\h\c2.vhdx'
 	nsh_run "$n" chcheck check 'fs0:\h\c2.vhdx'
 	nsh_run "$n" chjson info --json 'fs0:\h\c2.vhdx'
@@ -38,6 +61,10 @@ chain_setup() {
 	nsh_run "$n" winfo info 'fs0:\w\child.vhdx'
 	nsh_run "$n" wjson info --json 'fs0:\w\child.vhdx'
 	nsh_run "$n" mcheck check 'fs0:\m\child.vhdx'
+	nsh_run "$n" linfo info "fs0:\\${CHAIN_L//\//\\}\\c2.vhdx"
+	nsh_run "$n" lcheck check "fs0:\\${CHAIN_L//\//\\}\\c2.vhdx"
+	nsh_run "$n" rcheck check 'fs0:\r\child.vhdx'
+	nsh_run "$n" dpcreate create -y -t differencing --parent 'fs0:\dp\l15.vhdx' 'fs0:\dp\l16.vhdx'
 }
 
 # chain_esp DIR: the folders onto DIR/esp.img
@@ -46,7 +73,19 @@ chain_esp() {
 	mmd -i "$1/esp.img" ::h ::w ::m &&
 		mcopy -i "$1/esp.img" "$c/h/b.vhdx" "$c/h/c1.vhdx" "$c/h/c2.vhdx" ::h &&
 		mcopy -i "$1/esp.img" "$c/w/base.vhdx" "$c/w/child.vhdx" ::w &&
-		mcopy -i "$1/esp.img" "$c/m/child.vhdx" ::m
+		mcopy -i "$1/esp.img" "$c/m/child.vhdx" ::m || return 1
+	local f p
+	for f in "$CHAIN_L"; do
+		p=
+		for part in ${f//\// }; do
+			p=$p/$part
+			mmd -i "$1/esp.img" "::$p" 2>/dev/null || mdir -i "$1/esp.img" "::$p" >/dev/null || return 1
+		done
+		mcopy -i "$1/esp.img" "$c/$f/b.vhdx" "$c/$f/c1.vhdx" "$c/$f/c2.vhdx" "::$f" || return 1
+	done
+	mmd -i "$1/esp.img" ::r ::r/base.vhdx ::dp &&
+		mcopy -i "$1/esp.img" "$c/r/child.vhdx" ::r &&
+		mcopy -i "$1/esp.img" "$c"/dp/l*.vhdx ::dp
 }
 
 # the lines that must agree: the chain's (info), the findings and closing
@@ -60,6 +99,7 @@ chain_norm() { # PREFIX
 chain_verify() {
 	local d=$1 L=$1/serial.txt c=$1/ch V=$BUILD/host/vhdx tag args want rc host efi
 	while read -r tag want args; do
+		args=${args//LONG_L/${CHAIN_L//\//\\}}
 		rc=$(rc_of "$L" "$tag")
 		if [ "$rc" != "$want" ]; then
 			fail "chain $tag (vhdx.efi $args): %lasterror% '${rc:-none}', expected $want: $(out_of "$L" "$tag" | head -c 400)"
@@ -105,6 +145,9 @@ wcheck 0xA check w\child.vhdx
 winfo 0x0 info w\child.vhdx
 wjson 0x0 info --json w\child.vhdx
 mcheck 0x0 check m\child.vhdx
+linfo 0x0 info LONG_L\c2.vhdx
+lcheck 0x0 check LONG_L\c2.vhdx
+rcheck 0xA check r\child.vhdx
 EOF
 	# what the lines must say, beyond agreeing
 	if out_of "$L" wcheck | grep -qF 'found fs0:\w\base.vhdx: its DataWriteGuid is not the child'"'"'s parent_linkage' &&
@@ -117,6 +160,26 @@ EOF
 		pass "chain: UEFI info walks the chain of three to fs0:\\h\\b.vhdx"
 	else
 		fail "chain: UEFI info of h\\c2.vhdx: $(out_of "$L" chinfo | grep -A3 'parent chain')"
+	fi
+	for tag in linfo; do
+		f=$CHAIN_L
+		if out_of "$L" $tag | grep -qF "  2: fs0:\\${f//\//\\}\\b.vhdx (relative_path): VHDX (dynamic, 8 MiB)"; then
+			pass "chain: UEFI info follows a chain in a ${#f}-byte folder, each level named in full"
+		else
+			fail "chain: UEFI info in a ${#f}-byte folder: $(out_of "$L" $tag | tail -c 600)"
+		fi
+	done
+	if out_of "$L" rcheck | grep -qF 'found fs0:\r\base.vhdx: not a regular file or block device: Is a directory (parent.mismatch)'; then
+		pass "chain: UEFI check of a child whose parent is a folder: refused, the rule named"
+	else
+		fail "chain: UEFI check of r\\child.vhdx: $(out_of "$L" rcheck | head -c 600)"
+	fi
+	rc=$(rc_of "$L" dpcreate)
+	if [ "$rc" = 0x2 ] && [ "$(out_of "$L" dpcreate | grep -c .)" -eq 1 ] &&
+	   out_of "$L" dpcreate | grep -qF 'vhdx: --parent fs0:\dp\l15.vhdx: more than 15 parents: a chain this deep is refused'; then
+		pass "chain: UEFI create refuses a 16th parent in the readers' words"
+	else
+		fail "chain: UEFI create below a chain of 16: rc ${rc:-none}: $(out_of "$L" dpcreate | head -c 600)"
 	fi
 	if out_of "$L" mcheck | grep -q '(parent.absent)'; then
 		pass "chain: UEFI check of a child without its parent: parent.absent (a warning, 0x0)"

@@ -196,13 +196,28 @@ out=$("$VHDX" check "$y/c2.vhdx" 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "c2.vhdx: already in the chain as level 0 (a cycle) (parent.mismatch)" <<<"$out" &&
 	ok "a cycle in a chain: parent.mismatch, exit 1" || bad "cycle: rc $rc $out"
 
-# a chain deeper than the reader follows (16 levels, 15 parents): refused, not looped
+# a chain deeper than the reader follows (16 levels, 15 parents): refused,
+# not looped.  create makes no 17th level (test_paths.sh), so l16 is a
+# child of l14 whose locator is patched to name l15 (same name length, l15's
+# DataWriteGuid)
 z=$T/deep
 mkdir -p "$z"
 "$VHDX" create -q -t dynamic -b 1M -s 8M "$z/l0.vhdx"
-for i in $(seq 1 16); do
+for i in $(seq 1 15); do
 	"$VHDX" create -q -t differencing --parent "$z/l$((i - 1)).vhdx" "$z/l$i.vhdx" || bad "level $i"
 done
+"$VHDX" create -q -t differencing --parent "$z/l14.vhdx" "$z/l16.vhdx" || bad "l16 below l14"
+python3 - "$z/l16.vhdx" "$(data_write_guid "$z/l14.vhdx")" "$(data_write_guid "$z/l15.vhdx")" <<'PY'
+import sys
+img, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
+data = bytearray(open(img, 'rb').read())
+for a, b in ((old, new), ('.\\l14.vhdx', '.\\l15.vhdx')):
+    a, b = a.encode('utf-16-le'), b.encode('utf-16-le')
+    i = data.find(a)
+    assert i > 0 and len(a) == len(b), (a, i)
+    data[i:i + len(a)] = b
+open(img, 'wb').write(data)
+PY
 out=$("$VHDX" check "$z/l15.vhdx" 2>&1); rc=$?
 [ $rc -eq 0 ] && ! grep -q "parent\." <<<"$out" && ok "a chain of 16 levels is followed" || bad "16 levels: rc $rc $out"
 out=$("$VHDX" check "$z/l16.vhdx" 2>&1); rc=$?

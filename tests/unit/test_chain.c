@@ -261,6 +261,61 @@ static void test_too_deep(void **state)
 	unwalk(&w);
 }
 
+/* A path far longer than the chain's notes: the note keeps the path's
+ * start and end around "..." and the reason whole (it was cut). */
+static void test_long_path_keeps_the_reason(void **state)
+{
+	static char rel[3100];
+	const char *tail = ".vhdx: No such file or directory";
+	size_t n;
+	struct walk w;
+
+	(void)state;
+	memset(rel, 'x', sizeof(rel));
+	memcpy(rel, ".\\", 2);
+	memcpy(rel + sizeof(rel) - 10, "end.vhdx", 9);
+	walk(&w, make("c1.vhdx", VHDX_TYPE_DIFFERENCING, 40 * M, 0x50, 0x40, rel, NULL),
+	     VHDX_CHAIN_DEPTH_MAX);
+	assert_int_equal(w.chain.verdict, VHDX_CHAIN_ABSENT);
+	n = strlen(w.chain.why);
+	assert_true(n < sizeof(w.chain.why) - 1);
+	assert_true(n > strlen(tail));
+	assert_string_equal(w.chain.why + n - strlen(tail), tail);
+	assert_non_null(strstr(w.chain.why, "relative_path .\\xxx"));
+	assert_non_null(strstr(w.chain.why, "...xxx"));
+	assert_non_null(strstr(w.chain.why, "xend.vhdx: No such"));
+	unwalk(&w);
+}
+
+/* create's depth rule: a parent chain as deep as the readers' limit, or
+ * refused as deeper, leaves no room for a child; in the readers' words. */
+static void test_parent_depth(void **state)
+{
+	struct walk w;
+	char name[16], rel[20], why[VHDX_WHY_SIZE];
+	unsigned i;
+
+	(void)state;
+	make("c0.vhdx", VHDX_TYPE_DYNAMIC, 40 * M, 0x10, 0, NULL, NULL);
+	for (i = 1; i <= 4; i++) {
+		snprintf(name, sizeof(name), "c%u.vhdx", i);
+		snprintf(rel, sizeof(rel), ".\\c%u.vhdx", i - 1);
+		make(name, VHDX_TYPE_DIFFERENCING, 40 * M, (uint8_t)(0x10 + i), (uint8_t)(0x10 + i - 1), rel,
+		     NULL);
+	}
+	walk(&w, &images[4], 5); /* five levels, complete */
+	assert_int_equal(vhdx_parent_depth(&w.chain, 6, why, sizeof(why)), VHDX_OK);
+	assert_int_equal(vhdx_parent_depth(&w.chain, 5, why, sizeof(why)), VHDX_ERR_UNSUPPORTED);
+	assert_string_equal(why, "more than 4 parents: a chain this deep is refused");
+	vhdx_chain_close(&w.chain, &ops);
+	free(w.scratch);
+	walk(&w, &images[4], 4); /* refused as too deep */
+	assert_int_equal(w.chain.verdict, VHDX_CHAIN_TOO_DEEP);
+	assert_int_equal(vhdx_parent_depth(&w.chain, 4, why, sizeof(why)), VHDX_ERR_UNSUPPORTED);
+	assert_string_equal(why, w.chain.why);
+	unwalk(&w);
+}
+
 struct lines {
 	char text[4096];
 	struct vhdx_finding f;
@@ -482,6 +537,8 @@ int main(void)
 		cmocka_unit_test(test_size_mismatch),
 		cmocka_unit_test(test_cycle),
 		cmocka_unit_test(test_too_deep),
+		cmocka_unit_test(test_long_path_keeps_the_reason),
+		cmocka_unit_test(test_parent_depth),
 		cmocka_unit_test(test_report_and_print),
 		cmocka_unit_test(test_not_differencing),
 		cmocka_unit_test(test_path_kind),
