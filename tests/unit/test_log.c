@@ -241,6 +241,20 @@ static void assert_replays_to_model(struct fx *x, const struct vhdx_log *log)
 	assert_int_equal(st.headers, 0);
 }
 
+/* The checker's findings' rules, in order (up to 8). */
+struct rules {
+	int n;
+	enum vhdx_rule rule[8];
+};
+
+static void collect_rule(void *ctx, const struct vhdx_finding *f)
+{
+	struct rules *fd = ctx;
+
+	if (fd->n < 8)
+		fd->rule[fd->n++] = f->rule;
+}
+
 /* --- cases ----------------------------------------------------------- */
 
 static void test_no_log(void **state)
@@ -593,8 +607,14 @@ static void test_no_valid_entry(void **state)
 		}
 		if (variant == 4) {
 			lb_entry_write(x.ring, x.ring_len, 0, &e);
-			set_le32(x.ring + 8, 3 * SEC);             /* EntryLength: one sector too many */
+			set_le32(x.ring + 8, 1 * SEC);             /* EntryLength: no room for its data sector */
 			fix_crc(&x, 0);
+		}
+		if (variant <= 1) {
+			/* a sector that carries the LogGuid, its checksum wrong: not
+			 * log.guid_unused (test_guid_unused), so corrupt */
+			memcpy(x.ring + 64 * KiB, "loge", 4);
+			memcpy(x.ring + 64 * KiB + 32, x.g.bytes, 16);
 		}
 		if (variant == 5) {
 			e.tail = 8 * KiB;                          /* Tail outside the sequence */
@@ -902,6 +922,184 @@ static void test_power_cut(void **state)
 	fx_free(&x);
 }
 
+/*
+ * LogGuid set, and no entry in the log carries it (qemu's crash window:
+ * it writes the header before the entry): nothing was logged under it,
+ * so nothing was applied; find says so (not active, guid_unused), the
+ * checker warns (log.guid_unused, no log.replay error), and replay writes
+ * only the two headers, LogGuid zero, in the usual order.  Entries of
+ * another LogGuid do not count.
+ */
+static void test_guid_unused(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st, dry;
+	struct vhdx_info *info = malloc(sizeof(*info));
+	uint8_t *scratch = malloc(VHDX_READ_SCRATCH_MIN), *before, hdr[SEC];
+	struct rules fd;
+	char why[WHY];
+
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		if (variant) {
+			const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+			struct lb_entry e = { 3, 0, test_guid(0x42), x.f.size, x.f.size, d, 1 };
+
+			lb_entry_write(x.ring, x.ring_len, 0, &e); /* another LogGuid's entry */
+		}
+		fx_dirty(&x);
+		assert_int_equal(find(&x, &log, why), VHDX_OK);
+		assert_false(log.active);
+		assert_true(log.guid_unused);
+		/* the checker: a warning of its own, nothing withheld */
+		memset(&fd, 0, sizeof(fd));
+		assert_int_equal(vhdx_check(&x.f.src, scratch, VHDX_READ_SCRATCH_MIN, info, collect_rule, &fd), VHDX_OK);
+		assert_int_equal(info->errors, 0);
+		assert_false(info->log_replay_needed);
+		assert_true(fd.n >= 1);
+		assert_int_equal(fd.rule[0], VHDX_R_LOG_GUID_UNUSED);
+		/* replay: the headers only */
+		before = malloc(x.f.size);
+		memcpy(before, x.f.data, x.f.size);
+		memcpy(hdr, x.f.data + (x.d.current_header ? 128 : 64) * KiB, SEC);
+		const uint64_t seq = x.d.sequence;
+		const int cur = x.d.current_header;
+		assert_int_equal(replay(&x, true, &dry, why), VHDX_OK);
+		assert_int_equal(x.f.ops, 0);
+		assert_int_equal(replay(&x, false, &st, why), VHDX_OK);
+		assert_memory_equal(&st, &dry, sizeof(st));
+		assert_true(st.guid_unused);
+		assert_int_equal(st.headers, 2);
+		assert_int_equal(st.data_sectors, 0);
+		assert_int_equal(x.f.writes, 2);
+		assert_int_equal(x.f.flushes, 2);
+		assert_headers_clean(&x, hdr, cur, seq);
+		for (uint64_t off = 0; off < x.f.size; off += SEC)
+			if (!in_header(off))
+				assert_memory_equal(x.f.data + off, before + off, SEC);
+		free(before);
+		fx_free(&x);
+	}
+	free(info);
+	free(scratch);
+}
+
+/*
+ * EntryLength longer than the descriptor and data sectors (padding after
+ * the data sectors, one of its sectors starting "loge"): in the checksum,
+ * not interpreted; the entry is valid and replays like the same entry
+ * unpadded.  A byte of the padding changed breaks the checksum.
+ */
+static void test_padded_entry(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		const uint64_t end = x.f.size;
+		const struct lb_desc d[] = {
+			{ false, x.plan.bat_offset, 0, pat[0] },
+			{ true, x.plan.meta_offset + 64 * KiB, 8 * KiB, NULL },
+		};
+		uint32_t len = put(&x, 0, 5, 0, d, 2, end, end);
+
+		assert_int_equal(len, 2 * SEC);
+		set_le32(x.ring + 8, len + 2 * SEC);            /* EntryLength: two sectors of padding */
+		memset(x.ring + len, 0xA5, 2 * SEC);
+		memcpy(x.ring + len + SEC, "loge", 4);           /* padding that looks like an entry */
+		fix_crc(&x, 0);
+		if (variant)
+			x.ring[len + 100] ^= 1;                  /* padding changed: checksum wrong */
+		model_apply(&x, d, 2, end);
+		fx_dirty(&x);
+		if (variant) {
+			assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+			assert_non_null(strstr(why, "no valid sequence"));
+		} else {
+			assert_int_equal(find(&x, &log, why), VHDX_OK);
+			assert_true(log.active);
+			assert_int_equal(log.entries, 1);
+			assert_int_equal(log.data_descriptors, 1);
+			assert_replays_to_model(&x, &log);
+		}
+		fx_free(&x);
+	}
+}
+
+/*
+ * LastFileOffset past anything the image can need (4 TiB on a 4 MiB
+ * image): corrupt, nothing written.  The bound: the file end (or a block
+ * a logged BAT sector allocates) + 1 GiB.  A legitimate extension is
+ * sparse: replay writes one sector at the new end, zeroes nothing.
+ */
+static void test_last_offset_bound(void **state)
+{
+	static uint8_t bat_page[SEC];
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st;
+	char why[WHY];
+	uint64_t end;
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	end = x.f.size;
+	const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+
+	put(&x, 0, 3, 0, d, 1, end, 4ull << 40);
+	fx_dirty(&x);
+	assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+	assert_non_null(strstr(why, "LastFileOffset"));
+	assert_int_equal(replay(&x, false, &st, why), VHDX_ERR_CORRUPT);
+	assert_int_equal(x.f.ops, 0);
+	assert_int_equal(x.f.size, end);
+	/* at the bound: fine; one MiB past it: refused */
+	put(&x, 0, 3, 0, d, 1, end, end + 1024 * MiB);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	put(&x, 0, 3, 0, d, 1, end, end + 1025 * MiB);
+	assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+	/* a BAT sector in the log that allocates a block far out raises the bound */
+	const uint64_t far = end + 3000 * MiB;
+	const struct lb_desc e[] = { { false, x.plan.bat_offset, 0, bat_page } };
+
+	memcpy(bat_page, x.f.data + x.plan.bat_offset, SEC);
+	set_le32(bat_page, (uint32_t)(far | 6));
+	set_le32(bat_page + 4, (uint32_t)(far >> 32));                           /* block 0 FULLY_PRESENT at far */
+	put(&x, 0, 3, 0, e, 1, end, far + 1 * MiB);
+	x.d.bat_offset = x.plan.bat_offset; /* lb_disk_from_image fills the log's fields only */
+	x.d.bat_length = (uint32_t)x.plan.bat_length;
+	x.d.geom.block_size = 1 * MiB;
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	put(&x, 0, 3, 0, e, 1, end, far + 1 * MiB + 1025 * MiB);
+	assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+	fx_free(&x);
+
+	/* a legitimate extension by 6 MiB */
+	for (int run = 0; run < 2; run++) {
+		fx_make(&x, 1 * MiB, 16 * MiB);
+		end = x.f.size;
+		put(&x, 0, 3, 0, d, 1, end, end + 6 * MiB);
+		model_apply(&x, d, 1, end + 6 * MiB);
+		fx_dirty(&x);
+		assert_int_equal(find(&x, &log, why), VHDX_OK);
+		if (!run) {
+			assert_replays_to_model(&x, &log);
+		} else {
+			assert_int_equal(replay(&x, false, &st, why), VHDX_OK);
+			assert_int_equal(st.extended_to, end + 6 * MiB);
+			assert_int_equal(x.f.zeros, 0);  /* nothing zeroed: the extension is a hole */
+			assert_int_equal(x.f.writes, 4); /* the descriptor, the sector at the new end, two headers */
+			assert_file_is_model(&x);
+		}
+		fx_free(&x);
+	}
+}
+
 /* Garbage in a 8 MiB ring: the scan reads the ring once, checksums each sector at most twice. */
 static void test_find_bound(void **state)
 {
@@ -942,9 +1140,14 @@ static void test_find_bound(void **state)
 					s[4092] = 1;
 				}
 				break;
-			case 3: /* random bytes */
+			case 3: /* random bytes (one sector carries the LogGuid: else
+				 * the log would be unused, not corrupt) */
 				for (int i = 0; i < (int)SEC; i += 4)
 					set_le32(s + i, (uint32_t)lcg(&seed));
+				if (p == n / 2) {
+					memcpy(s, "loge", 4);
+					memcpy(s + 32, x.g.bytes, 16);
+				}
 				break;
 			}
 		}
@@ -1122,6 +1325,9 @@ int main(void)
 		cmocka_unit_test(test_read_failures),
 		cmocka_unit_test(test_power_cut),
 		cmocka_unit_test(test_find_bound),
+		cmocka_unit_test(test_guid_unused),
+		cmocka_unit_test(test_padded_entry),
+		cmocka_unit_test(test_last_offset_bound),
 		cmocka_unit_test(test_samples),
 	};
 
