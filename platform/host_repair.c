@@ -165,8 +165,9 @@ static int report_remaining(const struct repair_job *j, bool dry_run)
 
 	if (!fe->other_count)
 		return VHDX_EXIT_OK;
-	host_error("%s: %u error%s %s that repair does not fix (see vhdx check %s); the first: %s", j->cli->target,
-		   fe->other_count, fe->other_count == 1 ? "" : "s", dry_run ? "would remain" : "remain",
+	host_error("%s: %u error%s that repair does not fix (see vhdx check %s); the first: %s", j->cli->target,
+		   fe->other_count, dry_run ? (fe->other_count == 1 ? " would remain" : "s would remain") :
+					      (fe->other_count == 1 ? " remains" : "s remain"),
 		   j->cli->target, fe->other);
 	return VHDX_EXIT_FAILED;
 }

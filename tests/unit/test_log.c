@@ -1100,6 +1100,213 @@ static void test_last_offset_bound(void **state)
 	}
 }
 
+/* --- lost unflushed writes ------------------------------------------- */
+
+/* One operation of a replay as the device saw it: a write (data NULL: zeros) or a flush. */
+struct rec_op {
+	bool flush;
+	uint64_t off, len;      /* [byte] */
+	uint8_t *data;
+};
+
+/* A sink recording every operation and passing it on to the RAM file. */
+struct rec {
+	struct vhdx_sink sink;
+	const struct vhdx_sink *under;
+	struct rec_op *ops;
+	size_t n, cap;
+};
+
+static struct rec_op *rec_add(struct rec *r)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 256;
+		r->ops = realloc(r->ops, r->cap * sizeof(*r->ops));
+		assert_non_null(r->ops);
+	}
+	memset(&r->ops[r->n], 0, sizeof(r->ops[0]));
+	return &r->ops[r->n++];
+}
+
+static int rec_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
+{
+	struct rec *r = s->ctx;
+	struct rec_op *op = rec_add(r);
+
+	op->off = off;
+	op->len = len;
+	op->data = malloc(len);
+	memcpy(op->data, buf, len);
+	return r->under->write(r->under, off, buf, len);
+}
+
+static int rec_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	struct rec *r = s->ctx;
+	struct rec_op *op = rec_add(r);
+
+	op->off = off;
+	op->len = len;
+	return r->under->zero(r->under, off, len);
+}
+
+static int rec_flush(const struct vhdx_sink *s)
+{
+	struct rec *r = s->ctx;
+
+	rec_add(r)->flush = true;
+	return r->under->flush(r->under);
+}
+
+/* @buf (size *size, capacity @cap) with write @op applied. */
+static void op_apply(uint8_t *buf, uint64_t *size, const struct rec_op *op)
+{
+	if (op->data)
+		memcpy(buf + op->off, op->data, op->len);
+	else
+		memset(buf + op->off, 0, op->len);
+	if (op->off + op->len > *size)
+		*size = op->off + op->len;
+}
+
+/*
+ * What a power cut leaves of state @buf: when its current header no longer
+ * names the log, every descriptor must be durable (the file is the model);
+ * otherwise the next replay must finish to @want's bytes.  Returns 1 when
+ * the header was clean.
+ */
+static int judge_state(struct fx *x, const uint8_t *buf, uint64_t size, const struct lb_file *want, bool rerun)
+{
+	struct vhdx_disk d;
+
+	lb_disk_from_image(&d, buf, size);
+	if (vhdx_guid_is_zero(&d.log_guid)) {
+		if (size != x->model_size)
+			fail_msg("LogGuid cleared but the file is %llu bytes, not %llu: a write was lost",
+				 (unsigned long long)size, (unsigned long long)x->model_size);
+		for (uint64_t off = 0; off < size; off += SEC)
+			if (!in_header(off) && memcmp(buf + off, x->model + off, SEC))
+				fail_msg("LogGuid cleared but the sector at 0x%llx is not the replayed one: "
+					 "a descriptor's write was lost", (unsigned long long)off);
+	}
+	if (rerun) {
+		struct fx y = *x;
+		struct vhdx_replay_stats st;
+		char why[WHY];
+
+		lb_file_init(&y.f, buf, size, x->cap, 4096);
+		assert_int_equal(replay(&y, false, &st, why), VHDX_OK);
+		assert_int_equal(y.f.size, want->size);
+		assert_memory_equal(y.f.data, want->data, want->size);
+		lb_file_free(&y.f);
+	}
+	return vhdx_guid_is_zero(&d.log_guid);
+}
+
+/*
+ * Lost unflushed writes: between two flushes a device may keep any subset
+ * of the writes issued since the last flush (and make them durable in any
+ * order: the replay's writes of one epoch never overlap but for a
+ * descriptor a later entry overwrites, kept in issue order here).  Every
+ * such state of a replay (build_wrap: 4 entries, 135 descriptors and the
+ * extension; every subset of the small epochs, 1024 random ones and every
+ * one-write loss of the large one) either still names the log, and the
+ * next replay finishes it to the same bytes, or is the model.  Without the
+ * flush between the descriptors and the first header write (or between
+ * the two headers) a state with a clean header and a lost write exists.
+ */
+static void test_replay_lost_writes(void **state)
+{
+	struct fx x;
+	struct vhdx_log want_log;
+	struct rec rec;
+	struct lb_file done;
+	struct vhdx_replay_stats st;
+	uint8_t *s = malloc(VHDX_LOG_SCRATCH_MIN), *dirty, *base, *cur;
+	uint64_t dirty_size, base_size;
+	unsigned long states = 0, clean = 0, epochs = 0;
+	uint64_t seed = 99;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	build_wrap(&x, &want_log);
+	dirty_size = x.f.size;
+	dirty = calloc(1, x.cap);
+	memcpy(dirty, x.f.data, dirty_size);
+	/* the uncut replay, recorded */
+	memset(&rec, 0, sizeof(rec));
+	rec.under = &x.f.sink;
+	rec.sink = x.f.sink;
+	rec.sink.ctx = &rec;
+	rec.sink.write = rec_write;
+	rec.sink.zero = rec_zero;
+	rec.sink.flush = rec_flush;
+	lb_disk_from_image(&x.d, x.f.data, x.f.size);
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &rec.sink, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st,
+					 why, WHY),
+			 VHDX_OK);
+	assert_file_is_model(&x);
+	lb_file_init(&done, x.f.data, x.f.size, x.cap, 4096);
+
+	base = calloc(1, x.cap);
+	cur = calloc(1, x.cap);
+	memcpy(base, dirty, dirty_size);
+	base_size = dirty_size;
+	for (size_t a = 0; a < rec.n;) {
+		size_t b = a, k;
+
+		while (b < rec.n && !rec.ops[b].flush)
+			b++;
+		k = b - a;                             /* the writes of this epoch */
+		epochs++;
+		memcpy(cur, base, x.cap);
+		for (unsigned long t = 0;; t++) {
+			uint64_t size = base_size;
+			bool last;
+
+			if (k <= 10) {                         /* every subset */
+				last = t + 1 >= (1ul << k);
+				for (size_t i = 0; i < k; i++)
+					if (t >> i & 1)
+						op_apply(cur, &size, &rec.ops[a + i]);
+			} else if (t < k) {                    /* all but write t */
+				last = false;
+				for (size_t i = 0; i < k; i++)
+					if (i != t)
+						op_apply(cur, &size, &rec.ops[a + i]);
+			} else {                               /* random subsets */
+				last = t + 1 >= k + 1024;
+				for (size_t i = 0; i < k; i++)
+					if (lcg(&seed) & 1)
+						op_apply(cur, &size, &rec.ops[a + i]);
+			}
+			clean += judge_state(&x, cur, size, &done, k <= 10 || t % 128 == 0);
+			states++;
+			for (size_t i = a; i < b; i++)         /* back to base (zero past its end) */
+				memcpy(cur + rec.ops[i].off, base + rec.ops[i].off, rec.ops[i].len);
+			if (last)
+				break;
+		}
+		for (size_t i = a; i < b; i++)
+			op_apply(base, &base_size, &rec.ops[i]);
+		a = b + 1;                                 /* past the flush */
+	}
+	print_message("replay lost writes: %zu operations, %lu flush epochs, %lu states, %lu with LogGuid cleared\n",
+		      rec.n, epochs, states, clean);
+	assert_true(epochs >= 3);
+	assert_true(clean >= 1);
+	for (size_t i = 0; i < rec.n; i++)
+		free(rec.ops[i].data);
+	free(rec.ops);
+	free(dirty);
+	free(base);
+	free(cur);
+	free(s);
+	lb_file_free(&done);
+	fx_free(&x);
+}
+
 /* Garbage in a 8 MiB ring: the scan reads the ring once, checksums each sector at most twice. */
 static void test_find_bound(void **state)
 {
@@ -1328,6 +1535,7 @@ int main(void)
 		cmocka_unit_test(test_guid_unused),
 		cmocka_unit_test(test_padded_entry),
 		cmocka_unit_test(test_last_offset_bound),
+		cmocka_unit_test(test_replay_lost_writes),
 		cmocka_unit_test(test_samples),
 	};
 
