@@ -397,6 +397,21 @@ s=$(sum256 clean.vhdx)
 "$VHDX" repair clean.vhdx >out.txt 2>err.txt
 [ $? -eq 0 ] && grep -q "nothing to repair" out.txt && [ "$(sum256 clean.vhdx)" = "$s" ] && ok "repair of a clean image: nothing to do, nothing written" ||
 	bad "repair of a clean image: $(cat out.txt err.txt)"
+# a child whose parent was replaced by another image: check exits 1
+# (parent.mismatch); repair has no log to replay and says only that, not
+# that the image checks clean
+"$VHDX" create -q -s 64M -b 1M base.vhdx && "$VHDX" create -q -t differencing --parent base.vhdx child.vhdx &&
+	rm -f base.vhdx && "$VHDX" create -q -s 64M -b 1M base.vhdx
+"$VHDX" check child.vhdx >chk.txt 2>&1
+crc=$?
+s=$(sum256 child.vhdx)
+"$VHDX" repair child.vhdx >out.txt 2>err.txt
+rc=$?
+[ $crc -eq 1 ] && [ $rc -eq 0 ] && grep -q "nothing to repair: the log is empty (its parent chain is not repair's" out.txt &&
+	! grep -q "checks clean" out.txt && [ "$(sum256 child.vhdx)" = "$s" ] &&
+	grep -q "(parent.mismatch)" chk.txt &&
+	ok "repair of a child with a broken chain: says the log is empty and that the chain is not its to check (check exits 1)" ||
+	bad "repair of a child with a broken chain: check exit $crc, repair exit $rc: $(cat out.txt err.txt)"
 head -c $((4 * M)) /dev/urandom >junk.bin
 s=$(sum256 junk.bin)
 "$VHDX" repair junk.bin >out.txt 2>err.txt
