@@ -121,6 +121,8 @@ static int open_level(struct vhdx_chain_level *lv, const struct vhdx_parent_ops 
 	if (err || !lv->disk.log_replay_needed)
 		return err;
 	err = vhdx_log_find(&log, &lv->disk, &lv->src, scratch, scratch_len, why, why_len);
+	if (!err && log.guid_unused)
+		lv->disk.log_replay_needed = false; /* no entry carries LogGuid: the file is the disk */
 	if (err || !log.active)
 		return err;
 	vhdx_log_view_init(&lv->view, &log, &lv->src);
@@ -588,6 +590,36 @@ void vhdx_info_print_chain(const struct vhdx_info *info, const struct vhdx_chain
 		line(ctx, js.held);
 }
 
+/*
+ * The log of an image the chain could not open: when the image decodes
+ * but its log cannot be replayed, one log.corrupt finding saying why
+ * (the checker itself only sees that LogGuid is set).
+ */
+static int report_log(const struct vhdx_source *src, void *scratch, size_t scratch_len, struct vhdx_info *info,
+		      vhdx_finding_fn fn, void *ctx)
+{
+	struct vhdx_disk d;
+	struct vhdx_log log;
+	struct vhdx_finding f;
+	char why[VHDX_WHY_SIZE];
+	int err;
+
+	if (vhdx_disk_open(&d, src, scratch, scratch_len, why, sizeof(why)) || !d.log_replay_needed)
+		return VHDX_OK;
+	err = vhdx_log_find(&log, &d, src, scratch, scratch_len, why, sizeof(why));
+	if (err != VHDX_ERR_CORRUPT)
+		return err == VHDX_ERR_IO ? err : VHDX_OK;
+	f.rule = VHDX_R_LOG_CORRUPT;
+	f.severity = vhdx_rule_severity(f.rule);
+	f.offset = d.log_offset;
+	f.where = "log";
+	f.found = why;
+	info->errors++;
+	if (fn)
+		fn(ctx, &f);
+	return VHDX_OK;
+}
+
 int vhdx_examine(const struct vhdx_source *src, const char *name, struct vhdx_chain *chain,
 		 struct vhdx_chain_level *levels, unsigned max_levels, const struct vhdx_parent_ops *ops,
 		 void *scratch, size_t scratch_len, struct vhdx_info *info, vhdx_finding_fn fn, void *ctx,
@@ -610,6 +642,8 @@ int vhdx_examine(const struct vhdx_source *src, const char *name, struct vhdx_ch
 		checked = level_source(&levels[0]);
 	}
 	err = vhdx_check(checked, scratch, scratch_len, info, fn, ctx);
+	if (!err && !*ret_walked && info->log_replay_needed)
+		err = report_log(src, scratch, scratch_len, info, fn, ctx);
 	if (*ret_walked) {
 		if (!err)
 			vhdx_chain_report(chain, info, fn, ctx);

@@ -10,6 +10,9 @@
  */
 #include "vhdx_check_internal.h"
 
+#define VHDX_LOG_GUID_OFF 32u /* the entry header's LogGuid [2.3.1.1] */
+#define VHDX_LOG_GUID_END 48u
+
 /* A VHDX too short for its header section [2.2]. */
 static void truncated(struct rd_ctx *c)
 {
@@ -113,6 +116,33 @@ static int read_header(struct rd_ctx *c, unsigned i)
 	return 0;
 }
 
+/*
+ * Does any sector of the log start with "loge" and carry @h's LogGuid
+ * [2.3.1.1]?  1: yes, or the log cannot be scanned (misplaced: replay
+ * refuses it), or the source already reads through the log; 0: no entry
+ * carries it, nothing was logged under it (vhdx_log_find's guid_unused,
+ * the same scan); or VHDX_ERR_IO.  Reads the log once, through the window.
+ */
+static int log_guid_used(struct rd_ctx *c, const struct vhdx_info_header *h)
+{
+	uint8_t sig[VHDX_LOG_GUID_END];
+	uint64_t pos;
+	int err;
+
+	if (c->src->log_applied || !h->log_length || (h->log_length & (VHDX_LOG_SECTOR_SIZE - 1)) ||
+	    (h->log_offset & (VHDX_LOG_SECTOR_SIZE - 1)) || !vhdx_inside_(h->log_offset, h->log_length, c->src->size))
+		return 1;
+	for (pos = 0; pos < h->log_length; pos += VHDX_LOG_SECTOR_SIZE) {
+		err = rd_small_(c, h->log_offset + pos, sig, sizeof(sig));
+		if (err < 0)
+			return err;
+		if (!err && vhdx_mem_equal_(sig, "loge", 4) &&
+		    vhdx_mem_equal_(sig + VHDX_LOG_GUID_OFF, h->log_guid.bytes, 16))
+			return 1;
+	}
+	return 0;
+}
+
 int rd_headers_(struct rd_ctx *c)
 {
 	struct vhdx_info *info = c->info;
@@ -144,13 +174,21 @@ int rd_headers_(struct rd_ctx *c)
 	off = info->current_header ? VHDX_HEADER2_OFFSET : VHDX_HEADER1_OFFSET;
 	if (!vhdx_guid_is_zero(&cur->log_guid)) {
 		char g[VHDX_GUID_TEXT_SIZE];
+		int used = log_guid_used(c, cur);
 
-		info->log_replay_needed = true;
+		if (used < 0)
+			return used;
 		vhdx_guid_to_text(&cur->log_guid, g, false);
 		rd_where_(c, "header ", (uint64_t)info->current_header + 1, " (current)");
 		rd_found_str_(c, "LogGuid ", true);
 		rd_found_str_(c, g, false);
-		rd_report_(c, VHDX_R_LOG_REPLAY, off + VHDX_HDR_LOG_GUID_OFF);
+		if (!used) {
+			rd_found_str_(c, ", carried by no log entry", false);
+			rd_report_(c, VHDX_R_LOG_GUID_UNUSED, off + VHDX_HDR_LOG_GUID_OFF);
+		} else {
+			info->log_replay_needed = true;
+			rd_report_(c, VHDX_R_LOG_REPLAY, off + VHDX_HDR_LOG_GUID_OFF);
+		}
 	}
 	if (cur->log_length && !vhdx_inside_(cur->log_offset, cur->log_length, info->file_size)) {
 		rd_where_(c, "header ", (uint64_t)info->current_header + 1, " (current) log");

@@ -8,9 +8,15 @@
  * entry is one or more descriptor sectors (a 64-byte header, then 32-byte
  * descriptors: 126 in the first sector, 128 in each further one) followed
  * by exactly one data sector per data descriptor [2.3.1]; it may wrap
- * around the ring's end.  Every further sector of a valid entry starts
- * with "desc", "zero" or "data", never with "loge": valid entries never
- * overlap, and a sector inside one never starts another.
+ * around the ring's end.  EntryLength may be longer: the sectors after the
+ * data sectors are padding, in the checksum ("over the entire entry
+ * specified by EntryLength", 2.3.1.1) but not interpreted; the
+ * specification gives the entry's length and its parts without saying
+ * that nothing may follow them, and qemu accepts such entries.  Every
+ * further sector of a valid entry but padding starts with "desc", "zero"
+ * or "data", never with "loge": valid entries never overlap, and a sector
+ * inside one never starts another.  The scan skips a whole entry (padding
+ * included) once it was read, so padding is never a candidate.
  *
  * The bound on vhdx_log_find, whatever the ring holds (4 GiB of garbage
  * included): the scan only moves forward.  A candidate entry is read
@@ -132,6 +138,7 @@ struct ring_ {
 	size_t win_cap;    /* [byte] multiple of 4 KiB */
 	uint64_t win_pos;  /* ring offset of win[0] */
 	size_t win_len;    /* [byte] valid in win; 0: empty */
+	bool guid_seen;    /* a sector starting "loge" carries the header's LogGuid */
 };
 
 static int ring_sector(struct ring_ *r, uint64_t pos, const uint8_t **ret)
@@ -195,11 +202,12 @@ static int entry_check(struct ring_ *r, uint64_t pos, const struct vhdx_guid *gu
 	e->last = vhdx_get_le64(s + LOGE_LAST_OFF);
 	count = vhdx_get_le32(s + LOGE_COUNT_OFF);
 	want = vhdx_get_le32(s + LOGE_CHECKSUM_OFF);
+	if (!vhdx_mem_equal_(s + LOGE_GUID_OFF, guid->bytes, 16))
+		return 1;
+	r->guid_seen = true;
 	if (!e->length || (e->length & LOG_SECTOR_MASK) || e->length > r->len)
 		return 1;
 	if ((e->tail & LOG_SECTOR_MASK) || e->tail >= r->len || !e->sequence)
-		return 1;
-	if (!vhdx_mem_equal_(s + LOGE_GUID_OFF, guid->bytes, 16))
 		return 1;
 	nsec = e->length >> LOG_SECTOR_SHIFT;
 	dsec = desc_sectors(count);
@@ -229,17 +237,19 @@ static int entry_check(struct ring_ *r, uint64_t pos, const struct vhdx_guid *gu
 			return 1;
 		}
 	}
-	/* one data sector per data descriptor, nothing else [2.3.1] */
-	if (dsec + data != nsec) {
+	/* one data sector per data descriptor, right after the descriptor
+	 * sectors [2.3.1]; EntryLength may leave more sectors after them
+	 * (padding: in the checksum, not interpreted; qemu accepts it) */
+	if (dsec + data > nsec) {
 		*ret_next = dsec << LOG_SECTOR_SHIFT;
 		return 1;
 	}
 	for (k = dsec; k < nsec; k++) {
 		if ((err = ring_sector(r, ring_add(pos, k << LOG_SECTOR_SHIFT, r->len), &s)))
 			return err;
-		if (!vhdx_mem_equal_(s, DATA_SIGNATURE, 4) ||
+		if (k < dsec + data && (!vhdx_mem_equal_(s, DATA_SIGNATURE, 4) ||
 		    vhdx_get_le32(s + DATA_SEQ_HIGH_OFF) != (uint32_t)(e->sequence >> 32) ||
-		    vhdx_get_le32(s + DATA_SEQ_LOW_OFF) != (uint32_t)e->sequence) {
+		    vhdx_get_le32(s + DATA_SEQ_LOW_OFF) != (uint32_t)e->sequence)) {
 			*ret_next = k << LOG_SECTOR_SHIFT;
 			return 1;
 		}
@@ -436,12 +446,40 @@ static void data_sector_restore(uint8_t *s, const struct desc_ *d)
 /* Checks of every descriptor of the active sequence, and their sums. */
 struct tally_ {
 	struct vhdx_log *log;
+	const struct vhdx_source *src;
+	const struct vhdx_disk *d;
+	uint8_t *data;          /* 4 KiB: a data sector written into the BAT */
 	uint64_t file_end;      /* [byte] max(file size, LastFileOffset) */
 	uint64_t zeroed;        /* [byte] ZeroLength summed */
+	uint64_t block_end;     /* [byte] the largest block end the logged BAT sectors name */
 	bool any;
 	uint64_t bad_offset;    /* the descriptor's FileOffset when one broke a rule */
 	const char *bad;        /* the rule */
 };
+
+/* The blocks a data sector written into the BAT allocates: t->block_end
+ * raised to the end of the last one (every block counted as BlockSize, at
+ * least 1 MiB: a sector bitmap block is 1 MiB) [2.5]. */
+static int tally_bat_sector(struct tally_ *t, const struct desc_ *d)
+{
+	uint64_t bat_end = t->d->bat_offset + t->d->bat_length, span, i;
+	int err;
+
+	if (d->zero || d->file_offset >= bat_end || d->file_offset + d->length <= t->d->bat_offset)
+		return VHDX_OK;
+	if ((err = source_read(t->src, t->log->log_offset + d->data_pos, t->data, LOG_SECTOR)))
+		return err;
+	data_sector_restore(t->data, d);
+	span = t->d->geom.block_size > VHDX_MiB ? t->d->geom.block_size : VHDX_MiB;
+	for (i = 0; i < LOG_SECTOR; i += VHDX_BAT_ENTRY_SIZE) {
+		uint64_t e = vhdx_get_le64(t->data + i), start = e >> VHDX_BAT_OFFSET_SHIFT << VHDX_BAT_OFFSET_SHIFT;
+		uint32_t state = (uint32_t)(e & VHDX_BAT_STATE_MASK);
+
+		if ((state == VHDX_PAYLOAD_FULLY_PRESENT || state == VHDX_PAYLOAD_PARTIALLY_PRESENT) && start + span > t->block_end)
+			t->block_end = start + span;
+	}
+	return VHDX_OK;
+}
 
 static int tally_desc(void *ctx, const struct desc_ *d)
 {
@@ -478,12 +516,43 @@ static int tally_desc(void *ctx, const struct desc_ *d)
 	}
 	if (d->zero)
 		t->zeroed += d->length;
+	else if (t->data && tally_bat_sector(t, d))
+		return VHDX_ERR_IO;
 	if (!t->any || d->file_offset < log->low)
 		log->low = d->file_offset;
 	if (!t->any || end > log->high)
 		log->high = end;
 	t->any = true;
 	return VHDX_OK;
+}
+
+/*
+ * The largest LastFileOffset a log may name [2.3.1.1: "a file size that
+ * all allocated file structures fit into"]: the end of the file, of its
+ * regions and log, of what the descriptors write and of the blocks the
+ * logged BAT sectors allocate, rounded up to 1 MiB, plus a margin of
+ * VHDX_LOG_LAST_MARGIN (the extension is sparse: nothing is allocated
+ * that nothing writes).  Beyond it a replay would grow the file by
+ * terabytes that no structure uses.
+ */
+#define VHDX_LOG_LAST_MARGIN (1024ull * VHDX_MiB) /* [byte] */
+
+static uint64_t log_need(const struct vhdx_disk *d, const struct vhdx_source *src, const struct tally_ *t)
+{
+	uint64_t need = src->size, ends[5];
+	unsigned i;
+
+	ends[0] = d->bat_offset + d->bat_length;
+	ends[1] = d->meta_offset + d->meta_length;
+	ends[2] = d->log_offset + d->log_length;
+	ends[3] = t->any ? t->log->high : 0;
+	ends[4] = t->block_end;
+	for (i = 0; i < 5; i++)
+		if (ends[i] > need)
+			need = ends[i];
+	if (need > UINT64_MAX - 2 * VHDX_LOG_LAST_MARGIN)
+		return UINT64_MAX;
+	return VHDX_ALIGN_UP(need, (uint64_t)VHDX_MiB) + VHDX_LOG_LAST_MARGIN;
 }
 
 /* vhdx_log_find with a scratch of at least 8 KiB; *ret_zeroed: bytes of the zero descriptors. */
@@ -520,6 +589,14 @@ static int log_find(struct vhdx_log *ret, const struct vhdx_disk *d, const struc
 	sc.r.win_cap = (scratch_len - LOG_SECTOR) & ~(size_t)LOG_SECTOR_MASK;
 	if ((err = scan_ring(&sc)))
 		return err;
+	if (!sc.have_best && !sc.r.guid_seen) {
+		/* nothing was logged under LogGuid: write-ahead order [2.3] means
+		 * nothing was applied under it either (qemu's crash window) */
+		log.guid_unused = true;
+		vhdx_mem_copy_(ret, &log, sizeof(log));
+		*ret_zeroed = 0;
+		return VHDX_OK;
+	}
 	if (!sc.have_best)
 		return fail(why, why_len, VHDX_ERR_CORRUPT,
 			    "log replay needed, but the log holds no valid sequence for its LogGuid [2.3.3]",
@@ -537,6 +614,9 @@ static int log_find(struct vhdx_log *ret, const struct vhdx_disk *d, const struc
 
 	vhdx_mem_zero_(&t, sizeof(t));
 	t.log = &log;
+	t.src = src;
+	t.d = d;
+	t.data = scratch + LOG_SECTOR;
 	t.file_end = src->size > sc.best.last ? src->size : sc.best.last;
 	err = walk_sequence(src, log.log_offset, log.log_length, log.tail, log.head, scratch, tally_desc, &t,
 			    &log.entries, &log.tail_sequence);
@@ -546,6 +626,10 @@ static int log_find(struct vhdx_log *ret, const struct vhdx_disk *d, const struc
 		return fail(why, why_len, err, "log sequence changed while it was read", false, 0, NULL);
 	if (err)
 		return err;
+	if (sc.best.last > src->size && sc.best.last > log_need(d, src, &t))
+		return fail(why, why_len, VHDX_ERR_CORRUPT, "the log's LastFileOffset ", true, sc.best.last,
+			    " is past anything the image can need (its regions, the blocks its BAT names, the "
+			    "file end, 1 GiB more) [2.3.1.1]");
 	vhdx_mem_copy_(ret, &log, sizeof(log));
 	*ret_zeroed = t.zeroed;
 	return VHDX_OK;
@@ -992,8 +1076,11 @@ static int replay_desc(void *ctx, const struct desc_ *d)
 	return sink_write(rp->sink, d->file_offset, rp->data, LOG_SECTOR);
 }
 
-/* The file grows from @from to @to (a multiple of 4 KiB) with zeros; the
- * bytes of a partial last sector are kept. */
+/* The file grows from @from to @to (a multiple of 4 KiB): the bytes of a
+ * partial last sector kept, its rest zeroed, and one zero sector written
+ * at the new end.  What lies between is past the old end of the file and
+ * reads as zeros (POSIX; UEFI's file protocol grows a file on a write past
+ * its end): a sparse extension, nothing allocated that nothing writes. */
 static int replay_extend(struct replay_ *rp, uint64_t from, uint64_t to)
 {
 	uint64_t a = from & ~LOG_SECTOR_MASK;
@@ -1007,7 +1094,10 @@ static int replay_extend(struct replay_ *rp, uint64_t from, uint64_t to)
 			return err;
 		from = a + LOG_SECTOR;
 	}
-	return to > from ? replay_zero(rp, from, to - from) : VHDX_OK;
+	if (to <= from)
+		return VHDX_OK;
+	vhdx_mem_zero_(rp->data, LOG_SECTOR);
+	return sink_write(rp->sink, to - LOG_SECTOR, rp->data, LOG_SECTOR);
 }
 
 static bool header_valid(const uint8_t *h)
@@ -1091,6 +1181,25 @@ int vhdx_log_replay(const struct vhdx_disk *d, const struct vhdx_source *src, co
 
 	if ((err = log_find(&log, d, src, s + 2 * LOG_SECTOR, scratch_len - 2 * LOG_SECTOR, why, why_len, &zeroed)))
 		return err;
+	if (log.guid_unused) {
+		/* nothing to apply: the headers as a replay leaves them */
+		if (seq > UINT64_MAX - 2)
+			return fail(why, why_len, VHDX_ERR_CORRUPT, "header sequence number at its maximum", false, 0,
+				    NULL);
+		st.guid_unused = true;
+		st.headers = 2;
+		vhdx_mem_copy_(hdr[other], hdr[cur], VHDX_HEADER_SIZE);
+		header_clean(hdr[other], seq + 1, file_write_guid);
+		header_clean(hdr[cur], seq + 2, file_write_guid);
+		if (!dry_run && ((err = sink_write(sink, header_offset(other), hdr[other], VHDX_HEADER_SIZE)) ||
+				 (err = sink_flush(sink)) ||
+				 (err = sink_write(sink, header_offset(cur), hdr[cur], VHDX_HEADER_SIZE)) ||
+				 (err = sink_flush(sink))))
+			return err;
+		if (ret_stats)
+			vhdx_mem_copy_(ret_stats, &st, sizeof(st));
+		return VHDX_OK;
+	}
 	if (!log.active) {
 		/* a replay cut between its header writes: the other copy still names the log */
 		if (header_half_done(hdr[cur], hdr[other])) {

@@ -108,6 +108,7 @@ int vhdx_disk_locator_get(const struct vhdx_disk *d, const struct vhdx_source *s
  */
 struct vhdx_log {
 	bool active;                  /* LogGuid non-zero and a sequence found: replay pending */
+	bool guid_unused;             /* LogGuid non-zero, no entry carries it: the file is the disk */
 	uint64_t log_offset;          /* [byte] file offset of the ring */
 	uint32_t log_length;          /* [byte] */
 	struct vhdx_guid log_guid;
@@ -127,9 +128,13 @@ struct vhdx_log {
 /*
  * vhdx_log_find - the active sequence of @d's log.  VHDX_OK with
  * ret->active false when the current header's LogGuid is zero (nothing
- * to replay).  VHDX_ERR_CORRUPT with @why when LogGuid is non-zero and no
- * valid sequence exists, when the file is shorter than the head's
- * FlushedFileOffset (truncated), or when a descriptor is aimed at the
+ * to replay), or when no entry in the log carries it (ret->guid_unused:
+ * qemu's crash window between its header and entry writes; write-ahead
+ * order means nothing was applied under it, so the file as it stands is
+ * the disk).  VHDX_ERR_CORRUPT with @why when entries carry LogGuid but
+ * none forms a valid sequence, when the file is shorter than the head's
+ * FlushedFileOffset (truncated), when LastFileOffset is past anything the
+ * image can need (vhdx_log_need), or when a descriptor is aimed at the
  * headers (the first 192 KiB), at the log itself, or is misaligned.
  * VHDX_ERR_IO; VHDX_ERR_INVAL.
  */
@@ -190,14 +195,17 @@ int vhdx_log_view_index(struct vhdx_log_view *view, void *mem, size_t len);
 
 /*
  * vhdx_log_replay - replay the active sequence in place [2.3.3], crash
- * safe and idempotent: the file extended with zeros to LastFileOffset
- * (first, so that no zero lands on a sector a descriptor wrote past the
+ * safe and idempotent: the file extended to LastFileOffset (sparse: one
+ * zero sector written at the new end, the rest past the old end reads as
+ * zeros; first, so that no zero lands on a sector a descriptor wrote past the
  * old end), every descriptor applied through @sink (data sectors written,
  * zero descriptors zeroed), a flush; then the headers with LogGuid zero,
  * sequence numbers above the current one and FileWriteGuid
  * @file_write_guid: the non-current copy first, a flush, then the other, a
  * flush.  Replaying again after an interruption at any point gives the
- * same bytes.  When the log is not active but the two headers disagree in
+ * same bytes.  When no entry carries LogGuid (vhdx_log_find's
+ * guid_unused), only the two headers are written, in the same order.
+ * When the log is not active but the two headers disagree in
  * a way only an interrupted replay leaves (the current one clean, the
  * other still naming the log), only the second header is written.  @src
  * and @sink are the same file.  Returns VHDX_OK, VHDX_ERR_IO,
@@ -211,6 +219,7 @@ struct vhdx_replay_stats {
 	uint64_t zeroed;              /* [byte] zeroed by zero descriptors */
 	uint64_t extended_to;         /* [byte] new file size, 0: not extended */
 	unsigned headers;             /* header copies written */
+	bool guid_unused;             /* no entry carried LogGuid: only the headers written */
 };
 int vhdx_log_replay(const struct vhdx_disk *d, const struct vhdx_source *src, const struct vhdx_sink *sink,
 		    const struct vhdx_guid *file_write_guid, bool dry_run, void *scratch, size_t scratch_len,
@@ -415,12 +424,19 @@ enum vhdx_rule {
 	VHDX_R_SUPPRESSED,
 	VHDX_R_FILE_TRAILING,
 	VHDX_R_LOG_WITHHELD,
+	VHDX_R_LOG_GUID_UNUSED,
+	VHDX_R_LOG_CORRUPT,
 	VHDX_R_COUNT_
 };
 
 const char *vhdx_rule_id(enum vhdx_rule rule);    /* "hdr.checksum" */
 const char *vhdx_rule_text(enum vhdx_rule rule);  /* "... [2.2.2]" */
 enum vhdx_severity vhdx_rule_severity(enum vhdx_rule rule);
+/* True for the rules whose error makes a log replay unsafe (the log
+ * misplaced or overlapping a structure, no current header to write after,
+ * the file truncated, the log unreadable): `repair` refuses them.  Any
+ * other error remains after the replay and is reported then. */
+bool vhdx_rule_blocks_replay(enum vhdx_rule rule);
 
 /* One finding; the strings live only during the callback. */
 struct vhdx_finding {

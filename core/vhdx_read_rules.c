@@ -88,6 +88,8 @@ static const struct rule_def rules[VHDX_R_COUNT_] = {
 	[VHDX_R_SUPPRESSED] = { "findings.suppressed", "further findings of rules listed above were counted, not listed", E },
 	[VHDX_R_FILE_TRAILING] = { "file.trailing", "data after the last structure or block [2.1]", W },
 	[VHDX_R_LOG_WITHHELD] = { "log.withheld", "findings about the BAT and the file end are withheld until the log is replayed: they would describe the image before replay [2.3]", W },
+	[VHDX_R_LOG_GUID_UNUSED] = { "log.guid_unused", "LogGuid is non-zero but no log entry carries it: nothing was logged, the file as it stands is the disk; repair clears it [2.3.3]", W },
+	[VHDX_R_LOG_CORRUPT] = { "log.corrupt", "the log must hold a valid sequence that replay can apply: entries, targets, FlushedFileOffset, LastFileOffset [2.3.1, 2.3.3]", E },
 };
 
 #undef E
@@ -112,4 +114,21 @@ enum vhdx_severity vhdx_rule_severity(enum vhdx_rule rule)
 	if ((unsigned)rule >= VHDX_R_COUNT_)
 		return VHDX_SEV_ERROR;
 	return rules[rule].severity;
+}
+
+bool vhdx_rule_blocks_replay(enum vhdx_rule rule)
+{
+	switch (rule) {
+	case VHDX_R_FILE_SIGNATURE:
+	case VHDX_R_FILE_TRUNCATED:
+	case VHDX_R_HDR_LOG_VERSION:
+	case VHDX_R_HDR_LOG_ALIGN:
+	case VHDX_R_HDR_LOG_PLACE:
+	case VHDX_R_HDR_NONE_VALID:
+	case VHDX_R_HDR_SAME_SEQ_DIFFERENT:
+	case VHDX_R_LOG_CORRUPT:
+		return true;
+	default:
+		return false;
+	}
 }

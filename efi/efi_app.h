@@ -332,7 +332,9 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image);
  * VHDX signature (capture), and a file written is deleted. */
 EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image);
 /* repair: EFI_SUCCESS replayed or nothing to do (and -n); EFI_APP_REFUSED
- * refused with one line, nothing written; EFI_APP_FAILED part-way. */
+ * refused with one line (the replay unsafe), nothing written;
+ * EFI_VOLUME_CORRUPTED replayed, errors remain that repair does not fix;
+ * EFI_APP_FAILED part-way. */
 EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image);
 
 #endif /* EFI_APP_H */

@@ -5,15 +5,19 @@
  * idempotent: run it again after an interruption), on a file
  * (fs0:\dir\x.vhdx) or a block device.  The policy of the host tool
  * (platform/host_repair.c): the image is first checked as it will be after
- * replay (the core's log view); anything wrong with it besides the pending
- * log is refused with the checker's first error finding, before any
- * write.  -n says what would be written and writes nothing.  The new
+ * replay (the core's log view); an error that makes the replay unsafe
+ * (vhdx_rule_blocks_replay) is refused with the checker's finding before
+ * any write; any other error remains after the replay and is reported
+ * then.  A LogGuid that no entry carries is cleared (the headers only).
+ * -n says what would be written and writes nothing.  The new
  * FileWriteGuid comes from the app's RNG (efi_rng.c).
  *
  * Status: EFI_SUCCESS replayed, or nothing to do (or -n); EFI_APP_REFUSED
- * (0x2) refused with one line, nothing written: not a VHDX, wrong
- * otherwise, read-only media or filesystem, the boot device;
- * EFI_APP_FAILED a write or flush failed part-way (run repair again).
+ * (0x2) refused with one line, nothing written: not a VHDX, the replay
+ * unsafe, read-only media or filesystem, the boot device;
+ * EFI_VOLUME_CORRUPTED (0xA, check's "errors found") replayed (or nothing
+ * to replay) but errors remain that repair does not fix; EFI_APP_FAILED a
+ * write or flush failed part-way (run repair again).
  */
 #include "efi_app.h"
 
@@ -32,7 +36,9 @@ struct efi_repair {
 	struct vhdx_log_view view;
 	void *log_index;               /* the view's (vhdx_log_view_index), pooled, or NULL */
 	struct vhdx_info info;
-	uint64_t errors;               /* error findings but the pending log's own */
+	uint64_t unsafe;               /* error findings that make the replay unsafe */
+	char first_unsafe[600];        /* the first of them, as text */
+	uint64_t errors;               /* the other error findings but the pending log's own */
 	char first[600];               /* the first of them, as text */
 	struct efi_job job;
 	void *scratch;
@@ -47,10 +53,14 @@ static void efi_repair_finding(void *ctx, const struct vhdx_finding *f)
 {
 	struct efi_repair *r = ctx;
 
-	if (f->severity != VHDX_SEV_ERROR || (r->log.active && f->rule == VHDX_R_LOG_REPLAY))
+	if (f->severity != VHDX_SEV_ERROR || f->rule == VHDX_R_LOG_REPLAY)
 		return;
-	if (!r->errors++)
+	if (vhdx_rule_blocks_replay(f->rule)) {
+		if (!r->unsafe++)
+			vhdx_finding_to_text(f, r->first_unsafe, sizeof(r->first_unsafe));
+	} else if (!r->errors++) {
 		vhdx_finding_to_text(f, r->first, sizeof(r->first));
+	}
 }
 
 static void efi_repair_line(const struct efi_repair *r, const struct vhdx_replay_stats *s, BOOLEAN done)
@@ -82,6 +92,14 @@ static void efi_repair_line(const struct efi_repair *r, const struct vhdx_replay
 		vhdx_text_u64(&l, s->headers);
 		vhdx_text_str(&l, s->headers == 1 ? " header copy with LogGuid zero\n" :
 						    " header copies with LogGuid zero\n");
+	} else if (s->guid_unused) {
+		vhdx_text_str(&l, done ? "cleared the LogGuid of " : "would clear the LogGuid of ");
+		vhdx_text_str(&l, r->cli->target);
+		vhdx_text_str(&l, ": no log entry carries its LogGuid (nothing was logged under it); ");
+		vhdx_text_str(&l, done ? "wrote " : "then ");
+		vhdx_text_u64(&l, s->headers);
+		vhdx_text_str(&l, s->headers == 1 ? " header copy with LogGuid zero\n" :
+						    " header copies with LogGuid zero\n");
 	} else if (s->headers) {
 		vhdx_text_str(&l, done ? "finished " : "would finish ");
 		vhdx_text_str(&l, r->cli->target);
@@ -89,7 +107,10 @@ static void efi_repair_line(const struct efi_repair *r, const struct vhdx_replay
 					 ": the log was replayed by an interrupted run; would write the other header\n");
 	} else {
 		vhdx_text_str(&l, r->cli->target);
-		vhdx_text_str(&l, ": nothing to repair: the log is empty and the image checks clean\n");
+		vhdx_text_str(&l, ": nothing to repair: the log is empty");
+		if (r->info.type == VHDX_TYPE_DIFFERENCING)
+			vhdx_text_str(&l, " (its parent chain is not repair's: vhdx check looks at it)");
+		vhdx_text_str(&l, "\n");
 	}
 	efi_con_utf8(line);
 }
@@ -156,9 +177,9 @@ static EFI_STATUS efi_repair_probe(struct efi_repair *r)
 		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %r", r->t.name, r->src.status);
 	if (err)
 		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %a", r->t.name, vhdx_strerror(err));
-	if (r->errors)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: repair replays the log only; this is wrong otherwise: %a",
-				     r->t.name, r->first);
+	if (r->unsafe)
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot repair: replaying the log is unsafe: %a", r->t.name,
+				     r->first_unsafe);
 	return EFI_SUCCESS;
 }
 
@@ -192,6 +213,13 @@ static EFI_STATUS efi_repair_write(struct efi_repair *r)
 				     why[0] ? why : vhdx_strerror(err));
 	if (!r->cli->quiet || r->cli->dry_run)
 		efi_repair_line(r, &stats, !r->cli->dry_run);
+	if (r->errors)
+		return efi_con_failf(EFI_VOLUME_CORRUPTED,
+				     L"%s: %ld error%a that repair does not fix (see vhdx check %s); the first: %a",
+				     r->t.name, r->errors,
+				     r->cli->dry_run ? (r->errors == 1 ? " would remain" : "s would remain") :
+						       (r->errors == 1 ? " remains" : "s remain"),
+				     r->t.name, r->first);
 	return EFI_SUCCESS;
 }
 

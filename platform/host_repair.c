@@ -2,10 +2,14 @@
 /*
  * host_repair.c - `vhdx repair [-n] TARGET`: replays an image's log in
  * place [2.3.3] through the core (crash safe and idempotent: rerun it
- * after an interruption), and refuses anything else that is wrong with
- * the image, naming the checker's finding.  The image is first checked as
- * it will be after replay (through the core's log view); nothing is
- * written unless that check has no error.
+ * after an interruption), or clears a LogGuid that no log entry carries.
+ * The image is first checked as it will be after replay (through the
+ * core's log view): an error that makes the replay unsafe
+ * (vhdx_rule_blocks_replay: the log misplaced, no current header, the file
+ * truncated, the log itself) is refused with the checker's finding and
+ * nothing is written; any other error is not repair's to fix: the replay
+ * runs, then the errors that remain are reported and the exit status is 1
+ * (as `check`'s).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +27,13 @@
 
 #define REPAIR_SCRATCH (1024u * 1024u) /* [byte] */
 
-/* The errors that replay does not fix: all but the pending replay itself. */
+/* The errors that replay does not fix, all but the pending replay itself:
+ * those that make it unsafe and the others (remaining after it). */
 struct first_error {
-	char text[600];
-	unsigned count;
+	char unsafe[600];
+	unsigned unsafe_count;
+	char other[600];
+	unsigned other_count;
 };
 
 static void keep_first_error(void *ctx, const struct vhdx_finding *f)
@@ -35,8 +42,12 @@ static void keep_first_error(void *ctx, const struct vhdx_finding *f)
 
 	if (f->severity != VHDX_SEV_ERROR || f->rule == VHDX_R_LOG_REPLAY)
 		return;
-	if (!fe->count++)
-		vhdx_finding_to_text(f, fe->text, sizeof(fe->text));
+	if (vhdx_rule_blocks_replay(f->rule)) {
+		if (!fe->unsafe_count++)
+			vhdx_finding_to_text(f, fe->unsafe, sizeof(fe->unsafe));
+	} else if (!fe->other_count++) {
+		vhdx_finding_to_text(f, fe->other, sizeof(fe->other));
+	}
 }
 
 struct repair_job {
@@ -48,6 +59,7 @@ struct repair_job {
 	struct vhdx_log_view *view;
 	void *log_index;        /* the view's (vhdx_log_view_index), or NULL */
 	struct vhdx_info *info;
+	struct first_error fe;
 	void *scratch;
 };
 
@@ -56,7 +68,7 @@ static int repair_probe(struct repair_job *j)
 {
 	const char *target = j->cli->target;
 	char why[VHDX_WHY_SIZE];
-	struct first_error fe;
+	struct first_error *fe = &j->fe;
 	int flags = (j->cli->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC, err;
 	struct stat st;
 
@@ -91,7 +103,7 @@ static int repair_probe(struct repair_job *j)
 			host_error("%s: cannot repair: %s", target, why[0] ? why : vhdx_strerror(err));
 		return VHDX_EXIT_USAGE;
 	}
-	/* the image as it will be after replay must check clean */
+	/* the image as it will be after replay: what makes replay unsafe refuses */
 	if (j->log.active) {
 		vhdx_log_view_init(j->view, &j->log, &j->src);
 		j->log_index = malloc(vhdx_log_view_index_size(j->view));
@@ -101,15 +113,15 @@ static int repair_probe(struct repair_job *j)
 			j->log_index = NULL;
 		}
 	}
-	memset(&fe, 0, sizeof(fe));
+	memset(fe, 0, sizeof(*fe));
 	err = vhdx_check(j->log.active ? &j->view->source : &j->src, j->scratch, REPAIR_SCRATCH, j->info,
-			 keep_first_error, &fe);
+			 keep_first_error, fe);
 	if (err) {
 		host_error("%s: read failed: %s", target, vhdx_strerror(err));
 		return VHDX_EXIT_USAGE;
 	}
-	if (fe.count) {
-		host_error("%s: repair replays the log only; this is wrong otherwise: %s", target, fe.text);
+	if (fe->unsafe_count) {
+		host_error("%s: cannot repair: replaying the log is unsafe: %s", target, fe->unsafe);
 		return VHDX_EXIT_USAGE;
 	}
 	if (j->t.is_block_device) {
@@ -138,12 +150,34 @@ static void print_stats(const struct repair_job *j, const struct vhdx_replay_sta
 			printf(", file extended to %llu bytes", (unsigned long long)s->extended_to);
 		printf("; %s %u header cop%s with LogGuid zero\n", done ? "wrote" : "then", s->headers,
 		       s->headers == 1 ? "y" : "ies");
+	} else if (s->guid_unused) {
+		printf("%s %s: no log entry carries its LogGuid (nothing was logged under it); %s %u header "
+		       "cop%s with LogGuid zero\n",
+		       done ? "cleared the LogGuid of" : "would clear the LogGuid of", target,
+		       done ? "wrote" : "then", s->headers, s->headers == 1 ? "y" : "ies");
 	} else if (s->headers) {
 		printf("%s %s: the log was replayed by an interrupted run; %s the other header\n",
 		       done ? "finished" : "would finish", target, done ? "wrote" : "would write");
 	} else {
-		printf("%s: nothing to repair: the log is empty and the image checks clean\n", target);
+		printf("%s: nothing to repair: the log is empty%s\n", target,
+		       j->info->type == VHDX_TYPE_DIFFERENCING ?
+			       " (its parent chain is not repair's: vhdx check looks at it)" : "");
 	}
+}
+
+/* After the replay (or with nothing to replay): what repair does not fix.
+ * A differencing image's parent chain is `check`'s, not looked at here. */
+static int report_remaining(const struct repair_job *j, bool dry_run)
+{
+	const struct first_error *fe = &j->fe;
+
+	if (!fe->other_count)
+		return VHDX_EXIT_OK;
+	host_error("%s: %u error%s that repair does not fix (see vhdx check %s); the first: %s", j->cli->target,
+		   fe->other_count, dry_run ? (fe->other_count == 1 ? " would remain" : "s would remain") :
+					      (fe->other_count == 1 ? " remains" : "s remain"),
+		   j->cli->target, fe->other);
+	return VHDX_EXIT_FAILED;
 }
 
 static int repair_write(struct repair_job *j, bool dry_run)
@@ -174,7 +208,9 @@ static int repair_write(struct repair_job *j, bool dry_run)
 	}
 	if (!j->cli->quiet || dry_run)
 		print_stats(j, &stats, !dry_run);
-	return VHDX_EXIT_OK;
+	if (fflush(stdout) != 0)
+		return VHDX_EXIT_USAGE;
+	return report_remaining(j, dry_run);
 }
 
 int host_cmd_repair(const struct vhdx_cli *cli)

@@ -238,6 +238,13 @@ int main(int argc, char **argv)
 		wr(hdr(0) + 16, "x", 1);
 		fix_hdr(0);
 	} else if (IS("log.replay")) {
+		/* LogGuid set and an entry header carrying it (its checksum
+		 * wrong): replay pending; without any, log.guid_unused */
+		wr(hdr(c) + 48, &g_odd, 16);
+		fix_hdr(c);
+		wr(r64(hdr(c) + 72), "loge", 4);
+		wr(r64(hdr(c) + 72) + 32, &g_odd, 16);
+	} else if (IS("log.guid_unused")) {
 		wr(hdr(c) + 48, &g_odd, 16);
 		fix_hdr(c);
 	} else if (IS("rgn.signature")) {

@@ -128,6 +128,7 @@ hdr.log_outside     dyn   hdr.log_place         1
 hdr.none_valid      dyn   hdr.none_valid        1
 hdr.ambiguous       dyn   hdr.ambiguous         1
 log.replay          dyn   log.replay            1
+log.guid_unused     dyn   log.guid_unused       0
 rgn.signature       dyn   rgn.signature         1
 rgn.checksum        dyn   rgn.checksum          1
 rgn.count           dyn   rgn.count             1

@@ -11,8 +11,14 @@
 #  - the replay cut at each of its writes (the fault shim kills the
 #    process there), then run again: always the same bytes as an uncut
 #    replay (the headers' FileWriteGuid aside: a new one per run);
-#  - refusals, exit 2, one line, nothing written: a read-only file, an
-#    image wrong otherwise (a broken region table: the checker's rule id).
+#  - a deterministic corpus of dirty logs written by vhdx_poke.py dirtylog
+#    (several descriptors, none, zero descriptors only, a wrapped ring, 40
+#    entries, padded entries, a LogGuid no entry carries, LastFileOffset 4
+#    TiB) judged by qemu-img's reading of the model vhdx_poke.py writes
+#    (and by qemu-img's own replay where it agrees with the specification);
+#  - refusals, exit 2, one line, nothing written: a read-only file, a
+#    replay that would be unsafe; what replay does not fix (a broken
+#    region table) is reported after it, exit 1.
 source "$(dirname "$0")/lib.sh"
 need_samples
 M=$((1024 * 1024))
@@ -47,8 +53,10 @@ seven_ok() { # IMG: 7zz t without warning or error
 }
 
 # dirty NAME FILE EXPECT: the whole treatment of one dirty image.
-#   EXPECT: replay (repair must replay it), or refuse:RULE (repair must
-#   refuse it with the checker's RULE: the image is wrong otherwise too)
+#   EXPECT: replay (repair must replay it), remain:RULE (repair must
+#   replay it, then report the checker's RULE, which replay does not fix,
+#   and exit 1), or refuse:RULE (repair must refuse it with RULE: the
+#   replay would be unsafe)
 dirty() {
 	local name=$1 img=$2 expect=$3 sum0 rc out
 	sum0=$(sum256 "$img")
@@ -90,20 +98,34 @@ dirty() {
 		echo "  note: $name: repair refuses it by design: besides the log it breaks $rule (the checker's error)"
 		return
 	fi
-	if [ $rc -eq 0 ] && grep -q "would replay the log" out.txt && [ "$(sum256 r.vhdx)" = "$sum0" ]; then
-		ok "$name: repair -n says what it would do, writes nothing"
+	local want_rc=0 rule=
+	if [ "${expect%%:*}" = remain ]; then
+		want_rc=1 rule=${expect#remain:}
+	fi
+	if [ $rc -eq $want_rc ] && grep -q "would replay the log" out.txt && [ "$(sum256 r.vhdx)" = "$sum0" ] &&
+		{ [ -z "$rule" ] || grep -qF "($rule)" err.txt; }; then
+		ok "$name: repair -n says what it would do${rule:+ and that ($rule) would remain}, writes nothing"
 	else
-		bad "$name: repair -n: exit $rc: $(cat out.txt err.txt)"
+		bad "$name: repair -n: exit $rc (expected $want_rc): $(cat out.txt err.txt)"
 	fi
 	"$VHDX" repair r.vhdx >out.txt 2>err.txt
 	rc=$?
-	if [ $rc -ne 0 ]; then
-		bad "$name: repair: exit $rc: $(cat out.txt err.txt)"
+	if [ $rc -ne $want_rc ]; then
+		bad "$name: repair: exit $rc (expected $want_rc): $(cat out.txt err.txt)"
 		return
 	fi
 	grep -q "replayed the log" out.txt && ok "$name: repair replayed the log" || bad "$name: repair said: $(cat out.txt)"
-	"$VHDX" check r.vhdx >chk.txt 2>&1 && grep -q ": 0 errors" chk.txt && ok "$name: vhdx check after repair: 0 errors" ||
-		bad "$name: vhdx check after repair: $(grep -E 'error|warn' chk.txt | head -3)"
+	if [ -n "$rule" ]; then
+		one_line "$name: repair (what remains)" $rc 1 && grep -qF "($rule)" err.txt && grep -qE "remains? that repair does not fix" err.txt &&
+			ok "$name: after the replay, repair reports ($rule) as remaining, exit 1" || bad "$name: repair's report: $(cat err.txt)"
+		"$VHDX" check r.vhdx >chk.txt 2>&1
+		[ $? -eq 1 ] && ! grep '^error' chk.txt | grep -vqF "($rule)" && ! grep -q "(log.replay)" chk.txt &&
+			ok "$name: vhdx check after repair: only ($rule) errors, no log.replay" ||
+			bad "$name: vhdx check after repair: $(grep -E '^error' chk.txt | head -3)"
+	else
+		"$VHDX" check r.vhdx >chk.txt 2>&1 && grep -q ": 0 errors" chk.txt && ok "$name: vhdx check after repair: 0 errors" ||
+			bad "$name: vhdx check after repair: $(grep -E 'error|warn' chk.txt | head -3)"
+	fi
 	[ "$($POKE logscan r.vhdx)" = clean ] && [ "$(json r.vhdx '["log_replay_needed"]')" = False ] &&
 		ok "$name: LogGuid zero after repair" || bad "$name: LogGuid after repair: $($POKE logscan r.vhdx)"
 	out=$(qemu-img check -f vhdx r.vhdx 2>&1) && ok "$name: qemu-img check accepts the repaired file" || bad "$name: qemu-img check: $out"
@@ -119,7 +141,7 @@ dirty() {
 	sum1=$(sum256 r.vhdx)
 	"$VHDX" repair r.vhdx >out.txt 2>err.txt
 	rc=$?
-	[ $rc -eq 0 ] && grep -q "nothing to repair" out.txt && [ "$(sum256 r.vhdx)" = "$sum1" ] &&
+	[ $rc -eq $want_rc ] && grep -q "nothing to repair" out.txt && [ "$(sum256 r.vhdx)" = "$sum1" ] &&
 		ok "$name: a second repair has nothing to do, changes nothing" || bad "$name: second repair: exit $rc $(cat out.txt err.txt)"
 	[ "$(sum256 "$img")" = "$sum0" ] && ok "$name: the original untouched" || bad "$name: the original changed"
 	rm -f q.vhdx q.raw our.raw r.raw r.vhdx
@@ -134,8 +156,9 @@ bzip2 -dc "$SAMPLES/qemu1.6-dirtylog-10G.vhdx.bz2" >qemu16.vhdx || bad "decompre
 [ "$(json logreplay.vhdx '["block_states"]["fully_present"]')" = 1 ] && ok "info of the dirty DiscUtils image: the BAT after replay (1 block present)" ||
 	bad "info block states: $(json logreplay.vhdx '["block_states"]')"
 dirty "discutils-vhdx-log-replay" logreplay.vhdx replay
-# qemu 1.6 marked its BAT and metadata regions not Required: wrong besides the log
-dirty "qemu1.6-dirtylog-10G" qemu16.vhdx refuse:rgn.not_required
+# qemu 1.6 marked its BAT and metadata regions not Required: wrong besides
+# the log, but no reason to leave the log unreplayed: replayed, then reported
+dirty "qemu1.6-dirtylog-10G" qemu16.vhdx remain:rgn.not_required
 echo "  (samples: $(( $(date +%s) - t_start )) s)"
 
 ###########################################################################
@@ -159,16 +182,21 @@ while [ $tries -lt "$KILL_TRIES" ] && [ $active -lt "$KILL_WANT" ]; do
 	clean) clean=$((clean + 1)); rm -f "$k" ;;
 	none)
 		# LogGuid set, no entry carries it (killed after qemu set the header,
-		# before its log entry reached the file): [2.3.3] says such a file is
-		# corrupt and must not be opened; qemu-img treats the log as empty
+		# before its log entry reached the file): nothing was logged, so
+		# nothing applied; read as it stands (as qemu-img does) with a warning
 		noseq=$((noseq + 1))
-		[ "$(json "$k" '["log_replay_needed"]')" = True ] || bad "kill $tries: info does not see the LogGuid"
+		[ "$(json "$k" '["log_replay_needed"]')" = False ] || bad "kill $tries: info says replay is needed"
 		s=$(sum256 "$k")
-		"$VHDX" convert -q -O raw "$k" x.raw 2>err.txt
-		one_line "kill $tries (LogGuid, no log entry): convert" $? 2 && grep -q "no valid sequence" err.txt &&
-			[ ! -e x.raw ] && [ "$(sum256 "$k")" = "$s" ] && ok "kill $tries: LogGuid without a log entry: convert refuses ([2.3.3]: corrupt), nothing written" ||
-			bad "kill $tries: LogGuid without a log entry: $(cat err.txt)"
-		rm -f "$k" x.raw ;;
+		"$VHDX" check "$k" >chk.txt 2>&1 && grep -q "(log.guid_unused)" chk.txt &&
+			ok "kill $tries: LogGuid without a log entry: check exits 0 with (log.guid_unused)" || bad "kill $tries: check: $(cat chk.txt)"
+		"$VHDX" convert -q -O raw "$k" x.raw 2>err.txt && qemu-img convert -f vhdx -O raw "$k" xq.raw 2>&1 &&
+			why=$(same_raw x.raw xq.raw) && [ "$(sum256 "$k")" = "$s" ] &&
+			ok "kill $tries: LogGuid without a log entry: our convert equals qemu-img's, nothing written" ||
+			bad "kill $tries: LogGuid without a log entry: $(cat err.txt) ${why:-}"
+		"$VHDX" repair "$k" >out.txt 2>err.txt && grep -q "cleared the LogGuid" out.txt && [ "$($POKE logscan "$k")" = clean ] &&
+			qemu-img convert -f vhdx -O raw "$k" xr.raw && why=$(same_raw xr.raw xq.raw) &&
+			ok "kill $tries: repair clears the LogGuid, the content unchanged" || bad "kill $tries: repair: $(cat out.txt err.txt) ${why:-}"
+		rm -f "$k" x.raw xq.raw xr.raw ;;
 	active*)
 		active=$((active + 1))
 		dirty "qemu-io kill $tries ($state entries)" "$k" replay
@@ -176,7 +204,7 @@ while [ $tries -lt "$KILL_TRIES" ] && [ $active -lt "$KILL_WANT" ]; do
 	*) bad "kill $tries: logscan: $state" ;;
 	esac
 done
-echo "  note: qemu-io killed $tries times: $active left a log to replay, $noseq a LogGuid with no log entry yet (qemu-img opens those as empty logs; we refuse them as [2.3.3] says), $clean a clean header"
+echo "  note: qemu-io killed $tries times: $active left a log to replay, $noseq a LogGuid with no log entry yet (read as they stand, as qemu-img does; repair clears the LogGuid), $clean a clean header"
 [ $active -gt 0 ] || skipped "no qemu-io kill out of $tries left a log to replay: the dirty-image tests on made images did not run"
 echo "  (qemu-io kills: $(( $(date +%s) - t2 )) s)"
 
@@ -266,21 +294,124 @@ else
 	fi
 fi
 # a broken region table 1 (table 2 intact): the checker's rule, on a clean
-# image and on a dirty one (the log does not excuse it)
+# image and on a dirty one (the log does not excuse it; it does not make
+# the replay unsafe either: reported as remaining, exit 1)
 "$VHDX" create -q -s 64M -b 1M clean.vhdx
 for what in clean logreplay; do
 	cp $what.vhdx br.vhdx
 	printf 'XXXX' | dd of=br.vhdx bs=1 seek=$((192 * 1024)) conv=notrunc status=none
 	s=$(sum256 br.vhdx)
 	"$VHDX" repair br.vhdx >out.txt 2>err.txt
-	one_line "repair of a $what image with a broken region table" $? 2 && grep -q "(rgn.signature)" err.txt && [ "$(sum256 br.vhdx)" = "$s" ] &&
-		ok "repair of a $what image with a broken region table: refused with (rgn.signature), nothing written" ||
-		bad "repair of a $what image with a broken region table: expected exit 2 naming (rgn.signature): $(cat err.txt)"
+	rc=$?
+	if [ $what = clean ]; then
+		one_line "repair of a $what image with a broken region table" $rc 1 && grep -q "(rgn.signature)" err.txt &&
+			grep -q "nothing to repair: the log is empty$" out.txt && [ "$(sum256 br.vhdx)" = "$s" ] &&
+			ok "repair of a $what image with a broken region table: nothing to replay, (rgn.signature) remains, exit 1, nothing written" ||
+			bad "repair of a $what image with a broken region table: exit $rc: $(cat out.txt err.txt)"
+	else
+		one_line "repair of a $what image with a broken region table" $rc 1 && grep -q "(rgn.signature)" err.txt &&
+			grep -q "replayed the log" out.txt && [ "$($POKE logscan br.vhdx 2>/dev/null)" != active ] &&
+			ok "repair of a $what image with a broken region table: replayed, (rgn.signature) remains, exit 1" ||
+			bad "repair of a $what image with a broken region table: exit $rc: $(cat out.txt err.txt)"
+	fi
 done
+
+###########################################################################
+# a deterministic corpus of dirty logs (vhdx_poke.py dirtylog writes the log
+# and, independently of vhdx, the file as replay must leave it: MODEL).
+# The oracle is qemu-img's reading of MODEL; where qemu-img's own replay
+# (check -r all on a copy) gives the same disk it is checked too.  qemu
+# disagrees with the specification on two cases, so there MODEL alone
+# judges: zerodesc (qemu extends the file to the last sector written, not
+# to LastFileOffset: its replayed copy has a block past the file's end),
+# wrap (qemu's replay leaves out the entry before the wrapping one),
+# padded2 (qemu's replay of two padded entries in a row fails).
+t4=$(date +%s)
+same_but_headers() { # A B: the same size and bytes outside the two header sectors
+	python3 -S - "$1" "$2" <<'PY'
+import sys
+a, b = (open(p, 'rb').read() for p in sys.argv[1:3])
+hdr = lambda o: 64 << 10 <= o < (64 << 10) + 4096 or 128 << 10 <= o < (128 << 10) + 4096
+bad = [o for o in range(0, max(len(a), len(b)), 4096) if not hdr(o) and a[o:o + 4096] != b[o:o + 4096]]
+print('sizes %d and %d' % (len(a), len(b)) if len(a) != len(b) else 'sector at %#x differs' % bad[0] if bad else '')
+sys.exit(1 if len(a) != len(b) or bad else 0)
+PY
+}
+for c in multi zerodesc wrap long padded padded2 orphan; do
+	rm -f d.vhdx m.vhdx m.raw q.raw o.raw r.raw
+	"$VHDX" create -q -b 1M -s 64M d.vhdx
+	$POKE dirtylog d.vhdx m.vhdx $c >/dev/null || { bad "corpus $c: dirtylog failed"; continue; }
+	qemu-img convert -f vhdx -O raw m.vhdx m.raw || { bad "corpus $c: qemu-img cannot read the model"; continue; }
+	case $c in
+	multi|long|padded|orphan)
+		cp d.vhdx q.vhdx
+		out=$(qemu-img check -r all -f vhdx q.vhdx 2>&1) && qemu-img convert -f vhdx -O raw q.vhdx q.raw && why=$(same_raw q.raw m.raw) &&
+			ok "corpus $c: qemu-img's replay of a copy reads as the model" || bad "corpus $c: qemu-img's replay vs the model: $out ${why:-}" ;;
+	esac
+	s=$(sum256 d.vhdx)
+	"$VHDX" check d.vhdx >chk.txt 2>&1
+	rc=$?
+	if [ $c = orphan ]; then
+		[ $rc -eq 0 ] && grep -q "(log.guid_unused)" chk.txt && ok "corpus $c: check exits 0, warns (log.guid_unused)" ||
+			bad "corpus $c: check exit $rc: $(grep -E '^(error|warn)' chk.txt | head -2)"
+	else
+		[ $rc -eq 1 ] && grep -q "(log.replay)" chk.txt && ! grep -q "(log.corrupt)" chk.txt &&
+			ok "corpus $c: check: replay pending (log.replay), the log sound" || bad "corpus $c: check exit $rc: $(grep -E '^error' chk.txt | head -2)"
+	fi
+	"$VHDX" convert -q -O raw d.vhdx o.raw 2>err.txt && why=$(same_raw o.raw m.raw) && [ "$(sum256 d.vhdx)" = "$s" ] &&
+		ok "corpus $c: our convert of the dirty file equals qemu-img's reading of the model" || bad "corpus $c: convert: $(cat err.txt) ${why:-}"
+	cp --sparse=always d.vhdx r.vhdx
+	"$VHDX" repair r.vhdx >out.txt 2>err.txt
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$($POKE logscan r.vhdx)" = clean ] && why=$(same_but_headers r.vhdx m.vhdx); then
+		ok "corpus $c: repair: LogGuid zero, every other byte as the model: $(head -c 90 out.txt)"
+	else
+		bad "corpus $c: repair: exit $rc $(cat out.txt err.txt) ${why:-}"
+	fi
+	qemu-img convert -f vhdx -O raw r.vhdx r.raw && why=$(same_raw r.raw m.raw) && out=$(qemu-img check -f vhdx r.vhdx 2>&1) &&
+		ok "corpus $c: qemu-img checks the repaired file and reads it as the model" || bad "corpus $c: the repaired file: $out ${why:-}"
+	"$VHDX" check r.vhdx >chk.txt 2>&1 && grep -q ": 0 errors, 0 warnings" chk.txt && ok "corpus $c: check after repair: clean" ||
+		bad "corpus $c: check after repair: $(tail -1 chk.txt)"
+	s=$(sum256 r.vhdx)
+	"$VHDX" repair r.vhdx >out.txt 2>err.txt && grep -q "nothing to repair" out.txt && [ "$(sum256 r.vhdx)" = "$s" ] &&
+		ok "corpus $c: a second repair has nothing to do" || bad "corpus $c: second repair: $(cat out.txt err.txt)"
+done
+# LastFileOffset 4 TiB: check names it (log.corrupt), repair and convert
+# refuse, nothing written, the file not grown
+rm -f d.vhdx m.vhdx
+"$VHDX" create -q -b 1M -s 64M d.vhdx
+$POKE dirtylog d.vhdx m.vhdx last4t >/dev/null
+s=$(sum256 d.vhdx) size0=$(stat -c %s d.vhdx)
+"$VHDX" check d.vhdx >chk.txt 2>&1
+[ $? -eq 1 ] && grep -q "(log.corrupt)" chk.txt && grep -q "LastFileOffset" chk.txt &&
+	ok "corpus last4t: check reports LastFileOffset 4 TiB as an error (log.corrupt)" || bad "corpus last4t: check: $(cat chk.txt)"
+"$VHDX" repair d.vhdx >out.txt 2>err.txt
+one_line "corpus last4t: repair" $? 2 && grep -q "LastFileOffset" err.txt && [ "$(sum256 d.vhdx)" = "$s" ] &&
+	[ "$(stat -c %s d.vhdx)" = "$size0" ] && ok "corpus last4t: repair refuses, one line, nothing written, not grown" ||
+	bad "corpus last4t: repair: $(cat out.txt err.txt) size $(stat -c %s d.vhdx)"
+"$VHDX" convert -q -O raw d.vhdx o4.raw 2>err.txt
+one_line "corpus last4t: convert" $? 2 && [ ! -e o4.raw ] && ok "corpus last4t: convert refuses" || bad "corpus last4t: convert: $(cat err.txt)"
+rm -f d.vhdx m.vhdx m.raw q.raw q.vhdx o.raw r.raw r.vhdx
+echo "  (corpus: $(( $(date +%s) - t4 )) s)"
 s=$(sum256 clean.vhdx)
 "$VHDX" repair clean.vhdx >out.txt 2>err.txt
 [ $? -eq 0 ] && grep -q "nothing to repair" out.txt && [ "$(sum256 clean.vhdx)" = "$s" ] && ok "repair of a clean image: nothing to do, nothing written" ||
 	bad "repair of a clean image: $(cat out.txt err.txt)"
+# a child whose parent was replaced by another image: check exits 1
+# (parent.mismatch); repair has no log to replay and says only that, not
+# that the image checks clean
+"$VHDX" create -q -s 64M -b 1M base.vhdx && "$VHDX" create -q -t differencing --parent base.vhdx child.vhdx &&
+	rm -f base.vhdx && "$VHDX" create -q -s 64M -b 1M base.vhdx
+"$VHDX" check child.vhdx >chk.txt 2>&1
+crc=$?
+s=$(sum256 child.vhdx)
+"$VHDX" repair child.vhdx >out.txt 2>err.txt
+rc=$?
+[ $crc -eq 1 ] && [ $rc -eq 0 ] && grep -q "nothing to repair: the log is empty (its parent chain is not repair's" out.txt &&
+	! grep -q "checks clean" out.txt && [ "$(sum256 child.vhdx)" = "$s" ] &&
+	grep -q "(parent.mismatch)" chk.txt &&
+	ok "repair of a child with a broken chain: says the log is empty and that the chain is not its to check (check exits 1)" ||
+	bad "repair of a child with a broken chain: check exit $crc, repair exit $rc: $(cat out.txt err.txt)"
 head -c $((4 * M)) /dev/urandom >junk.bin
 s=$(sum256 junk.bin)
 "$VHDX" repair junk.bin >out.txt 2>err.txt

@@ -48,6 +48,16 @@
 #       a new sparse raw file of SIZE bytes: SPEC rand:OFF:LEN:SEED
 #       (LEN pseudo-random bytes at OFF), byte:OFF:HEX (one byte),
 #       zero:OFF:LEN (LEN zero bytes written: allocated, not a hole)
+#   vhdx_poke.py dirtylog IMG MODEL CASE
+#       writes a log into IMG (a dynamic image, 1 MiB blocks) and sets the
+#       current header's LogGuid; MODEL gets the file as replay must leave
+#       it (every descriptor applied in order, the file extended to
+#       LastFileOffset, the headers as they were: LogGuid not cleared).
+#       CASE: multi (one entry, data and zero descriptors), zerodesc (an
+#       entry with none, one with zero descriptors only), wrap (entries
+#       around the ring's end), long (40 entries), padded (EntryLength
+#       longer than its sectors; padded2: two such entries), orphan (no entry carries LogGuid: MODEL
+#       is the file as it is), last4t (LastFileOffset 4 TiB)
 #   vhdx_poke.py nonzero RAW BS
 #       how many BS-sized blocks of RAW hold a non-zero byte (the last
 #       one may be short): "N" then the block numbers
@@ -426,6 +436,148 @@ def nonzero(path, bs):
     return sorted(found)
 
 
+# --- dirty logs written here, and the model of the file after replay -----
+# An entry [2.3.1]: descriptor sectors (a 64-byte header, 32-byte
+# descriptors), one data sector per data descriptor, optional padding
+# (EntryLength longer); CRC-32C over EntryLength bytes, its field zero.
+
+def _entry(guid, seq, tail, descs, flushed, last, pad=0):
+    """descs: ('data', off, 4096 bytes) or ('zero', off, length)"""
+    count = len(descs)
+    dsec = (64 + 32 * count + 4095) // 4096
+    data = [d for d in descs if d[0] == 'data']
+    length = (dsec + len(data) + pad) * 4096
+    e = bytearray(length)
+    struct.pack_into('<4sIIIQI4x16sQQ', e, 0, b'loge', 0, length, tail, seq, count, guid, flushed, last)
+    for i, d in enumerate(descs):
+        at = 64 + 32 * i
+        if d[0] == 'data':
+            sec = d[2]
+            struct.pack_into('<4sIQQQ', e, at, b'desc', struct.unpack_from('<I', sec, 4092)[0],
+                             struct.unpack_from('<Q', sec, 0)[0], d[1], seq)
+        else:
+            struct.pack_into('<4sIQQQ', e, at, b'zero', 0, d[2], d[1], seq)
+    for k, d in enumerate(data):
+        at = (dsec + k) * 4096
+        e[at:at + 4096] = d[2]
+        struct.pack_into('<4sI', e, at, b'data', seq >> 32)
+        struct.pack_into('<I', e, at + 4092, seq & 0xFFFFFFFF)
+    for at in range((dsec + len(data)) * 4096, length, 4096):
+        e[at:at + 4096] = bytes([0xA5]) * 4096
+        if pad > 1:
+            e[at:at + 4] = b'loge'  # padding that looks like an entry header
+    struct.pack_into('<I', e, 4, crc32c(e))
+    return bytes(e)
+
+
+def _set_log_guid(img, guid):
+    """LogGuid of the current header (by sequence number), checksum fixed"""
+    best = None
+    for off in (64 << 10, 128 << 10):
+        h = img[off:off + 4096]
+        if h[:4] == b'head':
+            seq = struct.unpack_from('<Q', h, 8)[0]
+            if best is None or seq > best[0]:
+                best = (seq, off)
+    off = best[1]
+    img[off + 48:off + 64] = guid
+    img[off + 4:off + 8] = b'\0\0\0\0'
+    struct.pack_into('<I', img, off + 4, crc32c(img[off:off + 4096]))
+
+
+def _sector(seed):
+    r = random.Random(seed)
+    return bytes(r.getrandbits(8) for _ in range(4096))
+
+
+def dirtylog(path, model_path, case):
+    """writes a log of CASE into PATH (LogGuid set in the current header)
+    and the file as it must be after replay into MODEL_PATH (LogGuid zero)"""
+    g = geom(path)
+    assert g['block_size'] == MiB and not g['has_parent'], 'dirtylog: a dynamic image, 1 MiB blocks'
+    with open(path, 'rb') as f:
+        img = bytearray(f.read())
+    size = len(img)
+    guid = uuid.UUID(int=random.Random(case).getrandbits(128)).bytes
+    lo, ln, bat = g['log_offset'], g['log_length'], g['bat_offset']
+    ring = bytearray(img[lo:lo + ln])
+    model = bytearray(img)
+    batpage = bytearray(img[bat:bat + 4096])
+    end = (size + MiB - 1) & ~(MiB - 1)
+    entries = []       # (descs, last, pad)
+
+    def alloc(block, nsec, seed, last_sector=True):
+        """a block allocated at the file end: its BAT sector, nsec sectors of
+        data (and its last one: qemu extends a file only to the last sector
+        it writes, not to LastFileOffset)"""
+        nonlocal end
+        at = end
+        end += MiB
+        struct.pack_into('<Q', batpage, 8 * block, at | 6)
+        d = [('data', bat, bytes(batpage))]
+        d += [('data', at + 4096 * (3 * k + 1), _sector(seed * 100 + k)) for k in range(nsec)]
+        if last_sector:
+            d.append(('data', at + MiB - 4096, _sector(seed * 100 + 99)))
+        return d
+
+    if case == 'multi':      # one entry, several descriptors of both kinds
+        d = alloc(1, 5, 1) + [('zero', end - MiB + 4 * 4096, 8192)] + alloc(7, 3, 2)
+        entries.append((d, end, 0))
+    elif case == 'zerodesc':  # an entry with no descriptor, one with zero descriptors only
+        entries.append((alloc(2, 4, 3, False), end, 0))   # LastFileOffset past the last write
+        entries.append(([], end, 0))
+        entries.append(([('zero', end - MiB, 3 * 4096), ('zero', end - MiB + 64 * 4096, 4096)], end, 0))
+    elif case == 'wrap':      # entries from near the ring's end around its start, one wrapping
+        for k in range(4):
+            entries.append((alloc(10 + k, 2, 10 + k), end, 0))
+    elif case == 'long':      # a long sequence: 40 entries
+        for k in range(40):
+            entries.append((alloc(k, 1 + k % 3, 100 + k), end, 0))
+    elif case == 'padded':    # EntryLength two sectors longer than its parts
+        entries.append((alloc(3, 2, 5), end, 2))
+    elif case == 'padded2':   # two padded entries in one sequence
+        entries.append((alloc(3, 2, 5), end, 2))
+        entries.append((alloc(4, 1, 6), end, 1))
+    elif case == 'orphan':    # LogGuid set, no entry carries it (another log's entry only)
+        other = _entry(bytes(16 * [7]), 9, 0, alloc(5, 1, 7), size, end)
+        ring[0:len(other)] = other
+    elif case == 'last4t':    # LastFileOffset 4 TiB: past anything the image can need
+        entries.append((alloc(6, 1, 8), 4 << 40, 0))
+    else:
+        sys.exit('dirtylog: unknown case ' + case)
+
+    lens = [(((64 + 32 * len(d) + 4095) // 4096) + sum(1 for x in d if x[0] == 'data') + pad) * 4096
+            for d, _, pad in entries]
+    total = sum(lens)
+    assert total <= ln, 'dirtylog: the log is too small'
+    pos = ln - lens[0] - lens[1] // 2 // 4096 * 4096 if case == 'wrap' else 0
+    pos -= pos % 4096
+    tail = pos
+    for k, (d, last, pad) in enumerate(entries):
+        e = _entry(guid, 1000 + k, tail, d, size, last, pad)
+        for i in range(0, len(e), 4096):
+            p = (pos + i) % ln
+            ring[p:p + 4096] = e[i:i + 4096]
+        pos = (pos + len(e)) % ln
+        for x in d:
+            if x[1] + (4096 if x[0] == 'data' else x[2]) > len(model):
+                model.extend(bytes(x[1] + (4096 if x[0] == 'data' else x[2]) - len(model)))
+            if x[0] == 'data':
+                model[x[1]:x[1] + 4096] = x[2]
+            else:
+                model[x[1]:x[1] + x[2]] = bytes(x[2])
+    if entries and entries[-1][1] > len(model) and case != 'last4t':
+        model.extend(bytes(entries[-1][1] - len(model)))
+    img[lo:lo + ln] = ring
+    model[lo:lo + ln] = ring
+    _set_log_guid(img, guid)
+    with open(path, 'wb') as f:
+        f.write(img)
+    with open(model_path, 'wb') as f:
+        f.write(model)
+    return '%d entries, %d bytes of log' % (len(entries), total)
+
+
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'geom':
@@ -452,6 +604,8 @@ if __name__ == '__main__':
         print(datahash(sys.argv[2]))
     elif cmd == 'mkraw':
         mkraw(sys.argv[2], int(sys.argv[3], 0), sys.argv[4:])
+    elif cmd == 'dirtylog':
+        print(dirtylog(sys.argv[2], sys.argv[3], sys.argv[4]))
     elif cmd == 'nonzero':
         nz = nonzero(sys.argv[2], int(sys.argv[3], 0))
         print(len(nz), *nz)

@@ -510,6 +510,9 @@ static void test_child_params(void **state)
 	set_le32(parent->m.data + 128 * 1024 + 48, 0x12345678); /* header 2 (current) LogGuid */
 	set_le32(parent->m.data + 128 * 1024 + 4, 0);
 	set_le32(parent->m.data + 128 * 1024 + 4, ref_crc32c(parent->m.data + 128 * 1024, 4096));
+	/* an entry carrying it (checksum wrong): replay pending, not log.guid_unused */
+	memcpy(parent->m.data + le64(parent->m.data + 128 * 1024 + 72), "loge", 4);
+	memcpy(parent->m.data + le64(parent->m.data + 128 * 1024 + 72) + 32, parent->m.data + 128 * 1024 + 48, 16);
 	assert_int_equal(vhdx_parent_accept(&parent->src, "base.vhdx", scratch, VHDX_READ_SCRATCH_MIN, info,
 					    &disk, why, sizeof(why)),
 			 VHDX_ERR_UNSUPPORTED);

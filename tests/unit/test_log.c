@@ -294,6 +294,20 @@ static void assert_replays_to_model(struct fx *x, const struct vhdx_log *log)
 	assert_int_equal(st.headers, 0);
 }
 
+/* The checker's findings' rules, in order (up to 8). */
+struct rules {
+	int n;
+	enum vhdx_rule rule[8];
+};
+
+static void collect_rule(void *ctx, const struct vhdx_finding *f)
+{
+	struct rules *fd = ctx;
+
+	if (fd->n < 8)
+		fd->rule[fd->n++] = f->rule;
+}
+
 /* --- cases ----------------------------------------------------------- */
 
 static void test_no_log(void **state)
@@ -646,8 +660,14 @@ static void test_no_valid_entry(void **state)
 		}
 		if (variant == 4) {
 			lb_entry_write(x.ring, x.ring_len, 0, &e);
-			set_le32(x.ring + 8, 3 * SEC);             /* EntryLength: one sector too many */
+			set_le32(x.ring + 8, 1 * SEC);             /* EntryLength: no room for its data sector */
 			fix_crc(&x, 0);
+		}
+		if (variant <= 1) {
+			/* a sector that carries the LogGuid, its checksum wrong: not
+			 * log.guid_unused (test_guid_unused), so corrupt */
+			memcpy(x.ring + 64 * KiB, "loge", 4);
+			memcpy(x.ring + 64 * KiB + 32, x.g.bytes, 16);
 		}
 		if (variant == 5) {
 			e.tail = 8 * KiB;                          /* Tail outside the sequence */
@@ -1147,6 +1167,391 @@ static void test_power_cut(void **state)
 	fx_free(&x);
 }
 
+/*
+ * LogGuid set, and no entry in the log carries it (qemu's crash window:
+ * it writes the header before the entry): nothing was logged under it,
+ * so nothing was applied; find says so (not active, guid_unused), the
+ * checker warns (log.guid_unused, no log.replay error), and replay writes
+ * only the two headers, LogGuid zero, in the usual order.  Entries of
+ * another LogGuid do not count.
+ */
+static void test_guid_unused(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st, dry;
+	struct vhdx_info *info = malloc(sizeof(*info));
+	uint8_t *scratch = malloc(VHDX_READ_SCRATCH_MIN), *before, hdr[SEC];
+	struct rules fd;
+	char why[WHY];
+
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		if (variant) {
+			const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+			struct lb_entry e = { 3, 0, test_guid(0x42), x.f.size, x.f.size, d, 1 };
+
+			lb_entry_write(x.ring, x.ring_len, 0, &e); /* another LogGuid's entry */
+		}
+		fx_dirty(&x);
+		assert_int_equal(find(&x, &log, why), VHDX_OK);
+		assert_false(log.active);
+		assert_true(log.guid_unused);
+		/* the checker: a warning of its own, nothing withheld */
+		memset(&fd, 0, sizeof(fd));
+		assert_int_equal(vhdx_check(&x.f.src, scratch, VHDX_READ_SCRATCH_MIN, info, collect_rule, &fd), VHDX_OK);
+		assert_int_equal(info->errors, 0);
+		assert_false(info->log_replay_needed);
+		assert_true(fd.n >= 1);
+		assert_int_equal(fd.rule[0], VHDX_R_LOG_GUID_UNUSED);
+		/* replay: the headers only */
+		before = malloc(x.f.size);
+		memcpy(before, x.f.data, x.f.size);
+		memcpy(hdr, x.f.data + (x.d.current_header ? 128 : 64) * KiB, SEC);
+		const uint64_t seq = x.d.sequence;
+		const int cur = x.d.current_header;
+		assert_int_equal(replay(&x, true, &dry, why), VHDX_OK);
+		assert_int_equal(x.f.ops, 0);
+		assert_int_equal(replay(&x, false, &st, why), VHDX_OK);
+		assert_memory_equal(&st, &dry, sizeof(st));
+		assert_true(st.guid_unused);
+		assert_int_equal(st.headers, 2);
+		assert_int_equal(st.data_sectors, 0);
+		assert_int_equal(x.f.writes, 2);
+		assert_int_equal(x.f.flushes, 2);
+		assert_headers_clean(&x, hdr, cur, seq);
+		for (uint64_t off = 0; off < x.f.size; off += SEC)
+			if (!in_header(off))
+				assert_memory_equal(x.f.data + off, before + off, SEC);
+		free(before);
+		fx_free(&x);
+	}
+	free(info);
+	free(scratch);
+}
+
+/*
+ * EntryLength longer than the descriptor and data sectors (padding after
+ * the data sectors, one of its sectors starting "loge"): in the checksum,
+ * not interpreted; the entry is valid and replays like the same entry
+ * unpadded.  A byte of the padding changed breaks the checksum.
+ */
+static void test_padded_entry(void **state)
+{
+	struct fx x;
+	struct vhdx_log log;
+	char why[WHY];
+
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		fx_make(&x, 1 * MiB, 8 * MiB);
+		const uint64_t end = x.f.size;
+		const struct lb_desc d[] = {
+			{ false, x.plan.bat_offset, 0, pat[0] },
+			{ true, x.plan.meta_offset + 64 * KiB, 8 * KiB, NULL },
+		};
+		uint32_t len = put(&x, 0, 5, 0, d, 2, end, end);
+
+		assert_int_equal(len, 2 * SEC);
+		set_le32(x.ring + 8, len + 2 * SEC);            /* EntryLength: two sectors of padding */
+		memset(x.ring + len, 0xA5, 2 * SEC);
+		memcpy(x.ring + len + SEC, "loge", 4);           /* padding that looks like an entry */
+		fix_crc(&x, 0);
+		if (variant)
+			x.ring[len + 100] ^= 1;                  /* padding changed: checksum wrong */
+		model_apply(&x, d, 2, end);
+		fx_dirty(&x);
+		if (variant) {
+			assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+			assert_non_null(strstr(why, "no valid sequence"));
+		} else {
+			assert_int_equal(find(&x, &log, why), VHDX_OK);
+			assert_true(log.active);
+			assert_int_equal(log.entries, 1);
+			assert_int_equal(log.data_descriptors, 1);
+			assert_replays_to_model(&x, &log);
+		}
+		fx_free(&x);
+	}
+}
+
+/*
+ * LastFileOffset past anything the image can need (4 TiB on a 4 MiB
+ * image): corrupt, nothing written.  The bound: the file end (or a block
+ * a logged BAT sector allocates) + 1 GiB.  A legitimate extension is
+ * sparse: replay writes one sector at the new end, zeroes nothing.
+ */
+static void test_last_offset_bound(void **state)
+{
+	static uint8_t bat_page[SEC];
+	struct fx x;
+	struct vhdx_log log;
+	struct vhdx_replay_stats st;
+	char why[WHY];
+	uint64_t end;
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	end = x.f.size;
+	const struct lb_desc d[] = { { false, x.plan.bat_offset, 0, pat[0] } };
+
+	put(&x, 0, 3, 0, d, 1, end, 4ull << 40);
+	fx_dirty(&x);
+	assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+	assert_non_null(strstr(why, "LastFileOffset"));
+	assert_int_equal(replay(&x, false, &st, why), VHDX_ERR_CORRUPT);
+	assert_int_equal(x.f.ops, 0);
+	assert_int_equal(x.f.size, end);
+	/* at the bound: fine; one MiB past it: refused */
+	put(&x, 0, 3, 0, d, 1, end, end + 1024 * MiB);
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	put(&x, 0, 3, 0, d, 1, end, end + 1025 * MiB);
+	assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+	/* a BAT sector in the log that allocates a block far out raises the bound */
+	const uint64_t far = end + 3000 * MiB;
+	const struct lb_desc e[] = { { false, x.plan.bat_offset, 0, bat_page } };
+
+	memcpy(bat_page, x.f.data + x.plan.bat_offset, SEC);
+	set_le32(bat_page, (uint32_t)(far | 6));
+	set_le32(bat_page + 4, (uint32_t)(far >> 32));                           /* block 0 FULLY_PRESENT at far */
+	put(&x, 0, 3, 0, e, 1, end, far + 1 * MiB);
+	x.d.bat_offset = x.plan.bat_offset; /* lb_disk_from_image fills the log's fields only */
+	x.d.bat_length = (uint32_t)x.plan.bat_length;
+	x.d.geom.block_size = 1 * MiB;
+	assert_int_equal(find(&x, &log, why), VHDX_OK);
+	put(&x, 0, 3, 0, e, 1, end, far + 1 * MiB + 1025 * MiB);
+	assert_int_equal(find(&x, &log, why), VHDX_ERR_CORRUPT);
+	fx_free(&x);
+
+	/* a legitimate extension by 6 MiB */
+	for (int run = 0; run < 2; run++) {
+		fx_make(&x, 1 * MiB, 16 * MiB);
+		end = x.f.size;
+		put(&x, 0, 3, 0, d, 1, end, end + 6 * MiB);
+		model_apply(&x, d, 1, end + 6 * MiB);
+		fx_dirty(&x);
+		assert_int_equal(find(&x, &log, why), VHDX_OK);
+		if (!run) {
+			assert_replays_to_model(&x, &log);
+		} else {
+			assert_int_equal(replay(&x, false, &st, why), VHDX_OK);
+			assert_int_equal(st.extended_to, end + 6 * MiB);
+			assert_int_equal(x.f.zeros, 0);  /* nothing zeroed: the extension is a hole */
+			assert_int_equal(x.f.writes, 4); /* the descriptor, the sector at the new end, two headers */
+			assert_file_is_model(&x);
+		}
+		fx_free(&x);
+	}
+}
+
+/* --- lost unflushed writes ------------------------------------------- */
+
+/* One operation of a replay as the device saw it: a write (data NULL: zeros) or a flush. */
+struct rec_op {
+	bool flush;
+	uint64_t off, len;      /* [byte] */
+	uint8_t *data;
+};
+
+/* A sink recording every operation and passing it on to the RAM file. */
+struct rec {
+	struct vhdx_sink sink;
+	const struct vhdx_sink *under;
+	struct rec_op *ops;
+	size_t n, cap;
+};
+
+static struct rec_op *rec_add(struct rec *r)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 256;
+		r->ops = realloc(r->ops, r->cap * sizeof(*r->ops));
+		assert_non_null(r->ops);
+	}
+	memset(&r->ops[r->n], 0, sizeof(r->ops[0]));
+	return &r->ops[r->n++];
+}
+
+static int rec_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
+{
+	struct rec *r = s->ctx;
+	struct rec_op *op = rec_add(r);
+
+	op->off = off;
+	op->len = len;
+	op->data = malloc(len);
+	memcpy(op->data, buf, len);
+	return r->under->write(r->under, off, buf, len);
+}
+
+static int rec_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	struct rec *r = s->ctx;
+	struct rec_op *op = rec_add(r);
+
+	op->off = off;
+	op->len = len;
+	return r->under->zero(r->under, off, len);
+}
+
+static int rec_flush(const struct vhdx_sink *s)
+{
+	struct rec *r = s->ctx;
+
+	rec_add(r)->flush = true;
+	return r->under->flush(r->under);
+}
+
+/* @buf (size *size, capacity @cap) with write @op applied. */
+static void op_apply(uint8_t *buf, uint64_t *size, const struct rec_op *op)
+{
+	if (op->data)
+		memcpy(buf + op->off, op->data, op->len);
+	else
+		memset(buf + op->off, 0, op->len);
+	if (op->off + op->len > *size)
+		*size = op->off + op->len;
+}
+
+/*
+ * What a power cut leaves of state @buf: when its current header no longer
+ * names the log, every descriptor must be durable (the file is the model);
+ * otherwise the next replay must finish to @want's bytes.  Returns 1 when
+ * the header was clean.
+ */
+static int judge_state(struct fx *x, const uint8_t *buf, uint64_t size, const struct lb_file *want, bool rerun)
+{
+	struct vhdx_disk d;
+
+	lb_disk_from_image(&d, buf, size);
+	if (vhdx_guid_is_zero(&d.log_guid)) {
+		if (size != x->model_size)
+			fail_msg("LogGuid cleared but the file is %llu bytes, not %llu: a write was lost",
+				 (unsigned long long)size, (unsigned long long)x->model_size);
+		for (uint64_t off = 0; off < size; off += SEC)
+			if (!in_header(off) && memcmp(buf + off, x->model + off, SEC))
+				fail_msg("LogGuid cleared but the sector at 0x%llx is not the replayed one: "
+					 "a descriptor's write was lost", (unsigned long long)off);
+	}
+	if (rerun) {
+		struct fx y = *x;
+		struct vhdx_replay_stats st;
+		char why[WHY];
+
+		lb_file_init(&y.f, buf, size, x->cap, 4096);
+		assert_int_equal(replay(&y, false, &st, why), VHDX_OK);
+		assert_int_equal(y.f.size, want->size);
+		assert_memory_equal(y.f.data, want->data, want->size);
+		lb_file_free(&y.f);
+	}
+	return vhdx_guid_is_zero(&d.log_guid);
+}
+
+/*
+ * Lost unflushed writes: between two flushes a device may keep any subset
+ * of the writes issued since the last flush (and make them durable in any
+ * order: the replay's writes of one epoch never overlap but for a
+ * descriptor a later entry overwrites, kept in issue order here).  Every
+ * such state of a replay (build_wrap: 4 entries, 135 descriptors and the
+ * extension; every subset of the small epochs, 1024 random ones and every
+ * one-write loss of the large one) either still names the log, and the
+ * next replay finishes it to the same bytes, or is the model.  Without the
+ * flush between the descriptors and the first header write (or between
+ * the two headers) a state with a clean header and a lost write exists.
+ */
+static void test_replay_lost_writes(void **state)
+{
+	struct fx x;
+	struct vhdx_log want_log;
+	struct rec rec;
+	struct lb_file done;
+	struct vhdx_replay_stats st;
+	uint8_t *s = malloc(VHDX_LOG_SCRATCH_MIN), *dirty, *base, *cur;
+	uint64_t dirty_size, base_size;
+	unsigned long states = 0, clean = 0, epochs = 0;
+	uint64_t seed = 99;
+	char why[WHY];
+
+	(void)state;
+	fx_make(&x, 1 * MiB, 8 * MiB);
+	build_wrap(&x, &want_log);
+	dirty_size = x.f.size;
+	dirty = calloc(1, x.cap);
+	memcpy(dirty, x.f.data, dirty_size);
+	/* the uncut replay, recorded */
+	memset(&rec, 0, sizeof(rec));
+	rec.under = &x.f.sink;
+	rec.sink = x.f.sink;
+	rec.sink.ctx = &rec;
+	rec.sink.write = rec_write;
+	rec.sink.zero = rec_zero;
+	rec.sink.flush = rec_flush;
+	lb_disk_from_image(&x.d, x.f.data, x.f.size);
+	assert_int_equal(vhdx_log_replay(&x.d, &x.f.src, &rec.sink, new_fwg(), false, s, VHDX_LOG_SCRATCH_MIN, &st,
+					 why, WHY),
+			 VHDX_OK);
+	assert_file_is_model(&x);
+	lb_file_init(&done, x.f.data, x.f.size, x.cap, 4096);
+
+	base = calloc(1, x.cap);
+	cur = calloc(1, x.cap);
+	memcpy(base, dirty, dirty_size);
+	base_size = dirty_size;
+	for (size_t a = 0; a < rec.n;) {
+		size_t b = a, k;
+
+		while (b < rec.n && !rec.ops[b].flush)
+			b++;
+		k = b - a;                             /* the writes of this epoch */
+		epochs++;
+		memcpy(cur, base, x.cap);
+		for (unsigned long t = 0;; t++) {
+			uint64_t size = base_size;
+			bool last;
+
+			if (k <= 10) {                         /* every subset */
+				last = t + 1 >= (1ul << k);
+				for (size_t i = 0; i < k; i++)
+					if (t >> i & 1)
+						op_apply(cur, &size, &rec.ops[a + i]);
+			} else if (t < k) {                    /* all but write t */
+				last = false;
+				for (size_t i = 0; i < k; i++)
+					if (i != t)
+						op_apply(cur, &size, &rec.ops[a + i]);
+			} else {                               /* random subsets */
+				last = t + 1 >= k + 1024;
+				for (size_t i = 0; i < k; i++)
+					if (lcg(&seed) & 1)
+						op_apply(cur, &size, &rec.ops[a + i]);
+			}
+			clean += judge_state(&x, cur, size, &done, k <= 10 || t % 128 == 0);
+			states++;
+			for (size_t i = a; i < b; i++)         /* back to base (zero past its end) */
+				memcpy(cur + rec.ops[i].off, base + rec.ops[i].off, rec.ops[i].len);
+			if (last)
+				break;
+		}
+		for (size_t i = a; i < b; i++)
+			op_apply(base, &base_size, &rec.ops[i]);
+		a = b + 1;                                 /* past the flush */
+	}
+	print_message("replay lost writes: %zu operations, %lu flush epochs, %lu states, %lu with LogGuid cleared\n",
+		      rec.n, epochs, states, clean);
+	assert_true(epochs >= 3);
+	assert_true(clean >= 1);
+	for (size_t i = 0; i < rec.n; i++)
+		free(rec.ops[i].data);
+	free(rec.ops);
+	free(dirty);
+	free(base);
+	free(cur);
+	free(s);
+	lb_file_free(&done);
+	fx_free(&x);
+}
+
 /* Garbage in a 8 MiB ring: the scan reads the ring once, checksums each sector at most twice. */
 static void test_find_bound(void **state)
 {
@@ -1187,9 +1592,14 @@ static void test_find_bound(void **state)
 					s[4092] = 1;
 				}
 				break;
-			case 3: /* random bytes */
+			case 3: /* random bytes (one sector carries the LogGuid: else
+				 * the log would be unused, not corrupt) */
 				for (int i = 0; i < (int)SEC; i += 4)
 					set_le32(s + i, (uint32_t)lcg(&seed));
+				if (p == n / 2) {
+					memcpy(s, "loge", 4);
+					memcpy(s + 32, x.g.bytes, 16);
+				}
 				break;
 			}
 		}
@@ -1370,6 +1780,10 @@ int main(void)
 		cmocka_unit_test(test_read_failures),
 		cmocka_unit_test(test_power_cut),
 		cmocka_unit_test(test_find_bound),
+		cmocka_unit_test(test_guid_unused),
+		cmocka_unit_test(test_padded_entry),
+		cmocka_unit_test(test_last_offset_bound),
+		cmocka_unit_test(test_replay_lost_writes),
 		cmocka_unit_test(test_samples),
 	};
 

@@ -422,6 +422,10 @@ static void set_log_guid(struct mem_sink *m, uint8_t v)
 	h[48] = v;
 	set_le32(h + 4, 0);
 	set_le32(h + 4, ref_crc32c(h, 4096));
+	/* an entry that carries the LogGuid (its checksum wrong): replay is
+	 * pending, not a LogGuid that no entry carries (log.guid_unused) */
+	memcpy(m->data + le64(h + 72), "loge", 4);
+	memcpy(m->data + le64(h + 72) + 32, h + 48, 16);
 }
 
 /*
