@@ -69,12 +69,17 @@ static int repair_probe(struct repair_job *j)
 	const char *target = j->cli->target;
 	char why[VHDX_WHY_SIZE];
 	struct first_error *fe = &j->fe;
-	int flags = (j->cli->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC, err;
+	int flags = j->cli->dry_run ? O_RDONLY : O_RDWR, err;
+	const char *what;
 	struct stat st;
 
 	if (stat(target, &st) == 0 && S_ISBLK(st.st_mode))
 		flags |= O_EXCL;
-	j->t.fd = open(target, flags);
+	j->t.fd = posix_open_disk(target, flags, &what);
+	if (j->t.fd < 0 && what) {
+		host_error("%s: not a regular file or block device: %s", target, what);
+		return VHDX_EXIT_USAGE;
+	}
 	if (j->t.fd < 0) {
 		host_error("%s: cannot open%s: %s%s", target, j->cli->dry_run ? "" : " for writing",
 			   strerror(errno), errno == EBUSY ? " (mounted or in use; refusing)" : "");

@@ -251,11 +251,16 @@ static const char *not_a_disk(mode_t mode)
 
 int posix_open_source(const char *path, const char **ret_not)
 {
+	return posix_open_disk(path, O_RDONLY, ret_not);
+}
+
+int posix_open_disk(const char *path, int access, const char **ret_not)
+{
 	struct stat st;
 	int fd, flags;
 
 	*ret_not = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = open(path, access | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0)

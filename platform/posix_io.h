@@ -36,6 +36,9 @@ int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd);
  * "Is a directory", ...), otherwise it is NULL.
  */
 int posix_open_source(const char *path, const char **ret_not);
+/* The same with @access (O_RDONLY, O_RDWR, with O_EXCL for a device):
+ * repair's target. */
+int posix_open_disk(const char *path, int access, const char **ret_not);
 
 /* Size and logical sector of an open fd (block device or file). */
 int posix_probe_fd(int fd, bool *ret_is_block, uint64_t *ret_size, uint32_t *ret_sector);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_paths.sh - what a path may name and how long it may be, for every
-# verb that reads: a FIFO (as the source of info, check, convert, compare
+# verb that reads: a FIFO (as the source of info, check, convert, compare, repair
 # and create's --parent, and as a chain's parent) is refused promptly (each
 # run under timeout: a regression fails instead of hanging) with one line
 # naming the rule; chains in folders deeper than 256 and 1024 bytes read
@@ -25,7 +25,8 @@ mkfifo fifo
 "$VHDX" create -q -t dynamic -b 1M -s 8M base.vhdx
 rule="not a regular file or block device: a FIFO"
 for args in "info fifo" "check fifo" "convert -O raw fifo out.raw" "convert -O vhdx fifo out.vhdx" \
-	    "compare fifo base.vhdx" "compare base.vhdx fifo" "create -q -t differencing --parent fifo kid.vhdx"; do
+	    "compare fifo base.vhdx" "compare base.vhdx fifo" "create -q -t differencing --parent fifo kid.vhdx" \
+	    "repair fifo" "repair -n fifo"; do
 	run $args
 	[ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "fifo: $rule" <<<"$out" &&
 		[ ! -e out.raw ] && [ ! -e out.vhdx ] && [ ! -e kid.vhdx ] &&
