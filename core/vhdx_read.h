@@ -170,7 +170,8 @@ void vhdx_log_view_init(struct vhdx_log_view *view, const struct vhdx_log *log,
  * offset: then a read costs two binary searches and one source read per
  * logged data sector it meets, whatever the number of entries.
  * vhdx_log_view_index_size: the bytes it needs, 36 per data descriptor and
- * 24 per zero descriptor, plus 12 (at most 36 per 4 KiB of a log of data
+ * 24 per zero descriptor, plus 12, plus 64 KiB through which the log is
+ * read while the index is built (at most 36 per 4 KiB of a log of data
  * descriptors: 36 MiB for the largest log, 4095 MiB; 0 when the log is
  * not active).  Given less (or misaligned memory rounded up below it),
  * vhdx_log_view_index returns VHDX_ERR_INVAL and the view keeps walking
