@@ -13,6 +13,8 @@ static const char usage_text[] =
 	"       vhdx convert [-O vhdx|raw] [-t dynamic|fixed] [-b SIZE] [options] SOURCE TARGET\n"
 	"       vhdx compare [--source-format vhdx|raw] [-q] IMAGE1 IMAGE2\n"
 	"       vhdx repair [-n] [-q] TARGET\n"
+	"       vhdx bmap SOURCE OUT.bmap\n"
+	"       vhdx verify --bmap F.bmap [--zeros] TARGET\n"
 	"       vhdx list\n"
 	"       vhdx help\n"
 	"create options:\n"
@@ -43,6 +45,10 @@ static const char usage_text[] =
 	"                               counts other sectors (512/4096) than the device's\n"
 	"compare: exit 0 same content, 1 different (first differing offset), 2 could not run\n"
 	"repair: replays the log in place; -n says what it would do\n"
+	"bmap: a bmap 2.0 manifest (bmaptool's) of SOURCE's virtual disk: the 4096-byte blocks\n"
+	"  that hold data, in ranges of at most 1 MiB, a SHA-256 each (host)\n"
+	"verify: TARGET read back against a bmap: exit 0 every range matches, 1 the first bad\n"
+	"  range named, 2 could not run; --zeros: unmapped blocks must read as zeros (host)\n"
 	"exit status: 0 done; 1 failed part-way (check: errors found); 2 bad invocation or refused\n";
 
 const char *vhdx_cli_usage(void)
@@ -129,7 +135,7 @@ enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
 	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
-	OPT_ALLOW_SECTOR_MISMATCH,
+	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -171,6 +177,8 @@ static const struct option {
 	{ "source-format", 0, true, OPT_SOURCE_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 	{ "sparse", 0, false, OPT_SPARSE, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "allow-sector-mismatch", 0, false, OPT_ALLOW_SECTOR_MISMATCH, CMD_BIT(VHDX_CMD_CONVERT) },
+	{ "bmap", 0, true, OPT_BMAP, CMD_BIT(VHDX_CMD_VERIFY) },
+	{ "zeros", 0, false, OPT_ZEROS, CMD_BIT(VHDX_CMD_VERIFY) },
 };
 
 static size_t long_name_len(const struct option *o)
@@ -295,6 +303,12 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 		return VHDX_OK;
 	case OPT_ALLOW_SECTOR_MISMATCH:
 		cli->allow_sector_mismatch = true;
+		return VHDX_OK;
+	case OPT_BMAP:
+		cli->bmap = val;
+		return VHDX_OK;
+	case OPT_ZEROS:
+		cli->zeros = true;
 		return VHDX_OK;
 	}
 	return VHDX_ERR_INVAL;
@@ -441,6 +455,10 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 		cli.cmd = VHDX_CMD_COMPARE;
 	else if (str_eq(cmd, "repair"))
 		cli.cmd = VHDX_CMD_REPAIR;
+	else if (str_eq(cmd, "bmap"))
+		cli.cmd = VHDX_CMD_BMAP;
+	else if (str_eq(cmd, "verify"))
+		cli.cmd = VHDX_CMD_VERIFY;
 	else if (str_eq(cmd, "help") || str_eq(cmd, "--help") || str_eq(cmd, "-h") || str_eq(cmd, "-?")) {
 		vhdx_mem_copy_(ret, &cli, sizeof(cli));
 		return VHDX_OK;
@@ -472,8 +490,8 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 			return error2(&ps, VHDX_ERR_INVAL,
 				      (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE) && !cli.source ?
 				      "empty SOURCE" : "empty TARGET", "", NULL);
-		if (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE) {
-			/* two images: SOURCE TARGET, or IMAGE1 IMAGE2 */
+		if (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE || cli.cmd == VHDX_CMD_BMAP) {
+			/* two images: SOURCE TARGET, or IMAGE1 IMAGE2; bmap: SOURCE OUT.bmap */
 			if (cli.target)
 				return error2(&ps, VHDX_ERR_INVAL, "extra argument ", arg,
 					      cli.cmd == VHDX_CMD_CONVERT ? " (SOURCE and TARGET only)" :
@@ -503,6 +521,10 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 			      NULL);
 	} else if (cli.cmd == VHDX_CMD_COMPARE && !cli.target) {
 		return error2(&ps, VHDX_ERR_INVAL, "compare: two images needed (IMAGE1 IMAGE2)", "", NULL);
+	} else if (cli.cmd == VHDX_CMD_BMAP && !cli.target) {
+		return error2(&ps, VHDX_ERR_INVAL, "bmap: SOURCE and OUT.bmap needed", "", NULL);
+	} else if (cli.cmd == VHDX_CMD_VERIFY && (!cli.bmap || !cli.target)) {
+		return error2(&ps, VHDX_ERR_INVAL, "verify: ", cli.bmap ? "missing TARGET" : "--bmap FILE needed", NULL);
 	}
 	vhdx_mem_copy_(ret, &cli, sizeof(cli));
 	return VHDX_OK;
