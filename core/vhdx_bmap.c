@@ -310,6 +310,24 @@ static bool eat(struct scan *sc, const char *lit)
 	return true;
 }
 
+/* True when the text ends inside @prefix followed by @name: a cut file. */
+static bool cut_inside(const struct scan *sc, const char *prefix, const char *name)
+{
+	size_t i = sc->pos;
+
+	for (; *prefix; prefix++, i++)
+		if (i >= sc->len)
+			return true;
+		else if (sc->s[i] != *prefix)
+			return false;
+	for (; *name; name++, i++)
+		if (i >= sc->len)
+			return true;
+		else if (sc->s[i] != *name)
+			return false;
+	return false;
+}
+
 /* Whitespace and comments (<!-- ... -->, no "--" inside: XML 1.0 [15]). */
 static int skip_misc(struct scan *sc)
 {
@@ -317,6 +335,8 @@ static int skip_misc(struct scan *sc)
 		size_t start;
 
 		skip_space(sc);
+		if (sc->pos < sc->len && cut_inside(sc, "<!", "--"))
+			return refuse(sc, sc->pos, "truncated: a comment is not closed (-->)", NULL);
 		if (!at(sc, "<!--"))
 			return VHDX_OK;
 		start = sc->pos;
@@ -325,6 +345,8 @@ static int skip_misc(struct scan *sc)
 			if (sc->pos >= sc->len)
 				return refuse(sc, start, "truncated: a comment is not closed (-->)", NULL);
 			if (at(sc, "--")) {
+				if (cut_inside(sc, "--", ">"))
+					return refuse(sc, start, "truncated: a comment is not closed (-->)", NULL);
 				if (!at(sc, "-->"))
 					return refuse(sc, sc->pos, "'--' inside a comment (XML 1.0)", NULL);
 				sc->pos += 3;
@@ -382,16 +404,20 @@ static int scan_attrs(struct scan *sc, const char *elem, const char *attr, const
 		start = sc->pos;
 		if (!scan_name(sc, name, sizeof(name)))
 			return refuse(sc, start, "not an attribute in <", elem);
+		if (sc->pos >= sc->len)
+			return refuse(sc, start, "truncated inside the tag <", elem);
 		if (!attr || !vhdx_mem_equal_(name, attr, vhdx_str_len_(attr) + 1))
 			return refuse(sc, start, "an attribute that is not read: ", name);
 		if (seen)
 			return refuse(sc, start, "an attribute given twice: ", name);
 		seen = true;
 		skip_space(sc);
-		if (!eat(sc, "="))
+		if (sc->pos < sc->len && !eat(sc, "="))
 			return refuse(sc, sc->pos, "no '=' after the attribute ", name);
 		skip_space(sc);
-		if (sc->pos >= sc->len || (sc->s[sc->pos] != '"' && sc->s[sc->pos] != '\''))
+		if (sc->pos >= sc->len)
+			return refuse(sc, start, "truncated inside the tag <", elem);
+		if (sc->s[sc->pos] != '"' && sc->s[sc->pos] != '\'')
 			return refuse(sc, sc->pos, "an attribute value not in quotes: ", name);
 		quote = sc->s[sc->pos++];
 		vstart = sc->pos;
@@ -417,7 +443,7 @@ static int scan_end_tag(struct scan *sc, const char *elem)
 {
 	size_t start = sc->pos, n = vhdx_str_len_(elem);
 
-	if (sc->pos >= sc->len)
+	if (cut_inside(sc, "</", elem))
 		return refuse(sc, start, "truncated: no end tag </", elem);
 	if (!eat(sc, "</") || sc->len - sc->pos < n || !vhdx_mem_equal_(sc->s + sc->pos, elem, n))
 		return refuse(sc, start, "expected the end tag </", elem);
@@ -521,7 +547,7 @@ static int scan_block_map_ranges(struct scan *sc, struct vhdx_bmap_parser *p, st
 		start = sc->pos;
 		if (at(sc, "</"))
 			return scan_end_tag(sc, "BlockMap");
-		if (sc->pos >= sc->len)
+		if (cut_inside(sc, "<", "Range"))
 			return refuse(sc, start, "truncated: the BlockMap is not closed", NULL);
 		if (!eat(sc, "<Range") || (sc->pos < sc->len && name_char(sc->s[sc->pos])))
 			return refuse(sc, start, "the BlockMap holds only <Range> elements", NULL);
@@ -553,13 +579,21 @@ static int scan_field(struct scan *sc, struct vhdx_bmap_parser *p, struct parse_
 		return err;
 	skip_space(sc);
 	if (f == F_CHECKSUM_TYPE) {
-		if (!eat(sc, "sha256") || (sc->pos < sc->len && name_char(sc->s[sc->pos])))
-			return refuse(sc, sc->pos, "ChecksumType: only sha256 is read", NULL);
+		size_t start = sc->pos;
+
+		while (sc->pos < sc->len && name_char(sc->s[sc->pos]))
+			sc->pos++;
+		if (sc->pos >= sc->len)
+			return refuse(sc, start, "truncated: ChecksumType", NULL);
+		if (sc->pos - start != 6 || !vhdx_mem_equal_(sc->s + start, "sha256", 6))
+			return refuse(sc, start, "ChecksumType: only sha256 is read", NULL);
 	} else if (f == F_FILE_CHECKSUM) {
 		size_t start = sc->pos;
 
 		while (sc->pos < sc->len && name_char(sc->s[sc->pos]))
 			sc->pos++;
+		if (sc->pos >= sc->len)
+			return refuse(sc, start, "truncated: BmapFileChecksum", NULL);
 		err = scan_digest(sc, sc->s + start, sc->pos - start, "BmapFileChecksum", p->info.file_checksum);
 		if (err)
 			return err;
@@ -617,6 +651,8 @@ int vhdx_bmap_parse(struct vhdx_bmap_parser *p, const char *text, size_t len, ch
 	p->len = len;
 	if (!text || !len)
 		return refuse(&sc, 0, "an empty file, not a bmap", NULL);
+	if (cut_inside(&sc, "<?", "xml"))
+		return refuse(&sc, 0, "truncated: the XML declaration is not closed", NULL);
 	if (at(&sc, "<?xml")) {
 		while (sc.pos < len && !at(&sc, "?>"))
 			sc.pos++;
@@ -627,6 +663,8 @@ int vhdx_bmap_parse(struct vhdx_bmap_parser *p, const char *text, size_t len, ch
 	if (err)
 		return err;
 	start = sc.pos;
+	if (cut_inside(&sc, "<", "bmap"))
+		return refuse(&sc, start, "truncated: no <bmap> element", NULL);
 	if (at(&sc, "<!") || at(&sc, "<?"))
 		return refuse(&sc, start, "a DOCTYPE, CDATA or processing instruction (not in a bmap)", NULL);
 	if (!eat(&sc, "<bmap") || (sc.pos < len && name_char(text[sc.pos])))
@@ -651,6 +689,8 @@ int vhdx_bmap_parse(struct vhdx_bmap_parser *p, const char *text, size_t len, ch
 		if (at(&sc, "!") || at(&sc, "?"))
 			return refuse(&sc, start, "a DOCTYPE, CDATA or processing instruction (not in a bmap)", NULL);
 		scan_name(&sc, name, sizeof(name));
+		if (sc.pos >= len)
+			return refuse(&sc, start, "truncated inside the tag <", name);
 		for (f = 0; f < F_COUNT; f++)
 			if (vhdx_mem_equal_(name, field_names[f], vhdx_str_len_(field_names[f]) + 1))
 				break;
