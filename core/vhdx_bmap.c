@@ -716,6 +716,12 @@ int vhdx_bmap_parse(struct vhdx_bmap_parser *p, const char *text, size_t len, ch
 			vhdx_text_str(&t, ">");
 			return VHDX_ERR_CORRUPT;
 		}
+	/* an altered file is named as such before any rule of its content */
+	err = check_file_checksum(&sc, p, &ps);
+	if (err) {
+		vhdx_text_str(&t, ")");
+		return err;
+	}
 	p->info.image_size = ps.value[F_IMAGE_SIZE];
 	p->info.blocks_count = ps.value[F_BLOCKS_COUNT];
 	p->info.mapped_blocks = ps.value[F_MAPPED];
@@ -731,11 +737,6 @@ int vhdx_bmap_parse(struct vhdx_bmap_parser *p, const char *text, size_t len, ch
 	if (ps.ranged_blocks != p->info.mapped_blocks)
 		return refuse(&sc, ps.seen_at[F_MAPPED] - 1,
 			      "MappedBlocksCount is not the number of blocks in the Ranges", NULL);
-	err = check_file_checksum(&sc, p, &ps);
-	if (err) {
-		vhdx_text_str(&t, ")");
-		return err;
-	}
 	p->pos = p->ranges_at;
 	return VHDX_OK;
 }
