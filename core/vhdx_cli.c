@@ -18,6 +18,8 @@
 		    "             SOURCE TARGET\n"
 #define SYN_COMPARE "vhdx compare [--source-format vhdx|raw] [-q] IMAGE1 IMAGE2\n"
 #define SYN_REPAIR  "vhdx repair [-n] [-q] TARGET\n"
+#define SYN_BMAP    "vhdx bmap SOURCE OUT.bmap\n"
+#define SYN_VERIFY  "vhdx verify --bmap F.bmap [--zeros] TARGET\n"
 #define SYN_LIST    "vhdx list\n"
 #define SYN_HELP    "vhdx help [VERB] | VERB --help | --version\n"
 
@@ -64,6 +66,15 @@
 	"  not run\n"
 #define TEXT_REPAIR \
 	"repair: replays the log in place; -n says what it would do\n"
+#define TEXT_BMAP \
+	"bmap: a bmap 2.0 manifest (bmaptool's) of SOURCE's virtual disk: the\n" \
+	"  4096-byte blocks that hold data, in ranges of at most 1 MiB, a SHA-256\n" \
+	"  each (host)\n"
+#define TEXT_VERIFY \
+	"verify: TARGET read back against a bmap: exit 0 every range matches, 1 the\n" \
+	"  first bad range named, 2 could not run (host)\n" \
+	"      --bmap F.bmap            the manifest\n" \
+	"      --zeros                  unmapped blocks must read as zeros too\n"
 #define TEXT_LIST \
 	"list: (UEFI) every block device: mapping, size, flags, device path, contents\n"
 #define TEXT_EXIT \
@@ -77,9 +88,11 @@
 	"       " SYN_CONVERT \
 	"       " SYN_COMPARE \
 	"       " SYN_REPAIR \
+	"       " SYN_BMAP \
+	"       " SYN_VERIFY \
 	"       " SYN_LIST \
 	"       " SYN_HELP \
-	TEXT_CREATE TEXT_CONVERT TEXT_COMPARE TEXT_REPAIR TEXT_EXIT
+	TEXT_CREATE TEXT_CONVERT TEXT_COMPARE TEXT_REPAIR TEXT_BMAP TEXT_VERIFY TEXT_EXIT
 
 /*
  * One verb's page: its synopsis, what it does, its options, exit status.
@@ -93,6 +106,8 @@
 #define HELP_CONVERT "usage: " SYN_CONVERT TEXT_CONVERT TEXT_EXIT
 #define HELP_COMPARE "usage: " SYN_COMPARE TEXT_COMPARE
 #define HELP_REPAIR  "usage: " SYN_REPAIR TEXT_REPAIR TEXT_EXIT
+#define HELP_BMAP    "usage: " SYN_BMAP TEXT_BMAP TEXT_EXIT
+#define HELP_VERIFY  "usage: " SYN_VERIFY TEXT_VERIFY
 #define HELP_LIST    "usage: " SYN_LIST TEXT_LIST TEXT_EXIT
 
 static const struct help_pages {
@@ -103,10 +118,12 @@ static const struct help_pages {
 	char convert[sizeof(HELP_CONVERT)];
 	char compare[sizeof(HELP_COMPARE)];
 	char repair[sizeof(HELP_REPAIR)];
+	char bmap[sizeof(HELP_BMAP)];
+	char verify[sizeof(HELP_VERIFY)];
 	char list[sizeof(HELP_LIST)];
 } help_pages = {
 	.all = HELP_ALL, .create = HELP_CREATE, .info = HELP_INFO, .check = HELP_CHECK, .convert = HELP_CONVERT,
-	.compare = HELP_COMPARE, .repair = HELP_REPAIR, .list = HELP_LIST,
+	.compare = HELP_COMPARE, .repair = HELP_REPAIR, .bmap = HELP_BMAP, .verify = HELP_VERIFY, .list = HELP_LIST,
 };
 
 _Static_assert(sizeof(struct help_pages) <= UINT16_MAX, "help_offset[] holds 16-bit offsets");
@@ -119,6 +136,8 @@ static const uint16_t help_offset[] = {
 	[VHDX_CMD_CONVERT] = offsetof(struct help_pages, convert),
 	[VHDX_CMD_COMPARE] = offsetof(struct help_pages, compare),
 	[VHDX_CMD_REPAIR] = offsetof(struct help_pages, repair),
+	[VHDX_CMD_BMAP] = offsetof(struct help_pages, bmap),
+	[VHDX_CMD_VERIFY] = offsetof(struct help_pages, verify),
 	[VHDX_CMD_LIST] = offsetof(struct help_pages, list),
 	[VHDX_CMD_HELP] = 0,
 	[VHDX_CMD_VERSION] = 0,
@@ -220,7 +239,7 @@ enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
 	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
-	OPT_ALLOW_SECTOR_MISMATCH,
+	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -262,6 +281,8 @@ static const struct option {
 	{ "source-format", 0, true, OPT_SOURCE_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 	{ "sparse", 0, false, OPT_SPARSE, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "allow-sector-mismatch", 0, false, OPT_ALLOW_SECTOR_MISMATCH, CMD_BIT(VHDX_CMD_CONVERT) },
+	{ "bmap", 0, true, OPT_BMAP, CMD_BIT(VHDX_CMD_VERIFY) },
+	{ "zeros", 0, false, OPT_ZEROS, CMD_BIT(VHDX_CMD_VERIFY) },
 };
 
 static size_t long_name_len(const struct option *o)
@@ -387,6 +408,12 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 	case OPT_ALLOW_SECTOR_MISMATCH:
 		cli->allow_sector_mismatch = true;
 		return VHDX_OK;
+	case OPT_BMAP:
+		cli->bmap = val;
+		return VHDX_OK;
+	case OPT_ZEROS:
+		cli->zeros = true;
+		return VHDX_OK;
 	}
 	return VHDX_ERR_INVAL;
 }
@@ -500,7 +527,7 @@ static int check_create(struct parser *ps, struct vhdx_cli *cli)
 	return VHDX_OK;
 }
 
-#define VERBS " (create, info, check, convert, compare, repair, list, help)"
+#define VERBS " (create, info, check, convert, compare, repair, bmap, verify, list, help)"
 
 static bool is_help_option(const char *arg)
 {
@@ -524,6 +551,10 @@ static bool verb_of(const char *name, enum vhdx_cli_cmd *ret)
 		*ret = VHDX_CMD_COMPARE;
 	else if (str_eq(name, "repair"))
 		*ret = VHDX_CMD_REPAIR;
+	else if (str_eq(name, "bmap"))
+		*ret = VHDX_CMD_BMAP;
+	else if (str_eq(name, "verify"))
+		*ret = VHDX_CMD_VERIFY;
 	else if (str_eq(name, "help"))
 		*ret = VHDX_CMD_HELP;
 	else
@@ -593,8 +624,8 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 			return error2(&ps, VHDX_ERR_INVAL,
 				      (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE) && !cli.source ?
 				      "empty SOURCE" : "empty TARGET", "", NULL);
-		if (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE) {
-			/* two images: SOURCE TARGET, or IMAGE1 IMAGE2 */
+		if (cli.cmd == VHDX_CMD_CONVERT || cli.cmd == VHDX_CMD_COMPARE || cli.cmd == VHDX_CMD_BMAP) {
+			/* two images: SOURCE TARGET, or IMAGE1 IMAGE2; bmap: SOURCE OUT.bmap */
 			if (cli.target)
 				return error2(&ps, VHDX_ERR_INVAL, "extra argument ", arg,
 					      cli.cmd == VHDX_CMD_CONVERT ? " (SOURCE and TARGET only)" :
@@ -624,6 +655,10 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 			      NULL);
 	} else if (cli.cmd == VHDX_CMD_COMPARE && !cli.target) {
 		return error2(&ps, VHDX_ERR_INVAL, "compare: two images needed (IMAGE1 IMAGE2)", "", NULL);
+	} else if (cli.cmd == VHDX_CMD_BMAP && !cli.target) {
+		return error2(&ps, VHDX_ERR_INVAL, "bmap: SOURCE and OUT.bmap needed", "", NULL);
+	} else if (cli.cmd == VHDX_CMD_VERIFY && (!cli.bmap || !cli.target)) {
+		return error2(&ps, VHDX_ERR_INVAL, "verify: ", cli.bmap ? "missing TARGET" : "--bmap FILE needed", NULL);
 	}
 	vhdx_mem_copy_(ret, &cli, sizeof(cli));
 	return VHDX_OK;

@@ -20,6 +20,8 @@ enum vhdx_cli_cmd {
 	VHDX_CMD_CONVERT,
 	VHDX_CMD_COMPARE,
 	VHDX_CMD_REPAIR,
+	VHDX_CMD_BMAP,     /* bmap SOURCE OUT.bmap */
+	VHDX_CMD_VERIFY,   /* verify --bmap F.bmap TARGET */
 	VHDX_CMD_VERSION,  /* --version */
 };
 
@@ -46,7 +48,7 @@ struct vhdx_cli {
 	bool quiet;               /* -q: no plan, no progress */
 	bool json;                /* info --json */
 	const char *target;             /* compare: the second image */
-	const char *source;             /* convert: SOURCE; compare: the first image */
+	const char *source;             /* convert, bmap: SOURCE; compare: the first image */
 	enum vhdx_format output_format; /* convert -O */
 	enum vhdx_format source_format; /* convert, compare: --source-format */
 	bool sparse;                    /* convert --sparse: the target reads as zeros already */
@@ -55,6 +57,8 @@ struct vhdx_cli {
 	const char *parent;             /* create -t differencing */
 	const char *parent_win32_path;  /* absolute_win32_path to record */
 	const char *bench;              /* hidden: --bench-raw MODE (UEFI benchmark) */
+	const char *bmap;               /* verify --bmap FILE; bmap: OUT.bmap (target) */
+	bool zeros;                     /* verify --zeros: unmapped blocks must read as zeros */
 };
 
 /* Exit statuses (DESIGN.md). */

@@ -12,6 +12,7 @@ FUZZ_RUNS  ?= 20000
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 FUZZ_CORE_OBJS := $(patsubst core/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS))
 FUZZ_BIN   := $(BUILD)/fuzz/fuzz_read
+FUZZ_BMAP_BIN := $(BUILD)/fuzz/fuzz_bmap
 
 # Byte loops (CRC, memory compare/zero, text) carry no interesting branches but
 # dominate the time under coverage tracing: sanitizers only for them.
@@ -27,6 +28,12 @@ $(FUZZ_BIN): fuzz/fuzz_read.c $(FUZZ_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -Icore $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS)
 
+# SHA-256 streaming against one shot, and the bmap parser (seeded with a
+# bmap of a sample, tests/fuzz/bmap-corpus)
+$(FUZZ_BMAP_BIN): fuzz/fuzz_bmap.c $(FUZZ_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -Icore $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS)
+
 .PHONY: fuzz check-fuzz fuzz-corpus
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
@@ -36,10 +43,13 @@ fuzz: $(FUZZ_BIN)
 	@# keep what the run grew: inputs with new coverage go back to tests/fuzz/corpus
 	$(FUZZ_BIN) -merge=1 -max_len=262144 tests/fuzz/corpus $(BUILD)/fuzz/corpus
 
-check-fuzz: $(FUZZ_BIN)
+check-fuzz: $(FUZZ_BIN) $(FUZZ_BMAP_BIN)
 	@rm -rf $(BUILD)/fuzz/check-corpus && mkdir -p $(BUILD)/fuzz/check-corpus
 	$(FUZZ_BIN) -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -max_len=262144 -max_total_time=60 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/check-corpus tests/fuzz/corpus
+	@rm -rf $(BUILD)/fuzz/check-bmap && mkdir -p $(BUILD)/fuzz/check-bmap
+	$(FUZZ_BMAP_BIN) -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -max_len=16384 -max_total_time=30 \
+		-artifact_prefix=$(BUILD)/fuzz/bmap- $(BUILD)/fuzz/check-bmap tests/fuzz/bmap-corpus
 	@echo "check-fuzz: no crash (budget: $(FUZZ_RUNS) inputs or 60 s)"
 
 fuzz-corpus: host

@@ -13,6 +13,8 @@ int host_cmd_check(const struct vhdx_cli *cli);  /* platform/host_read.c */
 int host_cmd_convert(const struct vhdx_cli *cli); /* platform/host_convert.c */
 int host_cmd_compare(const struct vhdx_cli *cli); /* platform/host_compare.c */
 int host_cmd_repair(const struct vhdx_cli *cli);  /* platform/host_repair.c */
+int host_cmd_bmap(const struct vhdx_cli *cli);    /* platform/host_bmap.c */
+int host_cmd_verify(const struct vhdx_cli *cli);  /* platform/host_bmap.c */
 
 /* printf-style one-line error to stderr, "vhdx: " prefixed. */
 void host_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -43,6 +43,10 @@ int main(int argc, char **argv)
 		return host_cmd_compare(&cli);
 	case VHDX_CMD_REPAIR:
 		return host_cmd_repair(&cli);
+	case VHDX_CMD_BMAP:
+		return host_cmd_bmap(&cli);
+	case VHDX_CMD_VERIFY:
+		return host_cmd_verify(&cli);
 	case VHDX_CMD_LIST:
 		host_error("list: only in the UEFI app; on the host, use lsblk");
 		return VHDX_EXIT_USAGE;

@@ -9,7 +9,7 @@ packages=(
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-arm-none-eabi  # freestanding proof, AArch64 EFI
 	gnu-efi mtools dosfstools                              # UEFI app and its ESP
 	ovmf qemu-system-x86 qemu-efi-aarch64 qemu-system-arm  # UEFI runs under QEMU
-	qemu-utils 7zip libvhdi-utils                          # independent validators
+	qemu-utils 7zip libvhdi-utils bmap-tools               # independent validators (bmaptool: test_bmap.sh)
 	strace valgrind                                        # make bench (not make check)
 	fdisk gdisk e2fsprogs                                  # target-safety tests: MBR, GPT, ext4
 	debhelper dpkg-dev lintian scdoc man-db groff-base git # make deb, check-deb: package, manual, lintian

@@ -31,7 +31,7 @@ expect() {
 	[ "$got" = "$want" ] && ok "$what" || bad "$what: got '$(echo $got)', wanted '$(echo $want)'"
 }
 
-expect "verbs" "create info check convert compare repair list help --help --version" ""
+expect "verbs" "create info check convert compare repair bmap verify list help --help --version" ""
 expect "verbs starting c" "create check convert compare" "c"
 expect "--ve" "--version" "--ve"
 expect "help VERB" "create check convert compare" help "c"
@@ -69,7 +69,7 @@ expect "device names" "/dev/null" check "/dev/nul"
 # the host command refuses it), plus --help
 all=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", \(0\|'"'"'\(.\)'"'"'\), \(true\|false\).*/--\1 -\3/p' core/vhdx_cli.c |
 	tr ' ' '\n' | grep -v -e '^-$' -e '^--bench-raw$' | sort -u)
-for v in create info check convert compare repair list; do
+for v in create info check convert compare repair bmap verify list; do
 	want=$(for o in $all; do
 		"$VHDX" "$v" "$o" 2>&1 | grep -q "does not apply to this command" || printf '%s\n' "$o"
 	done; echo --help)

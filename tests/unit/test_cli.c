@@ -111,6 +111,14 @@ static void test_other_commands(void **state)
 	assert_int_equal(parse(&cli, why, sizeof(why), "convert g.vhdx blk2:"), VHDX_OK);
 	assert_false(cli.allow_sector_mismatch);
 	assert_non_null(strstr(vhdx_cli_usage(), "--allow-sector-mismatch"));
+	/* bmap SOURCE OUT.bmap; verify --bmap F [--zeros] TARGET */
+	assert_int_equal(parse(&cli, why, sizeof(why), "bmap g.vhdx g.bmap"), VHDX_OK);
+	assert_true(cli.cmd == VHDX_CMD_BMAP && !strcmp(cli.source, "g.vhdx") && !strcmp(cli.target, "g.bmap"));
+	assert_int_equal(parse(&cli, why, sizeof(why), "verify --bmap g.bmap --zeros /dev/sdb"), VHDX_OK);
+	assert_true(cli.cmd == VHDX_CMD_VERIFY && cli.zeros && !strcmp(cli.bmap, "g.bmap") &&
+		    !strcmp(cli.target, "/dev/sdb"));
+	assert_int_equal(parse(&cli, why, sizeof(why), "verify --bmap=g.bmap d"), VHDX_OK);
+	assert_false(cli.zeros);
 }
 
 /* help VERB and VERB --help: that verb's page alone; --version */
@@ -188,6 +196,13 @@ static void test_errors_name_the_rule(void **state)
 		const char *fragment;
 	} cases[] = {
 		{ "", "missing command" },
+		{ "bmap g.vhdx", "SOURCE and OUT.bmap needed" },
+		{ "bmap a b c", "extra argument c" },
+		{ "verify d", "--bmap FILE needed" },
+		{ "verify --bmap g.bmap", "missing TARGET" },
+		{ "verify --bmap g.bmap a b", "extra argument b" },
+		{ "compare --bmap g.bmap a b", "--bmap does not apply" },
+		{ "bmap --zeros a b", "--zeros does not apply" },
 		{ "create -s 1G -b 3M x", "power of two" },
 		{ "create -s 1000 x", "remainder 488" },
 		{ "create -s 65T x", "64 TiB" },
