@@ -130,3 +130,29 @@ print(h.hexdigest())' "$dir/$b" >"$dir/$b.sha256") &
 	done
 	return $rc
 }
+
+# data_write_guid IMG: the current header's DataWriteGuid, lower case
+data_write_guid() {
+	"$VHDX" info --json "$1" | python3 -c 'import json,sys
+i = json.load(sys.stdin)
+print(i["headers"][i["current_header"] - 1]["data_write_guid"].lower())'
+}
+
+# relink CHILD OLD NEW: CHILD's parent locator names OLD (a file beside it);
+# make it name NEW instead (a name of the same length) with NEW's
+# DataWriteGuid as parent_linkage.  Metadata items carry no checksum: the
+# bytes are patched in place.
+relink() {
+	python3 - "$1" "$(data_write_guid "$2")" "$(data_write_guid "$3")" \
+		".\\$(basename "$2")" ".\\$(basename "$3")" <<'PY'
+import sys
+img = sys.argv[1]
+data = bytearray(open(img, 'rb').read())
+for a, b in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
+    a, b = a.encode('utf-16-le'), b.encode('utf-16-le')
+    i = data.find(a)
+    assert i > 0 and len(a) == len(b), (a, i)
+    data[i:i + len(a)] = b
+open(img, 'wb').write(data)
+PY
+}
