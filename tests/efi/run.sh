@@ -111,7 +111,7 @@ fi
 # ==== compare and repair in UEFI (issue 12 part 3): one block, called from
 # three places (cr_setup, cr_nsh before the boot, cr_verify after it) ====
 # The DiscUtils log-replay sample (LogGuid set: a dirty log; 36 MiB file,
-# 1 GiB virtual) is too big for the 33 MiB ESP: its copies and the raw disk
+# 1 GiB virtual) is too big for the 48 MiB ESP (33 MiB until orphan.vhdx): its copies and the raw disk
 # the host converts from it sit on virtio disks, at PCI slots after every
 # other disk: the shell numbers BLKn in the text order of device paths, so
 # Pci(0x10,0x0) would come before Pci(0x1F,...) and Pci(0x5,0x0) and move
@@ -121,7 +121,10 @@ fi
 #   0xE.1 cr/dry.img   a dirty copy: `compare` with the raw disk, `repair -n`
 #   0xF.0 cr/raw.img   `vhdx convert` of the sample (1 GiB, sparse), read-only
 #   0xF.1 cr/ro.img    a dirty copy on a read-only disk: `repair` refused
-# and fs0:\data.vhdx (another disk's content, on the ESP) to differ from.
+# and fs0:\data.vhdx (another disk's content, on the ESP) to differ from;
+# fs0:\orphan.vhdx, a copy of data.vhdx whose header names a LogGuid that no
+# log entry carries (qemu's crash window, issue 18; vhdx_poke.py dirtylog
+# orphan): `repair` clears it, and the disk reads as qemu-img read it before.
 CR_SAMPLE=$ROOT/../shared/samples/discutils-vhdx-log-replay.vhdx.gz
 CR_FIX="PciRoot(0x0)/Pci(0xE,0x0)"
 CR_DRY="PciRoot(0x0)/Pci(0xE,0x1)"
@@ -135,6 +138,9 @@ cr_setup() {
 	gunzip -c "$CR_SAMPLE" > "$c/fix.img" || return 1
 	cp "$c/fix.img" "$c/dry.img" && cp "$c/fix.img" "$c/ro.img" || return 1
 	"$BUILD/host/vhdx" convert -q "$c/fix.img" "$c/raw.img" >/dev/null || return 1
+	cp "$X/data.vhdx" "$c/orphan.vhdx" &&
+		python3 -S "$ROOT/tests/host/vhdx_poke.py" dirtylog "$c/orphan.vhdx" "$c/orphan-model.vhdx" orphan >/dev/null &&
+		qemu-img convert -f vhdx -O raw "$c/orphan.vhdx" "$c/orphan-before.raw" || return 1
 	sha256sum < "$c/dry.img" > "$c/dry.sha"
 	sha256sum < "$c/ro.img" > "$c/ro.sha"
 	CR_QEMU=(-drive "if=none,id=ve0,format=raw,file=$c/fix.img"
@@ -150,6 +156,7 @@ cr_nsh() {
 	nsh_run "$1" crmissing compare 'fs0:\no-such.vhdx' "$CR_RAW"
 	nsh_run "$1" crdry repair -n "$CR_DRY"
 	nsh_run "$1" crfix repair "$CR_FIX"
+	nsh_run "$1" crorphan repair 'fs0:\orphan.vhdx'
 	nsh_run "$1" crro repair "$CR_RO"
 	nsh_run "$1" crconvert convert "$CR_FIX" 'fs0:\x.raw'
 }
@@ -191,6 +198,18 @@ cr_verify() {
 		pass "after repair: host vhdx compare with the raw disk converted before: identical"
 	else
 		fail "after repair: host vhdx compare with the raw disk: $out"
+	fi
+	expect "$L" crorphan 0x0 "repair of a LogGuid no entry carries: cleared" "cleared the LogGuid of"
+	rm -f "$c/orphan-after.vhdx"
+	if ! mcopy -n -i "$X/esp.img" ::orphan.vhdx "$c/orphan-after.vhdx" 2>/dev/null; then
+		fail "after the LogGuid was cleared: orphan.vhdx not found on the ESP"
+	elif out=$("$BUILD/host/vhdx" check "$c/orphan-after.vhdx" 2>&1) && grep -q ': 0 errors, 0 warnings' <<<"$out" &&
+	     [ "$(python3 -S "$ROOT/tests/host/vhdx_poke.py" logscan "$c/orphan-after.vhdx")" = clean ] &&
+	     qemu-img convert -f vhdx -O raw "$c/orphan-after.vhdx" "$c/orphan-after.raw" &&
+	     cmp -s "$c/orphan-after.raw" "$c/orphan-before.raw"; then
+		pass "after the LogGuid was cleared: host check clean (no log.guid_unused), the log clean, qemu-img reads the disk as before"
+	else
+		fail "after the LogGuid was cleared: $(tail -n 2 <<<"$out")"
 	fi
 	expect "$L" crro 0x2 "repair of a dirty image on a read-only disk refused" "read-only"
 	if sha256sum < "$c/ro.img" | cmp -s - "$c/ro.sha"; then
@@ -237,8 +256,9 @@ nsh_run "$N" infofile info 'fs0:\x.vhdx'
 nsh_run "$N" checkused check "PciRoot(0x0)/Pci(0xA,0x0)"
 cr_nsh "$N"
 nsh_end "$N"
-make_esp "$X/esp.img" "$APP_X86" "$N" && mmd -i "$X/esp.img" ::d &&
-	mcopy -i "$X/esp.img" "$X/data.vhdx" ::data.vhdx ||
+make_esp "$X/esp.img" "$APP_X86" "$N" 49152 && mmd -i "$X/esp.img" ::d &&
+	mcopy -i "$X/esp.img" "$X/data.vhdx" ::data.vhdx &&
+	mcopy -i "$X/esp.img" "$X/cr/orphan.vhdx" ::orphan.vhdx ||
 	{ fail "x86_64: cannot build the ESP"; finish; }
 
 # ---- aarch64 disks ----
@@ -437,7 +457,7 @@ for pat in \
 	'2 MiB, 512-byte blocks, disk, writable: blank' \
 	'64 MiB, 512-byte blocks, disk, read-only: blank' \
 	'64 MiB, 512-byte blocks, disk, writable: an MBR partition table' \
-	'BLK0: 33 MiB, 512-byte blocks, disk, writable, boot device: a FAT filesystem'; do
+	'BLK0: 48 MiB, 512-byte blocks, disk, writable, boot device: a FAT filesystem'; do
 	if grep -qF -- "$pat" <<<"$out"; then
 		pass "list shows '$pat'"
 	else
