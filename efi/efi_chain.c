@@ -119,7 +119,8 @@ static void efi_chain_close(void *ctx, struct vhdx_source *src)
 }
 
 /* A log's index (vhdx_log_view_index): at most 36 bytes per 4 KiB of log
- * (36 MiB for the largest, 4095 MiB); without it, reads walk the log. */
+ * and a 64 KiB read window (36 MiB for the largest, 4095 MiB); without it,
+ * reads walk the log. */
 static void *efi_index_alloc(void *ctx, size_t len)
 {
 	(void)ctx;
