@@ -14,6 +14,8 @@
 #include <sys/sysmacros.h>
 
 #include "host_disk.h"
+#include "host_http.h"
+#include "vhdx_url.h"
 
 #define DISK_SCRATCH_SIZE (1024u * 1024u) /* [byte] decoder, chain, BAT pages */
 
@@ -35,6 +37,8 @@ static enum vhdx_parent_open open_parent(void *ctx, const char *child_name, cons
 
 	(void)ctx;
 	(void)key;
+	if (vhdx_url_is_url(child_name))
+		return host_http_open_parent(child_name, path, kind, ret_src, name, name_len, why, why_len);
 	vhdx_text_init(&nt, name, name_len);
 	switch (kind) {
 	case VHDX_PATH_DRIVE:
@@ -102,7 +106,10 @@ static void close_parent(void *ctx, struct vhdx_source *src)
 	struct posix_target *t = src->ctx;
 
 	(void)ctx;
-	close(t->fd);
+	if (host_http_is(t))
+		host_http_close(t);
+	else
+		close(t->fd);
 	free(t);
 }
 
@@ -129,17 +136,19 @@ const struct vhdx_parent_ops host_parent_ops = {
 /* 1: starts with the vhdxfile signature, 0: does not (or is shorter),
  * -1: the read failed (errno): a disk that cannot be read is never taken
  * for raw. */
-static int has_signature(int fd)
+static int has_signature(const struct vhdx_source *src)
 {
 	char sig[8];
-	ssize_t n;
 
-	do
-		n = pread(fd, sig, sizeof(sig), 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	if (src->size < sizeof(sig))
+		return 0;
+	if (src->read(src, 0, sig, sizeof(sig))) {
+		const struct posix_target *t = src->ctx;
+
+		errno = t->saved_errno ? t->saved_errno : EIO;
 		return -1;
-	return n == (ssize_t)sizeof(sig) && memcmp(sig, "vhdxfile", sizeof(sig)) == 0;
+	}
+	return memcmp(sig, "vhdxfile", sizeof(sig)) == 0;
 }
 
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
@@ -150,6 +159,17 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
+	if (vhdx_url_is_url(path)) {
+		char hwhy[512];
+		bool absent;
+
+		if (host_http_open(path, &d->t, &d->src, &absent, hwhy, sizeof(hwhy)) < 0) {
+			host_error("%s: %s", path, hwhy);
+			return VHDX_EXIT_USAGE;
+		}
+		fd = -1;
+		goto opened;
+	}
 	fd = posix_open_source(path, &what);
 	if (fd < 0) {
 		if (what)
@@ -163,8 +183,9 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 		close(fd);
 		return VHDX_EXIT_USAGE;
 	}
+opened:
 	if (format == VHDX_FORMAT_AUTO) {
-		int sig = has_signature(fd);
+		int sig = has_signature(&d->src);
 
 		if (sig < 0) {
 			host_error("%s: read failed at offset 0: %s", path, strerror(errno));
@@ -218,6 +239,7 @@ void host_disk_close(struct host_disk *d)
 {
 	if (d->opened_chain)
 		vhdx_chain_close(&d->chain, &host_parent_ops);
+	host_http_close(&d->t);
 	if (d->t.fd > 0)
 		close(d->t.fd);
 	free(d->levels);

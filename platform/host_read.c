@@ -13,6 +13,8 @@
 
 #include "host.h"
 #include "host_disk.h"
+#include "host_http.h"
+#include "vhdx_url.h"
 #include "posix_io.h"
 #include "vhdx_read.h"
 
@@ -30,6 +32,16 @@ static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
+	if (vhdx_url_is_url(path)) {
+		char why[512];
+		bool absent;
+
+		if (host_http_open(path, &r->t, src, &absent, why, sizeof(why)) < 0) {
+			host_error("%s: %s", path, why);
+			return VHDX_EXIT_USAGE;
+		}
+		return VHDX_EXIT_OK;
+	}
 	fd = posix_open_source(path, &what);
 	if (fd < 0) {
 		if (what)
@@ -44,6 +56,14 @@ static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 		return VHDX_EXIT_USAGE;
 	}
 	return VHDX_EXIT_OK;
+}
+
+static void rsrc_close(struct rsrc *r)
+{
+	if (host_http_is(&r->t))
+		host_http_close(&r->t);
+	else
+		close(r->t.fd);
 }
 
 struct check_out {
@@ -97,7 +117,7 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 	scratch = malloc(scratch_len);
 	if (!scratch) {
 		host_error("out of memory");
-		close(r.t.fd);
+		rsrc_close(&r);
 		return VHDX_EXIT_USAGE;
 	}
 	err = vhdx_examine(&src, cli->target, &hc->chain, hc->levels, VHDX_CHAIN_DEPTH_MAX,
@@ -109,10 +129,10 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 				   (unsigned long long)r.t.failed_offset, strerror(r.t.saved_errno));
 		else
 			host_error("%s: reader failed: %s", cli->target, vhdx_strerror(err));
-		close(r.t.fd);
+		rsrc_close(&r);
 		return VHDX_EXIT_USAGE;
 	}
-	close(r.t.fd);
+	rsrc_close(&r);
 	return VHDX_EXIT_OK;
 }
 

@@ -8,6 +8,10 @@ PLATFORM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icore -Iplat
 # hardening); the core keeps its own freestanding flags
 HOST_CFLAGS  ?=
 HOST_LDFLAGS ?=
+# URLs as sources (host_http.c): libcurl (Debian's libcurl4-openssl-dev)
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl)
+CURL_LIBS   := $(shell pkg-config --libs libcurl)
+PLATFORM_CFLAGS += $(CURL_CFLAGS)
 
 host: $(BUILD)/host/vhdx $(BUILD)/host/libvhdx.a
 
@@ -16,4 +20,4 @@ $(BUILD)/host/platform/%.o: platform/%.c $(PLATFORM_HDRS) $(CORE_HDRS)
 	$(HOST_CC) $(PLATFORM_CFLAGS) $(WARN) $(OPT) $(HOST_CFLAGS) -c $< -o $@
 
 $(BUILD)/host/vhdx: $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a
-	$(HOST_CC) $(OPT) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a
+	$(HOST_CC) $(OPT) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a $(CURL_LIBS)

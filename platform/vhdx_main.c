@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "host.h"
+#include "host_http.h"
 
 void host_error(const char *fmt, ...)
 {
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 		host_error("--bench-raw: only in the UEFI app (vhdx.efi)");
 		return VHDX_EXIT_USAGE;
 	}
+	host_http_set_cacert(cli.cacert);
 	switch (cli.cmd) {
 	case VHDX_CMD_CREATE:
 		return host_cmd_create(&cli);
