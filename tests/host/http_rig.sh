@@ -1,0 +1,180 @@
+# tests/host/http_rig.sh - web servers on 127.0.0.1 for the URL tests
+# (sourced after lib.sh; everything lives in $T and stops with the test):
+#   http_rig_start WWW   nginx (Debian's) serving WWW over HTTP on
+#                        $HTTP_PORT and HTTPS on $HTTPS_PORT with a server
+#                        certificate for 127.0.0.1 signed by a CA made here
+#                        ($T/rig/ca.pem); its access log $NGINX_LOG holds
+#                        "METHOD URI STATUS BODY_BYTES RANGE" per request
+#                        (the URI as asked: percent-encoded)
+#   plain_server_start WWW  python3's http.server (ignores Range) on $PLAIN_PORT
+#   flaky_proxy_start CUT  a proxy of our own to nginx's HTTP port on
+#                        $FLAKY_PORT that cuts every CUT-th response after
+#                        half its body (connection closed)
+# Test traffic never leaves the machine: every server listens on 127.0.0.1.
+
+RIG=$T/rig
+RIG_PIDS=()
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_port PORT: up to 10 s for a listener
+wait_port() {
+	local i
+	for i in $(seq 100); do
+		python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+rig_stop() {
+	local pid
+	[ -f "$RIG/nginx.pid" ] && kill "$(cat "$RIG/nginx.pid")" 2>/dev/null
+	for pid in "${RIG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap 'rig_stop; rm -rf "$T"' EXIT
+
+make_certs() {
+	mkdir -p "$RIG"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=vhdx test CA" \
+		-keyout "$RIG/ca.key" -out "$RIG/ca.pem" -addext "basicConstraints=critical,CA:true" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 &&
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$RIG/server.key" \
+		-out "$RIG/server.csr" >/dev/null 2>&1 &&
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n' \
+		>"$RIG/server.ext" &&
+	openssl x509 -req -in "$RIG/server.csr" -CA "$RIG/ca.pem" -CAkey "$RIG/ca.key" -CAcreateserial \
+		-days 2 -extfile "$RIG/server.ext" -out "$RIG/server.pem" >/dev/null 2>&1
+}
+
+http_rig_start() {
+	local www=$1
+	make_certs || return 1
+	HTTP_PORT=$(free_port)
+	HTTPS_PORT=$(free_port)
+	NGINX_LOG=$RIG/access.log
+	mkdir -p "$RIG/tmp"
+	# nginx's workers run as nobody: the served folder and the way to it
+	# must be world-readable
+	chmod 755 "$T" "$RIG"
+	chmod -R a+rX "$www"
+	cat >"$RIG/nginx.conf" <<EOF
+worker_processes 1;
+pid $RIG/nginx.pid;
+error_log $RIG/error.log;
+events { worker_connections 64; }
+http {
+	log_format ranges '\$request_method \$request_uri \$status \$body_bytes_sent "\$http_range"';
+	access_log $NGINX_LOG ranges;
+	client_body_temp_path $RIG/tmp/body;
+	proxy_temp_path $RIG/tmp/proxy;
+	fastcgi_temp_path $RIG/tmp/fastcgi;
+	uwsgi_temp_path $RIG/tmp/uwsgi;
+	scgi_temp_path $RIG/tmp/scgi;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$HTTP_PORT;
+		root $www;
+	}
+	server {
+		listen 127.0.0.1:$HTTPS_PORT ssl;
+		ssl_certificate $RIG/server.pem;
+		ssl_certificate_key $RIG/server.key;
+		root $www;
+	}
+}
+EOF
+	/usr/sbin/nginx -c "$RIG/nginx.conf" -p "$RIG" -e "$RIG/error.log" 2>"$RIG/start.log" || {
+		cat "$RIG/start.log"; return 1; }
+	wait_port "$HTTP_PORT" && wait_port "$HTTPS_PORT"
+}
+
+plain_server_start() {
+	PLAIN_PORT=$(free_port)
+	python3 -m http.server --bind 127.0.0.1 --directory "$1" "$PLAIN_PORT" >"$RIG/plain.log" 2>&1 &
+	RIG_PIDS+=($!)
+	wait_port "$PLAIN_PORT"
+}
+
+# The flaky proxy: one thread per connection; responses are counted across
+# connections, and every CUT-th one is forwarded up to half its body, then
+# the connection is closed.  Requests pass unchanged.
+flaky_proxy_start() {
+	FLAKY_PORT=$(free_port)
+	FLAKY_LOG=$RIG/flaky.log
+	python3 -u - "$FLAKY_PORT" "$HTTP_PORT" "$1" >"$FLAKY_LOG" 2>&1 <<'PY' &
+import socket, sys, threading
+listen_port, upstream, cut_every = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+count = [0]
+lock = threading.Lock()
+
+def read_head(sock, buf):
+    while b"\r\n\r\n" not in buf:
+        b = sock.recv(65536)
+        if not b:
+            return None, buf
+        buf += b
+    i = buf.index(b"\r\n\r\n") + 4
+    return buf[:i], buf[i:]
+
+def serve(client):
+    up = socket.create_connection(("127.0.0.1", upstream))
+    cbuf, ubuf = b"", b""
+    try:
+        while True:
+            req, cbuf = read_head(client, cbuf)
+            if req is None:
+                return
+            up.sendall(req)
+            head, ubuf = read_head(up, ubuf)
+            if head is None:
+                return
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            body = ubuf
+            while len(body) < length:
+                b = up.recv(1 << 20)
+                if not b:
+                    break
+                body += b
+            body, ubuf = body[:length], body[length:]
+            with lock:
+                count[0] += 1
+                cut = count[0] % cut_every == 0 and length > 1
+            if cut:
+                print("cut response %d after %d of %d bytes" % (count[0], length // 2, length), flush=True)
+                client.sendall(head + body[:length // 2])
+                return
+            client.sendall(head + body)
+    finally:
+        client.close()
+        up.close()
+
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", listen_port))
+srv.listen(16)
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	RIG_PIDS+=($!)
+	wait_port "$FLAKY_PORT"
+}
+
+# log_since LINE: nginx's access log from line LINE on (after the run)
+log_count() { wc -l <"$NGINX_LOG"; }
+# log_bytes FROM: the body bytes nginx sent from log line FROM+1 on
+log_bytes() { tail -n +"$(($1 + 1))" "$NGINX_LOG" | awk '{s += $4} END {print s + 0}'; }
+log_requests() { tail -n +"$(($1 + 1))" "$NGINX_LOG" | wc -l; }
