@@ -11,19 +11,27 @@
  * HTTP_RETRIES times at most, HTTP_RETRY_PAUSE_MS apart, each retry one
  * line on stderr.
  *
- * Few requests: a read that continues the previous one doubles the
- * read-ahead (up to HTTP_WINDOW_MAX), so a run of stored blocks read in
- * file order becomes a few large requests; a read elsewhere asks only what
- * it needs.  Memory: the read-ahead buffer and the page table below; the
+ * Few requests: HTTP_STREAMS buffers, the least recently used refilled.
+ * A read that starts where a buffer ends fetches twice what that buffer
+ * holds (up to HTTP_WINDOW_MAX), so a run of stored blocks read in file
+ * order becomes a few large requests; a read elsewhere asks for
+ * HTTP_WINDOW_MIN or what it needs.  The BAT's pages and the data runs
+ * keep their own buffers, so nothing is fetched twice in practice.
+ * Memory: the buffers (32 MiB at most) and the page table (4 MiB); the
  * image is never staged.
  *
- * Changed bytes: the CRC-32C of every whole 4 KiB page fetched is kept (the
- * first HTTP_PAGES_KEPT pages: the headers, region table, metadata and BAT
- * are fetched first); a page fetched again must have the same CRC, or the
- * read fails ("the server sent other bytes ... than before").  The core
- * re-reads the BAT between planning and copying, and headers and region
- * tables between opening and checking: a page changed between them is
- * caught there.  The same table counts bytes fetched twice.
+ * Changed bytes: the core reads the headers, region tables, metadata and
+ * BAT again (the checker after the decoder, the copy after the plan); those
+ * reads are served from the stream buffers, so they see the bytes of the
+ * first fetch by construction.  What is fetched again (evicted) is checked:
+ * the CRC-32C of every whole 4 KiB page fetched is kept (the first
+ * HTTP_PAGES_KEPT pages; the structures come first) and a page must come
+ * back with the same CRC ("the server sent other bytes ... than before").
+ * And every answer must carry the ETag (else the Last-Modified) of the
+ * first: a file replaced on the server between two requests, a resumed one
+ * included, is refused ("the file changed on the server while being
+ * read") before its bytes are taken.  The page table also counts bytes
+ * fetched twice (VHDX_HTTP_STATS=1 prints it at exit).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -38,8 +46,8 @@
 #include "vhdx_url.h"
 
 #define HTTP_WINDOW_MIN     (64u * 1024u)        /* [byte] a lone read's read-ahead */
-#define HTTP_WINDOW_MAX     (8u * 1024u * 1024u) /* [byte] read-ahead and buffer */
-#define HTTP_STREAMS        4u                   /* buffers: 32 MiB at most */
+#define HTTP_WINDOW_MAX     (4u * 1024u * 1024u) /* [byte] a stream's read-ahead and buffer */
+#define HTTP_STREAMS        8u                   /* buffers: 32 MiB at most, grown as needed */
 #define HTTP_RETRIES        5u
 #define HTTP_RETRY_PAUSE_MS 500u
 #define HTTP_MAX_REDIRS     10L
@@ -53,10 +61,10 @@ struct page_crc {
 };
 
 struct http_stream {
-	uint8_t *buf;             /* HTTP_WINDOW_MAX bytes, allocated at first use */
+	uint8_t *buf;             /* cap bytes, grown up to HTTP_WINDOW_MAX as needed */
+	size_t cap;
 	uint64_t off;             /* [byte] file offset of buf[0] */
 	size_t len;               /* [byte] valid in buf */
-	uint64_t next_seq;        /* where a read continuing this stream starts */
 	size_t window;            /* [byte] its next read-ahead */
 	unsigned long long used;  /* tick of its last use */
 };
@@ -81,8 +89,12 @@ struct host_http {
 	bool have_range;
 	bool judged;              /* this response's headers passed judge() */
 	uint64_t cr_first, cr_last, cr_total;
+	/* the file's version: ETag (else Last-Modified) of the first answer,
+	 * and of the one in flight */
+	char version_first[200];
+	char version[200];
 	const char *refusal;      /* why the write callback stopped the body */
-	char refusal_buf[160];
+	char refusal_buf[640];
 	/* pages seen */
 	struct page_crc *pages;
 	size_t pages_used;
@@ -132,6 +144,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 
 		h->have_range = false;
 		h->judged = false;
+		h->version[0] = '\0';
 		h->status = 0;
 		h->reason[0] = '\0';
 		if (sp && sscanf(sp, " %3d", &code) == 1) {
@@ -139,6 +152,15 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 			snprintf(h->reason, sizeof(h->reason), "%s", sp + 4 < text + len ? sp + 5 : "");
 			h->reason[strcspn(h->reason, "\r\n")] = '\0';
 		}
+		return len;
+	}
+	if (strncasecmp(text, "ETag:", 5) == 0 ||
+	    (strncasecmp(text, "Last-Modified:", 14) == 0 && strncmp(h->version, "ETag", 4) != 0)) {
+		char *v = text + strcspn(text, ":") + 1;
+
+		v += strspn(v, " \t");
+		v[strcspn(v, "\r\n")] = '\0';
+		snprintf(h->version, sizeof(h->version), "%s %s", text[0] == 'E' || text[0] == 'e' ? "ETag" : "Last-Modified", v);
 		return len;
 	}
 	if (strncasecmp(text, "Content-Range:", 14) == 0) {
@@ -172,6 +194,12 @@ static const char *judge(struct host_http *h)
 		snprintf(h->refusal_buf, sizeof(h->refusal_buf), "a Content-Range that is not a range (%llu-%llu/%llu)",
 			 (unsigned long long)h->cr_first, (unsigned long long)h->cr_last,
 			 (unsigned long long)h->cr_total);
+		return h->refusal_buf;
+	}
+	if (h->version_first[0] && strcmp(h->version, h->version_first) != 0) {
+		snprintf(h->refusal_buf, sizeof(h->refusal_buf),
+			 "the file changed on the server while being read (%s, first %s)",
+			 h->version[0] ? h->version : "no version", h->version_first);
 		return h->refusal_buf;
 	}
 	if (h->size_known && h->cr_total != h->size) {
@@ -423,11 +451,14 @@ static int fail_read(struct posix_target *t, struct host_http *h, uint64_t off, 
 	return VHDX_ERR_IO;
 }
 
-/* The stream holding @off, or the one @off continues, or the least
- * recently used (its window started over). */
+/* The stream holding @off; else the least recently used one, refilled:
+ * with twice what the last fetch took when @off continues a stream (that
+ * stream keeps its bytes: the structures are read again, by the checker
+ * and between plan and copy), else with a lone read's window. */
 static struct http_stream *pick_stream(struct host_http *h, uint64_t off, bool *ret_hit)
 {
 	struct http_stream *lru = &h->streams[0];
+	size_t window = HTTP_WINDOW_MIN;
 	unsigned i;
 
 	for (i = 0; i < HTTP_STREAMS; i++) {
@@ -442,14 +473,12 @@ static struct http_stream *pick_stream(struct host_http *h, uint64_t off, bool *
 	for (i = 0; i < HTTP_STREAMS; i++) {
 		struct http_stream *st = &h->streams[i];
 
-		if (st->len && off == st->next_seq) {
-			st->window = st->window * 2 > HTTP_WINDOW_MAX ? HTTP_WINDOW_MAX : st->window * 2;
-			return st;
-		}
+		if (st->len && off == st->off + st->len && st->len * 2 > window)
+			window = st->len * 2 > HTTP_WINDOW_MAX ? HTTP_WINDOW_MAX : st->len * 2;
 		if (st->used < lru->used)
 			lru = st;
 	}
-	lru->window = HTTP_WINDOW_MIN;
+	lru->window = window;
 	return lru;
 }
 
@@ -479,7 +508,6 @@ static int http_read(const struct vhdx_source *s, uint64_t off, void *buf, size_
 			p += n;
 			off += n;
 			len -= n;
-			st->next_seq = off;
 			continue;
 		}
 		if (len >= HTTP_WINDOW_MAX) { /* straight into the caller's buffer */
@@ -493,23 +521,25 @@ static int http_read(const struct vhdx_source *s, uint64_t off, void *buf, size_
 			st->len = 0;
 			continue;
 		}
-		if (!st->buf) {
-			st->buf = malloc(HTTP_WINDOW_MAX);
-			if (!st->buf) {
-				errno = ENOMEM;
-				return fail_read(t, h, off, "out of memory");
-			}
-		}
 		want = len > st->window ? len : st->window;
 		if (want > h->size - off)
 			want = h->size - off;
+		if (st->cap < want) {
+			uint8_t *grown = realloc(st->buf, (size_t)want);
+
+			if (!grown) {
+				errno = ENOMEM;
+				return fail_read(t, h, off, "out of memory");
+			}
+			st->buf = grown;
+			st->cap = (size_t)want;
+		}
 		st->len = 0;
 		if (fetch(h, off, off + want - 1, st->buf, &got, why, sizeof(why), NULL) < 0 ||
 		    pages_note(h, off, st->buf, (size_t)want, why, sizeof(why)) < 0)
 			return fail_read(t, h, off, why);
 		st->off = off;
 		st->len = (size_t)want;
-		st->next_seq = off;
 	}
 	return VHDX_OK;
 }
@@ -552,7 +582,8 @@ int host_http_open(const char *url, struct posix_target *t, struct vhdx_source *
 	h = calloc(1, sizeof(*h));
 	if (h) {
 		h->url = strdup(url);
-		h->streams[0].buf = malloc(HTTP_WINDOW_MAX);
+		h->streams[0].buf = malloc(HTTP_WINDOW_MIN);
+		h->streams[0].cap = HTTP_WINDOW_MIN;
 		h->pages = calloc(HTTP_PAGES_KEPT, sizeof(*h->pages));
 		h->curl = curl_easy_init();
 	}
@@ -588,6 +619,7 @@ int host_http_open(const char *url, struct posix_target *t, struct vhdx_source *
 	}
 	h->size = h->cr_total;
 	h->size_known = true;
+	memcpy(h->version_first, h->version, sizeof(h->version_first));
 	h->streams[0].off = 0;
 	h->streams[0].len = got;
 	h->streams[0].window = HTTP_WINDOW_MIN;

@@ -7,9 +7,12 @@
 #                        "METHOD URI STATUS BODY_BYTES RANGE" per request
 #                        (the URI as asked: percent-encoded)
 #   plain_server_start WWW  python3's http.server (ignores Range) on $PLAIN_PORT
-#   flaky_proxy_start CUT  a proxy of our own to nginx's HTTP port on
-#                        $FLAKY_PORT that cuts every CUT-th response after
-#                        half its body (connection closed)
+#   flaky_proxy_start CUT [AFTER [TOUCH]]  a proxy of our own to nginx's
+#                        HTTP port on $FLAKY_PORT that cuts every CUT-th
+#                        response after half its body (connection closed;
+#                        CUT 0: none); with AFTER, only responses after the
+#                        AFTER-th are cut; with TOUCH, the file TOUCH gets a
+#                        new mtime (a new ETag) after the AFTER-th response
 # Test traffic never leaves the machine: every server listens on 127.0.0.1.
 
 RIG=$T/rig
@@ -110,10 +113,11 @@ plain_server_start() {
 # the connection is closed.  Requests pass unchanged.
 flaky_proxy_start() {
 	FLAKY_PORT=$(free_port)
-	FLAKY_LOG=$RIG/flaky.log
-	python3 -u - "$FLAKY_PORT" "$HTTP_PORT" "$1" >"$FLAKY_LOG" 2>&1 <<'PY' &
-import socket, sys, threading
-listen_port, upstream, cut_every = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+	FLAKY_LOG=$RIG/flaky.$FLAKY_PORT.log
+	python3 -u - "$FLAKY_PORT" "$HTTP_PORT" "$1" "${2:-0}" "${3:-}" >"$FLAKY_LOG" 2>&1 <<'PY' &
+import os, socket, sys, threading
+listen_port, upstream, cut_every, after = (int(a) for a in sys.argv[1:5])
+touch = sys.argv[5]
 count = [0]
 lock = threading.Lock()
 
@@ -127,6 +131,12 @@ def read_head(sock, buf):
     return buf[:i], buf[i:]
 
 def serve(client):
+    try:
+        relay(client)
+    except OSError:
+        pass  # the client went away (it refused what it was sent)
+
+def relay(client):
     up = socket.create_connection(("127.0.0.1", upstream))
     cbuf, ubuf = b"", b""
     try:
@@ -151,7 +161,11 @@ def serve(client):
             body, ubuf = body[:length], body[length:]
             with lock:
                 count[0] += 1
-                cut = count[0] % cut_every == 0 and length > 1
+                cut = cut_every and count[0] > after and (count[0] - after) % cut_every == 0 and length > 1
+                if touch and count[0] == after:
+                    st = os.stat(touch)
+                    os.utime(touch, (st.st_atime, st.st_mtime + 1000))
+                    print("touched %s after response %d" % (touch, after), flush=True)
             if cut:
                 print("cut response %d after %d of %d bytes" % (count[0], length // 2, length), flush=True)
                 client.sendall(head + body[:length // 2])

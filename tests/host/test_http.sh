@@ -187,21 +187,30 @@ done
 # -- refusals: one line naming it, exit 2, the target untouched
 echo "precious" >"$T/keep.img"
 keep=$(sha256sum <"$T/keep.img")
+WRAP=() # a command to run vhdx under
 refused() { # NAME WORDS URL [OPTIONS]
 	local name=$1 words=$2 url=$3 out rc
 	shift 3
 	rm -f "$T/new.img"
-	out=$("$VHDX" convert -q "$@" "$url" "$T/new.img" 2>&1); rc=$?
+	out=$("${WRAP[@]}" "$VHDX" convert -q "$@" "$url" "$T/new.img" 2>&1); rc=$?
 	[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q -- "$words" <<<"$out" && [ ! -e "$T/new.img" ] &&
 		ok "$name: exit 2, one line ($out), nothing written" || bad "$name: rc $rc, output: $out"
-	out=$("$VHDX" convert -q -f "$@" "$url" "$T/keep.img" 2>&1); rc=$?
+	out=$("${WRAP[@]}" "$VHDX" convert -q -f "$@" "$url" "$T/keep.img" 2>&1); rc=$?
 	[ $rc = 2 ] && [ "$(sha256sum <"$T/keep.img")" = "$keep" ] &&
 		ok "$name: an existing target is untouched" || bad "$name: existing target: rc $rc, $out"
 }
 refused "404" "404 (Not Found)" "$H/images/absent.vhdx"
 refused "untrusted certificate" "certificate is not trusted" "$S/images/golden.vhdx"
 refused "a CA file that is not one" "cacert" "$S/images/golden.vhdx" --cacert "$W/images/golden.vhdx"
-refused "a name that does not resolve" "resolve" "http://vhdx-test.invalid/golden.vhdx"
+# a name that does not resolve, in a network namespace of its own (only a
+# loopback that is down): the lookup fails without a packet leaving
+if unshare -n true 2>/dev/null; then
+	WRAP=(unshare -n)
+	refused "a name that does not resolve" "resolve" "http://vhdx-test.invalid/golden.vhdx"
+	WRAP=()
+else
+	skipped "a name that does not resolve: unshare -n (a network namespace) is not allowed here"
+fi
 refused "a malformed URL" "port" "http://127.0.0.1:99999/x.vhdx"
 refused "another scheme" "http" "ftp://127.0.0.1/x.vhdx"
 if plain_server_start "$W"; then
@@ -241,6 +250,36 @@ if flaky_proxy_start 3; then
 		bad "cut transfers: ${bytes:-?} bytes received for a $file-byte file"
 else
 	bad "the flaky proxy did not start"
+fi
+
+# -- a server that goes away mid-deploy: retries run out, exit 1, and the
+# disk's first MiB (written last) reads as zeros: a cut deploy never boots
+if flaky_proxy_start 1 14; then
+	# an old disk with a boot sector, beyond the first request's reach
+	head -c $((2 * M)) /dev/zero | tr '\0' '\125' >"$T/disk.img"
+	truncate -s 1G "$T/disk.img"
+	out=$("$VHDX" convert -q -f "http://127.0.0.1:$FLAKY_PORT/images/golden.vhdx" "$T/disk.img" 2>&1); rc=$?
+	[ $rc = 1 ] && grep -q "cut 6 times" <<<"$out" &&
+		ok "a server gone mid-deploy: 5 retries, then exit 1 naming it" || bad "server gone: rc $rc: $(tail -2 <<<"$out")"
+	[ "$(grep -c "retry" <<<"$out")" = 5 ] && ok "a server gone mid-deploy: each of the 5 retries said" ||
+		bad "server gone: $(grep -c retry <<<"$out") retry lines"
+	cmp -s -n $M "$T/disk.img" /dev/zero && ok "a server gone mid-deploy: the first MiB reads as zeros" ||
+		bad "server gone: the first MiB is not zeros"
+else
+	bad "the second flaky proxy did not start"
+fi
+
+# -- the file replaced on the server while it is read (a new ETag after
+# the third answer): refused before the new bytes are taken
+if flaky_proxy_start 0 3 "$W/images/golden.vhdx"; then
+	rm -f "$T/new.img"
+	out=$("$VHDX" convert -q "http://127.0.0.1:$FLAKY_PORT/images/golden.vhdx" "$T/new.img" 2>&1); rc=$?
+	grep -q "touched" "$FLAKY_LOG" && [ $rc = 2 ] && [ ! -e "$T/new.img" ] &&
+		grep -q "changed on the server while being read (ETag" <<<"$out" &&
+		ok "a file changed on the server between two requests: refused ($(head -1 <<<"$out" | sed 's/.*: the file/the file/'))" ||
+		bad "a file changed on the server: rc $rc: $out"
+else
+	bad "the third proxy did not start"
 fi
 
 sha256sum -c --quiet "$T/served.sha256" && ok "the served files are unchanged" || bad "a served file changed"
