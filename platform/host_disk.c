@@ -213,7 +213,9 @@ opened:
 			      d->scratch, d->scratch_len, why, sizeof(why));
 	if (err) {
 		/* a parent's errno is kept by its own descriptor: EIO names it */
-		if (err == VHDX_ERR_IO)
+		if (err == VHDX_ERR_IO && host_http_is(&d->t))
+			; /* the URL's failure is said, once, where it happened */
+		else if (err == VHDX_ERR_IO)
 			host_error("%s: read failed%s%s: %s", path, why[0] ? ": " : "", why,
 				   strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
 		else
@@ -249,7 +251,9 @@ void host_disk_close(struct host_disk *d)
 
 static void core_error(struct host_disk *d, int err, uint64_t off)
 {
-	if (err == VHDX_ERR_IO)
+	if (err == VHDX_ERR_IO && host_http_is(&d->t))
+		; /* the URL's failure is said, once, where it happened */
+	else if (err == VHDX_ERR_IO)
 		host_error("%s: read failed near virtual offset %llu: %s", d->path, (unsigned long long)off,
 			   strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
 	else
@@ -301,8 +305,9 @@ int host_disk_read(struct host_disk *d, uint64_t off, void *buf, size_t len)
 	if (d->raw) {
 		err = d->src.read(&d->src, off, buf, len);
 		if (err) {
-			host_error("%s: read failed at offset %llu: %s", d->path, (unsigned long long)off,
-				   strerror(d->t.saved_errno));
+			if (!host_http_is(&d->t))
+				host_error("%s: read failed at offset %llu: %s", d->path, (unsigned long long)off,
+					   strerror(d->t.saved_errno));
 			return -1;
 		}
 		return 0;

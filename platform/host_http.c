@@ -364,6 +364,12 @@ static int fetch(struct host_http *h, uint64_t first, uint64_t last, uint8_t *ds
 		totals.requests++;
 		rc = curl_easy_perform(h->curl);
 		totals.bytes += h->got - before;
+		if (rc == CURLE_OK && !h->judged && (h->status == 200 || h->status == 206)) {
+			/* an empty body: judged here, as a body would have been */
+			h->refusal = judge(h);
+			if (h->refusal)
+				rc = CURLE_WRITE_ERROR;
+		}
 		if (rc == CURLE_OK && h->status == 206) {
 			if (!h->size_known && first + h->got == h->cr_last + 1)
 				break; /* the first answer, up to the file's end */

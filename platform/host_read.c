@@ -124,7 +124,9 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 			   &host_parent_ops, scratch, scratch_len, info, print_finding, o, &hc->walked);
 	free(scratch);
 	if (err) {
-		if (err == VHDX_ERR_IO)
+		if (err == VHDX_ERR_IO && host_http_is(&r.t))
+			; /* the URL's failure is said, once, where it happened */
+		else if (err == VHDX_ERR_IO)
 			host_error("%s: read failed at offset %llu: %s", cli->target,
 				   (unsigned long long)r.t.failed_offset, strerror(r.t.saved_errno));
 		else

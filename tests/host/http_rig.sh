@@ -87,6 +87,9 @@ http {
 	server {
 		listen 127.0.0.1:$HTTP_PORT;
 		root $www;
+		# /moved/NAME: a redirect to /images/NAME; /loop/NAME: to itself
+		location /moved/ { rewrite ^/moved/(.*)\$ /images/\$1 redirect; }
+		location /loop/ { rewrite ^(.*)\$ \$1 redirect; }
 	}
 	server {
 		listen 127.0.0.1:$HTTPS_PORT ssl;
@@ -106,6 +109,49 @@ plain_server_start() {
 	python3 -m http.server --bind 127.0.0.1 --directory "$1" "$PLAIN_PORT" >"$RIG/plain.log" 2>&1 &
 	RIG_PIDS+=($!)
 	wait_port "$PLAIN_PORT"
+}
+
+# A lying server (python3, ours) on $LIAR_PORT, serving WWW with a fault
+# chosen by the first path component: /wrongrange/NAME answers 512 bytes
+# later than asked; /long/NAME sends 100 bytes more than its Content-Range
+# (and says so in Content-Length); /norange/NAME a 206 without
+# Content-Range; /bigtotal/NAME a length that grows at every answer.
+liar_server_start() {
+	LIAR_PORT=$(free_port)
+	python3 -u - "$LIAR_PORT" "$1" >"$RIG/liar.log" 2>&1 <<'PY' &
+import http.server, os, re, sys
+port, root = int(sys.argv[1]), sys.argv[2]
+seen = set()
+
+class Liar(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        fault, name = self.path.lstrip("/").split("/", 1)
+        data = open(os.path.join(root, name), "rb").read()
+        m = re.match(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+        a, b = int(m.group(1)), min(int(m.group(2)), len(data) - 1)
+        total = len(data)
+        if fault == "wrongrange":
+            a, b = a + 512, b + 512
+        if fault == "bigtotal":  # one more page at every answer
+            seen.add(len(seen))
+            total += 4096 * len(seen)
+        body = data[a:b + 1]
+        if fault == "long":
+            body += b"x" * 100
+        self.send_response(206)
+        if fault != "norange":
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, total))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Liar).serve_forever()
+PY
+	RIG_PIDS+=($!)
+	wait_port "$LIAR_PORT"
 }
 
 # The flaky proxy: one thread per connection; responses are counted across

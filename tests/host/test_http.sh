@@ -213,6 +213,9 @@ else
 fi
 refused "a malformed URL" "port" "http://127.0.0.1:99999/x.vhdx"
 refused "another scheme" "http" "ftp://127.0.0.1/x.vhdx"
+refused "a redirect loop" "more than 10 redirects" "$H/loop/golden.vhdx"
+"$VHDX" compare -q "$H/moved/golden.vhdx" "$T/golden.ref" 2>"$T/err" &&
+	ok "a redirect (302 to /images/) is followed" || bad "redirect: $(cat "$T/err")"
 if plain_server_start "$W"; then
 	refused "a server that ignores Range (python3 http.server)" "ignores Range" \
 		"http://127.0.0.1:$PLAIN_PORT/images/golden.vhdx"
@@ -221,6 +224,17 @@ if plain_server_start "$W"; then
 		bad "info over a server that ignores Range: $out"
 else
 	bad "python3 http.server did not start"
+fi
+
+# -- a server that lies: each lie refused by name, nothing written
+if liar_server_start "$W/images"; then
+	L=http://127.0.0.1:$LIAR_PORT
+	refused "a different range than asked" "answered bytes 512-66047 to a request for 0-65535" "$L/wrongrange/golden.vhdx"
+	refused "a body longer than its range" "body longer than the range" "$L/long/golden.vhdx"
+	refused "a 206 without Content-Range" "without one 'Content-Range" "$L/norange/golden.vhdx"
+	refused "a length that changes" "length changed from" "$L/bigtotal/golden.vhdx"
+else
+	bad "the lying server did not start"
 fi
 
 # -- a connection cut mid-body: resumed from the byte it stopped at

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/http.sh - `make bench-http` (not make check): a deploy straight from
+# a URL (vhdx convert URL out.raw) against the download-then-convert way
+# (curl -o the same file, then vhdx convert of the local copy), over HTTP
+# and HTTPS from Debian's nginx on 127.0.0.1 (tests/host/http_rig.sh), for
+# a fully allocated image and a sparse one; with the bytes and requests
+# nginx logged for each.  RUNS rounds (default 3), medians (min-max), in
+# seconds; each output checked once with cmp against the image's raw disk.
+#   bench/http.sh [RUNS]
+source "$(dirname "$0")/../tests/host/lib.sh"
+source "$(dirname "$0")/../tests/host/http_rig.sh"
+RUNS=${1:-3}
+M=$((1024 * 1024))
+W=$T/www
+mkdir -p "$W"
+
+# full: 512 MiB of random data in 2 MiB blocks; sparse: 1 GiB, one tenth
+# allocated (52 of 512 blocks of 2 MiB random, the rest never stored)
+head -c $((512 * M)) /dev/urandom >"$T/full.raw"
+"$VHDX" convert -q -b 2M "$T/full.raw" "$W/full.vhdx" || exit 1
+truncate -s 1G "$T/sparse.raw"
+for i in $(seq 0 51); do
+	dd if=/dev/urandom of="$T/sparse.raw" bs=2M seek=$((i * 10)) count=1 conv=notrunc status=none
+done
+"$VHDX" convert -q -b 2M "$T/sparse.raw" "$W/sparse.vhdx" || exit 1
+http_rig_start "$W" || { echo "nginx did not start"; exit 1; }
+CA=$RIG/ca.pem
+
+# median_of "t1 t2 ...": "median (min-max)"
+median_of() {
+	python3 -c 'import statistics, sys
+v = sorted(float(x) for x in sys.argv[1:])
+print("%.3f (%.3f-%.3f)" % (statistics.median(v), v[0], v[-1]))' "$@"
+}
+now() { date +%s.%N; }
+
+echo "| image | file | virtual | scheme | vhdx convert URL s | curl -o + vhdx convert s | ratio | URL: bytes, requests | curl: bytes |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for img in full sparse; do
+	file=$(stat -c %s "$W/$img.vhdx")
+	virt=$(stat -c %s "$T/$img.raw")
+	for scheme in http https; do
+		[ $scheme = http ] && base=http://127.0.0.1:$HTTP_PORT || base=https://127.0.0.1:$HTTPS_PORT
+		direct=() staged=()
+		for r in $(seq "$RUNS"); do
+			rm -f "$T/out.raw" "$T/dl.vhdx"
+			sync
+			n0=$(log_count)
+			t0=$(now)
+			"$VHDX" convert -q --cacert "$CA" "$base/$img.vhdx" "$T/out.raw" || exit 1
+			t1=$(now)
+			direct+=("$(echo "$t1 - $t0" | bc)")
+			dbytes=$(log_bytes "$n0") dreqs=$(log_requests "$n0")
+			[ "$r" = 1 ] && { cmp -s "$T/out.raw" "$T/$img.raw" || echo "MISMATCH: $img $scheme direct"; }
+			rm -f "$T/out.raw"
+			sync
+			n0=$(log_count)
+			t0=$(now)
+			curl -sf --cacert "$CA" -o "$T/dl.vhdx" "$base/$img.vhdx" &&
+				"$VHDX" convert -q "$T/dl.vhdx" "$T/out.raw" || exit 1
+			t1=$(now)
+			staged+=("$(echo "$t1 - $t0" | bc)")
+			sbytes=$(log_bytes "$n0")
+			[ "$r" = 1 ] && { cmp -s "$T/out.raw" "$T/$img.raw" || echo "MISMATCH: $img $scheme staged"; }
+		done
+		dm=$(median_of "${direct[@]}") sm=$(median_of "${staged[@]}")
+		ratio=$(python3 -c "print('%.2f' % (float('${dm%% *}') / float('${sm%% *}')))")
+		echo "| $img | $file | $virt | $scheme | $dm | $sm | $ratio | $dbytes, $dreqs | $sbytes |"
+	done
+done
