@@ -239,7 +239,7 @@ enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
 	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
-	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS,
+	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS, OPT_NIC,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -283,6 +283,8 @@ static const struct option {
 	{ "allow-sector-mismatch", 0, false, OPT_ALLOW_SECTOR_MISMATCH, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "bmap", 0, true, OPT_BMAP, CMD_BIT(VHDX_CMD_VERIFY) },
 	{ "zeros", 0, false, OPT_ZEROS, CMD_BIT(VHDX_CMD_VERIFY) },
+	{ "nic", 0, true, OPT_NIC,
+	  CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) | CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CHECK) },
 };
 
 static size_t long_name_len(const struct option *o)
@@ -389,6 +391,9 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 		return VHDX_OK;
 	case OPT_BENCH:
 		cli->bench = val;
+		return VHDX_OK;
+	case OPT_NIC:
+		cli->nic = val;
 		return VHDX_OK;
 	case OPT_OUTPUT_FORMAT:
 	case OPT_SOURCE_FORMAT: {

@@ -26,7 +26,9 @@ static int efi_source_read(const struct vhdx_source *s, uint64_t off, void *buf,
 	struct efi_source *src = s->ctx;
 	EFI_STATUS st;
 
-	if (src->bio)
+	if (src->http)
+		st = efi_http_read(src->http, off, buf, len);
+	else if (src->bio)
 		/* the reader ends a read at the source end, never inside a block */
 		st = efi_bio_read(src->bio, off, buf, len);
 	else
@@ -53,6 +55,15 @@ EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct 
 {
 	if (t->kind == EFI_TARGET_BLOCK) {
 		efi_source_bio(src, &t->bio, ret);
+		return EFI_SUCCESS;
+	}
+	if (t->kind == EFI_TARGET_URL) {
+		ZeroMem(src, sizeof(*src));
+		ZeroMem(ret, sizeof(*ret));
+		src->http = t->http;
+		ret->ctx = src;
+		ret->read = efi_source_read;
+		ret->size = efi_http_size(t->http);
 		return EFI_SUCCESS;
 	}
 	ZeroMem(src, sizeof(*src));
