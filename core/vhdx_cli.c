@@ -64,6 +64,11 @@
 #define TEXT_COMPARE \
 	"compare: exit 0 same content, 1 different (first differing offset), 2 could\n" \
 	"  not run\n"
+#define TEXT_URL \
+	"info, check, convert, compare: an http:// or https:// URL reads like a file\n" \
+	"      --cacert FILE            HTTPS: trust the CAs in FILE (PEM), not the\n" \
+	"                               system's\n" \
+	"      --nic N                  (UEFI) the network interface, 0, 1, ...\n"
 #define TEXT_REPAIR \
 	"repair: replays the log in place; -n says what it would do\n"
 #define TEXT_BMAP \
@@ -92,7 +97,7 @@
 	"       " SYN_VERIFY \
 	"       " SYN_LIST \
 	"       " SYN_HELP \
-	TEXT_CREATE TEXT_CONVERT TEXT_COMPARE TEXT_REPAIR TEXT_BMAP TEXT_VERIFY TEXT_EXIT
+	TEXT_CREATE TEXT_CONVERT TEXT_COMPARE TEXT_URL TEXT_REPAIR TEXT_BMAP TEXT_VERIFY TEXT_EXIT
 
 /*
  * One verb's page: its synopsis, what it does, its options, exit status.
@@ -101,10 +106,10 @@
  * load-time relocation (see options[] below).
  */
 #define HELP_CREATE  "usage: " SYN_CREATE TEXT_CREATE TEXT_EXIT
-#define HELP_INFO    "usage: " SYN_INFO TEXT_INFO TEXT_EXIT
-#define HELP_CHECK   "usage: " SYN_CHECK TEXT_CHECK TEXT_EXIT
-#define HELP_CONVERT "usage: " SYN_CONVERT TEXT_CONVERT TEXT_EXIT
-#define HELP_COMPARE "usage: " SYN_COMPARE TEXT_COMPARE
+#define HELP_INFO    "usage: " SYN_INFO TEXT_INFO TEXT_URL TEXT_EXIT
+#define HELP_CHECK   "usage: " SYN_CHECK TEXT_CHECK TEXT_URL TEXT_EXIT
+#define HELP_CONVERT "usage: " SYN_CONVERT TEXT_CONVERT TEXT_URL TEXT_EXIT
+#define HELP_COMPARE "usage: " SYN_COMPARE TEXT_COMPARE TEXT_URL
 #define HELP_REPAIR  "usage: " SYN_REPAIR TEXT_REPAIR TEXT_EXIT
 #define HELP_BMAP    "usage: " SYN_BMAP TEXT_BMAP TEXT_EXIT
 #define HELP_VERIFY  "usage: " SYN_VERIFY TEXT_VERIFY
@@ -239,7 +244,7 @@ enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
 	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
-	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS, OPT_NIC,
+	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS, OPT_CACERT, OPT_NIC,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -283,8 +288,10 @@ static const struct option {
 	{ "allow-sector-mismatch", 0, false, OPT_ALLOW_SECTOR_MISMATCH, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "bmap", 0, true, OPT_BMAP, CMD_BIT(VHDX_CMD_VERIFY) },
 	{ "zeros", 0, false, OPT_ZEROS, CMD_BIT(VHDX_CMD_VERIFY) },
+	{ "cacert", 0, true, OPT_CACERT,
+	  CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 	{ "nic", 0, true, OPT_NIC,
-	  CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) | CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CHECK) },
+	  CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 };
 
 static size_t long_name_len(const struct option *o)
@@ -392,9 +399,6 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 	case OPT_BENCH:
 		cli->bench = val;
 		return VHDX_OK;
-	case OPT_NIC:
-		cli->nic = val;
-		return VHDX_OK;
 	case OPT_OUTPUT_FORMAT:
 	case OPT_SOURCE_FORMAT: {
 		enum vhdx_format *f = o->id == OPT_OUTPUT_FORMAT ? &cli->output_format : &cli->source_format;
@@ -418,6 +422,12 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 		return VHDX_OK;
 	case OPT_ZEROS:
 		cli->zeros = true;
+		return VHDX_OK;
+	case OPT_CACERT:
+		cli->cacert = val;
+		return VHDX_OK;
+	case OPT_NIC:
+		cli->nic = val;
 		return VHDX_OK;
 	}
 	return VHDX_ERR_INVAL;

@@ -235,6 +235,8 @@ EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct 
 void efi_source_bio(struct efi_source *src, struct efi_bio *b, struct vhdx_source *ret);
 /* The same over a file already opened read-only (closed by efi_source_close). */
 void efi_source_file(struct efi_source *src, EFI_FILE_HANDLE f, UINT64 size, struct vhdx_source *ret);
+/* The same over an opened URL (closed by its owner, not here). */
+void efi_source_url(struct efi_source *src, struct efi_http *h, struct vhdx_source *ret);
 /* Closes the file, if any (also after a failed open). */
 void efi_source_close(struct efi_source *src);
 
@@ -254,6 +256,7 @@ EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOL
  * on failure; *ret needs efi_http_close even then. */
 EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic);
 UINT64 efi_http_size(const struct efi_http *h);
+EFI_HANDLE efi_http_nic(const struct efi_http *h);
 /* Reads exactly [off, off + len) of the file: EFI_SUCCESS or the failure
  * (its line printed). */
 EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len);
@@ -264,8 +267,10 @@ void efi_http_close(struct efi_http *h);
 struct efi_chain_ops {
 	struct vhdx_parent_ops ops;  /* pass &ops to the core */
 	EFI_FILE_HANDLE root;        /* the child's volume; NULL: a block device */
+	EFI_HANDLE nic;              /* a URL child's network interface, or NULL */
 };
-/* Parents of @child are looked up on its volume (none for a block device). */
+/* Parents of @child are looked up on its volume (none for a block device),
+ * or for a URL by its relative_path resolved against the child's URL. */
 void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child);
 /* @t's name for chain lines: "fs0:\\vm\\c.vhdx" (mapping and volume path), or
  * as given for a block device; pooled, NULL when out of memory. */

@@ -398,12 +398,14 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 	if (EFI_ERROR(st))
 		return efi_http_contact_failed(h, st);
 
-	/* the status, the headers and the first body bytes */
+	/* the status and the headers only: asked for body bytes too, HttpDxe
+	 * waits for them until its timeout when there are none (a 500 with
+	 * Content-Length 0) */
 	ZeroMem(&rsp, sizeof(rsp));
 	ZeroMem(&msg, sizeof(msg));
 	msg.Data.Response = &rsp;
-	msg.BodyLength = (UINTN)*len;
-	msg.Body = dst;
+	msg.BodyLength = 0;
+	msg.Body = NULL;
 	ZeroMem(&tok, sizeof(tok));
 	tok.Event = h->event;
 	tok.Message = &msg;
@@ -429,9 +431,7 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 		st = efi_http_check_answer(h, &a, first, len, probe);
 	if (EFI_ERROR(st))
 		return st;
-	n = msg.BodyLength;
-	if (n > *len)
-		return efi_http_fatal(h, EFI_PROTOCOL_ERROR, L"the firmware returned more body than asked");
+	n = 0;
 	vhdx_http_chunked_init(&ch);
 	for (;;) {
 		UINTN asked;
@@ -619,6 +619,11 @@ UINT64 efi_http_size(const struct efi_http *h)
 	return h->size;
 }
 
+EFI_HANDLE efi_http_nic(const struct efi_http *h)
+{
+	return h->nic;
+}
+
 void efi_http_close(struct efi_http *h)
 {
 	UINTN i;
@@ -713,7 +718,8 @@ EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
 
 		if (!h->fatal)
 			efi_con_failf(EFI_APP_REFUSED, L"%a: %s", h->url, efi_http_why(st, words));
-		return h->esc ? EFI_ABORTED : EFI_APP_REFUSED;
+		/* EFI_NOT_FOUND: a 404, which a chain counts as an absent parent */
+		return h->esc ? EFI_ABORTED : st == EFI_NOT_FOUND && h->fatal ? EFI_NOT_FOUND : EFI_APP_REFUSED;
 	}
 	h->win[0].off = 0;
 	h->win[0].len = (UINTN)len;
@@ -740,5 +746,6 @@ EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOL
 	st = efi_net_up(cli, &nic);
 	if (EFI_ERROR(st))
 		return st;
-	return efi_http_open(&t->http, cli->target, nic);
+	st = efi_http_open(&t->http, cli->target, nic);
+	return st == EFI_NOT_FOUND ? EFI_APP_REFUSED : st;
 }

@@ -58,12 +58,7 @@ EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct 
 		return EFI_SUCCESS;
 	}
 	if (t->kind == EFI_TARGET_URL) {
-		ZeroMem(src, sizeof(*src));
-		ZeroMem(ret, sizeof(*ret));
-		src->http = t->http;
-		ret->ctx = src;
-		ret->read = efi_source_read;
-		ret->size = efi_http_size(t->http);
+		efi_source_url(src, t->http, ret);
 		return EFI_SUCCESS;
 	}
 	ZeroMem(src, sizeof(*src));
@@ -87,6 +82,16 @@ void efi_source_file(struct efi_source *src, EFI_FILE_HANDLE f, UINT64 size, str
 	ret->ctx = src;
 	ret->read = efi_source_read;
 	ret->size = size;
+}
+
+void efi_source_url(struct efi_source *src, struct efi_http *h, struct vhdx_source *ret)
+{
+	ZeroMem(src, sizeof(*src));
+	ZeroMem(ret, sizeof(*ret));
+	src->http = h;
+	ret->ctx = src;
+	ret->read = efi_source_read;
+	ret->size = efi_http_size(h);
 }
 
 void efi_source_close(struct efi_source *src)

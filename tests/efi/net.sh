@@ -13,6 +13,8 @@
 #   10.0.2.100:8080  python3 http.server: ignores Range (200)
 #   10.0.2.100:81    netkit.py flaky: nginx behind a proxy that cuts the
 #                    first connection mid-body
+#   10.0.2.100:82    netkit.py tricky: chunked bodies, a Content-Range off
+#                    the range asked, a 500 once the deploy has begun
 # Cases (the query ?case=TAG tells them apart in nginx's log):
 #   nhttp   deploy over HTTP onto a disk of old data: the disk reads as
 #           qemu-img reads the image; nginx's log: no byte asked twice, the
@@ -25,6 +27,13 @@
 #   nrange  a server that ignores Range: 0x2, "ignores Range", disk untouched
 #   ncut    a connection cut mid-body: retried from that byte, 0x0, the
 #           same disk
+#   nchain  a differencing child whose parent is found by its relative_path
+#           (..\golden.vhdx) resolved against the child's URL: the same disk
+#   nchunk  206 answers with chunked bodies (de-chunked by the app): the
+#           same disk
+#   nshift  a Content-Range that is not the range asked: 0x2, untouched
+#   nlate   a 500 after the deploy began: 0x7, "HTTP 500", the disk's first
+#           MiB zero (written last)
 # Prints PASS/FAIL lines and "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -91,7 +100,11 @@ if ! "$V" create -q -s 8M -b 1M "$G" ||
 	fail "cannot make the image (host vhdx, qemu-io, qemu-img)"
 	finish
 fi
-chmod 644 "$G"
+mkdir -p "$W/www/vm"
+"$V" create -q -t differencing --parent "$G" "$W/www/vm/child.vhdx" ||
+	{ fail "cannot make the differencing child (host vhdx)"; finish; }
+chmod 755 "$W/www/vm"
+chmod 644 "$G" "$W/www/vm/child.vhdx"
 FILE_SIZE=$(stat -c %s "$G")
 # the allocated bytes: the 1 MiB blocks of qemu-img's reading that are not all zeros
 ALLOC=$(python3 -c '
@@ -100,7 +113,7 @@ d = open(sys.argv[1], "rb").read()
 print(sum(1 << 20 for i in range(0, len(d), 1 << 20) if d[i:i + (1 << 20)].strip(b"\0")))' "$W/golden.raw")
 
 # ---- disks: old data (0xA5) everywhere ----
-DISKS="http https cut e404 etls erange"
+DISKS="http https cut e404 etls erange chain chunk eshift late"
 for d in $DISKS; do
 	head -c $((16 << 20)) /dev/zero | tr '\0' '\245' > "$W/$d.img"
 	sha256sum < "$W/$d.img" > "$W/$d.sha"
@@ -123,9 +136,9 @@ openssl x509 -in "$W/ca.crt" -outform DER -out "$W/ca.der" &&
 	python3 "$KIT" esl "$W/ca.der" "$W/cacerts.esl" || { fail "cacerts: EFI_SIGNATURE_LIST"; finish; }
 
 # ---- servers, on free loopback ports ----
-read -r P_HTTP P_HTTPS P_OTHER P_PY P_FLAKY < <(python3 -c '
+read -r P_HTTP P_HTTPS P_OTHER P_PY P_FLAKY P_TRICKY < <(python3 -c '
 import socket
-s = [socket.socket() for _ in range(5)]
+s = [socket.socket() for _ in range(6)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 cat > "$W/nginx.conf" <<EOF
@@ -162,6 +175,8 @@ PIDS+=($!)
 # GET is 1 MiB; the blocks follow on that keep-alive connection)
 python3 "$KIT" flaky "$P_FLAKY" "$P_HTTP" $((3 << 19)) 2>"$W/flaky.log" &
 PIDS+=($!)
+python3 "$KIT" tricky "$P_TRICKY" "$W/www" 2>"$W/tricky.log" &
+PIDS+=($!)
 sleep 1
 if ! python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$P_HTTP/golden.vhdx?case=host').read()"; then
 	fail "nginx does not serve golden.vhdx on 127.0.0.1:$P_HTTP"
@@ -170,8 +185,10 @@ fi
 
 # ---- the boot ----
 U=http://10.0.2.100
-DP=("PciRoot(0x0)/Pci(0x5,0x0)" "PciRoot(0x0)/Pci(0x6,0x0)" "PciRoot(0x0)/Pci(0x7,0x0)"
-    "PciRoot(0x0)/Pci(0x8,0x0)" "PciRoot(0x0)/Pci(0x9,0x0)" "PciRoot(0x0)/Pci(0xA,0x0)")
+DP=()
+for i in 5 6 7 8 9 A B C D E; do
+	DP+=("PciRoot(0x0)/Pci(0x$i,0x0)")
+done
 N=$W/startup.nsh
 nsh_begin "$N"
 nsh_run "$N" nhttp convert -f -y "$U/golden.vhdx?case=http" "${DP[0]}"
@@ -182,19 +199,24 @@ nsh_run "$N" ncut convert -f -y "http://10.0.2.100:81/golden.vhdx?case=cut" "${D
 nsh_run "$N" n404 convert -f -y "$U/missing.vhdx?case=404" "${DP[3]}"
 nsh_run "$N" ntls convert -f -y "https://10.0.2.100:8443/golden.vhdx?case=tls" "${DP[4]}"
 nsh_run "$N" nrange convert -f -y "http://10.0.2.100:8080/golden.vhdx" "${DP[5]}"
+nsh_run "$N" nchain convert -f -y "$U/vm/child.vhdx?case=chain" "${DP[6]}"
+nsh_run "$N" nchunk convert -f -y "http://10.0.2.100:82/chunked/golden.vhdx" "${DP[7]}"
+nsh_run "$N" nshift convert -f -y "http://10.0.2.100:82/shifted/golden.vhdx" "${DP[8]}"
+nsh_run "$N" nlate convert -f -y "http://10.0.2.100:82/late500/golden.vhdx" "${DP[9]}"
 nsh_end "$N"
 make_esp "$W/esp.img" "$APP" "$N" || { fail "ESP"; finish; }
 fwd() { # GUEST-PORT LOOPBACK-PORT
 	printf 'guestfwd=tcp:10.0.2.100:%s-cmd:python3 %s relay %s' "$1" "$KIT" "$2"
 }
 QARGS=(-global ide-hd.bootindex=1
-	-netdev "user,id=n0,restrict=on,$(fwd 80 "$P_HTTP"),$(fwd 443 "$P_HTTPS"),$(fwd 8443 "$P_OTHER"),$(fwd 8080 "$P_PY"),$(fwd 81 "$P_FLAKY")"
+	-netdev "user,id=n0,restrict=on,$(fwd 80 "$P_HTTP"),$(fwd 443 "$P_HTTPS"),$(fwd 8443 "$P_OTHER"),$(fwd 8080 "$P_PY"),$(fwd 81 "$P_FLAKY"),$(fwd 82 "$P_TRICKY")"
 	-device virtio-net-pci,netdev=n0,romfile=,addr=0x3
 	-device virtio-rng-pci,addr=0x4
 	-fw_cfg "name=etc/edk2/https/cacerts,file=$W/cacerts.esl")
 i=0
 for d in $DISKS; do
-	QARGS+=(-drive "if=none,id=d$i,format=raw,file=$W/$d.img" -device "virtio-blk-pci,drive=d$i,addr=$((5 + i))")
+	QARGS+=(-drive "if=none,id=d$i,format=raw,file=$W/$d.img"
+		-device "virtio-blk-pci,drive=d$i,addr=$(printf 0x%x $((5 + i)))")
 	i=$((i + 1))
 done
 boot_x86 "$W" "$W/esp.img" "${QARGS[@]}"
@@ -211,16 +233,31 @@ expect ncut 0x0 "deploy through a connection cut mid-body" "retry 1"
 expect n404 0x2 "a missing file" "HTTP 404"
 expect ntls 0x2 "a certificate of a CA the firmware does not trust" "TLS"
 expect nrange 0x2 "a server that ignores Range" "ignores Range"
+expect nchain 0x0 "deploy of a differencing child, its parent by URL" "a chain of 2"
+expect nchunk 0x0 "deploy from a server sending chunked bodies"
+expect nshift 0x2 "a Content-Range that is not the range asked" "not the range asked"
+expect nlate 0x7 "a server error after the deploy began" "HTTP 500"
 
 # ---- the disks on the host ----
-for d in http https cut; do
+for d in http https cut chain chunk; do
 	if cmp -s -n $((8 << 20)) "$W/$d.img" "$W/golden.raw"; then
 		pass "$d: the disk's first 8 MiB are the image as qemu-img reads it"
 	else
 		fail "$d: the disk differs from qemu-img's reading of the image: $(cmp -n $((8 << 20)) "$W/$d.img" "$W/golden.raw" 2>&1 | head -1)"
 	fi
 done
-for d in e404 etls erange; do
+if "$V" convert -q "$W/www/vm/child.vhdx" "$W/child.raw" >/dev/null 2>&1 &&
+   cmp -s -n $((8 << 20)) "$W/chain.img" "$W/child.raw"; then
+	pass "chain: the disk is also the host tool's reading of the chain"
+else
+	fail "chain: the disk differs from the host tool's reading of the chain"
+fi
+if cmp -s -n $((1 << 20)) "$W/late.img" /dev/zero; then
+	pass "late: the disk's first MiB is zero (no partition table left after the failure)"
+else
+	fail "late: the disk's first MiB is not zero after the failure"
+fi
+for d in e404 etls erange eshift; do
 	if sha256sum < "$W/$d.img" | cmp -s - "$W/$d.sha"; then
 		pass "$d: disk byte-for-byte untouched"
 	else
