@@ -10,6 +10,8 @@
 #   10.0.2.100:443   nginx, TLS with a certificate of our CA (trusted: its
 #                    EFI_SIGNATURE_LIST is OVMF's etc/edk2/https/cacerts)
 #   10.0.2.100:8443  nginx, TLS with a certificate of another CA (untrusted)
+#   10.0.2.100:9443  nginx, TLS with a certificate of a third CA, whose
+#                    certificate is fs0:\third.pem (for --cacert)
 #   10.0.2.100:8080  python3 http.server: ignores Range (200)
 #   10.0.2.100:81    netkit.py flaky: nginx behind a proxy that cuts the
 #                    first connection mid-body
@@ -34,6 +36,12 @@
 #   nshift  a Content-Range that is not the range asked: 0x2, untouched
 #   nlate   a 500 after the deploy began: 0x7, "HTTP 500", the disk's first
 #           MiB zero (written last)
+#   nbefore the third CA's server without --cacert: 0x2, TLS
+#   ncacert the same with --cacert fs0:\third.pem: 0x0, the same disk.  The
+#           firmware's list (TlsCaCertificate) is put back after the command,
+#           but edk2's TlsDxe keeps every CA it was given in one store until
+#           reset: the third CA stays trusted for the rest of the boot, so the
+#           put-back is not observable here
 # Prints PASS/FAIL lines and "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -113,7 +121,7 @@ d = open(sys.argv[1], "rb").read()
 print(sum(1 << 20 for i in range(0, len(d), 1 << 20) if d[i:i + (1 << 20)].strip(b"\0")))' "$W/golden.raw")
 
 # ---- disks: old data (0xA5) everywhere ----
-DISKS="http https cut e404 etls erange chain chunk eshift late"
+DISKS="http https cut e404 etls erange chain chunk eshift late cacert"
 for d in $DISKS; do
 	head -c $((16 << 20)) /dev/zero | tr '\0' '\245' > "$W/$d.img"
 	sha256sum < "$W/$d.img" > "$W/$d.sha"
@@ -127,18 +135,18 @@ cert() { # NAME CA
 		openssl x509 -req -in "$W/$1.csr" -CA "$W/$2.crt" -CAkey "$W/$2.key" -CAcreateserial \
 			-days 2 -extfile "$W/$1.ext" -out "$W/$1.crt" 2>/dev/null
 }
-for ca in ca other; do
+for ca in ca other third; do
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=vhdx test $ca" \
 		-keyout "$W/$ca.key" -out "$W/$ca.crt" 2>/dev/null || { fail "openssl: CA $ca"; finish; }
 done
-cert srv ca && cert srv2 other || { fail "openssl: server certificates"; finish; }
+cert srv ca && cert srv2 other && cert srv3 third || { fail "openssl: server certificates"; finish; }
 openssl x509 -in "$W/ca.crt" -outform DER -out "$W/ca.der" &&
 	python3 "$KIT" esl "$W/ca.der" "$W/cacerts.esl" || { fail "cacerts: EFI_SIGNATURE_LIST"; finish; }
 
 # ---- servers, on free loopback ports ----
-read -r P_HTTP P_HTTPS P_OTHER P_PY P_FLAKY P_TRICKY < <(python3 -c '
+read -r P_HTTP P_HTTPS P_OTHER P_PY P_FLAKY P_TRICKY P_THIRD < <(python3 -c '
 import socket
-s = [socket.socket() for _ in range(6)]
+s = [socket.socket() for _ in range(7)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 cat > "$W/nginx.conf" <<EOF
@@ -163,6 +171,8 @@ http {
 		access_log $W/access.log ranges; }
 	server { listen 127.0.0.1:$P_OTHER ssl; ssl_certificate $W/srv2.crt; ssl_certificate_key $W/srv2.key;
 		access_log $W/access.log ranges; }
+	server { listen 127.0.0.1:$P_THIRD ssl; ssl_certificate $W/srv3.crt; ssl_certificate_key $W/srv3.key;
+		access_log $W/access.log ranges; }
 }
 EOF
 if ! /usr/sbin/nginx -c "$W/nginx.conf" -p "$W" -e "$W/nginx-error.log" 2>"$W/nginx.out"; then
@@ -186,7 +196,7 @@ fi
 # ---- the boot ----
 U=http://10.0.2.100
 DP=()
-for i in 5 6 7 8 9 A B C D E; do
+for i in 5 6 7 8 9 A B C D E F; do
 	DP+=("PciRoot(0x0)/Pci(0x$i,0x0)")
 done
 N=$W/startup.nsh
@@ -203,13 +213,15 @@ nsh_run "$N" nchain convert -f -y "$U/vm/child.vhdx?case=chain" "${DP[6]}"
 nsh_run "$N" nchunk convert -f -y "http://10.0.2.100:82/chunked/golden.vhdx" "${DP[7]}"
 nsh_run "$N" nshift convert -f -y "http://10.0.2.100:82/shifted/golden.vhdx" "${DP[8]}"
 nsh_run "$N" nlate convert -f -y "http://10.0.2.100:82/late500/golden.vhdx" "${DP[9]}"
+nsh_run "$N" nbefore info "https://10.0.2.100:9443/golden.vhdx?case=before"
+nsh_run "$N" ncacert convert -f -y --cacert 'fs0:\third.pem' "https://10.0.2.100:9443/golden.vhdx?case=cacert" "${DP[10]}"
 nsh_end "$N"
-make_esp "$W/esp.img" "$APP" "$N" || { fail "ESP"; finish; }
+make_esp "$W/esp.img" "$APP" "$N" && mcopy -i "$W/esp.img" "$W/third.crt" ::third.pem || { fail "ESP"; finish; }
 fwd() { # GUEST-PORT LOOPBACK-PORT
 	printf 'guestfwd=tcp:10.0.2.100:%s-cmd:python3 %s relay %s' "$1" "$KIT" "$2"
 }
 QARGS=(-global ide-hd.bootindex=1
-	-netdev "user,id=n0,restrict=on,$(fwd 80 "$P_HTTP"),$(fwd 443 "$P_HTTPS"),$(fwd 8443 "$P_OTHER"),$(fwd 8080 "$P_PY"),$(fwd 81 "$P_FLAKY"),$(fwd 82 "$P_TRICKY")"
+	-netdev "user,id=n0,restrict=on,$(fwd 80 "$P_HTTP"),$(fwd 443 "$P_HTTPS"),$(fwd 8443 "$P_OTHER"),$(fwd 8080 "$P_PY"),$(fwd 81 "$P_FLAKY"),$(fwd 82 "$P_TRICKY"),$(fwd 9443 "$P_THIRD")"
 	-device virtio-net-pci,netdev=n0,romfile=,addr=0x3
 	-device virtio-rng-pci,addr=0x4
 	-fw_cfg "name=etc/edk2/https/cacerts,file=$W/cacerts.esl")
@@ -237,9 +249,11 @@ expect nchain 0x0 "deploy of a differencing child, its parent by URL" "a chain o
 expect nchunk 0x0 "deploy from a server sending chunked bodies"
 expect nshift 0x2 "a Content-Range that is not the range asked" "not the range asked"
 expect nlate 0x7 "a server error after the deploy began" "HTTP 500"
+expect nbefore 0x2 "a server of a third CA, without --cacert" "TLS"
+expect ncacert 0x0 "--cacert: the same server, its CA in that file"
 
 # ---- the disks on the host ----
-for d in http https cut chain chunk; do
+for d in http https cut chain chunk cacert; do
 	if cmp -s -n $((8 << 20)) "$W/$d.img" "$W/golden.raw"; then
 		pass "$d: the disk's first 8 MiB are the image as qemu-img reads it"
 	else
