@@ -89,7 +89,9 @@ secs() { # the `time` after marker $1, in seconds of the day
 t0=$(secs t0) t1=$(secs t1) t2=$(secs t2) t3=$(secs t3)
 ms() { out_of "$L" "$1" | sed -n 's/.*done: wrote [0-9]* bytes in \([0-9]*\) ms.*/\1/p'; }
 reqs() { python3 "$KIT" log "$W/access.log" "$1"; }
-echo "rc: ours $(rc_of "$L" ours), sparse $(rc_of "$L" sparse); shell: $(grep -c . <(mdir -i "$W/esp.img" ::shell.vhdx 2>/dev/null)) (file on the ESP)"
+echo "rc: ours $(rc_of "$L" ours), sparse $(rc_of "$L" sparse)"
+mcopy -i "$W/esp.img" ::shell.vhdx "$W/shell.vhdx" 2>/dev/null && cmp -s "$W/shell.vhdx" "$W/www/full.vhdx" &&
+	echo "shell: its file is the served file" || echo "shell: its file DIFFERS from the served file"
 qemu-img convert -f vhdx -O raw "$W/www/full.vhdx" "$W/full.raw" && cmp -s "$W/full.img" "$W/full.raw" &&
 	echo "ours: the disk is the image" || echo "ours: the disk DIFFERS"
 printf '| path | bytes on the wire | requests | time (shell `time`) | app ms | MiB/s of the file |\n'
