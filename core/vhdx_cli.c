@@ -67,7 +67,8 @@
 #define TEXT_URL \
 	"info, check, convert, compare: an http:// or https:// URL reads like a file\n" \
 	"      --cacert FILE            HTTPS: trust the CAs in FILE (PEM), not the\n" \
-	"                               system's\n"
+	"                               system's\n" \
+	"      --nic N                  (UEFI) the network interface, 0, 1, ...\n"
 #define TEXT_REPAIR \
 	"repair: replays the log in place; -n says what it would do\n"
 #define TEXT_BMAP \
@@ -243,7 +244,7 @@ enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
 	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
-	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS, OPT_CACERT,
+	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS, OPT_CACERT, OPT_NIC,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -288,6 +289,8 @@ static const struct option {
 	{ "bmap", 0, true, OPT_BMAP, CMD_BIT(VHDX_CMD_VERIFY) },
 	{ "zeros", 0, false, OPT_ZEROS, CMD_BIT(VHDX_CMD_VERIFY) },
 	{ "cacert", 0, true, OPT_CACERT,
+	  CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
+	{ "nic", 0, true, OPT_NIC,
 	  CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 };
 
@@ -422,6 +425,9 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 		return VHDX_OK;
 	case OPT_CACERT:
 		cli->cacert = val;
+		return VHDX_OK;
+	case OPT_NIC:
+		cli->nic = val;
 		return VHDX_OK;
 	}
 	return VHDX_ERR_INVAL;

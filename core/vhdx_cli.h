@@ -60,6 +60,7 @@ struct vhdx_cli {
 	const char *bmap;               /* verify --bmap FILE; bmap: OUT.bmap (target) */
 	bool zeros;                     /* verify --zeros: unmapped blocks must read as zeros */
 	const char *cacert;             /* --cacert FILE: the CAs an https:// source is checked against */
+	const char *nic;                /* --nic N: the network interface for a URL (UEFI) */
 };
 
 /* Exit statuses (DESIGN.md). */

@@ -176,7 +176,10 @@ void efi_sink_init(struct vhdx_sink *s, struct efi_job *job);
 enum efi_target_kind {
 	EFI_TARGET_BLOCK,
 	EFI_TARGET_FILE,
+	EFI_TARGET_URL,              /* http:// or https://, read-only (efi_http.c) */
 };
+
+struct efi_http;
 
 struct efi_target {
 	enum efi_target_kind kind;
@@ -194,6 +197,8 @@ struct efi_target {
 	UINT64 old_size;             /* [byte] of an existing file */
 	UINT64 free_space;           /* [byte] on the volume */
 	EFI_DEVICE_PATH *fs_dp;      /* of the volume */
+	/* URL */
+	struct efi_http *http;       /* the opened URL (its size known), or NULL */
 };
 
 /*
@@ -213,6 +218,7 @@ int efi_target_signature(struct efi_target *t);
 
 struct efi_source {
 	struct efi_bio *bio;        /* a block target's, or NULL */
+	struct efi_http *http;      /* a URL target's, or NULL */
 	EFI_FILE_HANDLE file;       /* a file target's, opened read-only, or NULL */
 	EFI_STATUS status;          /* the firmware status that failed: the open, or
 				     * the read after which the source returned VHDX_ERR_IO */
@@ -229,16 +235,42 @@ EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct 
 void efi_source_bio(struct efi_source *src, struct efi_bio *b, struct vhdx_source *ret);
 /* The same over a file already opened read-only (closed by efi_source_close). */
 void efi_source_file(struct efi_source *src, EFI_FILE_HANDLE f, UINT64 size, struct vhdx_source *ret);
+/* The same over an opened URL (closed by its owner, not here). */
+void efi_source_url(struct efi_source *src, struct efi_http *h, struct vhdx_source *ret);
 /* Closes the file, if any (also after a failed open). */
 void efi_source_close(struct efi_source *src);
+
+/* ---- efi_net.c, efi_http.c: a URL as a source ---- */
+
+/* Connects the network controllers, picks the interface (cli->nic, else
+ * the first with an address, else the first), and when it has no IPv4
+ * address sets the DHCP policy and waits for one, saying so.  Prints the
+ * reason and returns an error otherwise. */
+EFI_STATUS efi_net_up(const struct vhdx_cli *cli, EFI_HANDLE *ret_nic);
+/* TARGET as a URL (a URL is never written: refused for_write); brings the
+ * network up and opens the URL: its size is known after it.  Prints the
+ * one-line reason on failure (HTTP status, TLS, DNS, a server that
+ * ignores Range).  efi_target_free closes it. */
+EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOLEAN for_write);
+/* The URL opened on that interface (a chain's parent); prints the reason
+ * on failure; *ret needs efi_http_close even then. */
+EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic);
+UINT64 efi_http_size(const struct efi_http *h);
+EFI_HANDLE efi_http_nic(const struct efi_http *h);
+/* Reads exactly [off, off + len) of the file: EFI_SUCCESS or the failure
+ * (its line printed). */
+EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len);
+void efi_http_close(struct efi_http *h);
 
 /* ---- efi_chain.c: a differencing image's parents, for the core's chain ---- */
 
 struct efi_chain_ops {
 	struct vhdx_parent_ops ops;  /* pass &ops to the core */
 	EFI_FILE_HANDLE root;        /* the child's volume; NULL: a block device */
+	EFI_HANDLE nic;              /* a URL child's network interface, or NULL */
 };
-/* Parents of @child are looked up on its volume (none for a block device). */
+/* Parents of @child are looked up on its volume (none for a block device),
+ * or for a URL by its relative_path resolved against the child's URL. */
 void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child);
 /* @t's name for chain lines: "fs0:\\vm\\c.vhdx" (mapping and volume path), or
  * as given for a block device; pooled, NULL when out of memory. */

@@ -8,6 +8,7 @@
  * a block device has no folder, so its parents cannot be looked up.
  */
 #include "efi_app.h"
+#include "vhdx_url.h"
 
 /* A path on the volume: as long as a level's name (VHDX_NAME_SIZE bytes
  * of UTF-8, so never more CHAR16 units), pooled rather than on the stack. */
@@ -17,6 +18,52 @@
 struct efi_parent_file {
 	struct efi_source src;
 };
+
+/* A URL child's parent: relative_path resolved against the child's URL
+ * (vhdx_url_resolve); the other forms name nothing on a web server. */
+static enum vhdx_parent_open efi_chain_open_url(struct efi_chain_ops *c, const char *child_name,
+						const char *path, enum vhdx_path_kind kind,
+						struct vhdx_source *ret_src, char *name, size_t name_len,
+						char *why, size_t why_len)
+{
+	struct vhdx_text nt, wt;
+	struct vhdx_url u;
+	struct efi_parent_file *pf;
+	struct efi_http *h = NULL;
+	const char *rwhy = NULL;
+	size_t n, pn;
+	EFI_STATUS st;
+
+	vhdx_text_init(&wt, why, why_len);
+	for (n = 0; child_name[n]; n++)
+		;
+	for (pn = 0; path[pn]; pn++)
+		;
+	if (kind != VHDX_PATH_RELATIVE || vhdx_url_parse(&u, child_name, n, &rwhy) != VHDX_OK ||
+	    vhdx_url_resolve(&u, child_name, path, pn, name, name_len, NULL, &rwhy) != VHDX_OK) {
+		vhdx_text_init(&nt, name, name_len);
+		vhdx_text_str(&nt, path);
+		vhdx_text_str(&wt, kind != VHDX_PATH_RELATIVE ?
+			       "not a relative path: a URL's parent is looked up by relative_path only" :
+			       rwhy ? rwhy : "no URL for it (too long)");
+		return VHDX_PARENT_CANNOT;
+	}
+	pf = AllocateZeroPool(sizeof(*pf));
+	if (!pf) {
+		vhdx_text_str(&wt, "out of memory");
+		return VHDX_PARENT_FAILED;
+	}
+	st = efi_http_open(&h, name, c->nic);
+	if (EFI_ERROR(st)) {
+		efi_http_close(h);
+		FreePool(pf);
+		vhdx_text_str(&wt, st == EFI_NOT_FOUND ? "No such file or directory (HTTP 404)" :
+						       "cannot be read over the network (see the line above)");
+		return st == EFI_NOT_FOUND ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
+	}
+	efi_source_url(&pf->src, h, ret_src);
+	return VHDX_PARENT_OPENED;
+}
 
 static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, const char *key,
 					    const char *path, enum vhdx_path_kind kind,
@@ -36,6 +83,8 @@ static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, c
 	int err;
 
 	(void)key;
+	if (vhdx_url_is_url(child_name))
+		return efi_chain_open_url(c, child_name, path, kind, ret_src, name, name_len, why, why_len);
 	vhdx_text_init(&nt, name, name_len);
 	vhdx_text_init(&wt, why, why_len);
 	for (p = child_name; *p; p++) {
@@ -115,6 +164,7 @@ static void efi_chain_close(void *ctx, struct vhdx_source *src)
 
 	(void)ctx;
 	efi_source_close(&pf->src);
+	efi_http_close(pf->src.http);
 	FreePool(pf);
 }
 
@@ -138,6 +188,7 @@ void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child)
 {
 	ZeroMem(c, sizeof(*c));
 	c->root = child->kind == EFI_TARGET_FILE ? child->root : NULL;
+	c->nic = child->kind == EFI_TARGET_URL ? efi_http_nic(child->http) : NULL;
 	c->ops.ctx = c;
 	c->ops.open = efi_chain_open;
 	c->ops.close = efi_chain_close;

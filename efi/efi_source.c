@@ -26,7 +26,9 @@ static int efi_source_read(const struct vhdx_source *s, uint64_t off, void *buf,
 	struct efi_source *src = s->ctx;
 	EFI_STATUS st;
 
-	if (src->bio)
+	if (src->http)
+		st = efi_http_read(src->http, off, buf, len);
+	else if (src->bio)
 		/* the reader ends a read at the source end, never inside a block */
 		st = efi_bio_read(src->bio, off, buf, len);
 	else
@@ -55,6 +57,10 @@ EFI_STATUS efi_source_open(struct efi_source *src, struct efi_target *t, struct 
 		efi_source_bio(src, &t->bio, ret);
 		return EFI_SUCCESS;
 	}
+	if (t->kind == EFI_TARGET_URL) {
+		efi_source_url(src, t->http, ret);
+		return EFI_SUCCESS;
+	}
 	ZeroMem(src, sizeof(*src));
 	src->status = t->root->Open(t->root, &src->file, t->path, EFI_FILE_MODE_READ, 0);
 	if (EFI_ERROR(src->status)) {
@@ -76,6 +82,16 @@ void efi_source_file(struct efi_source *src, EFI_FILE_HANDLE f, UINT64 size, str
 	ret->ctx = src;
 	ret->read = efi_source_read;
 	ret->size = size;
+}
+
+void efi_source_url(struct efi_source *src, struct efi_http *h, struct vhdx_source *ret)
+{
+	ZeroMem(src, sizeof(*src));
+	ZeroMem(ret, sizeof(*ret));
+	src->http = h;
+	ret->ctx = src;
+	ret->read = efi_source_read;
+	ret->size = efi_http_size(h);
 }
 
 void efi_source_close(struct efi_source *src)

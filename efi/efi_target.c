@@ -9,6 +9,7 @@
  * any plan is printed.
  */
 #include "efi_app.h"
+#include "vhdx_url.h"
 
 static EFI_STATUS efi_target_block(struct efi_target *t, BOOLEAN is_map, BOOLEAN for_write,
 				   EFI_HANDLE image)
@@ -175,6 +176,8 @@ EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, 
 
 	UINTN units = 1;
 
+	if (vhdx_url_is_url(cli->target))
+		return efi_target_url(t, cli, for_write);
 	for (i = 0; cli->target[i]; i++)
 		units++; /* UTF-8 bytes bound the UTF-16 units */
 	t->name = AllocateZeroPool(units * sizeof(CHAR16));
@@ -208,6 +211,8 @@ EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, 
 
 void efi_target_free(struct efi_target *t)
 {
+	efi_http_close(t->http);
+	t->http = NULL;
 	efi_bio_close(&t->bio);
 	efi_dev_free(t->devs, t->dev_count);
 	if (t->root)

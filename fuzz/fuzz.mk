@@ -13,6 +13,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -
 FUZZ_CORE_OBJS := $(patsubst core/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS))
 FUZZ_BIN   := $(BUILD)/fuzz/fuzz_read
 FUZZ_BMAP_BIN := $(BUILD)/fuzz/fuzz_bmap
+FUZZ_HTTP_BIN := $(BUILD)/fuzz/fuzz_http
 
 # Byte loops (CRC, memory compare/zero, text) carry no interesting branches but
 # dominate the time under coverage tracing: sanitizers only for them.
@@ -34,6 +35,12 @@ $(FUZZ_BMAP_BIN): fuzz/fuzz_bmap.c $(FUZZ_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -Icore $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS)
 
+# the HTTP response parser vhdx.efi reads servers with (seeded with a
+# status line, header values and a chunked body, tests/fuzz/http-corpus)
+$(FUZZ_HTTP_BIN): fuzz/fuzz_http.c $(FUZZ_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -Icore $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS)
+
 .PHONY: fuzz check-fuzz fuzz-corpus
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
@@ -43,13 +50,16 @@ fuzz: $(FUZZ_BIN)
 	@# keep what the run grew: inputs with new coverage go back to tests/fuzz/corpus
 	$(FUZZ_BIN) -merge=1 -max_len=262144 tests/fuzz/corpus $(BUILD)/fuzz/corpus
 
-check-fuzz: $(FUZZ_BIN) $(FUZZ_BMAP_BIN)
+check-fuzz: $(FUZZ_BIN) $(FUZZ_BMAP_BIN) $(FUZZ_HTTP_BIN)
 	@rm -rf $(BUILD)/fuzz/check-corpus && mkdir -p $(BUILD)/fuzz/check-corpus
 	$(FUZZ_BIN) -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -max_len=262144 -max_total_time=60 \
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/check-corpus tests/fuzz/corpus
 	@rm -rf $(BUILD)/fuzz/check-bmap && mkdir -p $(BUILD)/fuzz/check-bmap
 	$(FUZZ_BMAP_BIN) -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -max_len=16384 -max_total_time=30 \
 		-artifact_prefix=$(BUILD)/fuzz/bmap- $(BUILD)/fuzz/check-bmap tests/fuzz/bmap-corpus
+	@rm -rf $(BUILD)/fuzz/check-http && mkdir -p $(BUILD)/fuzz/check-http
+	$(FUZZ_HTTP_BIN) -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -max_len=16384 -max_total_time=30 \
+		-artifact_prefix=$(BUILD)/fuzz/http- $(BUILD)/fuzz/check-http tests/fuzz/http-corpus
 	@echo "check-fuzz: no crash (budget: $(FUZZ_RUNS) inputs or 60 s)"
 
 fuzz-corpus: host

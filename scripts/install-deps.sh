@@ -15,6 +15,7 @@ packages=(
 	strace valgrind                                        # make bench (not make check)
 	fdisk gdisk e2fsprogs                                  # target-safety tests: MBR, GPT, ext4
 	debhelper dpkg-dev lintian scdoc man-db groff-base git # make deb, check-deb: package, manual, lintian
+	nginx-light openssl                                    # network deploy tests (tests/efi/net.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -39,3 +39,11 @@ check-efi demo: efi-markers
 .PHONY: bench-efi-deploy
 bench-efi-deploy: host efi
 	BUILD=$(BUILD) bash tests/efi/bench.sh deploy $(BENCH_EFI_ROUNDS)
+
+# issue 20's bench (not part of `make check`: one boot of a few minutes):
+# vhdx.efi deploying a URL against the UEFI shell's `http` command
+# downloading the same file, and a sparse image; BENCHMARKS.md "UEFI
+# network deploy"
+.PHONY: bench-efi-net
+bench-efi-net: host efi
+	BUILD=$(BUILD) bash tests/efi/netbench.sh

@@ -1,0 +1,974 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_http.c - an http:// or https:// URL as the core's source, over the
+ * firmware's EFI_HTTP_PROTOCOL (HttpDxe; TlsDxe for https, with the
+ * firmware's trusted CA list).  Nothing is staged: every read is a
+ * single-range GET (Range: bytes=A-B) straight into the caller's buffer,
+ * or into a bounded read-ahead window when the reads are small.
+ *
+ * The server is not trusted (issue 20, "A hostile server"): every value
+ * read from it (Content-Range, Content-Length, chunk-size lines) goes
+ * through core/vhdx_http.h; a 206 must carry exactly the range asked and
+ * the size first seen, a 200 to a ranged GET is refused (the server
+ * ignores Range), the body is read to exactly the length announced (the
+ * firmware blocks until its timeout when asked for more) and a chunked
+ * body is de-chunked here (HttpDxe returns it raw).  A dropped connection
+ * or a short body is asked again from the byte where it stopped, a bounded
+ * number of times with a pause, on a new HTTP child.
+ *
+ * Completion by polling: CheckEvent on a plain event (type 0, no notify
+ * function) with Poll() in between; ESC stops the wait.
+ */
+#include "efi_app.h"
+#include "efi_net.h"
+#include "vhdx_http.h"
+#include "vhdx_url.h"
+
+#define EFI_HTTP_WINDOW       (2u << 20)     /* [byte] one read-ahead window */
+#define EFI_HTTP_WINDOWS      4u             /* the first (the probe's, kept) and three more */
+#define EFI_HTTP_PROBE        (1u << 20)     /* [byte] first GET: the VHDX header section */
+#define EFI_HTTP_TIMEOUT_MS   20000u         /* [ms] the firmware's, per connection step */
+#define EFI_HTTP_WAIT_US      (30u * 1000000u) /* [us] without progress: the connection is dead */
+#define EFI_HTTP_MAP_WAIT_US  (15u * 1000000u) /* [us] for the address to be usable */
+#define EFI_HTTP_TRIES        4u             /* retries in a row without a byte gained */
+#define EFI_HTTP_TRIES_TOTAL  32u            /* retries in all, per opened URL */
+#define EFI_HTTP_PAUSE_US     1000000u       /* [us] before a retry */
+#define EFI_HTTP_ESC_US       200000u        /* [us] between two looks at the keyboard */
+
+/* EFI_HTTP_STATUS_CODE, by the specification's order, as numbers. */
+static const UINT16 efi_http_codes[] = {
+	0,   100, 101, 200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304,
+	305, 307, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412,
+	413, 414, 415, 416, 417, 500, 501, 502, 503, 504, 505, 308, 429,
+};
+
+static EFI_GUID efi_http_sb_guid = EFI_NET_HTTP_SERVICE_BINDING_GUID;
+static EFI_GUID efi_http_guid = EFI_NET_HTTP_PROTOCOL_GUID;
+/* EFI_TLS_CA_CERTIFICATE_GUID: where HttpDxe reads the trusted CAs */
+static EFI_GUID efi_http_ca_guid = { 0xfd2340d0, 0x3dab, 0x4349,
+				     { 0xa6, 0xc7, 0x3b, 0x4f, 0x12, 0xb4, 0x8e, 0xae } };
+
+static void efi_ca_restore(void);
+static BOOLEAN efi_ca_saved_owner;  /* an open URL restores the CA list at its close */
+
+static CHAR8 efi_http_name_host[] = "Host";
+static CHAR8 efi_http_name_range[] = "Range";
+static CHAR8 efi_http_name_agent[] = "User-Agent";
+static CHAR8 efi_http_agent[] = "vhdx/" VHDX_VERSION;
+
+struct efi_http {
+	EFI_HANDLE nic;
+	EFI_SERVICE_BINDING *sb;
+	EFI_HANDLE child;
+	EFI_NET_HTTP *http;
+	EFI_EVENT event;
+	char *url;                 /* pooled UTF-8: origin and path, no fragment */
+	CHAR16 *url16;             /* pooled: what the firmware is given */
+	BOOLEAN https;
+	BOOLEAN host_is_name;      /* a DNS name, not an address */
+	CHAR8 host[VHDX_URL_HOST_MAX + 10];  /* Host: name or [v6], ":port" if given */
+	CHAR8 range[64];           /* "bytes=A-B" */
+	UINT64 size;               /* [byte] the complete length; 0: not known yet */
+	/* Bytes already fetched, for the reads that come back to them (the
+	 * core reads headers, metadata and BAT pages more than once): win[0]
+	 * the first GET's (the header section), kept; the others reused
+	 * least recently used first.  Pages of EFI_HTTP_WINDOW bytes,
+	 * allocated when first needed. */
+	struct {
+		UINT8 *buf;
+		UINT64 off;        /* [byte] of the file */
+		UINTN len;
+		UINT64 used;       /* a clock of uses, for the LRU */
+	} win[EFI_HTTP_WINDOWS];
+	UINT64 uses;
+	UINT64 next_off;           /* [byte] just past the last range fetched */
+	UINT8 tail[64];            /* a chunked body's framing after the data */
+	BOOLEAN fatal;             /* the last failure is not worth a retry; its line printed */
+	BOOLEAN esc;               /* ESC stopped a wait */
+	BOOLEAN restores_cas;      /* put the firmware's CA list back at close (--cacert) */
+	UINTN retries;
+	UINT64 requests;
+	UINT64 bytes;              /* [byte] of data received */
+};
+
+/* ---- the HTTP child: created, configured, dropped ---- */
+
+static void efi_http_drop(struct efi_http *h)
+{
+	if (h->http)
+		h->http->Configure(h->http, NULL);
+	if (h->child)
+		h->sb->DestroyChild(h->sb, h->child);
+	h->http = NULL;
+	h->child = NULL;
+}
+
+static EFI_STATUS efi_http_connect(struct efi_http *h)
+{
+	EFI_NET_HTTPv4_ACCESS_POINT ap;
+	EFI_NET_HTTP_CONFIG_DATA cfg;
+	UINT64 start = efi_clock_us();
+	EFI_STATUS st;
+
+	st = h->sb->CreateChild(h->sb, &h->child);
+	if (EFI_ERROR(st)) {
+		h->child = NULL;
+		return st;
+	}
+	st = BS->HandleProtocol(h->child, &efi_http_guid, (void **)&h->http);
+	if (EFI_ERROR(st)) {
+		h->http = NULL;
+		return st;
+	}
+	ZeroMem(&ap, sizeof(ap));
+	ZeroMem(&cfg, sizeof(cfg));
+	ap.UseDefaultAddress = TRUE;
+	cfg.HttpVersion = EfiNetHttpVersion11;
+	cfg.TimeOutMillisec = EFI_HTTP_TIMEOUT_MS;
+	cfg.LocalAddressIsIPv6 = FALSE;
+	cfg.AccessPoint.IPv4Node = &ap;
+	/* EFI_NO_MAPPING: the address (DHCP) is not in use yet */
+	while ((st = h->http->Configure(h->http, &cfg)) == EFI_NO_MAPPING &&
+	       efi_clock_us() - start < EFI_HTTP_MAP_WAIT_US)
+		BS->Stall(100000);
+	return st;
+}
+
+/* The token's completion: EFI_SUCCESS (its Status then counts),
+ * EFI_TIMEOUT (no completion for EFI_HTTP_WAIT_US) or EFI_ABORTED (ESC). */
+static EFI_STATUS efi_http_wait(struct efi_http *h)
+{
+	UINT64 start = efi_clock_us(), esc = start, now;
+
+	for (;;) {
+		if (BS->CheckEvent(h->event) == EFI_SUCCESS)
+			return EFI_SUCCESS;
+		h->http->Poll(h->http);
+		now = efi_clock_us();
+		if (now - start > EFI_HTTP_WAIT_US)
+			return EFI_TIMEOUT;
+		if (now - esc > EFI_HTTP_ESC_US) {
+			esc = now;
+			if (efi_con_esc_pressed()) {
+				h->esc = TRUE;
+				return EFI_ABORTED;
+			}
+		}
+	}
+}
+
+/* A network status in words: Print's %r knows none of Appendix D's
+ * network codes.  buf holds 64 units. */
+static const CHAR16 *efi_http_why(EFI_STATUS st, CHAR16 *buf)
+{
+	if (st == EFI_CONNECTION_FIN)
+		return L"the server closed the connection";
+	if (st == EFI_CONNECTION_RESET)
+		return L"the connection was reset";
+	if (st == EFI_CONNECTION_REFUSED)
+		return L"the connection was refused";
+	if (st == EFI_END_OF_FILE)
+		return L"the body ended short";
+	if (st == EFI_TIMEOUT)
+		return L"no answer in 30 s";
+	if (st == EFI_HTTP_ERROR)
+		return L"an HTTP error status";
+	UnicodeSPrint(buf, 64 * sizeof(CHAR16), L"%r", st);
+	return buf;
+}
+
+/* A failure that ends the read: one line naming it. */
+static EFI_STATUS efi_http_fatal(struct efi_http *h, EFI_STATUS st, const CHAR16 *fmt, ...)
+{
+	CHAR16 *what;
+	va_list args;
+
+	va_start(args, fmt);
+	what = VPoolPrint(fmt, args);
+	va_end(args);
+	h->fatal = TRUE;
+	Print(L"\rvhdx: %a: %s\n", h->url, what ? what : L"failed");
+	if (what)
+		FreePool(what);
+	return st;
+}
+
+static UINTN efi_http_strlen(const CHAR8 *s)
+{
+	UINTN n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+static void efi_http_free_headers(EFI_NET_HTTP_MESSAGE *m)
+{
+	UINTN i;
+
+	if (!m->Headers)
+		return;
+	for (i = 0; i < m->HeaderCount; i++) {
+		if (m->Headers[i].FieldName)
+			FreePool(m->Headers[i].FieldName);
+		if (m->Headers[i].FieldValue)
+			FreePool(m->Headers[i].FieldValue);
+	}
+	FreePool(m->Headers);
+	m->Headers = NULL;
+	m->HeaderCount = 0;
+}
+
+/* What the response's headers say about its body. */
+struct efi_http_answer {
+	unsigned code;
+	BOOLEAN has_range, has_length, chunked;
+	UINT64 first, last, complete, length;
+};
+
+static EFI_STATUS efi_http_headers(struct efi_http *h, const EFI_NET_HTTP_MESSAGE *m,
+				   struct efi_http_answer *a)
+{
+	UINTN i;
+
+	for (i = 0; i < m->HeaderCount; i++) {
+		const CHAR8 *name = m->Headers[i].FieldName, *value = m->Headers[i].FieldValue;
+		UINTN nl, vl;
+		int err;
+
+		if (!name || !value)
+			continue;
+		nl = efi_http_strlen(name);
+		vl = efi_http_strlen(value);
+		if (vhdx_http_name_is((const char *)name, nl, "Content-Range")) {
+			err = vhdx_http_content_range((const char *)value, vl, &a->first, &a->last,
+						      &a->complete);
+			if (err || a->has_range)
+				return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+						      L"the server's Content-Range is not one valid range: %.64a", value);
+			a->has_range = TRUE;
+		} else if (vhdx_http_name_is((const char *)name, nl, "Content-Length")) {
+			UINT64 n;
+
+			err = vhdx_http_content_length((const char *)value, vl, &n);
+			if (err || (a->has_length && n != a->length))
+				return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+						      L"the server's Content-Length is not one valid length: %.64a", value);
+			a->length = n;
+			a->has_length = TRUE;
+		} else if (vhdx_http_name_is((const char *)name, nl, "Transfer-Encoding")) {
+			bool chunked = false;
+
+			err = vhdx_http_transfer_encoding((const char *)value, vl, &chunked);
+			if (err)
+				return efi_http_fatal(h, EFI_UNSUPPORTED,
+						      L"the server sends Transfer-Encoding %.64a: only chunked is read",
+						      value);
+			a->chunked = chunked;
+		}
+	}
+	return EFI_SUCCESS;
+}
+
+static void efi_http_range_text(struct efi_http *h, UINT64 first, UINT64 last)
+{
+	struct vhdx_text t;
+
+	vhdx_text_init(&t, (char *)h->range, sizeof(h->range));
+	vhdx_text_str(&t, "bytes=");
+	vhdx_text_u64(&t, first);
+	vhdx_text_str(&t, "-");
+	vhdx_text_u64(&t, last);
+}
+
+/* Checks a response's status and headers against the range asked.  probe:
+ * the first GET, which learns the size (the server may end the range at
+ * the file's end). */
+static EFI_STATUS efi_http_check_answer(struct efi_http *h, struct efi_http_answer *a, UINT64 first,
+					UINT64 *len, BOOLEAN probe)
+{
+	UINT64 want_last = first + *len - 1;
+
+	if (a->code == 200)
+		return efi_http_fatal(h, EFI_UNSUPPORTED,
+				      L"the server ignores Range (HTTP 200 to a ranged GET): it cannot serve an image by parts");
+	if (a->code == 404)
+		return efi_http_fatal(h, EFI_NOT_FOUND, L"HTTP 404 Not Found");
+	if (a->code == 403)
+		return efi_http_fatal(h, EFI_ACCESS_DENIED, L"HTTP 403 Forbidden");
+	if (a->code == 416)
+		return efi_http_fatal(h, EFI_HTTP_ERROR, probe ? L"HTTP 416: the file is empty" :
+				      L"HTTP 416 Range Not Satisfiable: the file shrank on the server");
+	if (a->code >= 300 && a->code < 400)
+		return efi_http_fatal(h, EFI_HTTP_ERROR, L"HTTP %d: a redirect, not followed (give the final URL)",
+				      a->code);
+	if (a->code >= 500)
+		return efi_http_fatal(h, EFI_HTTP_ERROR, L"HTTP %d: a server error", a->code);
+	if (a->code != 206)
+		return efi_http_fatal(h, EFI_HTTP_ERROR, a->code ? L"HTTP %d, not 206 Partial Content" :
+				      L"an HTTP status the firmware does not know, not 206 Partial Content",
+				      a->code);
+	if (!a->has_range)
+		return efi_http_fatal(h, EFI_PROTOCOL_ERROR, L"a 206 answer without Content-Range");
+	if (!a->complete)
+		return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+				      L"the server does not say the file's size (Content-Range bytes A-B/*)");
+	if (probe && !h->size && a->first == first && a->last < want_last && a->last == a->complete - 1)
+		want_last = a->last; /* the file ends before the probe's range */
+	if (a->first != first || a->last != want_last)
+		return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+				      L"the server answered bytes %ld-%ld, not the range asked (%ld-%ld)",
+				      a->first, a->last, first, want_last);
+	if (h->size && a->complete != h->size)
+		return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+				      L"the file changed on the server: %ld bytes, was %ld", a->complete, h->size);
+	if (!a->chunked && !a->has_length)
+		return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+				      L"a 206 answer with neither Content-Length nor chunked framing");
+	if (!a->chunked && a->length != want_last - first + 1)
+		return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+				      L"Content-Length %ld does not match the range asked (%ld bytes)", a->length,
+				      want_last - first + 1);
+	h->size = a->complete;
+	*len = want_last - first + 1;
+	return EFI_SUCCESS;
+}
+
+/* A failure to reach the server at all: DNS, TLS, a refused connection. */
+static EFI_STATUS efi_http_contact_failed(struct efi_http *h, EFI_STATUS st)
+{
+	if (h->esc)
+		return efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC");
+	if (h->host_is_name && (st == EFI_NOT_FOUND || st == EFI_NO_MAPPING))
+		return efi_http_fatal(h, st, L"DNS: the host %a is not found: %r", h->host, st);
+	if (h->https && st != EFI_TIMEOUT && st != EFI_CONNECTION_REFUSED)
+		return efi_http_fatal(h, st,
+				      L"TLS: no secure connection: %r (certificate not trusted by the firmware's CA list, a name mismatch, or no common cipher)",
+				      st);
+	return st;
+}
+
+/*
+ * One GET of [first, first + *len) into dst.  *got: the bytes of that
+ * range placed at dst, counted even when the answer breaks off.  Returns
+ * EFI_SUCCESS with *got == *len; else a failure, h->fatal when not worth
+ * a retry (its line printed).
+ */
+static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UINT8 *dst, UINT64 *got,
+			       BOOLEAN probe)
+{
+	EFI_NET_HTTP_HEADER hdr[3];
+	EFI_NET_HTTP_REQUEST_DATA req;
+	EFI_NET_HTTP_RESPONSE_DATA rsp;
+	EFI_NET_HTTP_MESSAGE msg;
+	EFI_NET_HTTP_TOKEN tok;
+	struct efi_http_answer a;
+	struct vhdx_http_chunked ch;
+	EFI_STATUS st;
+	UINTN n;
+
+	*got = 0;
+	h->fatal = FALSE;
+	if (!h->http) {
+		st = efi_http_connect(h);
+		if (EFI_ERROR(st))
+			return efi_http_fatal(h, st, L"cannot set up an HTTP connection: %r", st);
+	}
+	efi_http_range_text(h, first, first + *len - 1);
+	hdr[0].FieldName = efi_http_name_host;
+	hdr[0].FieldValue = h->host;
+	hdr[1].FieldName = efi_http_name_range;
+	hdr[1].FieldValue = h->range;
+	hdr[2].FieldName = efi_http_name_agent;
+	hdr[2].FieldValue = efi_http_agent;
+	req.Method = EfiNetHttpMethodGet;
+	req.Url = h->url16;
+	ZeroMem(&msg, sizeof(msg));
+	msg.Data.Request = &req;
+	msg.HeaderCount = 3;
+	msg.Headers = hdr;
+	ZeroMem(&tok, sizeof(tok));
+	tok.Event = h->event;
+	tok.Message = &msg;
+	h->requests++;
+	st = h->http->Request(h->http, &tok);
+	if (!EFI_ERROR(st)) {
+		st = efi_http_wait(h);
+		if (st == EFI_SUCCESS)
+			st = tok.Status;
+		else
+			h->http->Cancel(h->http, &tok);
+	}
+	if (EFI_ERROR(st))
+		return efi_http_contact_failed(h, st);
+
+	/* the status and the headers only: asked for body bytes too, HttpDxe
+	 * waits for them until its timeout when there are none (a 500 with
+	 * Content-Length 0) */
+	ZeroMem(&rsp, sizeof(rsp));
+	ZeroMem(&msg, sizeof(msg));
+	msg.Data.Response = &rsp;
+	msg.BodyLength = 0;
+	msg.Body = NULL;
+	ZeroMem(&tok, sizeof(tok));
+	tok.Event = h->event;
+	tok.Message = &msg;
+	st = h->http->Response(h->http, &tok);
+	if (!EFI_ERROR(st)) {
+		st = efi_http_wait(h);
+		if (st == EFI_SUCCESS)
+			st = tok.Status;
+		else
+			h->http->Cancel(h->http, &tok);
+	}
+	/* EFI_HTTP_ERROR: HttpDxe's word for a 4xx or 5xx answer, whose
+	 * status and headers are there: judged below like any other */
+	if (EFI_ERROR(st) && !(st == EFI_HTTP_ERROR && rsp.StatusCode)) {
+		efi_http_free_headers(&msg);
+		return h->esc ? efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC") : st;
+	}
+	ZeroMem(&a, sizeof(a));
+	a.code = rsp.StatusCode < sizeof(efi_http_codes) / sizeof(efi_http_codes[0]) ? efi_http_codes[rsp.StatusCode] : 0;
+	st = efi_http_headers(h, &msg, &a);
+	efi_http_free_headers(&msg);
+	if (!EFI_ERROR(st))
+		st = efi_http_check_answer(h, &a, first, len, probe);
+	if (EFI_ERROR(st))
+		return st;
+	n = 0;
+	vhdx_http_chunked_init(&ch);
+	for (;;) {
+		UINTN asked;
+
+		if (a.chunked) {
+			size_t data;
+
+			if (vhdx_http_chunked_feed(&ch, dst + *got, n, &data) != VHDX_OK)
+				return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+						      L"the chunked body is broken at byte %ld of the range (bad chunk size line, or longer than the range)",
+						      *got + data);
+			n = data;
+		}
+		*got += n;
+		h->bytes += n;
+		if (*got == *len && (!a.chunked || ch.done))
+			return EFI_SUCCESS;
+		/* more: the rest of the range, or (chunked) its framing */
+		ZeroMem(&msg, sizeof(msg));
+		if (*got < *len) {
+			msg.Body = dst + *got;
+			msg.BodyLength = (UINTN)(*len - *got);
+		} else {
+			msg.Body = h->tail;
+			msg.BodyLength = sizeof(h->tail);
+		}
+		asked = msg.BodyLength;
+		ZeroMem(&tok, sizeof(tok));
+		tok.Event = h->event;
+		tok.Message = &msg;
+		st = h->http->Response(h->http, &tok);
+		if (!EFI_ERROR(st)) {
+			st = efi_http_wait(h);
+			if (st == EFI_SUCCESS)
+				st = tok.Status;
+			else
+				h->http->Cancel(h->http, &tok);
+		}
+		if (h->esc)
+			return efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC");
+		if (EFI_ERROR(st))
+			return st;
+		n = msg.BodyLength;
+		if (n > asked)
+			return efi_http_fatal(h, EFI_PROTOCOL_ERROR, L"the firmware returned more body than asked");
+		if (!n)
+			return EFI_END_OF_FILE; /* nothing came: the body is short */
+		if (msg.Body == h->tail) {
+			size_t data;
+
+			if (vhdx_http_chunked_feed(&ch, h->tail, n, &data) != VHDX_OK || data)
+				return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+						      L"the chunked body is longer than the range asked");
+			if (ch.done)
+				return EFI_SUCCESS;
+			n = 0;
+			continue;
+		}
+	}
+}
+
+/*
+ * [off, off + len) of the file into dst, retried from the byte where an
+ * answer broke off.  probe: the first GET (len may come back shorter:
+ * the file's end).
+ */
+static EFI_STATUS efi_http_fetch(struct efi_http *h, UINT64 off, UINT64 *len, UINT8 *dst, BOOLEAN probe)
+{
+	UINT64 done = 0, got, want;
+	UINTN tries = 0;
+	CHAR16 why[64];
+	EFI_STATUS st;
+
+	for (;;) {
+		want = *len - done;
+		st = efi_http_get(h, off + done, &want, dst + done, &got, probe && !h->size);
+		if (h->size && probe)
+			*len = done + want;
+		done += got;
+		if (!EFI_ERROR(st)) {
+			h->next_off = off + *len;
+			return st;
+		}
+		efi_http_drop(h);
+		if (h->fatal)
+			return st;
+		tries = got ? 1 : tries + 1;
+		if (tries > EFI_HTTP_TRIES || h->retries >= EFI_HTTP_TRIES_TOTAL)
+			return efi_http_fatal(h, st, L"the connection failed at byte %ld: %s; gave up after %d retries",
+					      off + done, efi_http_why(st, why), h->retries);
+		h->retries++;
+		Print(L"\rnetwork: %s at byte %ld: retry %d (of at most %d) in 1 s, from that byte\n",
+		      efi_http_why(st, why), off + done, h->retries, EFI_HTTP_TRIES_TOTAL);
+		BS->Stall(EFI_HTTP_PAUSE_US);
+	}
+}
+
+/* ---- the source ---- */
+
+/* The window that holds byte off, or -1. */
+static INTN efi_http_window_at(struct efi_http *h, UINT64 off)
+{
+	UINTN i;
+
+	for (i = 0; i < EFI_HTTP_WINDOWS; i++)
+		if (h->win[i].len && off >= h->win[i].off && off < h->win[i].off + h->win[i].len)
+			return (INTN)i;
+	return -1;
+}
+
+/* Bytes from off up to the first window that starts after it (at most max). */
+static UINT64 efi_http_gap(const struct efi_http *h, UINT64 off, UINT64 max)
+{
+	UINTN i;
+
+	for (i = 0; i < EFI_HTTP_WINDOWS; i++)
+		if (h->win[i].len && h->win[i].off > off && h->win[i].off - off < max)
+			max = h->win[i].off - off;
+	return max;
+}
+
+EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len)
+{
+	UINT8 *out = buf;
+	EFI_STATUS st;
+
+	if (off > h->size || len > h->size - off)
+		return EFI_END_OF_FILE;
+	while (len) {
+		INTN w = efi_http_window_at(h, off);
+		UINT64 n, ahead;
+		UINTN i, v;
+
+		if (w >= 0) {
+			n = h->win[w].off + h->win[w].len - off;
+			if (n > len)
+				n = len;
+			CopyMem(out, h->win[w].buf + (off - h->win[w].off), (UINTN)n);
+			h->win[w].used = ++h->uses;
+			out += n;
+			off += n;
+			len -= (UINTN)n;
+			continue;
+		}
+		/* large reads, and reads that run into a window: straight to
+		 * the caller, up to the window */
+		n = efi_http_gap(h, off, len);
+		if (n >= EFI_HTTP_WINDOW || n < len) {
+			st = efi_http_fetch(h, off, &n, out, FALSE);
+			if (EFI_ERROR(st))
+				return st;
+			out += n;
+			off += n;
+			len -= (UINTN)n;
+			continue;
+		}
+		/* a small read: ahead only when the reads go on where the last
+		 * range ended (the BAT, blocks stored in order), never over
+		 * bytes a window holds (no byte fetched twice) */
+		ahead = off == h->next_off ? EFI_HTTP_WINDOW : len;
+		if (ahead > h->size - off)
+			ahead = h->size - off;
+		ahead = efi_http_gap(h, off, ahead);
+		for (v = 1, i = 2; i < EFI_HTTP_WINDOWS; i++)
+			if (h->win[i].used < h->win[v].used)
+				v = i;
+		if (!h->win[v].buf) {
+			h->win[v].buf = efi_pages_alloc(EFI_HTTP_WINDOW);
+			if (!h->win[v].buf)
+				return EFI_OUT_OF_RESOURCES;
+		}
+		h->win[v].len = 0;
+		st = efi_http_fetch(h, off, &ahead, h->win[v].buf, FALSE);
+		if (EFI_ERROR(st))
+			return st;
+		h->win[v].off = off;
+		h->win[v].len = (UINTN)ahead;
+		h->win[v].used = ++h->uses;
+	}
+	return EFI_SUCCESS;
+}
+
+UINT64 efi_http_size(const struct efi_http *h)
+{
+	return h->size;
+}
+
+EFI_HANDLE efi_http_nic(const struct efi_http *h)
+{
+	return h->nic;
+}
+
+void efi_http_close(struct efi_http *h)
+{
+	UINTN i;
+
+	if (!h)
+		return;
+	efi_http_drop(h);
+	if (h->restores_cas) {
+		efi_ca_restore();
+		efi_ca_saved_owner = FALSE;
+	}
+	if (h->event)
+		BS->CloseEvent(h->event);
+	for (i = 0; i < EFI_HTTP_WINDOWS; i++)
+		efi_pages_free(h->win[i].buf, EFI_HTTP_WINDOW);
+	if (h->url)
+		FreePool(h->url);
+	if (h->url16)
+		FreePool(h->url16);
+	FreePool(h);
+}
+
+/* The firmware's trusted CA list exists (HttpDxe refuses https without it). */
+static BOOLEAN efi_http_have_cas(void)
+{
+	static CHAR16 name[] = L"TlsCaCertificate";
+	UINTN size = 0;
+	EFI_STATUS st = RT->GetVariable(name, &efi_http_ca_guid, NULL, &size, NULL);
+
+	return st == EFI_BUFFER_TOO_SMALL || (!EFI_ERROR(st) && size);
+}
+
+EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
+{
+	struct vhdx_url u;
+	struct efi_http *h;
+	struct vhdx_text t;
+	const char *why = NULL;
+	UINTN n, i;
+	UINT64 len;
+	EFI_STATUS st;
+
+	*ret = NULL;
+	for (n = 0; url[n]; n++)
+		;
+	if (vhdx_url_parse(&u, url, n, &why) != VHDX_OK)
+		return efi_con_failf(EFI_APP_REFUSED, L"%a: not a URL vhdx reads: %a", url, why ? why : "invalid");
+	h = AllocateZeroPool(sizeof(*h));
+	if (!h)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	*ret = h;
+	h->nic = nic;
+	h->https = u.scheme == VHDX_URL_HTTPS;
+	/* a DNS name has a letter in its last label; an address has none */
+	h->host_is_name = !u.host_is_ipv6 && u.host_len &&
+			  !(u.host[u.host_len - 1] >= '0' && u.host[u.host_len - 1] <= '9');
+	h->url = AllocatePool(u.origin_len + u.path_len + 1);
+	h->url16 = AllocatePool((u.origin_len + u.path_len + 1) * sizeof(CHAR16));
+	h->win[0].buf = efi_pages_alloc(EFI_HTTP_WINDOW);
+	if (!h->url || !h->url16 || !h->win[0].buf)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	CopyMem(h->url, url, u.origin_len);
+	CopyMem(h->url + u.origin_len, u.path, u.path_len);
+	h->url[u.origin_len + u.path_len] = 0;
+	for (i = 0; i <= u.origin_len + u.path_len; i++)
+		h->url16[i] = (CHAR16)(UINT8)h->url[i]; /* vhdx_url_parse: ASCII only */
+	vhdx_text_init(&t, (char *)h->host, sizeof(h->host));
+	if (u.host_is_ipv6)
+		vhdx_text_str(&t, "[");
+	for (i = 0; i < u.host_len && t.pos + 1 < t.len; i++)
+		t.buf[t.pos++] = u.host[i];
+	t.buf[t.pos] = 0;
+	if (u.host_is_ipv6)
+		vhdx_text_str(&t, "]");
+	if (u.port_given) {
+		vhdx_text_str(&t, ":");
+		vhdx_text_u64(&t, u.port);
+	}
+	if (h->https && !efi_http_have_cas())
+		return efi_con_failf(EFI_APP_REFUSED,
+				     L"%a: TLS: the firmware has no trusted CA list (TlsCaCertificate; OVMF takes it from fw_cfg etc/edk2/https/cacerts)",
+				     h->url);
+	st = BS->HandleProtocol(nic, &efi_http_sb_guid, (void **)&h->sb);
+	if (EFI_ERROR(st))
+		return efi_con_failf(EFI_APP_REFUSED, L"%a: the network interface has no HTTP driver: %r", h->url, st);
+	st = BS->CreateEvent(0, 0, NULL, NULL, &h->event);
+	if (EFI_ERROR(st)) {
+		h->event = NULL;
+		return efi_con_failf(EFI_APP_FAILED, L"%a: cannot create an event: %r", h->url, st);
+	}
+	/* the first GET: the size, and the header section into the window */
+	len = EFI_HTTP_PROBE;
+	st = efi_http_fetch(h, 0, &len, h->win[0].buf, TRUE);
+	if (EFI_ERROR(st)) {
+		CHAR16 words[64];
+
+		if (!h->fatal)
+			efi_con_failf(EFI_APP_REFUSED, L"%a: %s", h->url, efi_http_why(st, words));
+		/* EFI_NOT_FOUND: a 404, which a chain counts as an absent parent */
+		return h->esc ? EFI_ABORTED : st == EFI_NOT_FOUND && h->fatal ? EFI_NOT_FOUND : EFI_APP_REFUSED;
+	}
+	h->win[0].off = 0;
+	h->win[0].len = (UINTN)len;
+	h->win[0].used = ~0ull; /* kept */
+	return EFI_SUCCESS;
+}
+
+/* ---- --cacert FILE: the firmware's trusted CAs, FILE's for one command ---- */
+
+#define EFI_CA_FILE_MAX  (1u << 20)   /* [byte] a PEM bundle we read */
+
+/* The CA list as it was before --cacert replaced it (one per run). */
+static struct {
+	BOOLEAN replaced;
+	BOOLEAN existed;
+	UINT32 attributes;
+	void *data;
+	UINTN size;
+} efi_ca_saved;
+
+static CHAR16 efi_ca_name[] = L"TlsCaCertificate";
+
+static int efi_b64_value(UINT8 c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+static BOOLEAN efi_ca_match(const UINT8 *p, UINTN left, const char *word)
+{
+	UINTN i;
+
+	for (i = 0; word[i]; i++)
+		if (i >= left || p[i] != (UINT8)word[i])
+			return FALSE;
+	return TRUE;
+}
+
+/*
+ * FILE's certificates (PEM blocks, or one DER certificate) as
+ * EFI_SIGNATURE_LISTs of type EFI_CERT_X509_GUID (UEFI 32.4.1: one list
+ * per certificate, 28-byte header, SignatureSize 16 + DER length, an
+ * owner GUID then the DER bytes), written into out (at least 2 * len
+ * bytes).  Returns the bytes written, 0 when FILE holds none.
+ */
+static UINTN efi_ca_lists(const UINT8 *in, UINTN len, UINT8 *out)
+{
+	static const UINT8 x509[16] = { 0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
+					0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72 };
+	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+	UINTN i = 0, o = 0;
+
+	if (len > 4 && in[0] == 0x30 && !efi_ca_match(in, len, "-----")) {
+		/* one DER certificate: the whole file */
+		UINT32 sz = (UINT32)(16 + len), list = 28 + sz, zero = 0;
+
+		CopyMem(out, x509, 16);
+		CopyMem(out + 16, &list, 4);
+		CopyMem(out + 20, &zero, 4);
+		CopyMem(out + 24, &sz, 4);
+		ZeroMem(out + 28, 16); /* owner: none of ours */
+		CopyMem(out + 44, in, len);
+		return 44 + len;
+	}
+	while (i < len) {
+		UINTN head = o, der = o + 44, n = 0;
+		UINT32 acc = 0, bits = 0, sz, list, zero = 0;
+
+		if (!efi_ca_match(in + i, len - i, begin)) {
+			i++;
+			continue;
+		}
+		i += sizeof(begin) - 1;
+		while (i < len && !efi_ca_match(in + i, len - i, end)) {
+			int v = efi_b64_value(in[i++]);
+
+			if (v < 0)
+				continue; /* line ends, padding */
+			acc = (acc << 6) | (UINT32)v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				out[der + n++] = (UINT8)(acc >> bits);
+			}
+		}
+		if (i >= len || n == 0)
+			return 0; /* a block without its end: not a PEM file */
+		sz = (UINT32)(16 + n);
+		list = 28 + sz;
+		CopyMem(out + head, x509, 16);
+		CopyMem(out + head + 16, &list, 4);
+		CopyMem(out + head + 20, &zero, 4);
+		CopyMem(out + head + 24, &sz, 4);
+		ZeroMem(out + head + 28, 16);
+		o = der + n;
+	}
+	return o;
+}
+
+/* Puts the CA list back as it was before --cacert. */
+static void efi_ca_restore(void)
+{
+	if (!efi_ca_saved.replaced)
+		return;
+	if (efi_ca_saved.existed)
+		RT->SetVariable(efi_ca_name, &efi_http_ca_guid, efi_ca_saved.attributes, efi_ca_saved.size,
+				efi_ca_saved.data);
+	else
+		RT->SetVariable(efi_ca_name, &efi_http_ca_guid, EFI_VARIABLE_BOOTSERVICE_ACCESS, 0, NULL);
+	if (efi_ca_saved.data)
+		FreePool(efi_ca_saved.data);
+	ZeroMem(&efi_ca_saved, sizeof(efi_ca_saved));
+}
+
+/*
+ * --cacert FILE (a file on a volume, PEM or DER): the firmware's trusted
+ * CA list (the TlsCaCertificate variable HttpDxe reads for each TLS
+ * connection) becomes FILE's until efi_ca_restore.  A list kept in
+ * NVRAM is never overwritten: refused.
+ */
+static EFI_STATUS efi_ca_replace(const struct vhdx_cli *cli)
+{
+	struct vhdx_cli c = *cli;
+	struct efi_target ft;
+	struct efi_source fs;
+	struct vhdx_source src;
+	UINT8 *text = NULL, *lists = NULL;
+	UINTN n = 0;
+	UINT32 attributes = 0;
+	EFI_STATUS st;
+
+	ZeroMem(&ft, sizeof(ft));
+	ZeroMem(&fs, sizeof(fs));
+	for (n = 0; cli->cacert[n] && !(cli->cacert[n] == ':' && (cli->cacert[n + 1] == '\\' ||
+								    cli->cacert[n + 1] == '/')); n++)
+		;
+	if (!cli->cacert[n] || vhdx_url_is_url(cli->cacert))
+		return efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: give a file on a volume (fs0:\\ca.pem)",
+				     cli->cacert);
+	c.target = cli->cacert;
+	st = efi_target_resolve(&ft, &c, FALSE, NULL);
+	if (EFI_ERROR(st))
+		goto out;
+	if (ft.kind != EFI_TARGET_FILE || ft.old_size == 0 || ft.old_size > EFI_CA_FILE_MAX) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: give a PEM or DER file of at most 1 MiB (fs0:\\ca.pem)",
+				   cli->cacert);
+		goto out;
+	}
+	st = efi_source_open(&fs, &ft, &src);
+	text = AllocatePool((UINTN)ft.old_size);
+	lists = AllocatePool(2 * (UINTN)ft.old_size + 64);
+	if (!EFI_ERROR(st) && (!text || !lists))
+		st = EFI_OUT_OF_RESOURCES;
+	if (!EFI_ERROR(st) && src.read(&src, 0, text, (size_t)ft.old_size) != VHDX_OK)
+		st = fs.status;
+	if (EFI_ERROR(st)) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: cannot read it: %r", cli->cacert, st);
+		goto out;
+	}
+	n = efi_ca_lists(text, (UINTN)ft.old_size, lists);
+	if (!n) {
+		st = efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: no certificate in it (PEM or DER)", cli->cacert);
+		goto out;
+	}
+	efi_ca_saved.size = 0;
+	st = RT->GetVariable(efi_ca_name, &efi_http_ca_guid, &attributes, &efi_ca_saved.size, NULL);
+	if (st == EFI_BUFFER_TOO_SMALL) {
+		efi_ca_saved.data = AllocatePool(efi_ca_saved.size);
+		st = efi_ca_saved.data ? RT->GetVariable(efi_ca_name, &efi_http_ca_guid, &attributes,
+							 &efi_ca_saved.size, efi_ca_saved.data) :
+					 EFI_OUT_OF_RESOURCES;
+		if (EFI_ERROR(st)) {
+			st = efi_con_failf(EFI_APP_FAILED, L"--cacert: cannot read the firmware's CA list: %r", st);
+			goto out;
+		}
+		if (attributes & EFI_VARIABLE_NON_VOLATILE) {
+			st = efi_con_fail(EFI_APP_REFUSED,
+					  "--cacert: the platform keeps its CA list in NVRAM; vhdx does not overwrite it");
+			goto out;
+		}
+		efi_ca_saved.existed = TRUE;
+		efi_ca_saved.attributes = attributes;
+	} else {
+		attributes = EFI_VARIABLE_BOOTSERVICE_ACCESS;
+	}
+	st = RT->SetVariable(efi_ca_name, &efi_http_ca_guid, attributes, n, lists);
+	if (EFI_ERROR(st)) {
+		st = efi_con_failf(EFI_APP_FAILED, L"--cacert: cannot set the firmware's CA list: %r", st);
+		goto out;
+	}
+	efi_ca_saved.replaced = TRUE;
+	st = EFI_SUCCESS;
+out:
+	if (EFI_ERROR(st) && !efi_ca_saved.replaced && efi_ca_saved.data) {
+		FreePool(efi_ca_saved.data);
+		ZeroMem(&efi_ca_saved, sizeof(efi_ca_saved));
+	}
+	efi_source_close(&fs);
+	efi_target_free(&ft);
+	if (text)
+		FreePool(text);
+	if (lists)
+		FreePool(lists);
+	return st;
+}
+
+EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOLEAN for_write)
+{
+	EFI_HANDLE nic = NULL;
+	EFI_STATUS st;
+	UINTN n;
+
+	for (n = 0; cli->target[n]; n++)
+		;
+	t->kind = EFI_TARGET_URL;
+	t->name = AllocateZeroPool((n + 1) * sizeof(CHAR16));
+	if (!t->name)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	efi_text_from_utf8(cli->target, t->name, n + 1);
+	if (for_write)
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: a URL is read, never written: give a disk or a file",
+				     t->name);
+	st = efi_net_up(cli, &nic);
+	if (EFI_ERROR(st))
+		return st;
+	if (cli->cacert && !efi_ca_saved.replaced) {
+		st = efi_ca_replace(cli);
+		if (EFI_ERROR(st))
+			return st;
+	}
+	st = efi_http_open(&t->http, cli->target, nic);
+	if (t->http && efi_ca_saved.replaced && !efi_ca_saved_owner) {
+		t->http->restores_cas = TRUE;
+		efi_ca_saved_owner = TRUE;
+	} else if (!t->http) {
+		efi_ca_restore();
+	}
+	return st == EFI_NOT_FOUND ? EFI_APP_REFUSED : st;
+}
