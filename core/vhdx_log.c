@@ -32,7 +32,7 @@
  * O(LogLength) time, no memory but the scratch buffer (test_log.c
  * measures 1 x LogLength on garbage, 2 x with an entry that wraps).
  */
-#include "vhdx_internal.h"
+#include "vhdx_decode.h"
 
 #define LOG_SECTOR        VHDX_LOG_SECTOR_SIZE /* 4096 */
 #define LOG_SECTOR_MASK   ((uint64_t)LOG_SECTOR - 1)
@@ -84,14 +84,6 @@ static int fail(char *why, size_t why_len, int err, const char *a, bool has_n, u
 	return err;
 }
 
-static int source_read(const struct vhdx_source *src, uint64_t off, void *buf, size_t len)
-{
-	int err = src->read(src, off, buf, len);
-
-	VHDX_ASSERT(err <= 0);
-	return err ? VHDX_ERR_IO : VHDX_OK;
-}
-
 /* a + d in a ring of n bytes (a < n, d <= n) */
 static uint64_t ring_add(uint64_t a, uint64_t d, uint64_t n)
 {
@@ -103,16 +95,6 @@ static uint64_t ring_add(uint64_t a, uint64_t d, uint64_t n)
 static uint64_t ring_dist(uint64_t a, uint64_t b, uint64_t n)
 {
 	return b >= a ? b - a : b + n - a;
-}
-
-/* CRC-32C of a 4 KiB sector whose bytes 4..8 (the checksum) count as zero:
- * an entry's first sector [2.3.1.1], a header [2.2.2]. */
-static uint32_t crc_skip_checksum(const uint8_t *s)
-{
-	uint32_t crc = vhdx_crc32c(0, s, LOGE_CHECKSUM_OFF);
-
-	crc = vhdx_crc32c_zeros(crc, 4);
-	return vhdx_crc32c(crc, s + LOGE_CHECKSUM_OFF + 4, LOG_SECTOR - LOGE_CHECKSUM_OFF - 4);
 }
 
 /* Descriptor sectors of an entry with @count descriptors. */
@@ -134,10 +116,7 @@ struct ring_ {
 	uint64_t base;     /* [byte] file offset of the ring */
 	uint64_t len;      /* [byte] ring length, multiple of 4 KiB */
 	uint8_t *one;      /* 4 KiB */
-	uint8_t *win;
-	size_t win_cap;    /* [byte] multiple of 4 KiB */
-	uint64_t win_pos;  /* ring offset of win[0] */
-	size_t win_len;    /* [byte] valid in win; 0: empty */
+	struct vhdx_window_ win; /* over the file: start = base + a ring offset */
 	bool guid_seen;    /* a sector starting "loge" carries the header's LogGuid */
 };
 
@@ -149,9 +128,7 @@ static void ring_init(struct ring_ *r, const struct vhdx_source *src, const stru
 	r->src = src;
 	r->base = log->log_offset;
 	r->len = log->log_length;
-	r->win = win;
-	r->win_cap = win_cap & ~(size_t)LOG_SECTOR_MASK;
-	VHDX_ASSERT(r->win_cap >= LOG_SECTOR);
+	vhdx_window_init_(&r->win, src, win, win_cap & ~(size_t)LOG_SECTOR_MASK);
 }
 
 static int ring_sector(struct ring_ *r, uint64_t pos, const uint8_t **ret)
@@ -160,18 +137,15 @@ static int ring_sector(struct ring_ *r, uint64_t pos, const uint8_t **ret)
 	int err;
 
 	VHDX_ASSERT(pos < r->len && !(pos & LOG_SECTOR_MASK));
-	if (!r->win_len || pos < r->win_pos || pos - r->win_pos >= r->win_len) {
-		n = r->len - pos;
-		if (n > r->win_cap)
-			n = r->win_cap;
-		r->win_len = 0;
-		err = source_read(r->src, r->base + pos, r->win, (size_t)n);
+	if (!vhdx_window_holds_(&r->win, 0, r->base + pos, LOG_SECTOR)) {
+		n = r->len - pos; /* never across the ring's end */
+		if (n > r->win.size)
+			n = r->win.size;
+		err = vhdx_window_load_(&r->win, r->base + pos, n);
 		if (err)
 			return err;
-		r->win_pos = pos;
-		r->win_len = (size_t)n;
 	}
-	*ret = r->win + (pos - r->win_pos);
+	*ret = r->win.buf + (r->base + pos - r->win.start);
 	return VHDX_OK;
 }
 
@@ -215,7 +189,7 @@ static int entry_check(struct ring_ *r, uint64_t pos, const struct vhdx_guid *gu
 	e->last = vhdx_get_le64(s + LOGE_LAST_OFF);
 	count = vhdx_get_le32(s + LOGE_COUNT_OFF);
 	want = vhdx_get_le32(s + LOGE_CHECKSUM_OFF);
-	if (!vhdx_mem_equal_(s + LOGE_GUID_OFF, guid->bytes, 16))
+	if (!vhdx_guid_bytes_equal_(s + LOGE_GUID_OFF, guid->bytes))
 		return 1;
 	r->guid_seen = true;
 	if (!e->length || (e->length & LOG_SECTOR_MASK) || e->length > r->len)
@@ -226,7 +200,8 @@ static int entry_check(struct ring_ *r, uint64_t pos, const struct vhdx_guid *gu
 	dsec = desc_sectors(count);
 	if (dsec > nsec)
 		return 1;
-	crc = crc_skip_checksum(s);
+	/* the first sector with the checksum field zero [2.3.1.1]: the decoder's rule */
+	vhdx_checksum_ok_(s, LOG_SECTOR, LOGE_CHECKSUM_OFF, &crc);
 	for (k = 0; k < dsec; k++) {
 		size_t off = k ? 0 : LOGE_HEADER_SIZE;
 
@@ -269,7 +244,7 @@ static int entry_check(struct ring_ *r, uint64_t pos, const struct vhdx_guid *gu
 		crc = vhdx_crc32c(crc, s, LOG_SECTOR);
 	}
 	*ret_next = e->length;
-	return crc == want ? 0 : 1;
+	return vhdx_crc_matches_(want, crc) ? 0 : 1;
 }
 
 /* A run: physically consecutive valid entries, sequence numbers +1. */
@@ -302,7 +277,7 @@ static int run_judge(struct scan_ *sc, uint64_t start, const struct entry_ *head
 	if (ring_dist(start, head->tail, n) > ring_dist(start, head->pos, n))
 		return VHDX_OK;
 	if (head->tail != start && head->tail != head->pos) {
-		if ((err = source_read(sc->r.src, sc->r.base + head->tail, sc->r.one, LOG_SECTOR)))
+		if ((err = vhdx_dev_read_(sc->r.src, sc->r.base + head->tail, sc->r.one, LOG_SECTOR)))
 			return err;
 		if (!vhdx_mem_equal_(sc->r.one, LOGE_SIGNATURE, 4))
 			return VHDX_OK;
@@ -603,8 +578,7 @@ static int log_find(struct vhdx_log *ret, const struct vhdx_disk *d, const struc
 	sc.r.base = d->log_offset;
 	sc.r.len = d->log_length;
 	sc.r.one = scratch;
-	sc.r.win = scratch + LOG_SECTOR;
-	sc.r.win_cap = (scratch_len - LOG_SECTOR) & ~(size_t)LOG_SECTOR_MASK;
+	vhdx_window_init_(&sc.r.win, src, scratch + LOG_SECTOR, (scratch_len - LOG_SECTOR) & ~(size_t)LOG_SECTOR_MASK);
 	if ((err = scan_ring(&sc)))
 		return err;
 	if (!sc.have_best && !sc.r.guid_seen) {
@@ -690,7 +664,7 @@ static int view_desc(void *ctx, const struct desc_ *d)
 		vhdx_mem_zero_(vr->buf + (lo - vr->off), (size_t)(hi - lo));
 		return VHDX_OK;
 	}
-	if ((err = source_read(vr->v->under, vr->v->log.log_offset + d->data_pos, page, LOG_SECTOR)))
+	if ((err = vhdx_dev_read_(vr->v->under, vr->v->log.log_offset + d->data_pos, page, LOG_SECTOR)))
 		return err;
 	data_sector_restore(page, d);
 	vhdx_mem_copy_(vr->buf + (lo - vr->off), page + (lo - d->file_offset), (size_t)(hi - lo));
@@ -710,12 +684,12 @@ static int view_read_under(struct vhdx_log_view *v, uint64_t off, uint64_t end, 
 
 		if (cur == a && (end - cur >= LOG_SECTOR || end == u->size)) {
 			n = end - cur >= LOG_SECTOR ? (end - cur) & ~LOG_SECTOR_MASK : end - cur;
-			if ((err = source_read(u, cur, buf + (cur - off), (size_t)n)))
+			if ((err = vhdx_dev_read_(u, cur, buf + (cur - off), (size_t)n)))
 				return err;
 		} else {
 			uint64_t slen = u->size - a < LOG_SECTOR ? u->size - a : LOG_SECTOR;
 
-			if ((err = source_read(u, a, v->page[0], (size_t)slen)))
+			if ((err = vhdx_dev_read_(u, a, v->page[0], (size_t)slen)))
 				return err;
 			n = (a + slen < end ? a + slen : end) - cur;
 			vhdx_mem_copy_(buf + (cur - off), v->page[0] + (cur - a), (size_t)n);
@@ -777,7 +751,7 @@ static int view_read_index(struct vhdx_log_view *v, uint64_t off, uint64_t end, 
 
 		if (p->zeroed)
 			continue;
-		if ((err = source_read(v->under, v->log.log_offset + p->data_pos, page, LOG_SECTOR)))
+		if ((err = vhdx_dev_read_(v->under, v->log.log_offset + p->data_pos, page, LOG_SECTOR)))
 			return err;
 		vhdx_put_le64(page, p->leading);
 		vhdx_put_le32(page + LOG_SECTOR - DATA_TRAILING_SIZE, p->trailing);
@@ -1035,25 +1009,6 @@ struct replay_ {
 	bool zero_unsupported;  /* the sink's zero() said UNSUPPORTED once */
 };
 
-static int sink_write(const struct vhdx_sink *sink, uint64_t off, const void *buf, size_t len)
-{
-	int err = sink->write(sink, off, buf, len);
-
-	VHDX_ASSERT(err <= 0);
-	return err ? VHDX_ERR_IO : VHDX_OK;
-}
-
-static int sink_flush(const struct vhdx_sink *sink)
-{
-	int err;
-
-	if (!sink->flush)
-		return VHDX_OK;
-	err = sink->flush(sink);
-	VHDX_ASSERT(err <= 0);
-	return err ? VHDX_ERR_IO : VHDX_OK;
-}
-
 /* [off, off+len) reads as zeros: the sink's zero() in chunks, else writes. */
 static int replay_zero(struct replay_ *rp, uint64_t off, uint64_t len)
 {
@@ -1078,7 +1033,7 @@ static int replay_zero(struct replay_ *rp, uint64_t off, uint64_t len)
 			}
 			if (n > rp->zeros_len)
 				n = rp->zeros_len;
-			if ((err = sink_write(rp->sink, off, rp->zeros, (size_t)n)))
+			if ((err = vhdx_dev_write_(rp->sink, off, rp->zeros, (size_t)n)))
 				return err;
 		}
 		off += n;
@@ -1094,10 +1049,10 @@ static int replay_desc(void *ctx, const struct desc_ *d)
 
 	if (d->zero)
 		return d->length ? replay_zero(rp, d->file_offset, d->length) : VHDX_OK;
-	if ((err = source_read(rp->src, rp->log->log_offset + d->data_pos, rp->data, LOG_SECTOR)))
+	if ((err = vhdx_dev_read_(rp->src, rp->log->log_offset + d->data_pos, rp->data, LOG_SECTOR)))
 		return err;
 	data_sector_restore(rp->data, d);
-	return sink_write(rp->sink, d->file_offset, rp->data, LOG_SECTOR);
+	return vhdx_dev_write_(rp->sink, d->file_offset, rp->data, LOG_SECTOR);
 }
 
 /* The file grows from @from to @to (a multiple of 4 KiB): the bytes of a
@@ -1111,23 +1066,26 @@ static int replay_extend(struct replay_ *rp, uint64_t from, uint64_t to)
 	int err;
 
 	if (a != from) {
-		if ((err = source_read(rp->src, a, rp->data, (size_t)(from - a))))
+		if ((err = vhdx_dev_read_(rp->src, a, rp->data, (size_t)(from - a))))
 			return err;
 		vhdx_mem_zero_(rp->data + (from - a), (size_t)(LOG_SECTOR - (from - a)));
-		if ((err = sink_write(rp->sink, a, rp->data, LOG_SECTOR)))
+		if ((err = vhdx_dev_write_(rp->sink, a, rp->data, LOG_SECTOR)))
 			return err;
 		from = a + LOG_SECTOR;
 	}
 	if (to <= from)
 		return VHDX_OK;
 	vhdx_mem_zero_(rp->data, LOG_SECTOR);
-	return sink_write(rp->sink, to - LOG_SECTOR, rp->data, LOG_SECTOR);
+	return vhdx_dev_write_(rp->sink, to - LOG_SECTOR, rp->data, LOG_SECTOR);
 }
 
+/* The signature and the checksum [2.2.2], by the decoder's rules. */
 static bool header_valid(const uint8_t *h)
 {
+	uint32_t crc;
+
 	return vhdx_mem_equal_(h, VHDX_HEADER_SIGNATURE, 4) &&
-	       crc_skip_checksum(h) == vhdx_get_le32(h + VHDX_HDR_CHECKSUM_OFF);
+	       vhdx_checksum_ok_(h, VHDX_HEADER_SIZE, VHDX_HDR_CHECKSUM_OFF, &crc);
 }
 
 /* @h as written by replay: the same fields but SequenceNumber, FileWriteGuid, LogGuid zero [2.2.2]. */
@@ -1135,29 +1093,22 @@ static void header_clean(uint8_t *h, uint64_t sequence, const struct vhdx_guid *
 {
 	vhdx_put_le64(h + VHDX_HDR_SEQUENCE_OFF, sequence);
 	vhdx_mem_copy_(h + VHDX_HDR_FILE_WRITE_OFF, file_write_guid->bytes, 16);
+	uint32_t crc;
+
 	vhdx_mem_zero_(h + VHDX_HDR_LOG_GUID_OFF, 16);
-	vhdx_put_le32(h + VHDX_HDR_CHECKSUM_OFF, crc_skip_checksum(h));
+	vhdx_checksum_ok_(h, VHDX_HEADER_SIZE, VHDX_HDR_CHECKSUM_OFF, &crc);
+	vhdx_put_le32(h + VHDX_HDR_CHECKSUM_OFF, crc);
 }
 
 /* The state only a replay cut between its two header writes leaves: @cur
  * clean, @other valid, one sequence number below, still naming a log,
  * and otherwise the same header. */
-static bool guid_at_zero(const uint8_t *p)
-{
-	size_t i;
-
-	for (i = 0; i < 16; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 static bool header_half_done(const uint8_t *cur, const uint8_t *other)
 {
-	return header_valid(other) && guid_at_zero(cur + VHDX_HDR_LOG_GUID_OFF) &&
-	       !guid_at_zero(other + VHDX_HDR_LOG_GUID_OFF) &&
+	return header_valid(other) && vhdx_guid_is_zero((const struct vhdx_guid *)(cur + VHDX_HDR_LOG_GUID_OFF)) &&
+	       !vhdx_guid_is_zero((const struct vhdx_guid *)(other + VHDX_HDR_LOG_GUID_OFF)) &&
 	       vhdx_get_le64(other + VHDX_HDR_SEQUENCE_OFF) + 1 == vhdx_get_le64(cur + VHDX_HDR_SEQUENCE_OFF) &&
-	       vhdx_mem_equal_(cur + VHDX_HDR_DATA_WRITE_OFF, other + VHDX_HDR_DATA_WRITE_OFF, 16) &&
+	       vhdx_guid_bytes_equal_(cur + VHDX_HDR_DATA_WRITE_OFF, other + VHDX_HDR_DATA_WRITE_OFF) &&
 	       vhdx_mem_equal_(cur + VHDX_HDR_LOG_VERSION_OFF, other + VHDX_HDR_LOG_VERSION_OFF,
 			       VHDX_HEADER_SIZE - VHDX_HDR_LOG_VERSION_OFF);
 }
@@ -1195,11 +1146,11 @@ int vhdx_log_replay(const struct vhdx_disk *d, const struct vhdx_source *src, co
 	hdr[other] = s + LOG_SECTOR;
 	if (src->size < VHDX_HEADER2_OFFSET + VHDX_HEADER_SIZE)
 		return fail(why, why_len, VHDX_ERR_CORRUPT, "the file ends before header 2", false, 0, NULL);
-	if ((err = source_read(src, header_offset(cur), hdr[cur], VHDX_HEADER_SIZE)) ||
-	    (err = source_read(src, header_offset(other), hdr[other], VHDX_HEADER_SIZE)))
+	if ((err = vhdx_dev_read_(src, header_offset(cur), hdr[cur], VHDX_HEADER_SIZE)) ||
+	    (err = vhdx_dev_read_(src, header_offset(other), hdr[other], VHDX_HEADER_SIZE)))
 		return err;
 	if (!header_valid(hdr[cur]) || vhdx_get_le64(hdr[cur] + VHDX_HDR_SEQUENCE_OFF) != d->sequence ||
-	    !vhdx_mem_equal_(hdr[cur] + VHDX_HDR_LOG_GUID_OFF, d->log_guid.bytes, 16))
+	    !vhdx_guid_bytes_equal_(hdr[cur] + VHDX_HDR_LOG_GUID_OFF, d->log_guid.bytes))
 		return fail(why, why_len, VHDX_ERR_CORRUPT, "the current header is not the one the disk was opened with",
 			    false, 0, NULL);
 	seq = d->sequence;
@@ -1216,10 +1167,10 @@ int vhdx_log_replay(const struct vhdx_disk *d, const struct vhdx_source *src, co
 		vhdx_mem_copy_(hdr[other], hdr[cur], VHDX_HEADER_SIZE);
 		header_clean(hdr[other], seq + 1, file_write_guid);
 		header_clean(hdr[cur], seq + 2, file_write_guid);
-		if (!dry_run && ((err = sink_write(sink, header_offset(other), hdr[other], VHDX_HEADER_SIZE)) ||
-				 (err = sink_flush(sink)) ||
-				 (err = sink_write(sink, header_offset(cur), hdr[cur], VHDX_HEADER_SIZE)) ||
-				 (err = sink_flush(sink))))
+		if (!dry_run && ((err = vhdx_dev_write_(sink, header_offset(other), hdr[other], VHDX_HEADER_SIZE)) ||
+				 (err = vhdx_dev_flush_(sink)) ||
+				 (err = vhdx_dev_write_(sink, header_offset(cur), hdr[cur], VHDX_HEADER_SIZE)) ||
+				 (err = vhdx_dev_flush_(sink))))
 			return err;
 		if (ret_stats)
 			vhdx_mem_copy_(ret_stats, &st, sizeof(st));
@@ -1233,8 +1184,8 @@ int vhdx_log_replay(const struct vhdx_disk *d, const struct vhdx_source *src, co
 					    false, 0, NULL);
 			header_clean(hdr[cur], seq + 1, file_write_guid);
 			st.headers = 1;
-			if (!dry_run && ((err = sink_write(sink, header_offset(other), hdr[cur], VHDX_HEADER_SIZE)) ||
-					 (err = sink_flush(sink))))
+			if (!dry_run && ((err = vhdx_dev_write_(sink, header_offset(other), hdr[cur], VHDX_HEADER_SIZE)) ||
+					 (err = vhdx_dev_flush_(sink))))
 				return err;
 		}
 		if (ret_stats)
@@ -1273,10 +1224,10 @@ int vhdx_log_replay(const struct vhdx_disk *d, const struct vhdx_source *src, co
 			return err == VHDX_ERR_CORRUPT ? fail(why, why_len, err, "log sequence changed while it was replayed",
 							      false, 0, NULL)
 						       : err;
-		if ((err = sink_flush(sink)) ||
-		    (err = sink_write(sink, header_offset(other), hdr[other], VHDX_HEADER_SIZE)) ||
-		    (err = sink_flush(sink)) ||
-		    (err = sink_write(sink, header_offset(cur), hdr[cur], VHDX_HEADER_SIZE)) || (err = sink_flush(sink)))
+		if ((err = vhdx_dev_flush_(sink)) ||
+		    (err = vhdx_dev_write_(sink, header_offset(other), hdr[other], VHDX_HEADER_SIZE)) ||
+		    (err = vhdx_dev_flush_(sink)) ||
+		    (err = vhdx_dev_write_(sink, header_offset(cur), hdr[cur], VHDX_HEADER_SIZE)) || (err = vhdx_dev_flush_(sink)))
 			return err;
 	}
 	if (ret_stats)
