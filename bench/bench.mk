@@ -8,6 +8,9 @@
 #                     with data, 4 GiB and 64 TiB virtual; ~1.5 GiB in BENCH_DIR)
 #   make bench-longlog convert/compare through dirty logs of 1, 16, 64 MiB
 #                     against the same image after replay (~200 MiB in BENCH_DIR)
+#   make bench-mapper source reads of a convert (preads per MiB, re-reads) and
+#                     wall time on a 1 MiB-block image and a three-level chain,
+#                     qemu-img beside; BENCH_BEFORE=PATH adds an older vhdx's rows
 #   make size         sizes of vhdx.efi and of the core's code and data
 # BENCH_DIR: where images are created (default build/bench, on the
 # repository's filesystem); BENCH_RUNS: runs per tool and row.
@@ -19,7 +22,7 @@ BENCH_ZERO_RUNS ?= 3
 # seconds qemu-img may take to convert the nearly empty 64 TiB image
 BENCH_BIG_TIMEOUT ?= 60
 
-.PHONY: bench-create bench-zero bench-core bench-convert bench-longlog
+.PHONY: bench-create bench-zero bench-core bench-convert bench-longlog bench-mapper
 
 $(BUILD)/bench/spawn: bench/spawn.c
 	@mkdir -p $(dir $@)
@@ -50,6 +53,11 @@ bench-longlog: host $(BUILD)/bench/spawn
 	@python3 bench/longlog.py --runs $(BENCH_RUNS) --dir $(BENCH_DIR) \
 		--vhdx $(BUILD)/host/vhdx --spawn $(BUILD)/bench/spawn
 
+bench-mapper: host $(BUILD)/bench/spawn
+	@python3 bench/mapper.py --runs $(BENCH_RUNS) --dir $(BENCH_DIR) \
+		--vhdx $(BUILD)/host/vhdx --spawn $(BUILD)/bench/spawn \
+		$(if $(BENCH_BEFORE),--before $(BENCH_BEFORE))
+
 bench: SHELL := /bin/bash
 bench: host $(BUILD)/bench/spawn $(BUILD)/bench/core_cost
 	@set -o pipefail; { \
@@ -59,6 +67,7 @@ bench: host $(BUILD)/bench/spawn $(BUILD)/bench/core_cost
 		echo; $(MAKE) -s --no-print-directory bench-core; \
 		echo; $(MAKE) -s --no-print-directory bench-convert; \
 		echo; $(MAKE) -s --no-print-directory bench-longlog; \
+		echo; $(MAKE) -s --no-print-directory bench-mapper; \
 	} | tee $(BUILD)/bench/results.md
 
 size: host
