@@ -10,6 +10,9 @@
 #                     against the same image after replay (~200 MiB in BENCH_DIR)
 #   make bench-http   vhdx convert URL against curl -o + vhdx convert, HTTP and
 #                     HTTPS from nginx on 127.0.0.1, full and sparse images
+#   make bench-mapper source reads of a convert (preads per MiB, re-reads) and
+#                     wall time on a 1 MiB-block image and a three-level chain,
+#                     qemu-img beside; BENCH_BEFORE=PATH adds an older vhdx's rows
 #   make size         sizes of vhdx.efi and of the core's code and data
 # BENCH_DIR: where images are created (default build/bench, on the
 # repository's filesystem); BENCH_RUNS: runs per tool and row.
@@ -21,7 +24,7 @@ BENCH_ZERO_RUNS ?= 3
 # seconds qemu-img may take to convert the nearly empty 64 TiB image
 BENCH_BIG_TIMEOUT ?= 60
 
-.PHONY: bench-create bench-zero bench-core bench-convert bench-longlog bench-http
+.PHONY: bench-create bench-zero bench-core bench-convert bench-longlog bench-http bench-mapper
 
 $(BUILD)/bench/spawn: bench/spawn.c
 	@mkdir -p $(dir $@)
@@ -55,6 +58,11 @@ bench-longlog: host $(BUILD)/bench/spawn
 bench-http: host
 	@bash bench/http.sh $(BENCH_RUNS)
 
+bench-mapper: host $(BUILD)/bench/spawn
+	@python3 bench/mapper.py --runs $(BENCH_RUNS) --dir $(BENCH_DIR) \
+		--vhdx $(BUILD)/host/vhdx --spawn $(BUILD)/bench/spawn \
+		$(if $(BENCH_BEFORE),--before $(BENCH_BEFORE))
+
 bench: SHELL := /bin/bash
 bench: host $(BUILD)/bench/spawn $(BUILD)/bench/core_cost
 	@set -o pipefail; { \
@@ -65,6 +73,7 @@ bench: host $(BUILD)/bench/spawn $(BUILD)/bench/core_cost
 		echo; $(MAKE) -s --no-print-directory bench-convert; \
 		echo; $(MAKE) -s --no-print-directory bench-longlog; \
 		echo; $(MAKE) -s --no-print-directory bench-http; \
+		echo; $(MAKE) -s --no-print-directory bench-mapper; \
 	} | tee $(BUILD)/bench/results.md
 
 size: host

@@ -16,14 +16,6 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-static int source_read(const struct vhdx_source *src, uint64_t off, void *buf, size_t len)
-{
-	int err = src->read(src, off, buf, len);
-
-	VHDX_ASSERT(err <= 0);
-	return err > 0 ? VHDX_ERR_IO : err;
-}
-
 static int reader_check(const struct vhdx_reader *r)
 {
 	if (!r || (!r->chain) == (!r->raw) || !r->scratch)
@@ -79,7 +71,7 @@ static int raw_read(const struct vhdx_reader *r, uint64_t off, uint8_t *dst, siz
 			uint64_t page = off & ~(uint64_t)(PAGE - 1);
 			size_t have = (size_t)min_u64(PAGE, r->raw->size - page);
 
-			err = source_read(r->raw, page, bounce, have);
+			err = vhdx_dev_read_(r->raw, page, bounce, have);
 			if (err)
 				return err;
 			n = PAGE - (size_t)(off - page);
@@ -88,7 +80,7 @@ static int raw_read(const struct vhdx_reader *r, uint64_t off, uint8_t *dst, siz
 			vhdx_mem_copy_(dst, bounce + (off - page), n);
 		} else {
 			n = len & ~(size_t)(PAGE - 1);
-			err = source_read(r->raw, off, dst, n);
+			err = vhdx_dev_read_(r->raw, off, dst, n);
 			if (err)
 				return err;
 		}

@@ -61,6 +61,20 @@ int vhdx_map(const struct vhdx_chain *chain, uint64_t offset, uint64_t len, stru
 int vhdx_read_at(const struct vhdx_chain *chain, uint64_t offset, void *buf, size_t len, void *scratch,
 		 size_t scratch_len);
 
+/*
+ * The scratch of vhdx_map and vhdx_read_at remembers: from 16 KiB on, it
+ * keeps the BAT, sector bitmap and bounce pages it read, and the next call
+ * with the same chain and the same scratch reads them from there.  A memo
+ * in its first page names the chain, the scratch, each level's source,
+ * size, BAT region, header sequence and DataWriteGuid; anything else that
+ * writes the scratch from its start drops the memo, and a kept page found
+ * changed (sampled) is read again.
+ * vhdx_map_forget - drop what @scratch remembers: call it when a level's
+ * file was written while its chain stayed open, or after writing into the
+ * scratch other than from its start.
+ */
+void vhdx_map_forget(void *scratch, size_t scratch_len);
+
 /* True when @len bytes at @buf are all zero (word-wise, no libc). */
 bool vhdx_is_zero(const void *buf, size_t len);
 

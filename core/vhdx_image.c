@@ -53,14 +53,13 @@ static int report(struct writer *w, uint64_t bytes)
 
 static int sink_write(struct writer *w, uint64_t off, size_t len)
 {
-	int err = w->sink->write(w->sink, off, w->scratch, len);
+	int err = vhdx_dev_write_(w->sink, off, w->scratch, len);
 
 	w->last_off = off;
-	VHDX_ASSERT(err <= 0);
 	if (err) {
 		if (w->res)
 			w->res->failed_offset = off;
-		return VHDX_ERR_IO;
+		return err;
 	}
 	return report(w, len);
 }
@@ -69,13 +68,12 @@ static int flush(struct writer *w)
 {
 	int err;
 
-	if (w->counting || !w->sink->flush)
+	if (w->counting)
 		return VHDX_OK;
-	err = w->sink->flush(w->sink);
-	VHDX_ASSERT(err <= 0);
+	err = vhdx_dev_flush_(w->sink);
 	if (err && w->res)
 		w->res->failed_offset = w->last_off;
-	return err ? VHDX_ERR_IO : VHDX_OK;
+	return err;
 }
 
 /* Writes zeros from scratch: the fallback when the sink cannot zero. */
@@ -225,15 +223,12 @@ static int source_failed(struct writer *w, uint64_t off, int err)
 /* One write of the payload step (a window or a BAT page), failures named. */
 static int payload_write(struct writer *w, uint64_t off, const void *buf, size_t len)
 {
-	int err = w->sink->write(w->sink, off, buf, len);
+	int err = vhdx_dev_write_(w->sink, off, buf, len);
 
-	VHDX_ASSERT(err <= 0);
 	w->last_off = off;
-	if (err) {
+	if (err)
 		w->res->failed_offset = off;
-		return VHDX_ERR_IO;
-	}
-	return VHDX_OK;
+	return err;
 }
 
 static int bat_page_flush(struct writer *w)
@@ -599,7 +594,7 @@ static int run(struct writer *w)
 		/* failed, aborted or not durable, so not done: take the
 		 * signature back, best effort */
 		vhdx_mem_zero_(w->scratch, IO_UNIT);
-		w->sink->write(w->sink, VHDX_FILE_ID_OFFSET, w->scratch, IO_UNIT);
+		vhdx_dev_write_(w->sink, VHDX_FILE_ID_OFFSET, w->scratch, IO_UNIT);
 		return err;
 	}
 	return VHDX_OK;

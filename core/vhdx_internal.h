@@ -87,6 +87,46 @@ void vhdx_mem_copy_(void *dst, const void *src, size_t len);
 bool vhdx_mem_equal_(const void *a, const void *b, size_t len);
 size_t vhdx_str_len_(const char *s);
 
+/*
+ * The device seam (vhdx_dev.c): every source read, sink write and flush of
+ * the core.  0, or VHDX_ERR_IO whatever the callback said (its native code
+ * stays in its ctx).  A sink without flush() is durable as it goes: 0.
+ */
+int vhdx_dev_read_(const struct vhdx_source *src, uint64_t off, void *buf, size_t len);
+int vhdx_dev_write_(const struct vhdx_sink *sink, uint64_t off, const void *buf, size_t len);
+int vhdx_dev_flush_(const struct vhdx_sink *sink);
+
+/*
+ * The one read window (vhdx_dev.c): a piece of a source in the caller's
+ * scratch, @size bytes (a multiple of 4096), loaded from 4096-aligned
+ * offsets.  The decoder and checker read small structures at any offset
+ * through it, the log scans its ring with it, the mapper keeps BAT,
+ * bitmap and bounce pages in them (@tag: the chain level of @src).
+ */
+struct vhdx_window_ {
+	const struct vhdx_source *src;
+	uint8_t *buf;
+	size_t size;           /* [byte] of buf */
+	uint64_t start;        /* file offset of buf[0] */
+	uint64_t len;          /* [byte] valid from start; 0: empty */
+	unsigned tag;
+};
+
+void vhdx_window_init_(struct vhdx_window_ *w, const struct vhdx_source *src, void *buf, size_t size);
+/* @w holds [off, off+n) of the file tagged @tag. */
+static inline bool vhdx_window_holds_(const struct vhdx_window_ *w, unsigned tag, uint64_t off, uint64_t n)
+{
+	return w->len && w->tag == tag && off >= w->start && off - w->start <= w->len &&
+	       n <= w->len - (off - w->start);
+}
+/* Loads [start, start+n) (4096-aligned start, n <= size, inside the
+ * source) in place of what @w held: 0, or VHDX_ERR_IO (@w empty). */
+int vhdx_window_load_(struct vhdx_window_ *w, uint64_t start, uint64_t n);
+/* Copies [off, off+n) into @out, loading the window as needed: as much as
+ * it holds from the aligned offset, up to the source's end.  1: not inside
+ * the source (nothing copied); 0; VHDX_ERR_IO. */
+int vhdx_window_read_(struct vhdx_window_ *w, uint64_t off, void *out, size_t n);
+
 /* Overflow-checked: false when the result does not fit. */
 static inline bool vhdx_add_u64_(uint64_t a, uint64_t b, uint64_t *ret)
 {

@@ -14,11 +14,25 @@
  *
  * Memory: the caller's scratch, cut into 4 KiB-aligned windows over the
  * levels' files, each tagged with (level, file offset): BAT windows (one
- * per level while there are enough, shared round-robin beyond), and one or
- * more pages for sector bitmaps, stray BAT pages and the read bounce.  A
- * BAT window is read one page at a time for a look-up and grows (doubling,
- * up to its share of the scratch) while a run is scanned sequentially.
- * Nothing is kept between calls.
+ * per level while there are enough, shared round-robin beyond), and for
+ * each level a page for its sector bitmaps and stray BAT pages and a page
+ * for the read bounce.  A BAT window is read one page at a time for a
+ * look-up and grows (each read twice its length so far, appended while
+ * there is room, up to its share of the scratch) while a run is scanned
+ * sequentially.
+ *
+ * Memory across calls: with at least MEMO_MIN_PAGES of scratch its first
+ * page is a memo of what the windows hold (their tags, a mark of each page,
+ * the sector bitmap entries last looked up) and of the chain it was read
+ * from (the chain's and the scratch's addresses, each level's source,
+ * size, BAT region, header sequence and DataWriteGuid).  The next call
+ * with the same chain and scratch starts from there: a whole convert reads
+ * each BAT and bitmap page once while the BAT fits the windows.  A memo
+ * of another chain or scratch, or whose CRC-32C fails, is dropped, and a
+ * page whose mark changed (written by someone else) is read again;
+ * vhdx_map_forget drops the memo (a level's file changed under an open
+ * chain).  A page's mark samples it (page_mark): checking whole pages
+ * on every call would cost more than the reads it saves.
  *
  * I/O: every source read starts at a multiple of 4096 and is a multiple of
  * 4096 long, except a read that ends at the source's end (a file whose
@@ -31,41 +45,69 @@
 #define PAGE_SHIFT      12u
 #define BITS_PER_PAGE   (PAGE * 8u)  /* sectors a bitmap page covers [2.4] */
 #define BITS_PAGE_SHIFT 15u
-#define SLOTS_MAX       8u      /* BAT windows; levels beyond share them */
-#define BOUNCE_MAX      4u      /* bounce pages; levels beyond share them */
+#define SLOTS_MAX       8u      /* BAT, bitmap and bounce windows; levels beyond share them */
 #define HEADER_SECTION  VHDX_HEADER_SECTION_SIZE /* [byte] no block lives in the first MiB [2.2] */
 #define SB_BLOCK_SIZE   VHDX_MiB /* [byte] a sector bitmap block [2.4] */
 #define BAT_OFFSET_MASK (~(uint64_t)(VHDX_MiB - 1)) /* FileOffsetMB << 20 [2.5] */
+#define MEMO_MIN_PAGES  4u      /* scratch pages from which the first one is a memo */
+#define MEMO_PAGES      768u    /* window pages a memo describes (3 MiB): more are not used */
+#define MEMO_MAGIC      0x6f6d656du /* "memo" */
+#define WINS_MAX        (3u * SLOTS_MAX)
 
 /* An internal answer of a look-up that may not read: not in the scratch. */
 #define MISS 1
 
-/* A window of one level's file in the scratch. */
-struct win {
-	uint8_t *buf;
-	size_t cap;        /* [byte] multiple of PAGE */
-	unsigned level;
-	uint64_t off;      /* [byte] file offset of buf[0], PAGE-aligned */
-	size_t len;        /* [byte] valid bytes from buf[0]; 0: empty */
-};
-
 /* The last sector bitmap entry a level looked up. */
 struct sb_memo {
-	bool valid;
-	unsigned level;
+	uint32_t valid;
+	uint32_t level;
 	uint64_t chunk;
 	uint64_t entry;    /* raw BAT entry */
 };
 
+/* A window's tag in the memo. */
+struct win_tag {
+	uint32_t level;
+	uint32_t len;      /* [byte] */
+	uint64_t off;      /* [byte] */
+};
+
+/*
+ * The first page of a scratch of at least MEMO_MIN_PAGES pages, between
+ * calls: what the windows hold, for the chain and scratch named by the key.
+ * @crc: CRC-32C of everything after it.
+ */
+struct memo {
+	uint32_t magic;
+	uint32_t crc;
+	uint64_t chain;           /* address of the struct vhdx_chain */
+	uint64_t scratch;         /* address and length of the scratch */
+	uint64_t scratch_len;
+	uint32_t depth;
+	uint32_t levels_crc;      /* levels_crc_of the chain */
+	struct win_tag win[WINS_MAX];
+	struct sb_memo sb[SLOTS_MAX];
+	uint32_t page_mark[MEMO_PAGES]; /* page_mark() of each window page, as read */
+};
+
+_Static_assert(sizeof(struct memo) <= PAGE, "the memo is one page");
+
 struct mapper {
 	const struct vhdx_chain *chain;
-	struct win bat[SLOTS_MAX];
+	uint8_t *pages0;       /* the first window page: page_mark[k] is page k from here */
+	bool memo;             /* the scratch's first page is a memo */
+	struct vhdx_window_ wins[WINS_MAX];
+	struct vhdx_window_ *bat[SLOTS_MAX];
 	unsigned nbat;
-	struct win bm;        /* sector bitmap pages, stray BAT pages */
-	struct win pages[BOUNCE_MAX];
-	struct win *bounce[BOUNCE_MAX]; /* one per level up to BOUNCE_MAX; or &bm */
+	struct vhdx_window_ *bm[SLOTS_MAX];    /* sector bitmap pages, stray BAT pages */
+	unsigned nbm;
+	struct vhdx_window_ *bounce[SLOTS_MAX]; /* one per level up to SLOTS_MAX; or the bitmap page */
 	unsigned nbounce;
-	struct sb_memo sb[SLOTS_MAX];
+	unsigned nwins;
+	size_t npages;         /* window pages */
+	bool dirty;            /* the memo must be written back */
+	uint8_t checked[MEMO_PAGES / 8];  /* the page's mark was checked or set in this call */
+	struct memo mm;        /* last: page_mark is not zeroed by mapper_init */
 };
 
 enum run_kind { RUN_ZERO, RUN_FILE, RUN_PARENT };
@@ -131,154 +173,353 @@ static int chain_check(const struct vhdx_chain *c)
 	return VHDX_OK;
 }
 
+/* What a memo's key holds of each level: its source (address, context,
+ * size, read function), its BAT region, its current header's sequence
+ * number and DataWriteGuid (both change when a writer following the
+ * format's rules changes the file [2.2.2]). */
+static uint32_t levels_crc_of(const struct vhdx_chain *c)
+{
+	uint32_t crc = 0;
+	unsigned i;
+
+	for (i = 0; i < c->depth; i++) {
+		const struct vhdx_chain_level *l = &c->levels[i];
+		const struct vhdx_source *src = level_source(l);
+		uint64_t key[8];
+
+		key[0] = (uint64_t)(uintptr_t)src;
+		key[1] = (uint64_t)(uintptr_t)src->ctx;
+		key[2] = src->size;
+		key[3] = l->disk.bat_offset;
+		key[4] = l->disk.bat_length;
+		key[5] = l->disk.sequence;
+		key[6] = vhdx_get_le64(l->disk.data_write_guid.bytes) ^
+			 vhdx_get_le64(l->disk.data_write_guid.bytes + 8);
+		key[7] = (uint64_t)l->through_log;
+		crc = vhdx_crc32c(crc, key, sizeof(key));
+		crc = vhdx_crc32c(crc, &src->read, sizeof(src->read));
+	}
+	return crc;
+}
+
+#define MEMO_FIXED offsetof(struct memo, page_mark) /* [byte] before the page marks */
+
+/* The memo's bytes used with @npages window pages. */
+static size_t memo_size(size_t npages)
+{
+	return MEMO_FIXED + npages * sizeof(uint32_t);
+}
+
+static uint32_t memo_crc(const struct memo *mm, size_t npages)
+{
+	return vhdx_crc32c(0, &mm->chain, memo_size(npages) - offsetof(struct memo, chain));
+}
+
 /*
- * Cuts the scratch (PAGE-aligned pieces from its start) into windows.
- * Two pages: a BAT window and one page for bitmaps and bounce.  More: a
- * bitmap page, BAT windows for up to SLOTS_MAX levels, bounce pages for up
- * to BOUNCE_MAX levels (levels beyond share them round-robin), and what is
- * left shared evenly by the BAT windows.
+ * A page's mark: CRC-32C of its first, middle and last 16 valid bytes
+ * (all of them when 64 or fewer).  A scratch page written between two
+ * calls changes its mark unless the write missed all three; a write from
+ * the scratch's start overwrites the memo itself (not a memo then).
+ */
+static uint32_t page_mark(const uint8_t *p, size_t n)
+{
+	uint32_t crc;
+
+	if (n <= 64)
+		return vhdx_crc32c(0, p, n);
+	crc = vhdx_crc32c(0, p, 16);
+	crc = vhdx_crc32c(crc, p + (n >> 1) - 8, 16);
+	return vhdx_crc32c(crc, p + n - 16, 16);
+}
+
+static struct vhdx_window_ *add_win(struct mapper *m, uint8_t **p, size_t cap)
+{
+	struct vhdx_window_ *w = &m->wins[m->nwins++];
+
+	w->buf = *p;
+	w->size = cap;
+	*p += cap;
+	return w;
+}
+
+/*
+ * Cuts the scratch (PAGE-aligned pieces from its start) into windows:
+ * with MEMO_MIN_PAGES or more, the first page is the memo and at most
+ * MEMO_PAGES follow.  Two window pages: a BAT window and one page for
+ * bitmaps and bounce.  More: for up to SLOTS_MAX levels (as many as there
+ * are three pages for) a bounce page, a bitmap window and a BAT window
+ * each; after the bounce pages, a quarter of the pages go to the bitmap
+ * windows (a page each for a single disk: it has no bitmaps [2.5]) and
+ * the rest to the BAT windows.  Levels beyond share them round-robin.
  */
 static void mapper_init(struct mapper *m, const struct vhdx_chain *c, void *scratch, size_t scratch_len)
 {
 	uint8_t *p = scratch;
-	size_t pages = scratch_len >> PAGE_SHIFT, rest, per;
+	size_t pages = scratch_len >> PAGE_SHIFT, rest, per, bm_per;
+	unsigned i, n = c->depth < SLOTS_MAX ? c->depth : SLOTS_MAX, k;
+
+	vhdx_mem_zero_(m, offsetof(struct mapper, mm) + MEMO_FIXED);
+	m->chain = c;
+	if (pages >= MEMO_MIN_PAGES) {
+		m->memo = true;
+		p += PAGE;
+		pages--;
+		if (pages > MEMO_PAGES)
+			pages = MEMO_PAGES;
+	}
+	m->pages0 = p;
+	m->npages = pages;
+	if (pages == 2) {
+		m->nbm = m->nbounce = m->nbat = 1;
+		m->bm[0] = m->bounce[0] = add_win(m, &p, PAGE);
+		m->bat[0] = add_win(m, &p, PAGE);
+		return;
+	}
+	k = (unsigned)vhdx_udiv64_32_(pages, 3, NULL) < n ? (unsigned)vhdx_udiv64_32_(pages, 3, NULL) : n;
+	m->nbm = m->nbounce = m->nbat = k;
+	rest = pages - k;         /* after the bounce pages: the bitmap windows get */
+	bm_per = (size_t)vhdx_udiv64_32_(rest, 2 * k, NULL); /* a quarter... */
+	bm_per = bm_per > 1 && c->depth > 1 ? bm_per >> 1 : 1; /* ... of it, at least a page */
+	per = (size_t)vhdx_udiv64_32_(rest - k * bm_per, k, NULL);
+	for (i = 0; i < k; i++) {
+		m->bounce[i] = add_win(m, &p, PAGE);
+		m->bm[i] = add_win(m, &p, bm_per << PAGE_SHIFT);
+		m->bat[i] = add_win(m, &p, per << PAGE_SHIFT);
+	}
+}
+
+/* The windows of the memo in @scratch when it was left by this chain
+ * with this scratch, else none (the memo is then dropped).  Copied: the
+ * scratch need not be aligned. */
+static void memo_load(struct mapper *m, void *scratch, size_t scratch_len)
+{
+	struct memo *mm = &m->mm;
+	uint32_t levels_crc;
 	unsigned i;
 
-	vhdx_mem_zero_(m, sizeof(*m));
-	m->chain = c;
-	m->bm.buf = p;
-	m->bm.cap = PAGE;
-	p += PAGE;
-	rest = pages - 1;
-	if (rest == 1) {
-		m->nbat = 1;
-		m->nbounce = 1;
-		m->bounce[0] = &m->bm;
-	} else {
-		m->nbat = c->depth < SLOTS_MAX ? c->depth : SLOTS_MAX;
-		if (m->nbat > rest - 1)
-			m->nbat = (unsigned)(rest - 1);
-		m->nbounce = c->depth < BOUNCE_MAX ? c->depth : BOUNCE_MAX;
-		if (m->nbounce > rest - m->nbat)
-			m->nbounce = (unsigned)(rest - m->nbat);
-		for (i = 0; i < m->nbounce; i++) {
-			m->pages[i].buf = p;
-			m->pages[i].cap = PAGE;
-			m->bounce[i] = &m->pages[i];
-			p += PAGE;
+	if (!m->memo)
+		return;
+	levels_crc = levels_crc_of(m->chain);
+	vhdx_mem_copy_(mm, scratch, MEMO_FIXED);
+	if (mm->magic == MEMO_MAGIC && mm->chain == (uint64_t)(uintptr_t)m->chain &&
+	    mm->scratch == (uint64_t)(uintptr_t)scratch && mm->scratch_len == scratch_len &&
+	    mm->depth == m->chain->depth && mm->levels_crc == levels_crc) {
+		vhdx_mem_copy_(mm->page_mark, (const uint8_t *)scratch + MEMO_FIXED, memo_size(m->npages) - MEMO_FIXED);
+		if (mm->crc == memo_crc(mm, m->npages)) {
+			for (i = 0; i < m->nwins; i++) {
+				struct vhdx_window_ *w = &m->wins[i];
+
+				if (mm->win[i].len > w->size || mm->win[i].level >= m->chain->depth)
+					continue;
+				w->tag = mm->win[i].level;
+				w->start = mm->win[i].off;
+				w->len = mm->win[i].len;
+			}
+			return;
 		}
-		rest -= m->nbounce;
 	}
-	per = (size_t)vhdx_udiv64_32_(rest, m->nbat, NULL);
-	for (i = 0; i < m->nbat; i++) {
-		m->bat[i].buf = p;
-		m->bat[i].cap = per << PAGE_SHIFT;
-		p += m->bat[i].cap;
+	vhdx_mem_zero_(mm, MEMO_FIXED);
+	mm->levels_crc = levels_crc;
+	m->dirty = true;
+}
+
+/* Leaves the memo for the next call when something changed (after a
+ * fault or a source error too: what the windows hold was read). */
+static void memo_save(struct mapper *m, void *scratch, size_t scratch_len)
+{
+	struct memo *mm = &m->mm;
+	unsigned i;
+
+	if (!m->memo || !m->dirty)
+		return;
+	mm->chain = (uint64_t)(uintptr_t)m->chain;
+	mm->scratch = (uint64_t)(uintptr_t)scratch;
+	mm->scratch_len = scratch_len;
+	mm->depth = m->chain->depth;
+	for (i = 0; i < WINS_MAX; i++) {
+		mm->win[i].level = i < m->nwins ? m->wins[i].tag : 0;
+		mm->win[i].off = i < m->nwins ? m->wins[i].start : 0;
+		mm->win[i].len = i < m->nwins ? (uint32_t)m->wins[i].len : 0;
 	}
+	mm->magic = MEMO_MAGIC;
+	mm->crc = memo_crc(mm, m->npages);
+	vhdx_mem_copy_(scratch, mm, memo_size(m->npages));
+}
+
+void vhdx_map_forget(void *scratch, size_t scratch_len)
+{
+	if (scratch && (scratch_len >> PAGE_SHIFT) >= MEMO_MIN_PAGES)
+		vhdx_mem_zero_(scratch, 4); /* the magic */
 }
 
 /* The BAT window of @level: its own, or shared round-robin. */
-static struct win *bat_win(struct mapper *m, unsigned level)
+static struct vhdx_window_ *bat_win(struct mapper *m, unsigned level)
 {
 	while (level >= m->nbat)
 		level -= m->nbat;
-	return &m->bat[level];
+	return m->bat[level];
+}
+
+/* The bitmap page of @level: its own, or shared round-robin. */
+static struct vhdx_window_ *bm_win(struct mapper *m, unsigned level)
+{
+	while (level >= m->nbm)
+		level -= m->nbm;
+	return m->bm[level];
 }
 
 /* The bounce page of @level: its own, or shared round-robin. */
-static struct win *bounce_win(struct mapper *m, unsigned level)
+static struct vhdx_window_ *bounce_win(struct mapper *m, unsigned level)
 {
 	while (level >= m->nbounce)
 		level -= m->nbounce;
 	return m->bounce[level];
 }
 
-/* Source errors pass up as they are (VHDX_ERR_IO); anything else a
- * callback returns that is not 0 becomes VHDX_ERR_IO. */
-static int source_read(const struct vhdx_source *src, uint64_t off, void *buf, size_t len)
+/*
+ * The pages of window @w that hold [off, off + len): with @set, record
+ * their marks (just read); else check them, once per call, when the memo
+ * gave them (false: a page was written since).
+ */
+static bool win_mark(struct mapper *m, const struct vhdx_window_ *w, uint64_t off, size_t len, bool set)
 {
-	int err = src->read(src, off, buf, len);
+	size_t at = (size_t)(off - w->start) & ~(size_t)(PAGE - 1), end = (size_t)(off - w->start) + len;
+	size_t k = (size_t)(w->buf - m->pages0) >> PAGE_SHIFT;
 
-	VHDX_ASSERT(err <= 0);
-	if (err > 0)
-		return VHDX_ERR_IO;
-	return err;
+	if (!m->memo)
+		return true;
+	for (k += at >> PAGE_SHIFT; at < end; at += PAGE, k++) {
+		const uint8_t bit = (uint8_t)(1u << (k & 7u));
+		uint32_t mark;
+
+		if (!set && (m->checked[k >> 3] & bit))
+			continue;
+		mark = page_mark(w->buf + at, w->len - at < PAGE ? w->len - at : PAGE);
+		if (set)
+			m->mm.page_mark[k] = mark;
+		else if (mark != m->mm.page_mark[k])
+			return false;
+		m->checked[k >> 3] |= bit;
+	}
+	return true;
 }
 
 /*
- * Fills @w with [off, off + want) of @level's file, @off PAGE-aligned,
- * @want a PAGE multiple no larger than the window.  What lies past the
- * source's end is not read: w->len stops there.  VHDX_ERR_CORRUPT when
- * @off is not inside the source.
+ * Reads [off, off + want) of @level's file into @w, @off PAGE-aligned,
+ * @want a PAGE multiple: with @append after what @w holds (@off its end),
+ * else in place of it.  What lies past the source's end is not read:
+ * w->len stops there.  VHDX_ERR_CORRUPT when @off is not inside the
+ * source.
  */
-static int win_fill(struct mapper *m, struct win *w, unsigned level, uint64_t off, size_t want)
+static int win_fill(struct mapper *m, struct vhdx_window_ *w, unsigned level, uint64_t off, size_t want, bool append)
 {
 	const struct vhdx_source *src = level_source(&m->chain->levels[level]);
-	size_t n = want;
+	size_t at = append ? w->len : 0, n = want;
 	int err;
 
-	VHDX_ASSERT(!(off & (PAGE - 1)) && !(want & (PAGE - 1)) && want <= w->cap);
-	w->len = 0;
+	VHDX_ASSERT(!(off & (PAGE - 1)) && !(want & (PAGE - 1)) && at + want <= w->size);
+	VHDX_ASSERT(!append || (w->len && w->tag == level && off == w->start + w->len));
+	m->dirty = true;
+	if (!append)
+		w->len = 0;
 	if (off >= src->size)
 		return VHDX_ERR_CORRUPT;
 	if (n > src->size - off)
 		n = (size_t)(src->size - off); /* ends at the source's end */
-	err = source_read(src, off, w->buf, n);
+	err = vhdx_dev_read_(src, off, w->buf + at, n);
 	if (err)
 		return err;
-	w->level = level;
-	w->off = off;
-	w->len = n;
+	if (!append) {
+		w->tag = level;
+		w->start = off;
+	}
+	w->len = at + n;
+	win_mark(m, w, off, n, true);
 	return VHDX_OK;
 }
 
-static bool win_has(const struct win *w, unsigned level, uint64_t off, size_t len)
+/* @w holds [off, off + len) of @level's file, intact (a memo's page whose
+ * mark changed empties the window). */
+static bool win_has(struct mapper *m, struct vhdx_window_ *w, unsigned level, uint64_t off, size_t len)
 {
-	return w->len && w->level == level && off >= w->off && off - w->off + len <= w->len;
+	if (!vhdx_window_holds_(w, level, off, len))
+		return false;
+	if (win_mark(m, w, off, len, false))
+		return true;
+	w->len = 0;
+	m->dirty = true;
+	return false;
+}
+
+/*
+ * Makes @w hold the page at @page of @level's file, in a structure that
+ * ends at @limit: a window that holds pages of that structure before it,
+ * with room up to and including it, grows (appended: at least twice its
+ * length, up to its size and @limit, so that a sequential scan reads each
+ * page once); a full window that ends where @page starts is read again
+ * from there, its size; anything else is that page alone.
+ */
+static int grow_or_fill(struct mapper *m, struct vhdx_window_ *w, unsigned level, uint64_t page, uint64_t limit)
+{
+	size_t want = PAGE;
+	bool append = false;
+
+	if (w->len && w->tag == level && !(w->len & (PAGE - 1)) && page >= w->start + w->len) {
+		uint64_t end = w->start + w->len, need = page + PAGE - end;
+
+		if (need <= w->size - w->len) {
+			append = true;
+			want = w->len << 1 > need ? w->len << 1 : (size_t)need;
+			if (want > w->size - w->len)
+				want = w->size - w->len;
+		} else if (page == end) {
+			want = w->size;
+		}
+		if (append)
+			page = end;
+	}
+	if (want > limit - page)
+		want = (size_t)(limit - page);
+	return win_fill(m, w, level, page, want, append);
 }
 
 /*
  * The BAT entry @index of @level.  Looked up in the level's BAT window @w
- * and in the bitmap page; on a miss, MISS when @fill is NULL, else read into
- * @fill: a window that continues its own previous contents grows (twice
- * its last length, up to its size), anything else is one page.
+ * and in its bitmap window; on a miss, MISS when @fill is NULL, else read:
+ * into @w when it can grow to hold it (grow_or_fill), else into @fill.
  * VHDX_ERR_CORRUPT for an entry past the BAT region or the file.
  */
-static int bat_entry(struct mapper *m, unsigned level, struct win *w, uint64_t index, struct win *fill,
+static int bat_entry(struct mapper *m, unsigned level, struct vhdx_window_ *w, uint64_t index, struct vhdx_window_ *fill,
 		     uint64_t *ret)
 {
 	const struct vhdx_disk *d = &m->chain->levels[level].disk;
-	uint64_t byte, page, region_end;
-	size_t want = PAGE;
+	uint64_t byte, page;
 	int err;
 
 	if (index >= (uint64_t)(d->bat_length >> 3))
 		return VHDX_ERR_CORRUPT; /* past the BAT region [2.5] */
 	byte = d->bat_offset + (index << 3);
-	if (!win_has(w, level, byte, 8)) {
-		w = &m->bm;
-		if (!win_has(w, level, byte, 8)) {
+	if (!win_has(m, w, level, byte, 8)) {
+		struct vhdx_window_ *bm = bm_win(m, level);
+
+		if (!win_has(m, bm, level, byte, 8)) {
 			if (!fill)
 				return MISS;
-			w = fill;
 			page = byte & ~(uint64_t)(PAGE - 1);
-			if (w->len && w->level == level && page == w->off + w->len &&
-			    !(w->len & (PAGE - 1))) {
-				want = w->len << 1;
-				if (want > w->cap || want < w->len)
-					want = w->cap;
-			}
-			region_end = d->bat_offset + d->bat_length;
-			if (want > region_end - page)
-				want = (size_t)(region_end - page);
-			err = win_fill(m, w, level, page, want);
+			if (fill != w && w->len && w->tag == level && page >= w->start + w->len &&
+			    page + PAGE - w->start <= w->size)
+				fill = w; /* a stray page the window reaches: it will be read anyway */
+			err = grow_or_fill(m, fill, level, page, d->bat_offset + d->bat_length);
 			if (err)
 				return err;
-			if (!win_has(w, level, byte, 8))
+			w = fill;
+			if (!win_has(m, w, level, byte, 8))
 				return VHDX_ERR_CORRUPT; /* the BAT runs past the file's end */
+		} else {
+			w = bm;
 		}
 	}
-	*ret = vhdx_get_le64(w->buf + (byte - w->off));
+	*ret = vhdx_get_le64(w->buf + (byte - w->start));
 	return VHDX_OK;
 }
 
@@ -329,8 +570,10 @@ static int bitmap_run(struct mapper *m, unsigned level, uint64_t b, uint64_t in,
 	const struct vhdx_chain_level *l = &m->chain->levels[level];
 	const struct vhdx_geometry *g = &l->disk.geom;
 	const unsigned lss_shift = lss_shift_of(g), spb_shift = g->block_shift - lss_shift;
-	struct sb_memo *memo = &m->sb[level & (SLOTS_MAX - 1)];
+	struct sb_memo *memo = &m->mm.sb[level & (SLOTS_MAX - 1)];
 	uint64_t chunk = b >> g->chunk_shift, entry, sb, first, s0, s_end, page_first, bm_off;
+	struct vhdx_window_ *bm = bm_win(m, level);
+	const uint8_t *bits;
 	uint32_t from, to, end;
 	unsigned v;
 	int err;
@@ -339,9 +582,10 @@ static int bitmap_run(struct mapper *m, unsigned level, uint64_t b, uint64_t in,
 		entry = memo->entry;
 	} else {
 		err = bat_entry(m, level, bat_win(m, level), vhdx_geometry_bitmap_index(g, chunk),
-				may_read ? &m->bm : NULL, &entry);
+				may_read ? bm_win(m, level) : NULL, &entry);
 		if (err)
 			return err;
+		m->dirty = true;
 		memo->valid = true;
 		memo->level = level;
 		memo->chunk = chunk;
@@ -358,17 +602,18 @@ static int bitmap_run(struct mapper *m, unsigned level, uint64_t b, uint64_t in,
 	s_end = first + (used >> lss_shift);
 	page_first = s0 & ~(uint64_t)(BITS_PER_PAGE - 1);
 	bm_off = sb + (page_first >> 3);
-	if (!win_has(&m->bm, level, bm_off, PAGE)) {
+	if (!win_has(m, bm, level, bm_off, PAGE)) {
 		if (!may_read)
 			return MISS;
-		err = win_fill(m, &m->bm, level, bm_off, PAGE);
+		err = grow_or_fill(m, bm, level, bm_off, sb + SB_BLOCK_SIZE);
 		if (err)
 			return err;
 	}
+	bits = bm->buf + (bm_off - bm->start);
 	from = (uint32_t)(s0 - page_first);
 	to = s_end - page_first < BITS_PER_PAGE ? (uint32_t)(s_end - page_first) : BITS_PER_PAGE;
-	v = (m->bm.buf[from >> 3] >> (from & 7u)) & 1u;
-	end = bit_change(m->bm.buf, from, to, v);
+	v = (bits[from >> 3] >> (from & 7u)) & 1u;
+	end = bit_change(bits, from, to, v);
 	*ret_kind = v ? RUN_FILE : RUN_PARENT;
 	*ret_len = ((page_first + end - first) << lss_shift) - in;
 	*ret_cut = end == BITS_PER_PAGE && page_first + end < s_end;
@@ -391,7 +636,7 @@ static int level_run(struct mapper *m, unsigned level, uint64_t pos, uint64_t li
 	const uint64_t size = level_source(l)->size;
 	const uint64_t bs_mask = ((uint64_t)1 << g->block_shift) - 1;
 	uint64_t b = pos >> g->block_shift, in = pos & bs_mask;
-	struct win *w = bat_win(m, level);
+	struct vhdx_window_ *w = bat_win(m, level);
 	bool first = true;
 
 	r->kind = RUN_ZERO;
@@ -596,7 +841,9 @@ int vhdx_map(const struct vhdx_chain *chain, uint64_t offset, uint64_t len, stru
 	if (err)
 		return err;
 	mapper_init(&m, chain, scratch, scratch_len);
+	memo_load(&m, scratch, scratch_len);
 	err = map_extent(&m, offset, len, &ext);
+	memo_save(&m, scratch, scratch_len);
 	if (err)
 		return err;
 	extent_copy(ret, &ext);
@@ -640,7 +887,7 @@ static void fill_zero(uint8_t *p, size_t len)
 static int read_file(struct mapper *m, unsigned level, uint64_t fo, uint8_t *dst, size_t len)
 {
 	const struct vhdx_source *src = level_source(&m->chain->levels[level]);
-	struct win *bounce = bounce_win(m, level);
+	struct vhdx_window_ *bounce = bounce_win(m, level);
 	size_t n;
 	int err;
 
@@ -648,8 +895,8 @@ static int read_file(struct mapper *m, unsigned level, uint64_t fo, uint8_t *dst
 		if ((fo & (PAGE - 1)) || len < PAGE) {
 			uint64_t page = fo & ~(uint64_t)(PAGE - 1);
 
-			if (!win_has(bounce, level, page, 1)) {
-				err = win_fill(m, bounce, level, page, PAGE);
+			if (!win_has(m, bounce, level, page, 1)) {
+				err = win_fill(m, bounce, level, page, PAGE, false);
 				if (err)
 					return err;
 			}
@@ -659,7 +906,7 @@ static int read_file(struct mapper *m, unsigned level, uint64_t fo, uint8_t *dst
 			vhdx_mem_copy_(dst, bounce->buf + (fo - page), n);
 		} else {
 			n = len & ~(size_t)(PAGE - 1);
-			err = source_read(src, fo, dst, n);
+			err = vhdx_dev_read_(src, fo, dst, n);
 			if (err)
 				return err;
 		}
@@ -684,19 +931,21 @@ int vhdx_read_at(const struct vhdx_chain *chain, uint64_t offset, void *buf, siz
 	if (err)
 		return err;
 	mapper_init(&m, chain, scratch, scratch_len);
+	memo_load(&m, scratch, scratch_len);
 	while (len) {
 		err = map_extent(&m, offset, len, &ext);
 		if (err)
-			return err;
+			break;
 		if (ext.kind == VHDX_EXTENT_ZERO)
 			fill_zero(dst, (size_t)ext.length);
 		else if ((err = read_file(&m, ext.level, ext.file_offset, dst, (size_t)ext.length)))
-			return err;
+			break;
 		offset += ext.length;
 		dst += ext.length;
 		len -= (size_t)ext.length;
 	}
-	return VHDX_OK;
+	memo_save(&m, scratch, scratch_len);
+	return err;
 }
 
 /*

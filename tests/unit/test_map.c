@@ -11,7 +11,8 @@
  * (P > CR); 512 and 4096 logical sectors; parents with larger and smaller
  * blocks than the child; extents that cover the disk exactly, are maximal,
  * and agree from any offset and for any scratch size; random reads byte
- * for byte; corrupt entries; failing sources; the zero test.
+ * for byte; corrupt entries; failing sources; each BAT and bitmap page
+ * read once by a convert's calls (the scratch's memo); the zero test.
  */
 #include <stdio.h>
 
@@ -1266,6 +1267,7 @@ static void test_source_fails(void **state)
 			long n, total;
 
 			reset_reads(&t);
+			vhdx_map_forget(scratch, sl); /* each run reads from the start */
 			if (!(pass & 1)) {
 				assert_int_equal(vhdx_read_at(&t.c, 0, buf, t.vds, scratch, sl), VHDX_OK);
 			} else {
@@ -1283,6 +1285,7 @@ static void test_source_fails(void **state)
 				uint64_t off = 0;
 
 				reset_reads(&t);
+				vhdx_map_forget(scratch, sl);
 				t.imgs[lvl]->f.fail_read_at = n;
 				if (!(pass & 1)) {
 					err = vhdx_read_at(&t.c, 0, buf, t.vds, scratch, sl);
@@ -1565,6 +1568,165 @@ static void test_read_cost(void **state)
 	free(ref);
 }
 
+/* ---- what a convert reads ---- */
+
+/* A level's source that records every read: which BAT and bitmap pages. */
+struct counted {
+	struct vhdx_source src;       /* this level's source in the chain */
+	const struct vhdx_source *inner;
+	const struct img *im;
+	unsigned *page_reads;         /* per 4 KiB page of the file */
+	size_t pages;
+};
+
+static int counted_read(const struct vhdx_source *s, uint64_t off, void *buf, size_t len)
+{
+	struct counted *c = s->ctx;
+	uint64_t p;
+
+	for (p = off / 4096; p < (off + len + 4095) / 4096 && p < c->pages; p++)
+		c->page_reads[p]++;
+	return c->inner->read(c->inner, off, buf, len);
+}
+
+/* Pages of @c's file that hold its BAT or a sector bitmap and were read
+ * more than once; each is named once. */
+static unsigned pages_read_again(const struct counted *c, unsigned level)
+{
+	const struct img *im = c->im;
+	uint64_t p, chunk, chunks = (im->blocks + im->cr - 1) / im->cr;
+	unsigned again = 0;
+
+	for (p = im->bat_offset / 4096; p < (im->bat_offset + im->bat_length) / 4096; p++)
+		if (c->page_reads[p] > 1) {
+			fprintf(stderr, "level %u: BAT page at %#llx read %u times\n", level,
+				(unsigned long long)(p * 4096), c->page_reads[p]);
+			again++;
+		}
+	for (chunk = 0; chunk < chunks && im->type == VHDX_TYPE_DIFFERENCING; chunk++) {
+		uint64_t e = entry_get(im, idx_bitmap(im, chunk));
+
+		if ((e & 7) != SB_PRESENT)
+			continue;
+		for (p = (e & ~(MiB - 1)) / 4096; p < ((e & ~(MiB - 1)) + MiB) / 4096; p++)
+			if (c->page_reads[p] > 1) {
+				fprintf(stderr, "level %u: bitmap page at %#llx read %u times\n", level,
+					(unsigned long long)(p * 4096), c->page_reads[p]);
+				again++;
+			}
+	}
+	return again;
+}
+
+static int map_first(const struct tchain *t, void *scratch, size_t sl, struct vhdx_extent *e)
+{
+	return vhdx_map(&t->c, 0, t->vds, e, scratch, sl);
+}
+
+/*
+ * A convert's reads, as the frontends make them with one scratch per disk
+ * (1 MiB, as both frontends have): an estimate (every extent mapped), then
+ * the copy (every extent mapped again, its data read in pieces of at most
+ * 1 MiB).  Over a three-level chain of 2 GiB with 4096-byte sectors (4 BAT
+ * pages a level, 16 bitmap pages in a child: what the windows of that
+ * scratch hold) each BAT and sector bitmap page is read once.
+ * Then the memo is dropped by vhdx_map_forget (a walk reads them again),
+ * by a scratch written from its start, and is not used for another chain;
+ * pages of the scratch written behind the memo's back are read again.
+ */
+static void test_pages_once(void **state)
+{
+	const size_t sl = 1 << 20;
+	struct img a, b, c, *imgs[3] = { &a, &b, &c };
+	struct counted cnt[3];
+	struct tchain t;
+	uint8_t *scratch = scratch_new(sl), *buf = malloc(MiB), *ref = malloc(MiB);
+	struct vhdx_extent e0;
+	unsigned i, pass;
+	uint64_t k, off;
+
+	(void)state;
+	seed(1300);
+	img_make(&c, VHDX_TYPE_DYNAMIC, 2 * GiB, 1 * MiB, 4096);
+	img_make(&b, VHDX_TYPE_DIFFERENCING, 2 * GiB, 2 * MiB, 4096);
+	img_make(&a, VHDX_TYPE_DIFFERENCING, 2 * GiB, 1 * MiB, 4096);
+	for (k = 0; k < c.blocks; k += 37)
+		block_full(&c, k);
+	for (k = 5; k < b.blocks; k += 23) {
+		block_partial(&b, k);
+		bits_random(&b, k, 100);
+	}
+	for (k = 3; k < a.blocks; k += 29) {
+		block_partial(&a, k);
+		bits_random(&a, k, 60);
+	}
+	tchain_init(&t, imgs, 3);
+	for (i = 0; i < 3; i++) {
+		cnt[i].inner = &imgs[i]->f.src;
+		cnt[i].im = imgs[i];
+		cnt[i].pages = (imgs[i]->f.size + 4095) / 4096;
+		cnt[i].page_reads = calloc(cnt[i].pages, sizeof(unsigned));
+		cnt[i].src = imgs[i]->f.src;
+		cnt[i].src.ctx = &cnt[i];
+		cnt[i].src.read = counted_read;
+		t.levels[i].src = cnt[i].src;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (off = 0; off < t.vds;) {
+			struct vhdx_extent e;
+			uint64_t at;
+
+			assert_int_equal(vhdx_map(&t.c, off, t.vds - off, &e, scratch, sl), VHDX_OK);
+			for (at = 0; pass && e.kind == DATA && at < e.length; at += MiB) {
+				size_t n = e.length - at < MiB ? (size_t)(e.length - at) : MiB;
+
+				assert_int_equal(vhdx_read_at(&t.c, off + at, buf, n, scratch, sl), VHDX_OK);
+				sparse_file_read(&t.model, off + at, ref, n);
+				assert_memory_equal(buf, ref, n);
+			}
+			off += e.length;
+		}
+	}
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pages_read_again(&cnt[i], i), 0);
+
+	/* dropped: the next look-up reads each level's first BAT page again */
+	vhdx_map_forget(scratch, sl);
+	assert_int_equal(map_first(&t, scratch, sl, &e0), VHDX_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(cnt[i].page_reads[imgs[i]->bat_offset / 4096], 2);
+	/* overwritten from its start (another user of the scratch): read again */
+	memset(scratch, 0x5a, 4096);
+	assert_int_equal(map_first(&t, scratch, sl, &e0), VHDX_OK);
+	assert_int_equal(cnt[0].page_reads[a.bat_offset / 4096], 3);
+	/* kept: not read */
+	assert_int_equal(map_first(&t, scratch, sl, &e0), VHDX_OK);
+	assert_int_equal(cnt[0].page_reads[a.bat_offset / 4096], 3);
+	/* the window pages overwritten behind the memo: read again */
+	memset(scratch + 4096, 0xa5, sl - 4096);
+	assert_int_equal(map_first(&t, scratch, sl, &e0), VHDX_OK);
+	assert_int_equal(cnt[0].page_reads[a.bat_offset / 4096], 4);
+	assert_int_equal(e0.kind, DATA);
+	assert_int_equal(e0.level, 2);
+	/* the child's block 0 made ZERO in place, and its header with it (a
+	 * writer's new sequence number [2.2.2]): read again, the new answer */
+	entry_set(&a, idx_block(&a, 0), ST_ZERO);
+	t.levels[0].disk.sequence++;
+	assert_int_equal(map_first(&t, scratch, sl, &e0), VHDX_OK);
+	assert_int_equal(cnt[0].page_reads[a.bat_offset / 4096], 5);
+	assert_int_equal(e0.kind, ZERO);
+
+	for (i = 0; i < 3; i++)
+		free(cnt[i].page_reads);
+	tchain_free(&t);
+	scratch_free(scratch, sl);
+	free(buf);
+	free(ref);
+	img_free(&a);
+	img_free(&b);
+	img_free(&c);
+}
+
 /* ---- the zero test ---- */
 
 static void test_is_zero(void **state)
@@ -1620,6 +1782,7 @@ int main(void)
 		cmocka_unit_test(test_file_end_unaligned),
 		cmocka_unit_test(test_large_sparse),
 		cmocka_unit_test(test_read_cost),
+		cmocka_unit_test(test_pages_once),
 		cmocka_unit_test(test_is_zero),
 	};
 
