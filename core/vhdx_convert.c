@@ -524,13 +524,21 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 	err = flush_(k);
 	if (err)
 		return err;
-	/* 3. the first MiB last: from here on the target may look partitioned */
-	err = vhdx_reader_read(j->source, 0, buf, (size_t)head);
-	if (err)
-		return source_failed_(j, err, 0);
-	err = fresh ? write_nonzero_(k, 0, buf, (size_t)head) : k->write(k, 0, buf, (size_t)head);
-	if (!err)
-		err = flush_(k);
+	/* 3. the first MiB last, a chunk at a time from its end: byte 0 (the
+	 * MBR, the GPT's protective MBR) is the very last write; from here on
+	 * the target may look partitioned */
+	for (off = (head - 1) / chunk * chunk;; off -= chunk) {
+		len = head - off < chunk ? head - off : chunk;
+		err = vhdx_reader_read(j->source, off, buf, (size_t)len);
+		if (err)
+			return source_failed_(j, err, off);
+		err = fresh ? write_nonzero_(k, off, buf, (size_t)len) : k->write(k, off, buf, (size_t)len);
+		if (err)
+			return err;
+		if (!off)
+			break;
+	}
+	err = flush_(k);
 	if (err)
 		return err;
 	if (k->progress)

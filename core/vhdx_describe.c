@@ -186,9 +186,15 @@ void vhdx_plan_print_ex(const struct vhdx_plan *plan, const char *target, const 
 
 /* ---- convert's plan ---- */
 
+/* "8 MiB (8388608 bytes)"; "513 bytes" once */
 static void size_pair_line(struct vhdx_text *t, uint64_t bytes)
 {
-	vhdx_text_size(t, bytes);
+	char unit[32];
+	size_t n = vhdx_size_to_text(bytes, unit, sizeof(unit));
+
+	vhdx_text_str(t, unit);
+	if (n > 6 && vhdx_str_eq_(unit + n - 6, " bytes"))
+		return;
 	vhdx_text_str(t, " (");
 	vhdx_text_u64(t, bytes);
 	vhdx_text_str(t, " bytes)");
