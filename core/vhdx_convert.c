@@ -182,6 +182,7 @@ static int plan_raw_(struct vhdx_convert *j, void *head, struct vhdx_text *t)
 	uint32_t image_sector = disk ? disk->geom.logical_sector_size : j->source_sector;
 	char why[VHDX_CONVERT_NOTE_SIZE];
 	struct vhdx_text note;
+	uint32_t rem = 1;
 	int err;
 
 	if (cli->type_given || cli->block_size_given || cli->logical_sector_given || cli->physical_sector_given ||
@@ -200,7 +201,9 @@ static int plan_raw_(struct vhdx_convert *j, void *head, struct vhdx_text *t)
 		size_pair_(t, tg->size);
 		return VHDX_ERR_RANGE;
 	}
-	if (!tg->sector || j->size % tg->sector) {
+	if (tg->sector)
+		vhdx_udiv64_32_(j->size, tg->sector, &rem);
+	if (rem) {
 		refusal_(t, cli->target);
 		vhdx_text_str(t, "the disk's size ");
 		vhdx_text_u64(t, j->size);
@@ -233,7 +236,7 @@ static int plan_params_(struct vhdx_convert *j, struct vhdx_params *p, struct vh
 	const struct vhdx_disk *disk = source_disk_(j);
 	uint32_t lss;
 
-	*p = cli->params;
+	vhdx_mem_copy_(p, &cli->params, sizeof(*p));
 	p->type = cli->type_given ? cli->params.type : VHDX_TYPE_DYNAMIC;
 	if (disk) {
 		if (!cli->block_size_given)
@@ -260,7 +263,7 @@ static int plan_params_(struct vhdx_convert *j, struct vhdx_params *p, struct vh
 	}
 	/* a raw source's last partial sector is padded with zeros */
 	lss = p->logical_sector_size ? p->logical_sector_size : VHDX_DEFAULT_LOGICAL_SECTOR;
-	p->virtual_size = (j->size + lss - 1) / lss * lss;
+	p->virtual_size = (j->size + lss - 1) & ~(uint64_t)(lss - 1); /* lss: 512 or 4096, or refused below */
 	j->padded = p->virtual_size != j->size;
 	return VHDX_OK;
 }
@@ -527,7 +530,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 	/* 3. the first MiB last, a chunk at a time from its end: byte 0 (the
 	 * MBR, the GPT's protective MBR) is the very last write; from here on
 	 * the target may look partitioned */
-	for (off = (head - 1) / chunk * chunk;; off -= chunk) {
+	for (off = (head - 1) & ~(uint64_t)(chunk - 1);; off -= chunk) {
 		len = head - off < chunk ? head - off : chunk;
 		err = vhdx_reader_read(j->source, off, buf, (size_t)len);
 		if (err)
