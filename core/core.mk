@@ -7,7 +7,7 @@ CORE_HDRS := $(wildcard core/*.h)
 # on-disk constants, and the command-line parser both frontends share.
 CORE_PUBLIC_HDRS := core/vhdx.h core/vhdx_env.h core/vhdx_base.h core/vhdx_text.h \
 	core/vhdx_create.h core/vhdx_read.h core/vhdx_parent.h core/vhdx_data.h core/vhdx_format.h core/vhdx_cli.h \
-	core/vhdx_describe.h core/vhdx_identify.h core/vhdx_bmap.h core/vhdx_sha256.h core/vhdx_url.h
+	core/vhdx_describe.h core/vhdx_convert.h core/vhdx_identify.h core/vhdx_bmap.h core/vhdx_sha256.h core/vhdx_url.h
 
 # No libc, no builtins turned back into calls, no loop->memset rewrites.
 CORE_FREESTANDING_FLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib \

@@ -5,6 +5,7 @@
  * spelled out (so a plan can be replayed exactly).
  */
 #include "vhdx_describe.h"
+#include "vhdx_convert.h"
 #include "vhdx_internal.h"
 
 static const char *type_name(enum vhdx_type t)
@@ -181,4 +182,210 @@ void vhdx_plan_print_ex(const struct vhdx_plan *plan, const char *target, const 
 	vhdx_text_str(&t, "  command        ");
 	vhdx_plan_command_line(plan, target, parent, buf + t.pos, sizeof(buf) - t.pos);
 	line(ctx, buf);
+}
+
+/* ---- convert's plan ---- */
+
+/* "8 MiB (8388608 bytes)"; "513 bytes" once */
+static void size_pair_line(struct vhdx_text *t, uint64_t bytes)
+{
+	char unit[32];
+	size_t n = vhdx_size_to_text(bytes, unit, sizeof(unit));
+
+	vhdx_text_str(t, unit);
+	if (n > 6 && vhdx_str_eq_(unit + n - 6, " bytes"))
+		return;
+	vhdx_text_str(t, " (");
+	vhdx_text_u64(t, bytes);
+	vhdx_text_str(t, " bytes)");
+}
+
+static bool ends_in_colon(const char *s)
+{
+	return *s && s[vhdx_str_len_(s) - 1] == ':';
+}
+
+static void convert_source_line(const struct vhdx_convert *j, struct vhdx_text *t)
+{
+	const struct vhdx_reader *r = j->source;
+	char sum[120];
+
+	vhdx_text_str(t, "  source         ");
+	vhdx_text_str(t, j->cli->source);
+	vhdx_text_str(t, ends_in_colon(j->cli->source) ? " " : ": "); /* blk2: is a mapping */
+	if (!r->chain) {
+		vhdx_text_str(t, j->source_sector ? "raw block device, " : "raw file, ");
+		vhdx_text_size(t, j->size);
+		return;
+	}
+	vhdx_disk_summary(&r->chain->levels[0].disk, sum, sizeof(sum));
+	vhdx_text_str(t, sum);
+	if (r->chain->depth > 1) {
+		vhdx_text_str(t, ", a chain of ");
+		vhdx_text_u64(t, r->chain->depth);
+	}
+	if (r->chain->levels[0].through_log)
+		vhdx_text_str(t, ", its log read through the overlay (replay pending; not written)");
+}
+
+static void convert_vhdx_lines(const struct vhdx_convert *j, void (*line)(void *, const char *), void *ctx,
+			       struct vhdx_text *t)
+{
+	const struct vhdx_plan *pl = &j->plan;
+	bool fixed = pl->params.type == VHDX_TYPE_FIXED;
+
+	region_line(t, "  BAT            ", pl->bat_length, pl->bat_offset);
+	vhdx_text_str(t, " (");
+	vhdx_text_u64(t, pl->geom.bat_entries);
+	vhdx_text_str(t, fixed ? " entries, FULLY_PRESENT)" :
+				 " entries: ZERO for a block that reads as zeros, FULLY_PRESENT for the others)");
+	emit_line(line, ctx, t);
+	if (fixed) {
+		region_line(t, "  payload        ", pl->geom.payload_blocks << pl->geom.block_shift, pl->data_offset);
+		vhdx_text_str(t, ": every block stored, zeros written where the source reads as zeros");
+	} else {
+		vhdx_text_str(t, "  payload        at most ");
+		vhdx_text_u64(t, j->max_blocks);
+		vhdx_text_str(t, " of ");
+		vhdx_text_u64(t, pl->geom.payload_blocks);
+		vhdx_text_str(t, " blocks stored, from ");
+		vhdx_text_size(t, pl->data_offset);
+		vhdx_text_str(t, " in virtual order (blocks with data in the source; all-zero blocks take no space)");
+	}
+	emit_line(line, ctx, t);
+	vhdx_text_str(t, "  image size     ");
+	if (!fixed) {
+		vhdx_text_str(t, "at least ");
+		size_pair_line(t, pl->file_size);
+		vhdx_text_str(t, ", at most ");
+	}
+	size_pair_line(t, j->bound);
+	emit_line(line, ctx, t);
+	if (j->may_not_fit) {
+		vhdx_text_str(t, "  warning        may not fit: at most is ");
+		vhdx_text_str(t, j->may_not_fit);
+		vhdx_text_str(t, j->target.kind == VHDX_CONVERT_DEVICE ? "; if it does not, no VHDX signature is left" :
+					       "; if it does not, the file is removed");
+		emit_line(line, ctx, t);
+	}
+}
+
+static void convert_command_line(const struct vhdx_convert *j, struct vhdx_text *t)
+{
+	const struct vhdx_cli *cli = j->cli;
+	const struct vhdx_params *p = &j->plan.params;
+
+	vhdx_text_str(t, "  command        vhdx convert -O ");
+	if (j->output == VHDX_CONVERT_TO_VHDX) {
+		vhdx_text_str(t, "vhdx -t ");
+		vhdx_text_str(t, type_name(p->type));
+		vhdx_text_str(t, " -b ");
+		vhdx_text_size_arg(t, p->block_size);
+		vhdx_text_str(t, " --logical-sector-size ");
+		vhdx_text_u64(t, p->logical_sector_size);
+		vhdx_text_str(t, " --physical-sector-size ");
+		vhdx_text_u64(t, p->physical_sector_size);
+		vhdx_text_str(t, " --log-size ");
+		vhdx_text_size_arg(t, p->log_size);
+		if (!vhdx_str_eq_(p->creator, "vhdx " VHDX_VERSION)) {
+			vhdx_text_str(t, " --creator ");
+			quoted(t, p->creator);
+		}
+	} else {
+		vhdx_text_str(t, "raw");
+		if (cli->sparse)
+			vhdx_text_str(t, " --sparse");
+		if (cli->allow_sector_mismatch)
+			vhdx_text_str(t, " --allow-sector-mismatch");
+	}
+	if (cli->source_format == VHDX_FORMAT_RAW)
+		vhdx_text_str(t, " --source-format raw");
+	if (cli->force)
+		vhdx_text_str(t, " -f");
+	vhdx_text_str(t, " ");
+	quoted(t, cli->source);
+	vhdx_text_str(t, " ");
+	quoted(t, cli->target);
+}
+
+void vhdx_convert_describe(const struct vhdx_convert *j, const char *const *platform, size_t platform_count,
+			   void (*line)(void *ctx, const char *text), void *ctx)
+{
+	const struct vhdx_params *p = &j->plan.params;
+	bool to_vhdx = j->output == VHDX_CONVERT_TO_VHDX;
+	char buf[VHDX_DESCRIBE_LINE_MAX];
+	struct vhdx_text t;
+	size_t i;
+
+	vhdx_text_init(&t, buf, sizeof(buf));
+	vhdx_text_str(&t, "plan for ");
+	vhdx_text_str(&t, j->cli->target);
+	if (!ends_in_colon(j->cli->target))
+		vhdx_text_str(&t, ":");
+	emit_line(line, ctx, &t);
+	convert_source_line(j, &t);
+	emit_line(line, ctx, &t);
+	vhdx_text_str(&t, "  data           ");
+	size_pair_line(&t, j->data_bytes);
+	vhdx_text_str(&t, " stored in the source; the rest reads as zeros");
+	emit_line(line, ctx, &t);
+	if (to_vhdx) {
+		vhdx_text_str(&t, "  output         VHDX, ");
+		vhdx_text_str(&t, p->type == VHDX_TYPE_FIXED ? "fixed" : "dynamic (blocks that read as zeros not stored)");
+		vhdx_text_str(&t, ", ");
+		vhdx_text_size(&t, p->block_size);
+		vhdx_text_str(&t, " blocks, ");
+		vhdx_text_u64(&t, p->logical_sector_size);
+		vhdx_text_str(&t, "/");
+		vhdx_text_u64(&t, p->physical_sector_size);
+		vhdx_text_str(&t, " sectors, ");
+		vhdx_text_size(&t, p->log_size);
+		vhdx_text_str(&t, " log; virtual size ");
+		size_pair_line(&t, p->virtual_size);
+	} else {
+		vhdx_text_str(&t, "  output         raw disk, ");
+		size_pair_line(&t, j->size);
+	}
+	emit_line(line, ctx, &t);
+	if (j->mismatch[0]) {
+		vhdx_text_str(&t, "  note           ");
+		vhdx_text_str(&t, j->mismatch);
+		vhdx_text_str(&t, "; written anyway (--allow-sector-mismatch)");
+		emit_line(line, ctx, &t);
+	}
+	if (to_vhdx && j->sector_from_device) {
+		vhdx_text_str(&t, "  note           logical sector 4096: the source device has 4096-byte blocks "
+				  "(--logical-sector-size 512 to change)");
+		emit_line(line, ctx, &t);
+	}
+	if (to_vhdx && j->padded) {
+		vhdx_text_str(&t, "  note           the source's ");
+		vhdx_text_u64(&t, j->size);
+		vhdx_text_str(&t, " bytes are padded with zeros to whole ");
+		vhdx_text_u64(&t, p->logical_sector_size);
+		vhdx_text_str(&t, "-byte sectors");
+		emit_line(line, ctx, &t);
+	}
+	if (to_vhdx && (p->virtual_size >> vhdx_log2_(p->logical_sector_size)) & 1) {
+		vhdx_text_str(&t, "  note           an odd number of logical sectors: valid, but 7-Zip (26.02) "
+				  "refuses such images (its bug)");
+		emit_line(line, ctx, &t);
+	}
+	if (to_vhdx) {
+		convert_vhdx_lines(j, line, ctx, &t);
+	} else {
+		vhdx_text_str(&t, j->cli->sparse ? "  zeros          --sparse: zero ranges are skipped; the target must read "
+						   "as zeros there" :
+			       j->target.kind == VHDX_CONVERT_NEW_FILE ? "  zeros          a new file: zero ranges are "
+									 "left as holes" :
+			       "  zeros          zero ranges are written as zeros: the disk reads exactly as the source");
+		emit_line(line, ctx, &t);
+	}
+	for (i = 0; i < platform_count; i++)
+		line(ctx, platform[i]);
+	vhdx_text_str(&t, to_vhdx ? "  order          payload and BAT first, the VHDX signature last" :
+				    "  order          first MiB zeroed first and written last");
+	emit_line(line, ctx, &t);
+	convert_command_line(j, &t);
+	emit_line(line, ctx, &t);
 }

@@ -23,6 +23,7 @@
  */
 #include "efi_app.h"
 #include "vhdx_data.h"
+#include "vhdx_convert.h"
 
 #define EFI_CMP_BUF     (4u * 1024u * 1024u) /* [byte] both sides' read buffers */
 #define EFI_CMP_ESC_US  200000u              /* between two looks at the keyboard */
@@ -49,21 +50,10 @@ static int efi_cmp_progress(void *ctx, uint64_t done, uint64_t total)
 	return 0;
 }
 
-static BOOLEAN efi_disk_has_signature(struct efi_disk *d)
-{
-	size_t n = d->s.size < 4096 ? (size_t)d->s.size : 4096;
-	const uint8_t *p = d->scratch;
-
-	if (n < 8 || d->s.read(&d->s, 0, d->scratch, n) != VHDX_OK)
-		return FALSE;
-	return p[0] == 'v' && p[1] == 'h' && p[2] == 'd' && p[3] == 'x' && p[4] == 'f' && p[5] == 'i' &&
-	       p[6] == 'l' && p[7] == 'e';
-}
-
 EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HANDLE image)
 {
 	struct vhdx_cli c = *cli;
-	char why[VHDX_WHY_SIZE];
+	char why[VHDX_WHY_SIZE + VHDX_CHAIN_WHY_SIZE + 160];
 	EFI_STATUS st;
 	int err;
 
@@ -77,34 +67,25 @@ EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HAN
 	d->scratch = efi_pages_alloc(EFI_DISK_SCRATCH);
 	if (!d->scratch)
 		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
-	d->r.size = d->s.size;
-	d->r.scratch = d->scratch;
-	d->r.scratch_len = EFI_DISK_SCRATCH;
-	if (cli->source_format == VHDX_FORMAT_RAW ||
-	    (cli->source_format == VHDX_FORMAT_AUTO && !d->want_vhdx && !efi_disk_has_signature(d))) {
-		d->r.raw = &d->s;
-		return EFI_SUCCESS;
-	}
 	d->levels = AllocateZeroPool(VHDX_CHAIN_DEPTH_MAX * sizeof(*d->levels));
 	d->name = efi_chain_name(&d->t);
 	if (!d->levels || !d->name)
 		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
 	efi_chain_ops_init(&d->cops, &d->t);
-	why[0] = 0;
-	err = vhdx_chain_open(&d->chain, d->levels, VHDX_CHAIN_DEPTH_MAX, &d->s, d->name, &d->cops.ops,
-			      d->scratch, EFI_DISK_SCRATCH, why, sizeof(why));
+	err = vhdx_convert_open_source(&d->s, d->name, cli->source_format, d->want_vhdx, &d->cops.ops, &d->chain,
+				       d->levels, d->scratch, EFI_DISK_SCRATCH, &d->r, why, sizeof(why));
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %r", d->t.name, d->src.status);
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: %a: %r", d->t.name, why, d->src.status);
 	if (err)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot be read as a VHDX: %a", d->t.name,
-				     why[0] ? why : vhdx_strerror(err));
-	d->opened_chain = TRUE;
-	if (d->chain.verdict != VHDX_CHAIN_COMPLETE)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: its chain is broken at %a (%a): %a", d->t.name,
-				     d->levels[d->chain.failed_level].name,
-				     vhdx_chain_verdict_name(d->chain.verdict), d->chain.why);
-	d->r.chain = &d->chain;
-	d->r.size = d->levels[0].disk.geom.virtual_size;
+		return efi_con_failf(EFI_APP_REFUSED, L"%s: %a", d->t.name, why);
+	d->opened_chain = d->r.chain != NULL;
+	if (!d->r.chain) {
+		/* raw bytes: the reader's bounce page */
+		FreePool(d->levels);
+		d->levels = NULL;
+		d->r.scratch = d->scratch;
+		d->r.scratch_len = EFI_DISK_SCRATCH;
+	}
 	return EFI_SUCCESS;
 }
 

@@ -1,114 +1,65 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * efi_convert.c - `vhdx convert [options] SOURCE TARGET` in the UEFI shell:
- * deploy an image onto a disk, capture a disk into an image (issue 14).
+ * deploy an image onto a disk, capture a disk into an image (issue 14),
+ * through the core's convert job (core/vhdx_convert.h), as the host does.
  *
- * SOURCE is read by efi_disk_open (efi_compare.c): a VHDX file or device
- * (a child through its chain on its volume, a dirty log through the core's
- * view: the source is never written), or raw bytes (a device without the
- * signature, --source-format raw).  A file named *.vhdx / *.avhdx is read
- * as VHDX even without the signature, so that a broken golden image is
- * refused with the core's reason instead of being copied as raw bytes.
- * Output format: -O wins; else a TARGET named *.vhdx / *.avhdx gets VHDX,
- * anything else the raw disk.
+ * The core opens SOURCE (efi_disk_open, efi_compare.c: a VHDX file or
+ * device, a child through its chain on its volume, a dirty log through
+ * the core's view: the source is never written; or raw bytes; a file
+ * named *.vhdx / *.avhdx is read as VHDX even without the signature), picks
+ * the output (-O, else a *.vhdx / *.avhdx TARGET gets VHDX, anything else
+ * the raw disk), plans it and refuses what does not fit (a device too
+ * small, a size that is not a multiple of the device's blocks, a partition
+ * table that counts other sectors than the device's unless
+ * --allow-sector-mismatch, another logical sector size of a VHDX source
+ * without -f, an image that cannot fit the volume or a FAT file), prints
+ * the same plan lines as the host, and writes in the crash-safe order (raw:
+ * the first MiB zeroed and flushed first, written last; VHDX: payload and
+ * BAT first, the signature last).
  *
- * Raw output ("deploy", also raw -> raw): TARGET must be a block device.
- * Refused with one line, nothing written: the boot device and the disk
+ * Here, the rules only the firmware can apply: raw output goes onto a
+ * block device only (a FAT file holds under 4 GiB, and has no holes);
+ * refused with one line, nothing written: the boot device and the disk
  * under it, the device that holds SOURCE (or its volume), read-only or
- * absent media, a device smaller than the disk, a disk size that is not a
- * multiple of the device's blocks, a device that is not blank without
- * --force.  The first MiB is zeroed and flushed first and written last:
- * an interrupted deploy leaves a disk that does not look partitioned.
- * Zero ranges are written as zeros unless --sparse (then ZERO extents and
- * chunks that read as zeros are skipped: the device must read as zeros
- * there already).
- * A device whose blocks are not the sectors the image's partition table
- * counts (a 512-byte-sector image with an MBR or GPT onto a 4096-byte
- * device, or 4096 onto 512: GPT at LBA 1 is byte 512 to the image, byte
- * 4096 to the device; the core's vhdx_sector_mismatch says what counts as
- * a table): refused, its partitions would not be found and it would not
- * boot; --allow-sector-mismatch writes it anyway, with a plan note.  An
- * image without a table goes through when its size is a multiple of the
- * device's blocks (the bytes are the same); a size that is not is refused.
+ * absent media, a device or file that is not blank without --force.
+ * Then the prompt, exclusive access to a device (the drivers above it
+ * stopped, started again afterwards), ESC, the messages and the status.
+ * On any failure a file is deleted; a device holds no VHDX signature (the
+ * core writes it last and takes it back) or has its first MiB zero.
  *
- * VHDX output ("capture", "flatten"): the core's vhdx_image_write_from,
- * dynamic by default (blocks that read as zeros not stored) or -t fixed.
- * Sizes: a VHDX source's own block and sector sizes (another logical
- * sector size needs -f: its partition table counts sectors); a raw source
- * create's defaults, but 4096-byte logical sectors on a 4096-byte device.
- * A file TARGET: an existing one needs --force; the plan gives an upper
- * bound of the output and says when it may not fit (a FAT file stays
- * under 4 GiB, the volume's free space); the lower bound not fitting is
- * refused.  On any failure the file is deleted; a device holds no VHDX
- * signature (the core writes it last and takes it back).
- *
- * The deploy reads a DATA extent's chunks straight from the file that
- * holds them (one read of up to a chunk each, into the buffer the write
- * goes out from; the map done once per extent), in chunks that end on
- * multiples of the chunk size.  Hidden: `--bench-raw copy` runs, after
- * every refusal, the plan and the confirmation of a deploy, a plain copy
- * loop of the source's own bytes instead (efi_bench.c), the baseline the
- * deploy is measured against.
+ * Hidden: `--bench-raw copy` runs, after every refusal, the plan and the
+ * confirmation of a deploy, a plain copy loop of the source's own bytes
+ * instead (efi_bench.c), the baseline the deploy is measured against.
  *
  * Status: as efi_app.h says for convert.
  */
 #include "efi_app.h"
-#include "vhdx_identify.h"
+#include "vhdx_convert.h"
 
 #define EFI_CV_CHUNK     (16u << 20)  /* [byte] reads and writes (create's measured best) */
 #define EFI_CV_CHUNK_MIN (1u << 20)   /* [byte] when the firmware has less memory */
-#define EFI_CV_HEAD      (1u << 20)   /* [byte] zeroed first, written last */
-#define EFI_CV_FAT_MAX   0xFFFFFFFFull /* [byte] largest FAT file */
+#define EFI_CV_FAT_MAX   0xFFFFFFFFull /* [byte] largest FAT file (UEFI 2.x 13.3: FAT volumes) */
 
 struct efi_cv {
 	const struct vhdx_cli *cli;
 	EFI_HANDLE image;
 	struct efi_disk src;
 	struct efi_target t;
-	BOOLEAN to_vhdx;
-	UINT64 size;                /* [byte] the disk */
-	UINT64 data_bytes;          /* [byte] in DATA extents of the source */
-	const char *note;           /* a plan note, or NULL */
-	char mismatch[320];         /* --allow-sector-mismatch: the note of what is written anyway */
-	/* VHDX output */
-	struct vhdx_plan plan;
+	struct vhdx_convert job;
 	enum efi_rng_source rng;
-	UINT64 bound;               /* [byte] the output is at most this long */
-	const char *may_not_fit;    /* why, or NULL */
 	/* writing */
 	BOOLEAN exclusive;
 	EFI_FILE_HANDLE f;
 	BOOLEAN deleted;
-	struct efi_job job;
+	struct efi_job sink_job;
 	struct vhdx_sink sink;
 	UINT8 *buf;
 	UINTN buf_len;              /* [byte] chunk; buf has 4096 more (the core's BAT page) */
 	void *zeros;
-	BOOLEAN head_zeroed;
 	UINT64 t0;
 	UINT64 bench_from;          /* [byte] --bench-raw copy: of the source's file */
 };
-
-static BOOLEAN efi_cv_ends_with(const char *s, const char *suffix)
-{
-	UINTN n = 0, m = 0, i;
-
-	while (s[n])
-		n++;
-	while (suffix[m])
-		m++;
-	if (n < m)
-		return FALSE;
-	for (i = 0; i < m; i++) {
-		char c = s[n - m + i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != suffix[i])
-			return FALSE;
-	}
-	return TRUE;
-}
 
 /* ASCII case-insensitive equality (FAT names). */
 static BOOLEAN efi_cv_same_name(const char *a, const char *b)
@@ -125,11 +76,6 @@ static BOOLEAN efi_cv_same_name(const char *a, const char *b)
 		if (!x)
 			return TRUE;
 	}
-}
-
-static BOOLEAN efi_cv_is_vhdx_name(const char *s)
-{
-	return efi_cv_ends_with(s, ".vhdx") || efi_cv_ends_with(s, ".avhdx");
 }
 
 /* ---- refusals ---- */
@@ -212,249 +158,26 @@ static EFI_STATUS efi_cv_refuse_nonblank(struct efi_cv *cv)
 	return EFI_SUCCESS;
 }
 
-static EFI_STATUS efi_cv_count_data(struct efi_cv *cv)
-{
-	struct vhdx_extent e;
-	UINT64 off = 0;
-	int err;
-
-	while (off < cv->size) {
-		err = vhdx_reader_map(&cv->src.r, off, cv->size - off, &e);
-		if (err == VHDX_ERR_IO)
-			return efi_con_failf(EFI_APP_REFUSED, L"%a: read failed: %r", cv->cli->source,
-					     cv->src.src.status);
-		if (err)
-			return efi_con_failf(EFI_APP_REFUSED, L"%a: cannot map offset %ld: %a (see vhdx check)",
-					     cv->cli->source, off, vhdx_strerror(err));
-		if (e.kind == VHDX_EXTENT_DATA)
-			cv->data_bytes += e.length;
-		off += e.length;
-	}
-	return EFI_SUCCESS;
-}
-
-/* A partition table that counts other sectors than the device's blocks
- * (vhdx_sector_mismatch): refused unless --allow-sector-mismatch.  The
- * image's sectors: a VHDX's logical sector, a source device's block; a raw
- * file has none of its own (only a GPT then tells). */
-static EFI_STATUS efi_cv_refuse_sector_mismatch(struct efi_cv *cv)
-{
-	struct efi_target *t = &cv->t;
-	UINTN n = cv->size < VHDX_PARTITION_HEAD ? (UINTN)cv->size : VHDX_PARTITION_HEAD;
-	uint32_t image_sector = 0;
-	struct vhdx_text s;
-	char why[sizeof(cv->mismatch)];
-	UINT8 *head;
-	BOOLEAN mismatch;
-	int err;
-
-	if (cv->src.levels)
-		image_sector = cv->src.levels[0].disk.geom.logical_sector_size;
-	else if (cv->src.t.kind == EFI_TARGET_BLOCK)
-		image_sector = cv->src.t.bio.block_size;
-	head = AllocatePool(VHDX_PARTITION_HEAD);
-	if (!head)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
-	err = vhdx_reader_read(&cv->src.r, 0, head, n);
-	mismatch = !err && vhdx_sector_mismatch(head, n, image_sector, t->bio.block_size, why, sizeof(why));
-	FreePool(head);
-	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_REFUSED, L"%a: read failed: %r", cv->cli->source, cv->src.src.status);
-	if (err)
-		return efi_con_failf(EFI_APP_REFUSED, L"%a: cannot read its first sectors: %a (see vhdx check)",
-				     cv->cli->source, vhdx_strerror(err));
-	if (!mismatch)
-		return EFI_SUCCESS;
-	if (!cv->cli->allow_sector_mismatch)
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: %a; refusing to write it (--allow-sector-mismatch writes it anyway)",
-				     t->name, why);
-	vhdx_text_init(&s, cv->mismatch, sizeof(cv->mismatch));
-	vhdx_text_str(&s, why);
-	vhdx_text_str(&s, "; written anyway (--allow-sector-mismatch)");
-	cv->note = cv->mismatch;
-	return EFI_SUCCESS;
-}
-
-/* Raw output: onto a block device only. */
-static EFI_STATUS efi_cv_prepare_raw(struct efi_cv *cv)
-{
-	struct efi_target *t = &cv->t;
-	char a[40], b[40];
-
-	if (t->kind != EFI_TARGET_BLOCK)
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: raw output goes onto a block device (blk2:); for a file give a *.vhdx name or -O vhdx",
-				     t->name);
-	if (t->bio.size < cv->size) {
-		vhdx_size_to_text(cv->size, a, sizeof(a));
-		vhdx_size_to_text(t->bio.size, b, sizeof(b));
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: too small: the disk needs %a (%ld bytes), the device has %a (%ld bytes)",
-				     t->name, a, cv->size, b, t->bio.size);
-	}
-	if (cv->size % t->bio.block_size)
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: the disk's size %ld is not a multiple of the device's %d-byte blocks",
-				     t->name, cv->size, t->bio.block_size);
-	return efi_cv_refuse_sector_mismatch(cv);
-}
-
-/* VHDX output: the plan, its bounds, and what must not be tried. */
-static EFI_STATUS efi_cv_prepare_vhdx(struct efi_cv *cv)
-{
-	const struct vhdx_cli *cli = cv->cli;
-	struct efi_target *t = &cv->t;
-	struct vhdx_params p = cli->params;
-	char why[VHDX_WHY_SIZE];
-	UINT64 blocks = 0, room;
-	int err;
-
-	if (!cli->type_given)
-		p.type = VHDX_TYPE_DYNAMIC;
-	p.virtual_size = cv->size;
-	if (cv->src.levels) {
-		const struct vhdx_disk *d = &cv->src.levels[0].disk;
-
-		if (!cli->block_size_given)
-			p.block_size = d->geom.block_size;
-		if (!cli->physical_sector_given)
-			p.physical_sector_size = d->physical_sector_size;
-		if (!cli->logical_sector_given)
-			p.logical_sector_size = d->geom.logical_sector_size;
-		else if (p.logical_sector_size != d->geom.logical_sector_size && !cli->force)
-			return efi_con_failf(EFI_APP_REFUSED,
-					     L"--logical-sector-size: the source has %d-byte sectors (its partition table counts them); give -f to write %d",
-					     d->geom.logical_sector_size, p.logical_sector_size);
-	} else if (!cli->logical_sector_given && cv->src.t.kind == EFI_TARGET_BLOCK &&
-		   cv->src.t.bio.block_size == 4096) {
-		p.logical_sector_size = 4096;
-		cv->note = "logical sector 4096: the source device has 4096-byte blocks (--logical-sector-size 512 to change)";
-	}
-	cv->rng = efi_rng_guid(&p.file_write_guid);
-	efi_rng_guid(&p.data_write_guid);
-	efi_rng_guid(&p.page83);
-	why[0] = 0;
-	err = vhdx_plan_init(&cv->plan, &p, why, sizeof(why));
-	if (err)
-		return efi_con_failf(efi_status_of(err), L"%a: %a", cli->source, why[0] ? why : vhdx_strerror(err));
-
-	/* the bound: every block that holds a DATA extent stored */
-	if (p.type == VHDX_TYPE_FIXED) {
-		cv->bound = cv->plan.file_size;
-	} else {
-		err = vhdx_fill_estimate(&cv->plan, &cv->src.r, &blocks);
-		if (err == VHDX_ERR_IO)
-			return efi_con_failf(EFI_APP_REFUSED, L"%a: read failed: %r", cli->source,
-					     cv->src.src.status);
-		if (err)
-			return efi_con_failf(EFI_APP_REFUSED, L"%a: cannot map it: %a", cli->source,
-					     vhdx_strerror(err));
-		cv->bound = cv->plan.data_offset + blocks * cv->plan.geom.block_size;
-		if (cv->bound < cv->plan.file_size)
-			cv->bound = cv->plan.file_size;
-	}
-
-	if (t->kind == EFI_TARGET_BLOCK) {
-		if (cv->plan.file_size > t->bio.size)
-			return efi_con_failf(EFI_APP_REFUSED,
-					     L"%s: too small: the image needs at least %ld bytes, the device has %ld",
-					     t->name, cv->plan.file_size, t->bio.size);
-		if (cv->bound > t->bio.size)
-			cv->may_not_fit = "more than the device holds, if that many blocks hold data";
-		return EFI_SUCCESS;
-	}
-	/* a file: UEFI filesystems are FAT (UEFI 2.x 13.3), no file reaches 4 GiB */
-	room = t->free_space == ~0ull ? ~0ull : t->free_space + t->old_size;
-	if (cv->plan.file_size > EFI_CV_FAT_MAX)
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: the image needs at least %ld bytes; a FAT file holds at most 4 GiB - 1",
-				     t->name, cv->plan.file_size);
-	if (cv->plan.file_size > room)
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: too small: the image needs at least %ld bytes, the volume has %ld free",
-				     t->name, cv->plan.file_size, room);
-	if (cv->bound > EFI_CV_FAT_MAX)
-		cv->may_not_fit = "over 4 GiB - 1, which a FAT32 file cannot hold, if that many blocks hold data";
-	else if (cv->bound > room)
-		cv->may_not_fit = "more than the volume has free, if that many blocks hold data";
-	return EFI_SUCCESS;
-}
-
 /* ---- the plan ---- */
 
+static void efi_cv_line(void *ctx, const char *text)
+{
+	(void)ctx;
+	efi_con_line(NULL, text);
+}
+
+/* The plan's lines from the core, with the target as the firmware sees it. */
 static void efi_cv_plan(struct efi_cv *cv)
 {
-	const struct vhdx_cli *cli = cv->cli;
 	const struct efi_target *t = &cv->t;
-	char line[700], sum[120];
+	char target[400], guids[64], buffer[80];
+	const char *platform[3] = { target, guids, buffer };
+	size_t n = 0;
 	struct vhdx_text s;
 
-	vhdx_text_init(&s, line, sizeof(line));
-	vhdx_text_str(&s, "plan for ");
-	vhdx_text_str(&s, cli->target);
-	if (!efi_cv_ends_with(cli->target, ":"))
-		vhdx_text_str(&s, ":");
-	vhdx_text_str(&s, "\n  source         ");
-	vhdx_text_str(&s, cli->source);
-	vhdx_text_str(&s, efi_cv_ends_with(cli->source, ":") ? " " : ": "); /* blk2: is a mapping */
-	if (cv->src.levels) {
-		vhdx_disk_summary(&cv->src.levels[0].disk, sum, sizeof(sum));
-		vhdx_text_str(&s, sum);
-		if (cv->src.chain.depth > 1) {
-			vhdx_text_str(&s, ", a chain of ");
-			vhdx_text_u64(&s, cv->src.chain.depth);
-		}
-		if (cv->src.levels[0].through_log)
-			vhdx_text_str(&s, ", its log read through the overlay (replay pending; not written)");
-	} else {
-		vhdx_text_str(&s, cv->src.t.kind == EFI_TARGET_BLOCK ? "raw block device, " : "raw file, ");
-		vhdx_text_size(&s, cv->size);
-	}
-	efi_con_line(NULL, line);
-
-	vhdx_text_init(&s, line, sizeof(line));
-	vhdx_text_str(&s, "  data           ");
-	vhdx_text_size(&s, cv->data_bytes);
-	vhdx_text_str(&s, " (");
-	vhdx_text_u64(&s, cv->data_bytes);
-	vhdx_text_str(&s, " bytes) stored in the source; the rest reads as zeros");
-	efi_con_line(NULL, line);
-
-	vhdx_text_init(&s, line, sizeof(line));
-	if (!cv->to_vhdx) {
-		vhdx_text_str(&s, "  output         raw disk, ");
-	} else {
-		const struct vhdx_params *p = &cv->plan.params;
-
-		vhdx_text_str(&s, "  output         VHDX, ");
-		vhdx_text_str(&s, p->type == VHDX_TYPE_FIXED ? "fixed" : "dynamic (blocks that read as zeros not stored)");
-		vhdx_text_str(&s, ", ");
-		vhdx_text_size(&s, p->block_size);
-		vhdx_text_str(&s, " blocks, ");
-		vhdx_text_u64(&s, p->logical_sector_size);
-		vhdx_text_str(&s, "/");
-		vhdx_text_u64(&s, p->physical_sector_size);
-		vhdx_text_str(&s, " sectors, ");
-		vhdx_text_size(&s, p->log_size);
-		vhdx_text_str(&s, " log; virtual size ");
-	}
-	vhdx_text_size(&s, cv->size);
-	vhdx_text_str(&s, " (");
-	vhdx_text_u64(&s, cv->size);
-	vhdx_text_str(&s, " bytes)");
-	efi_con_line(NULL, line);
-
-	if (cv->note) {
-		vhdx_text_init(&s, line, sizeof(line));
-		vhdx_text_str(&s, "  note           ");
-		vhdx_text_str(&s, cv->note);
-		efi_con_line(NULL, line);
-	}
-
-	vhdx_text_init(&s, line, sizeof(line));
+	vhdx_text_init(&s, target, sizeof(target));
 	vhdx_text_str(&s, "  target         ");
-	vhdx_text_str(&s, cli->target);
+	vhdx_text_str(&s, cv->cli->target);
 	if (t->kind == EFI_TARGET_BLOCK) {
 		vhdx_text_str(&s, " = ");
 		efi_text_add16(&s, t->dev->dp_text);
@@ -486,72 +209,16 @@ static void efi_cv_plan(struct efi_cv *cv)
 			vhdx_text_size(&s, t->free_space);
 		vhdx_text_str(&s, " free");
 	}
-	efi_con_line(NULL, line);
-
-	vhdx_text_init(&s, line, sizeof(line));
-	if (!cv->to_vhdx) {
-		vhdx_text_str(&s, cli->sparse ?
-			      "  zeros          --sparse: zero ranges are skipped; the device must read as zeros there" :
-			      "  zeros          zero ranges are written as zeros: the disk reads exactly as the source");
-		efi_con_line(NULL, line);
-		efi_con_line(NULL, "  order          first MiB zeroed first and written last");
-	} else {
-		vhdx_text_str(&s, "  size           at least ");
-		vhdx_text_u64(&s, cv->plan.file_size);
-		vhdx_text_str(&s, " bytes, at most ");
-		vhdx_text_u64(&s, cv->bound);
-		vhdx_text_str(&s, " (");
-		vhdx_text_size(&s, cv->bound);
-		vhdx_text_str(&s, ")");
-		efi_con_line(NULL, line);
-		if (cv->may_not_fit) {
-			vhdx_text_init(&s, line, sizeof(line));
-			vhdx_text_str(&s, "  warning        may not fit: at most is ");
-			vhdx_text_str(&s, cv->may_not_fit);
-			vhdx_text_str(&s, t->kind == EFI_TARGET_FILE ? "; if it does not, the file is removed" :
-				      "; if it does not, no VHDX signature is left");
-			efi_con_line(NULL, line);
-		}
-		efi_con_line(NULL, cv->rng == EFI_RNG_FROM_PROTOCOL ? "  GUIDs          from EFI_RNG_PROTOCOL" :
-			    "  GUIDs          from the fallback mix (no EFI_RNG_PROTOCOL)");
-		efi_con_line(NULL, "  order          payload and BAT first, the VHDX signature last");
-	}
-
-	vhdx_text_init(&s, line, sizeof(line));
-	vhdx_text_str(&s, "  command        vhdx convert -O ");
-	if (cv->to_vhdx) {
-		vhdx_text_str(&s, "vhdx -t ");
-		vhdx_text_str(&s, cv->plan.params.type == VHDX_TYPE_FIXED ? "fixed" : "dynamic");
-		vhdx_text_str(&s, " -b ");
-		vhdx_text_size_arg(&s, cv->plan.params.block_size);
-		vhdx_text_str(&s, " --logical-sector-size ");
-		vhdx_text_u64(&s, cv->plan.params.logical_sector_size);
-		vhdx_text_str(&s, " --physical-sector-size ");
-		vhdx_text_u64(&s, cv->plan.params.physical_sector_size);
-		vhdx_text_str(&s, " --log-size ");
-		vhdx_text_size_arg(&s, cv->plan.params.log_size);
-	} else {
-		vhdx_text_str(&s, "raw");
-		if (cli->sparse)
-			vhdx_text_str(&s, " --sparse");
-		if (cli->allow_sector_mismatch)
-			vhdx_text_str(&s, " --allow-sector-mismatch");
-	}
-	if (cli->source_format == VHDX_FORMAT_RAW)
-		vhdx_text_str(&s, " --source-format raw");
-	if (cli->force)
-		vhdx_text_str(&s, " -f");
-	vhdx_text_str(&s, " ");
-	vhdx_text_str(&s, cli->source);
-	vhdx_text_str(&s, " ");
-	vhdx_text_str(&s, cli->target);
-	efi_con_line(NULL, line);
-
-	vhdx_text_init(&s, line, sizeof(line));
+	platform[n++] = target;
+	if (cv->job.output == VHDX_CONVERT_TO_VHDX)
+		platform[n++] = cv->rng == EFI_RNG_FROM_PROTOCOL ? "  GUIDs          from EFI_RNG_PROTOCOL" :
+				"  GUIDs          from the fallback mix (no EFI_RNG_PROTOCOL)";
+	vhdx_text_init(&s, buffer, sizeof(buffer));
 	vhdx_text_str(&s, "  buffer         ");
 	vhdx_text_size(&s, cv->buf_len);
 	vhdx_text_str(&s, " reads and writes; ESC aborts");
-	efi_con_line(NULL, line);
+	platform[n++] = buffer;
+	vhdx_convert_describe(&cv->job, platform, n, efi_cv_line, NULL);
 }
 
 /* ---- writing ---- */
@@ -585,10 +252,10 @@ static EFI_STATUS efi_cv_open_target(struct efi_cv *cv)
 	struct efi_target *t = &cv->t;
 	EFI_STATUS st;
 
-	ZeroMem(&cv->job, sizeof(cv->job));
-	cv->job.quiet = cv->cli->quiet;
-	cv->job.zeros = cv->zeros;
-	cv->job.zeros_len = cv->buf_len;
+	ZeroMem(&cv->sink_job, sizeof(cv->sink_job));
+	cv->sink_job.quiet = cv->cli->quiet;
+	cv->sink_job.zeros = cv->zeros;
+	cv->sink_job.zeros_len = cv->buf_len;
 	if (t->kind == EFI_TARGET_BLOCK) {
 		EFI_BLOCK_IO *bio = NULL;
 
@@ -603,7 +270,7 @@ static EFI_STATUS efi_cv_open_target(struct efi_cv *cv)
 					     t->name, EFI_ERROR(st) ? st : EFI_MEDIA_CHANGED);
 		}
 		cv->exclusive = TRUE;
-		cv->job.bio = &t->bio;
+		cv->sink_job.bio = &t->bio;
 	} else {
 		st = t->root->Open(t->root, &cv->f, t->path,
 				   EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE, 0);
@@ -623,9 +290,9 @@ static EFI_STATUS efi_cv_open_target(struct efi_cv *cv)
 			cv->f = NULL;
 			return efi_con_failf(EFI_APP_FAILED, L"%s: cannot create: %r", t->name, st);
 		}
-		cv->job.file = cv->f;
+		cv->sink_job.file = cv->f;
 	}
-	efi_sink_init(&cv->sink, &cv->job);
+	efi_sink_init(&cv->sink, &cv->sink_job);
 	cv->t0 = efi_clock_us();
 	return EFI_SUCCESS;
 }
@@ -635,9 +302,9 @@ static EFI_STATUS efi_cv_close_target(struct efi_cv *cv, BOOLEAN ok)
 {
 	EFI_STATUS st = EFI_SUCCESS;
 
-	if (cv->job.printed && !cv->job.aborted)
+	if (cv->sink_job.printed && !cv->sink_job.aborted)
 		efi_con_utf8("\n");
-	cv->job.printed = FALSE;
+	cv->sink_job.printed = FALSE;
 	if (cv->f && !ok) {
 		cv->f->Delete(cv->f);
 		cv->deleted = TRUE;
@@ -663,140 +330,19 @@ static void efi_cv_done(struct efi_cv *cv)
 		return;
 	vhdx_text_init(&s, line, sizeof(line));
 	vhdx_text_str(&s, "done: wrote ");
-	vhdx_text_u64(&s, cv->job.bytes);
+	vhdx_text_u64(&s, cv->sink_job.bytes);
 	vhdx_text_str(&s, " bytes in ");
 	vhdx_text_u64(&s, ms);
 	vhdx_text_str(&s, " ms (");
-	vhdx_text_u64(&s, cv->size / 1024 * 1000 / ms / 1024);
+	vhdx_text_u64(&s, cv->job.size / 1024 * 1000 / ms / 1024);
 	vhdx_text_str(&s, " MiB/s of the disk, ");
-	vhdx_text_u64(&s, cv->job.io_us / 1000);
+	vhdx_text_u64(&s, cv->sink_job.io_us / 1000);
 	vhdx_text_str(&s, " ms in the firmware's writes), flushed\nconverted ");
 	vhdx_text_str(&s, cv->cli->source);
 	vhdx_text_str(&s, " to ");
 	vhdx_text_str(&s, cv->cli->target);
 	efi_con_line(NULL, line);
 }
-
-/* ---- deploy: the disk onto a device, raw ---- */
-
-/* How a deploy ended, as one line and a status. */
-static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, const CHAR16 *what, UINT64 off, EFI_STATUS why)
-{
-	const CHAR16 *left = cv->head_zeroed ?
-		L"its first MiB is zero (no partition table), the rest is partly written" :
-		L"zeroing its first MiB failed: the device is as the failure left it";
-
-	if (cv->job.printed && !cv->job.aborted)
-		efi_con_utf8("\n");
-	cv->job.printed = FALSE;
-	if (cv->job.aborted)
-		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC after %ld bytes; %s", cv->t.name,
-				     cv->job.bytes, left);
-	return efi_con_failf(EFI_APP_FAILED, L"%s: %s failed at byte %ld: %r; %s", cv->t.name, what, off, why,
-			     left);
-}
-
-/* The file that holds a DATA extent's bytes: its level's (through the
- * log view when the log is read through; vhdx_map's file_offset is in
- * it), or the raw source. */
-static const struct vhdx_source *efi_cv_data_source(const struct efi_cv *cv, const struct vhdx_extent *e)
-{
-	const struct vhdx_chain_level *l;
-
-	if (!cv->src.levels)
-		return &cv->src.s;
-	l = &cv->src.levels[e->level];
-	return l->through_log ? &l->view.source : &l->src;
-}
-
-/*
- * n bytes of a DATA extent at disk offset off into the buffer: whole
- * pages straight from the extent's file in one read (the map already
- * done, by the caller: no BAT page read again per chunk, which on a FAT
- * file is also a seek back to the BAT and forward again through the
- * cluster chain); anything else through the reader.
- */
-static int efi_cv_read_data(struct efi_cv *cv, const struct vhdx_extent *e, UINT64 off, size_t n)
-{
-	const struct vhdx_source *src = efi_cv_data_source(cv, e);
-	int err;
-
-	if ((e->file_offset | n) & (VHDX_READER_PAGE - 1))
-		return vhdx_reader_read(&cv->src.r, off, cv->buf, n);
-	err = src->read(src, e->file_offset, cv->buf, n);
-	return err > 0 ? VHDX_ERR_IO : err;
-}
-
-static EFI_STATUS efi_cv_deploy(struct efi_cv *cv)
-{
-	const struct vhdx_reader *r = &cv->src.r;
-	const struct vhdx_sink *k = &cv->sink;
-	UINT64 size = cv->size, head = size < EFI_CV_HEAD ? size : EFI_CV_HEAD, off, n;
-	struct vhdx_extent e;
-	int err;
-
-	/* 1. the first MiB zeroed and flushed before anything else */
-	if (k->zero(k, 0, head) || k->flush(k))
-		return efi_cv_deploy_fail(cv, L"zeroing the first MiB", cv->job.failed_off, cv->job.status);
-	cv->head_zeroed = TRUE;
-	/* 2. the rest, extent by extent, a chunk at a time */
-	for (off = head; off < size;) {
-		err = vhdx_reader_map(r, off, size - off, &e);
-		if (err)
-			goto source_failed;
-		if (e.kind == VHDX_EXTENT_ZERO && cv->cli->sparse) {
-			off += e.length;
-			if (k->progress(k, off - head, size))
-				return efi_cv_deploy_fail(cv, NULL, 0, EFI_ABORTED);
-			continue;
-		}
-		for (; e.length; e.length -= n, e.file_offset += n, off += n) {
-			/* chunks end on multiples of the chunk: after the first
-			 * MiB a 15 MiB one, then whole ones that never straddle
-			 * a block of 16 MiB or more (one read each) */
-			n = cv->buf_len - (off & (cv->buf_len - 1));
-			if (n > e.length)
-				n = e.length;
-			if (e.kind == VHDX_EXTENT_ZERO) {
-				if (k->zero(k, off, n))
-					goto target_failed;
-			} else {
-				err = efi_cv_read_data(cv, &e, off, (size_t)n);
-				if (err)
-					goto source_failed;
-				if (!(cv->cli->sparse && vhdx_is_zero(cv->buf, (size_t)n)) &&
-				    k->write(k, off, cv->buf, (size_t)n))
-					goto target_failed;
-			}
-			/* the first MiB counts when it is written, last */
-			if (k->progress(k, off + n - head, size))
-				return efi_cv_deploy_fail(cv, NULL, 0, EFI_ABORTED);
-		}
-	}
-	if (k->flush(k))
-		goto target_failed;
-	/* 3. the first MiB last: from here on the disk may look partitioned */
-	if (k->progress(k, size - head, size))
-		return efi_cv_deploy_fail(cv, NULL, 0, EFI_ABORTED);
-	off = 0;
-	err = vhdx_reader_read(r, 0, cv->buf, (size_t)head);
-	if (err)
-		goto source_failed;
-	if (k->write(k, 0, cv->buf, (size_t)head) || k->flush(k))
-		goto target_failed;
-	k->progress(k, size, size); /* the "done" line; ESC no longer counts */
-	return EFI_SUCCESS;
-
-source_failed:
-	if (err == VHDX_ERR_IO)
-		return efi_cv_deploy_fail(cv, L"reading the source", off, cv->src.src.status);
-	return efi_con_failf(EFI_APP_FAILED, L"%a: cannot read offset %ld: %a (see vhdx check); %s: its first MiB is zero, the rest is partly written",
-			     cv->cli->source, off, vhdx_strerror(err), cv->t.name);
-target_failed:
-	return efi_cv_deploy_fail(cv, cv->job.failed_op ? L"writing" : L"I/O", cv->job.failed_off, cv->job.status);
-}
-
-/* ---- capture: a VHDX of the disk ---- */
 
 /* What a failed capture left: a device is read back, never assumed. */
 static const CHAR16 *efi_cv_left(struct efi_cv *cv)
@@ -813,63 +359,93 @@ static const CHAR16 *efi_cv_left(struct efi_cv *cv)
 		     L"the device holds nothing that looks like a VHDX";
 }
 
-static EFI_STATUS efi_cv_capture(struct efi_cv *cv)
+/* ---- the write ---- */
+
+/* How a deploy ended, as one line and a status. */
+static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 {
-	struct vhdx_fill_result res;
-	EFI_STATUS st;
-	int err;
+	const struct vhdx_convert *j = &cv->job;
+	const struct efi_job *k = &cv->sink_job;
+	const CHAR16 *left = j->head_zeroed ?
+		L"its first MiB is zero (no partition table), the rest is partly written" :
+		L"zeroing its first MiB failed: the device is as the failure left it";
 
-	ZeroMem(&res, sizeof(res));
-	err = vhdx_image_write_from(&cv->plan, &cv->sink, &cv->src.r, cv->buf, cv->buf_len + 4096, &res);
-	st = efi_cv_close_target(cv, err == VHDX_OK);
-	if (err == VHDX_OK && EFI_ERROR(st)) {
-		/* the file's last writes failed at Close; it stays, unusable */
-		return efi_con_failf(EFI_APP_FAILED, L"%s: closing the file failed: %r; do not use it",
-				     cv->t.name, st);
-	}
-	if (err == VHDX_OK) {
-		if (!cv->cli->quiet) {
-			char line[200];
-			struct vhdx_text s;
+	if (k->aborted || err == VHDX_ERR_ABORTED)
+		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC after %ld bytes; %s", cv->t.name, k->bytes,
+				     left);
+	if (j->source_failed && err == VHDX_ERR_IO)
+		return efi_con_failf(EFI_APP_FAILED, L"%s: reading the source failed at byte %ld: %r; %s", cv->t.name,
+				     j->failed_offset, cv->src.src.status, left);
+	if (j->source_failed)
+		return efi_con_failf(EFI_APP_FAILED, L"%a: cannot read offset %ld: %a (see vhdx check); %s: %s",
+				     cv->cli->source, j->failed_offset, vhdx_strerror(err), cv->t.name, left);
+	return efi_con_failf(EFI_APP_FAILED, L"%s: %s failed at byte %ld: %r; %s", cv->t.name,
+			     !j->head_zeroed ? L"zeroing the first MiB" : k->failed_op ? L"writing" : L"I/O",
+			     k->failed_off, k->status, left);
+}
 
-			vhdx_text_init(&s, line, sizeof(line));
-			vhdx_text_str(&s, "image of ");
-			vhdx_text_u64(&s, res.file_size);
-			vhdx_text_str(&s, " bytes: ");
-			vhdx_text_u64(&s, res.blocks_stored);
-			vhdx_text_str(&s, " blocks stored, ");
-			vhdx_text_u64(&s, res.blocks_zero);
-			vhdx_text_str(&s, " read as zeros (not stored)");
-			efi_con_line(NULL, line);
-		}
-		return EFI_SUCCESS;
-	}
-	if (err == VHDX_ERR_ABORTED || cv->job.aborted)
+/* How a capture ended, as one line and a status. */
+static EFI_STATUS efi_cv_capture_fail(struct efi_cv *cv, int err)
+{
+	const struct vhdx_convert *j = &cv->job;
+	const struct efi_job *k = &cv->sink_job;
+
+	if (err == VHDX_ERR_ABORTED || k->aborted)
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC; %s", cv->t.name, efi_cv_left(cv));
-	if (err == VHDX_ERR_IO && res.source_failed)
+	if (err == VHDX_ERR_IO && j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: reading the source failed near offset %ld: %r; %s",
-				     cv->cli->source, res.failed_offset, cv->src.src.status, efi_cv_left(cv));
-	if (res.source_failed)
+				     cv->cli->source, j->failed_offset, cv->src.src.status, efi_cv_left(cv));
+	if (j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: cannot read offset %ld: %a (see vhdx check); %s",
-				     cv->cli->source, res.failed_offset, vhdx_strerror(err), efi_cv_left(cv));
+				     cv->cli->source, j->failed_offset, vhdx_strerror(err), efi_cv_left(cv));
 	if (err == VHDX_ERR_IO) {
 		const CHAR16 *why = L"";
 
-		if (cv->t.kind == EFI_TARGET_FILE && cv->job.failed_off + cv->buf_len > EFI_CV_FAT_MAX)
+		if (cv->t.kind == EFI_TARGET_FILE && k->failed_off + cv->buf_len > EFI_CV_FAT_MAX)
 			why = L" (the file would pass 4 GiB - 1, which FAT cannot hold)";
-		else if (cv->t.kind == EFI_TARGET_FILE && cv->job.status == EFI_VOLUME_FULL)
+		else if (cv->t.kind == EFI_TARGET_FILE && k->status == EFI_VOLUME_FULL)
 			why = L" (the volume is full)";
-		else if (cv->t.kind == EFI_TARGET_BLOCK && cv->job.failed_off + cv->buf_len > cv->t.bio.size)
+		else if (cv->t.kind == EFI_TARGET_BLOCK && k->failed_off + cv->buf_len > cv->t.bio.size)
 			why = L" (the image outgrew the device)";
 		return efi_con_failf(EFI_APP_FAILED, L"%s: %a failed at byte %ld: %r%s; %s", cv->t.name,
-				     cv->job.failed_op ? cv->job.failed_op : "write", cv->job.failed_off,
-				     cv->job.status, why, efi_cv_left(cv));
+				     k->failed_op ? k->failed_op : "write", k->failed_off, k->status, why,
+				     efi_cv_left(cv));
 	}
 	if (err == VHDX_ERR_DEVFULL)
 		return efi_con_failf(EFI_APP_FAILED, L"%s: the image outgrew the device (%ld bytes): too many blocks hold data; %s",
 				     cv->t.name, cv->t.bio.size, efi_cv_left(cv));
-	return efi_con_failf(EFI_APP_FAILED,
-			     L"%s: writing failed: %a; %s", cv->t.name, vhdx_strerror(err), efi_cv_left(cv));
+	return efi_con_failf(EFI_APP_FAILED, L"%s: writing failed: %a; %s", cv->t.name, vhdx_strerror(err),
+			     efi_cv_left(cv));
+}
+
+static EFI_STATUS efi_cv_write(struct efi_cv *cv)
+{
+	const struct vhdx_fill_result *res = &cv->job.fill;
+	BOOLEAN to_vhdx = cv->job.output == VHDX_CONVERT_TO_VHDX;
+	EFI_STATUS st;
+	int err;
+
+	err = vhdx_convert_write(&cv->job, &cv->sink, cv->buf, cv->buf_len + 4096);
+	st = efi_cv_close_target(cv, err == VHDX_OK);
+	if (err)
+		return to_vhdx ? efi_cv_capture_fail(cv, err) : efi_cv_deploy_fail(cv, err);
+	if (EFI_ERROR(st)) /* the file's last writes failed at Close; it stays, unusable */
+		return efi_con_failf(EFI_APP_FAILED, L"%s: closing the file failed: %r; do not use it", cv->t.name, st);
+	if (to_vhdx && !cv->cli->quiet) {
+		char line[200];
+		struct vhdx_text s;
+
+		vhdx_text_init(&s, line, sizeof(line));
+		vhdx_text_str(&s, "image of ");
+		vhdx_text_u64(&s, res->file_size);
+		vhdx_text_str(&s, " bytes: ");
+		vhdx_text_u64(&s, res->blocks_stored);
+		vhdx_text_str(&s, " blocks stored, ");
+		vhdx_text_u64(&s, res->blocks_zero);
+		vhdx_text_str(&s, " read as zeros (not stored)");
+		efi_con_line(NULL, line);
+	}
+	return EFI_SUCCESS;
 }
 
 /* ---- the command ---- */
@@ -885,37 +461,35 @@ static EFI_STATUS efi_cv_bench_prepare(struct efi_cv *cv)
 	const struct vhdx_source *s = &cv->src.s;
 	struct vhdx_extent e;
 
-	if (cv->to_vhdx)
+	if (cv->job.output == VHDX_CONVERT_TO_VHDX)
 		return efi_con_fail(EFI_APP_REFUSED, "--bench-raw copy: only for a deploy (raw output onto a block device)");
 	cv->bench_from = 0;
-	if (cv->src.levels && !vhdx_reader_map(&cv->src.r, 0, cv->size, &e) && e.kind == VHDX_EXTENT_DATA &&
+	if (cv->src.levels && !vhdx_reader_map(&cv->src.r, 0, cv->job.size, &e) && e.kind == VHDX_EXTENT_DATA &&
 	    e.level == 0 && !(e.file_offset & (VHDX_READER_PAGE - 1)) && e.file_offset <= s->size &&
-	    cv->size <= s->size - e.file_offset)
+	    cv->job.size <= s->size - e.file_offset)
 		cv->bench_from = e.file_offset;
-	if (cv->size > s->size)
+	if (cv->job.size > s->size)
 		return efi_con_failf(EFI_APP_REFUSED,
 				     L"--bench-raw copy: %a holds %ld bytes, fewer than the %ld the deploy writes",
-				     cv->cli->source, s->size, cv->size);
+				     cv->cli->source, s->size, cv->job.size);
 	return EFI_SUCCESS;
 }
 
 static EFI_STATUS efi_cv_prepare(struct efi_cv *cv)
 {
 	const struct vhdx_cli *cli = cv->cli;
+	struct vhdx_convert *j = &cv->job;
 	struct vhdx_cli c = *cli;
+	char why[VHDX_CONVERT_NOTE_SIZE + 200];
+	UINT8 *head;
 	EFI_STATUS st;
+	int err;
 
-	cv->to_vhdx = cli->output_format == VHDX_FORMAT_VHDX ||
-		      (cli->output_format == VHDX_FORMAT_AUTO && efi_cv_is_vhdx_name(cli->target));
-	/* a file named as a VHDX must be one: refused with the core's reason */
 	cv->src.arg = cli->source;
-	cv->src.want_vhdx = efi_cv_is_vhdx_name(cli->source);
+	cv->src.want_vhdx = vhdx_convert_vhdx_name(cli->source);
 	st = efi_disk_open(&cv->src, cli, cv->image);
 	if (EFI_ERROR(st))
 		return st;
-	cv->size = cv->src.r.size;
-	if (cv->size == 0)
-		return efi_con_failf(EFI_APP_REFUSED, L"%a: an empty disk; nothing to convert", cli->source);
 	c.target = cli->target;
 	st = efi_target_resolve(&cv->t, &c, TRUE, cv->image);
 	if (EFI_ERROR(st))
@@ -923,13 +497,38 @@ static EFI_STATUS efi_cv_prepare(struct efi_cv *cv)
 	st = efi_cv_refuse_overlap(cv);
 	if (EFI_ERROR(st))
 		return st;
-	st = cv->to_vhdx ? efi_cv_prepare_vhdx(cv) : efi_cv_prepare_raw(cv);
-	if (EFI_ERROR(st))
-		return st;
-	st = efi_cv_refuse_nonblank(cv);
-	if (EFI_ERROR(st))
-		return st;
-	return efi_cv_count_data(cv);
+	j->cli = cli;
+	j->source = &cv->src.r;
+	j->source_sector = !cv->src.levels && cv->src.t.kind == EFI_TARGET_BLOCK ? cv->src.t.bio.block_size : 0;
+	if (vhdx_convert_output_of(cli) == VHDX_CONVERT_TO_RAW && cv->t.kind != EFI_TARGET_BLOCK)
+		return efi_con_failf(EFI_APP_REFUSED,
+				     L"%s: raw output goes onto a block device (blk2:); for a file give a *.vhdx name or -O vhdx",
+				     cv->t.name);
+	if (cv->t.kind == EFI_TARGET_BLOCK) {
+		j->target.kind = VHDX_CONVERT_DEVICE;
+		j->target.size = cv->t.bio.size;
+		j->target.sector = cv->t.bio.block_size;
+	} else {
+		j->target.kind = cv->t.exists ? VHDX_CONVERT_OLD_FILE : VHDX_CONVERT_NEW_FILE;
+		j->target.size = cv->t.old_size;
+		j->target.room = cv->t.free_space == ~0ull ? 0 : cv->t.free_space + cv->t.old_size;
+		j->target.file_max = EFI_CV_FAT_MAX;
+	}
+	head = AllocatePool(VHDX_PARTITION_HEAD);
+	if (!head)
+		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+	err = vhdx_convert_plan(j, head, why, sizeof(why));
+	FreePool(head);
+	if (err == VHDX_ERR_IO)
+		return efi_con_failf(EFI_APP_REFUSED, L"%a: %r", why, cv->src.src.status);
+	if (err)
+		return efi_con_fail(EFI_APP_REFUSED, why);
+	if (j->output == VHDX_CONVERT_TO_VHDX) {
+		cv->rng = efi_rng_guid(&j->plan.params.file_write_guid);
+		efi_rng_guid(&j->plan.params.data_write_guid);
+		efi_rng_guid(&j->plan.params.page83);
+	}
+	return efi_cv_refuse_nonblank(cv);
 }
 
 EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
@@ -971,18 +570,13 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 	if (EFI_ERROR(st))
 		goto out;
 	if (cli->bench) {
-		st = efi_bench_copy(&cv->src.s, &cv->src.src, cv->bench_from, &cv->t.bio, cv->size, cv->buf,
+		st = efi_bench_copy(&cv->src.s, &cv->src.src, cv->bench_from, &cv->t.bio, cv->job.size, cv->buf,
 				    cv->buf_len);
 		efi_cv_close_target(cv, !EFI_ERROR(st));
 		goto out;
 	}
-	if (cv->to_vhdx) {
-		st = efi_cv_capture(cv);
-	} else {
-		st = efi_cv_deploy(cv);
-		efi_cv_close_target(cv, !EFI_ERROR(st));
-	}
-	if (!EFI_ERROR(st))
+	st = efi_cv_write(cv);
+	if (!EFI_ERROR(st) && cv->job.output == VHDX_CONVERT_TO_RAW)
 		efi_cv_done(cv);
 out:
 	if (cv->f || cv->exclusive)

@@ -15,6 +15,7 @@
 
 #include "host_disk.h"
 #include "host_http.h"
+#include "vhdx_convert.h"
 #include "vhdx_url.h"
 
 #define DISK_SCRATCH_SIZE (1024u * 1024u) /* [byte] decoder, chain, BAT pages */
@@ -133,27 +134,15 @@ const struct vhdx_parent_ops host_parent_ops = {
 	.index_free = index_free,
 };
 
-/* 1: starts with the vhdxfile signature, 0: does not (or is shorter),
- * -1: the read failed (errno): a disk that cannot be read is never taken
- * for raw. */
-static int has_signature(const struct vhdx_source *src)
-{
-	char sig[8];
-
-	if (src->size < sizeof(sig))
-		return 0;
-	if (src->read(src, 0, sig, sizeof(sig))) {
-		const struct posix_target *t = src->ctx;
-
-		errno = t->saved_errno ? t->saved_errno : EIO;
-		return -1;
-	}
-	return memcmp(sig, "vhdxfile", sizeof(sig)) == 0;
-}
-
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
 {
-	char why[VHDX_WHY_SIZE];
+	return host_disk_open_named(d, path, format, false);
+}
+
+int host_disk_open_named(struct host_disk *d, const char *path, enum vhdx_format format, bool want_vhdx)
+{
+	struct vhdx_reader r;
+	char why[VHDX_WHY_SIZE + VHDX_CHAIN_WHY_SIZE + 160];
 	const char *what;
 	int fd, err;
 
@@ -184,22 +173,6 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 		return VHDX_EXIT_USAGE;
 	}
 opened:
-	if (format == VHDX_FORMAT_AUTO) {
-		int sig = has_signature(&d->src);
-
-		if (sig < 0) {
-			host_error("%s: read failed at offset 0: %s", path, strerror(errno));
-			host_disk_close(d);
-			return VHDX_EXIT_USAGE;
-		}
-		d->raw = !sig;
-	} else {
-		d->raw = format == VHDX_FORMAT_RAW;
-	}
-	if (d->raw) {
-		d->size = d->src.size;
-		return VHDX_EXIT_OK;
-	}
 	d->scratch_len = DISK_SCRATCH_SIZE;
 	d->scratch = malloc(d->scratch_len);
 	d->levels = calloc(VHDX_CHAIN_DEPTH_MAX, sizeof(*d->levels));
@@ -208,32 +181,22 @@ opened:
 		host_disk_close(d);
 		return VHDX_EXIT_USAGE;
 	}
-	why[0] = '\0';
-	err = vhdx_chain_open(&d->chain, d->levels, VHDX_CHAIN_DEPTH_MAX, &d->src, path, &host_parent_ops,
-			      d->scratch, d->scratch_len, why, sizeof(why));
+	err = vhdx_convert_open_source(&d->src, path, format, want_vhdx, &host_parent_ops, &d->chain, d->levels,
+				       d->scratch, d->scratch_len, &r, why, sizeof(why));
 	if (err) {
 		/* a parent's errno is kept by its own descriptor: EIO names it */
 		if (err == VHDX_ERR_IO && host_http_is(&d->t))
 			; /* the URL's failure is said, once, where it happened */
 		else if (err == VHDX_ERR_IO)
-			host_error("%s: read failed%s%s: %s", path, why[0] ? ": " : "", why,
-				   strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
+			host_error("%s: %s: %s", path, why, strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
 		else
-			host_error("%s: cannot be read as a VHDX: %s (see 'vhdx check %s')", path,
-				   why[0] ? why : vhdx_strerror(err), path);
+			host_error("%s: %s", path, why);
 		host_disk_close(d);
 		return VHDX_EXIT_USAGE;
 	}
-	d->opened_chain = true;
-	if (d->chain.verdict != VHDX_CHAIN_COMPLETE) {
-		const struct vhdx_chain_level *lv = &d->levels[d->chain.failed_level];
-
-		host_error("%s: its chain is broken at %s (%s): %s", path, lv->name,
-			   vhdx_chain_verdict_name(d->chain.verdict), d->chain.why);
-		host_disk_close(d);
-		return VHDX_EXIT_USAGE;
-	}
-	d->size = d->levels[0].disk.geom.virtual_size;
+	d->raw = !r.chain;
+	d->opened_chain = !d->raw;
+	d->size = r.size;
 	return VHDX_EXIT_OK;
 }
 

@@ -37,6 +37,9 @@ struct host_disk {
  * exit status; errors printed as one line.
  */
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format);
+/* The same; AUTO with @want_vhdx: a VHDX even without the signature (its
+ * reason then says why not), as convert reads a *.vhdx SOURCE. */
+int host_disk_open_named(struct host_disk *d, const char *path, enum vhdx_format format, bool want_vhdx);
 void host_disk_close(struct host_disk *d);
 
 /* The next extent from @off (at most @len): zeros or data.  0 or -1 (errno
@@ -48,8 +51,6 @@ int host_disk_read(struct host_disk *d, uint64_t off, void *buf, size_t len);
  * with holes found by SEEK_DATA; @page: VHDX_READER_PAGE bytes, a raw
  * disk's bounce buffer. */
 void host_disk_reader(struct host_disk *d, struct vhdx_reader *r, void *page);
-/* `convert` to a VHDX (host_convert_vhdx.c). */
-int host_convert_vhdx(const struct vhdx_cli *cli);
 /* True when @st is the file of any level of the disk. */
 bool host_disk_holds(const struct host_disk *d, const struct stat *st);
 /* "VHDX (dynamic, 1 GiB), a chain of 2" or "raw, 1 GiB". */

@@ -18,10 +18,20 @@
 #   \r\child.vhdx whose parent's name is a folder: refused, the rule named
 #   \dp\l0 .. l15: a chain of 16 levels; create refuses a 17th with the
 #     words every reader uses
+#   \cv\odd.bin: 100001 random bytes, a raw source not a whole number of
+#     sectors; \cv\kid.vhdx, an empty child of \cv\base.vhdx (data in
+#     two of its 1 MiB blocks)
+# `convert -n` of them (issue 19: convert is one job of the core): the
+# plan lines of vhdx.efi and of the host tool must be equal, but for the
+# lines that describe the target as each platform sees it (target,
+# overwrites, GUIDs, buffer) and the target's name: a dynamic VHDX, a
+# chain, a raw file to VHDX; a dynamic VHDX and a chain to raw (onto the
+# blank device in UEFI, a new file on the host: --sparse, so that both
+# leave zero ranges alone).
 # Lines are compared after the names are made the same: "fs0:\" and the
 # host folder dropped, '\' read as '/'.
 
-CHAIN_TAGS="chinfo chcheck chjson wcheck winfo wjson mcheck linfo lcheck rcheck dpcreate"
+CHAIN_TAGS="chinfo chcheck chjson wcheck winfo wjson mcheck linfo lcheck rcheck dpcreate cvdyn cvchain cvchain3 cvraw cvdeploy cvdeploychain"
 CHAIN_L="l/$(printf 'a%.0s' $(seq 200))/$(printf 'b%.0s' $(seq 45))" # 249 bytes
 
 # chain_setup DIR NSH: the images in DIR/ch and the commands in NSH.
@@ -65,7 +75,26 @@ chain_setup() {
 	nsh_run "$n" lcheck check "fs0:\\${CHAIN_L//\//\\}\\c2.vhdx"
 	nsh_run "$n" rcheck check 'fs0:\r\child.vhdx'
 	nsh_run "$n" dpcreate create -y -t differencing --parent 'fs0:\dp\l15.vhdx' 'fs0:\dp\l16.vhdx'
+	mkdir -p "$c/cv" && head -c 100001 /dev/urandom > "$c/cv/odd.bin" &&
+		"$V" create -q -s 8M -b 1M "$c/cv/base.vhdx" &&
+		qemu-io -f vhdx -c "write -P 0x5a 0 1M" -c "write -P 0xa5 5M 512K" "$c/cv/base.vhdx" >/dev/null &&
+		"$V" create -q -t differencing --parent "$c/cv/base.vhdx" "$c/cv/kid.vhdx" || return 1
+	local tag args
+	while read -r tag _ args; do
+		args=${args//BLANK/$CONVERT_DEV}
+		# shellcheck disable=SC2086
+		nsh_run "$n" "$tag" convert -n $args
+	done <<<"$CONVERT_CASES"
 }
+
+# tag | host target | arguments (BLANK: the blank device in UEFI)
+CONVERT_DEV=${BT:-"PciRoot(0x0)/Pci(0x5,0x0)"}
+CONVERT_CASES="cvdyn cv/b2.vhdx fs0:\cv\base.vhdx fs0:\cv\b2.vhdx
+cvchain cv/flat.vhdx -t fixed fs0:\cv\kid.vhdx fs0:\cv\flat.vhdx
+cvchain3 cv/c3.vhdx -b 2M fs0:\h\c2.vhdx fs0:\cv\c3.vhdx
+cvraw cv/odd.vhdx -b 1M fs0:\cv\odd.bin fs0:\cv\odd.vhdx
+cvdeploy cv/b.raw --sparse fs0:\cv\base.vhdx BLANK
+cvdeploychain cv/c2.raw --sparse -f fs0:\cv\kid.vhdx BLANK"
 
 # chain_esp DIR: the folders onto DIR/esp.img
 chain_esp() {
@@ -83,9 +112,56 @@ chain_esp() {
 		done
 		mcopy -i "$1/esp.img" "$c/$f/b.vhdx" "$c/$f/c1.vhdx" "$c/$f/c2.vhdx" "::$f" || return 1
 	done
-	mmd -i "$1/esp.img" ::r ::r/base.vhdx ::dp &&
+	mmd -i "$1/esp.img" ::r ::r/base.vhdx ::dp ::cv &&
 		mcopy -i "$1/esp.img" "$c/r/child.vhdx" ::r &&
-		mcopy -i "$1/esp.img" "$c"/dp/l*.vhdx ::dp
+		mcopy -i "$1/esp.img" "$c"/dp/l*.vhdx ::dp &&
+		mcopy -i "$1/esp.img" "$c/cv/odd.bin" "$c/cv/base.vhdx" "$c/cv/kid.vhdx" ::cv
+}
+
+# convert_norm TARGET-NAME: a plan's lines, the names made the same and the
+# platform's own lines (target, overwrites, GUIDs, buffer) left out
+convert_norm() {
+	sed -e 's|fs0:\\||g' -e 's|\\|/|g' -e "s|$1|TARGET|g" |
+		grep -vE '^  (target|overwrites|GUIDs|buffer) ' | grep -E '^(plan for |  [a-zA-Z])' || true
+}
+
+# convert_verify DIR: each UEFI plan against the host's on the same files
+convert_verify() {
+	local L=$1/serial.txt c=$1/ch V=$BUILD/host/vhdx tag htarget args rc host efi hargs etarget
+	while read -r tag htarget args; do
+		rc=$(rc_of "$L" "$tag")
+		if [ "$rc" != 0x0 ]; then
+			fail "convert plan $tag (vhdx.efi convert -n $args): %lasterror% '${rc:-none}': $(out_of "$L" "$tag" | head -c 400)"
+			continue
+		fi
+		hargs=${args//fs0:\\/}
+		hargs=${hargs//\\//}
+		hargs=${hargs//BLANK/$htarget}
+		# shellcheck disable=SC2086
+		host=$(cd "$c" && "$V" convert -n $hargs 2>&1 | convert_norm "$htarget")
+		etarget=${args##* }
+		etarget=${etarget#fs0:\\}
+		etarget=${etarget//\\//}
+		efi=$(out_of "$L" "$tag" | convert_norm "${etarget/BLANK/$CONVERT_DEV}")
+		if [ -n "$efi" ] && [ "$efi" = "$host" ] && grep -q '^  command ' <<<"$efi"; then
+			pass "convert plan $tag: the UEFI app's lines equal the host's (convert -n $hargs, $(wc -l <<<"$efi") lines)"
+		else
+			fail "convert plan $tag: UEFI and host differ (convert -n $args): UEFI: $efi // host: $host"
+		fi
+	done <<<"$CONVERT_CASES"
+	# what the plans must say, beyond agreeing
+	if out_of "$L" cvraw | grep -qF "  note           the source's 100001 bytes are padded with zeros to whole 512-byte sectors" &&
+	   out_of "$L" cvraw | grep -qF "virtual size 98 KiB (100352 bytes)"; then
+		pass "convert plan: UEFI pads a raw source to whole sectors, as the host does, and says so"
+	else
+		fail "convert plan: UEFI of a raw source of 100001 bytes: $(out_of "$L" cvraw | head -c 600)"
+	fi
+	if out_of "$L" cvdeploychain | grep -qF ': VHDX (differencing, 8 MiB), a chain of 2' &&
+	   out_of "$L" cvdeploychain | grep -qF '  data           2 MiB (2097152 bytes) stored in the source'; then
+		pass "convert plan: UEFI reads the chain of two for a deploy, 2 MiB of blocks with data in the parent"
+	else
+		fail "convert plan: UEFI deploy of cv\\kid.vhdx: $(out_of "$L" cvdeploychain | head -c 600)"
+	fi
 }
 
 # the lines that must agree: the chain's (info), the findings and closing
@@ -181,6 +257,7 @@ EOF
 	else
 		fail "chain: UEFI create below a chain of 16: rc ${rc:-none}: $(out_of "$L" dpcreate | head -c 600)"
 	fi
+	convert_verify "$d"
 	if out_of "$L" mcheck | grep -q '(parent.absent)'; then
 		pass "chain: UEFI check of a child without its parent: parent.absent (a warning, 0x0)"
 	else

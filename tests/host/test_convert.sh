@@ -340,6 +340,12 @@ old $((5 * M)) >old.raw
 refuse "onto an existing non-empty file without -f" old.raw "--force" -- -q img.vhdx old.raw
 truncate -s 64M holes.raw
 refuse "onto an existing file of holes without -f (README: a non-empty file needs --force)" holes.raw "--force" -- -q img.vhdx holes.raw
+# a *.vhdx source is a VHDX: without the signature it is refused with the
+# reader's reason, never copied as raw bytes (as vhdx.efi does)
+head -c $((2 * M)) /dev/urandom >broken.vhdx
+rm -f nothere.raw
+refuse "a *.vhdx source without the signature" nothere.raw "cannot be read as a VHDX" -- -q broken.vhdx nothere.raw
+[ ! -e nothere.raw ] && ok "a *.vhdx source without the signature: no target" || bad "a broken *.vhdx: target created"
 rm -f nothere.raw
 "$VHDX" convert -q missing.vhdx nothere.raw 2>err.txt
 one_line "a missing source" $? 2 && grep -q missing.vhdx err.txt && [ ! -e nothere.raw ] && ok "a missing source: refused, no target" ||

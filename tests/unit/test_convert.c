@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_convert.c - the core's convert job (vhdx_convert.h) on RAM sources
+ * and sinks: the source opened (raw, or refused as a VHDX when its name
+ * says it is one), the plan's refusals (a device too small, not a
+ * multiple of its blocks, VHDX options with a raw output, a partition
+ * table that counts other sectors), a raw source padded to whole sectors
+ * for a VHDX and the plan saying so, and the raw write judged by its
+ * bytes and its order: the first MiB zeroed and flushed before anything
+ * else and written last, after the last flush of the body; a new file's
+ * zero pages never written; ESC part-way leaves the first MiB zero; a
+ * failed source read is the source's.
+ */
+#include <stdio.h>
+
+#include "mem_sink.h"
+#include "mem_source.h"
+#include "test_util.h"
+#include "vhdx_convert.h"
+
+#define MiB (1024ull * 1024)
+#define DISK (3 * MiB)
+#define BUF_LEN (256u * 1024u + 4096u) /* chunks of 256 KiB */
+
+struct fixture {
+	uint8_t *disk;           /* the source's bytes */
+	struct mem_source ms;
+	struct vhdx_reader r;
+	uint8_t page[VHDX_READER_PAGE];
+	struct vhdx_cli cli;
+	struct vhdx_convert job;
+	struct mem_sink m;
+	uint8_t *buf;
+	char why[512];
+};
+
+/* A 3 MiB disk: a pattern in the first MiB and at 2 MiB + 8 KiB, zeros elsewhere. */
+static void fixture_init(struct fixture *f, uint64_t size, uint64_t target_size, uint32_t target_sector)
+{
+	uint64_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->disk = calloc(1, size ? size : 1);
+	assert_non_null(f->disk);
+	for (i = 0; i < size && i < MiB; i++)
+		f->disk[i] = (uint8_t)(i * 7 + 1);
+	for (i = 2 * MiB + 8192; i < size && i < 2 * MiB + 20000; i++)
+		f->disk[i] = (uint8_t)(i ^ 0x5a) | 1;
+	mem_source_init(&f->ms, f->disk, size, size);
+	f->cli.source = "disk.img";
+	f->cli.target = "blk2:";
+	f->job.cli = &f->cli;
+	f->job.target.kind = VHDX_CONVERT_DEVICE;
+	f->job.target.size = target_size;
+	f->job.target.sector = target_sector;
+	mem_sink_init(&f->m, target_size, 0xEE, target_sector);
+	f->buf = aligned_alloc(4096, BUF_LEN);
+	assert_non_null(f->buf);
+}
+
+static int open_raw(struct fixture *f)
+{
+	int err = vhdx_convert_open_source(&f->ms.src, f->cli.source, VHDX_FORMAT_AUTO, false, NULL, NULL, NULL,
+					   f->page, sizeof(f->page), &f->r, f->why, sizeof(f->why));
+
+	f->r.scratch = f->page;
+	f->r.scratch_len = sizeof(f->page);
+	f->job.source = &f->r;
+	return err;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	mem_sink_free(&f->m);
+	free(f->disk);
+	free(f->buf);
+}
+
+static int plan(struct fixture *f)
+{
+	uint8_t head[VHDX_PARTITION_HEAD];
+
+	assert_int_equal(open_raw(f), VHDX_OK);
+	return vhdx_convert_plan(&f->job, head, f->why, sizeof(f->why));
+}
+
+static void test_raw_onto_device(void **state)
+{
+	struct fixture f;
+	size_t i, last_flush = 0, head_write = 0;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	f.m.ops = calloc(1, sizeof(*f.m.ops));
+	f.m.ops_cap = 1;
+	assert_int_equal(plan(&f), VHDX_OK);
+	assert_int_equal(f.job.output, VHDX_CONVERT_TO_RAW);
+	assert_int_equal(f.job.size, DISK);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	assert_int_equal(f.m.data[DISK], 0xEE); /* past the disk: the device as it was */
+	/* the first MiB zeroed and flushed before anything else */
+	assert_true(f.m.ops_len > 3);
+	assert_true(f.m.ops[0].kind == MEM_OP_ZERO && f.m.ops[0].off == 0 && f.m.ops[0].len == MiB);
+	assert_int_equal(f.m.ops[1].kind, MEM_OP_FLUSH);
+	/* ... and written last, after the body's last flush, from its end:
+	 * byte 0 the very last write, then a flush */
+	for (i = 2; i < f.m.ops_len; i++) {
+		if (f.m.ops[i].kind == MEM_OP_WRITE && f.m.ops[i].off == 0)
+			head_write = i;
+		if (f.m.ops[i].kind == MEM_OP_FLUSH && i + 1 < f.m.ops_len)
+			last_flush = i;
+	}
+	assert_true(last_flush > 1);
+	assert_int_equal(head_write, f.m.ops_len - 2);
+	assert_int_equal(f.m.ops[f.m.ops_len - 1].kind, MEM_OP_FLUSH);
+	for (i = 2; i < last_flush; i++)
+		assert_true(f.m.ops[i].kind == MEM_OP_FLUSH || f.m.ops[i].off >= MiB);
+	for (i = last_flush + 1; i < head_write; i++)
+		assert_true(f.m.ops[i].kind == MEM_OP_WRITE && f.m.ops[i].off > f.m.ops[i + 1].off &&
+			    f.m.ops[i].off + f.m.ops[i].len <= MiB);
+	assert_int_equal(f.m.progress_last_done, DISK);
+	fixture_free(&f);
+}
+
+/* A new file reads as zeros: its zero pages are never written or zeroed. */
+static void test_raw_new_file_leaves_holes(void **state)
+{
+	struct fixture f;
+	size_t i;
+
+	(void)state;
+	fixture_init(&f, DISK, DISK, 512);
+	f.job.target.kind = VHDX_CONVERT_NEW_FILE;
+	memset(f.m.data, 0, DISK);
+	f.m.ops = calloc(1, sizeof(*f.m.ops));
+	f.m.ops_cap = 1;
+	assert_int_equal(plan(&f), VHDX_OK);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	for (i = 0; i < f.m.ops_len; i++) {
+		assert_int_not_equal(f.m.ops[i].kind, MEM_OP_ZERO);
+		if (f.m.ops[i].kind == MEM_OP_WRITE)
+			assert_false(f.m.ops[i].off >= MiB + 4096 && f.m.ops[i].off < 2 * MiB + 8192);
+	}
+	fixture_free(&f);
+}
+
+static void test_refusals(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, DISK, 2 * MiB, 512);
+	assert_int_equal(plan(&f), VHDX_ERR_RANGE);
+	assert_string_equal(f.why, "blk2:: too small: the disk needs 3 MiB (3145728 bytes), the device has "
+				   "2 MiB (2097152 bytes)");
+	assert_int_equal(f.m.writes + f.m.zeros + f.m.flushes, 0);
+	fixture_free(&f);
+
+	fixture_init(&f, DISK + 512, 4 * MiB, 4096);
+	assert_int_equal(plan(&f), VHDX_ERR_RANGE);
+	assert_non_null(strstr(f.why, "is not a multiple of the device's 4096-byte blocks"));
+	fixture_free(&f);
+
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	f.cli.block_size_given = true;
+	assert_int_equal(plan(&f), VHDX_ERR_INVAL);
+	assert_non_null(strstr(f.why, "the output here is raw"));
+	fixture_free(&f);
+
+	fixture_init(&f, 0, 4 * MiB, 512);
+	assert_int_equal(plan(&f), VHDX_ERR_RANGE);
+	assert_string_equal(f.why, "disk.img: an empty disk; nothing to convert");
+	fixture_free(&f);
+}
+
+static void collect(void *ctx, const char *text)
+{
+	char *all = ctx;
+
+	strcat(all, text);
+	strcat(all, "\n");
+}
+
+/* A GPT at byte 512 counts 512-byte sectors: onto 4096-byte blocks refused,
+ * or written with a note under --allow-sector-mismatch. */
+static void test_sector_mismatch(void **state)
+{
+	static char lines[8192];
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 4096);
+	memcpy(f.disk + 512, "EFI PART", 8);
+	assert_int_equal(plan(&f), VHDX_ERR_INVAL);
+	assert_non_null(strstr(f.why, "refusing to write it (--allow-sector-mismatch writes it anyway)"));
+	f.cli.allow_sector_mismatch = true;
+	assert_int_equal(plan(&f), VHDX_OK);
+	lines[0] = '\0';
+	vhdx_convert_describe(&f.job, NULL, 0, collect, lines);
+	assert_non_null(strstr(lines, "\n  note           sector size mismatch: the image's GPT"));
+	assert_non_null(strstr(lines, "; written anyway (--allow-sector-mismatch)\n"));
+	assert_non_null(strstr(lines, "  command        vhdx convert -O raw --allow-sector-mismatch disk.img blk2:\n"));
+	assert_true(strncmp(lines, "plan for blk2:\n", 15) == 0);
+	fixture_free(&f);
+}
+
+/* A raw source not a whole number of sectors becomes a VHDX padded with
+ * zeros to the next sector, and the plan says so. */
+static void test_vhdx_pads_raw_source(void **state)
+{
+	static char lines[8192];
+	const char *platform[1] = { "  target         (the frontend's)" };
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, 100001, 64 * MiB, 512);
+	f.cli.target = "odd.vhdx";
+	f.job.target.kind = VHDX_CONVERT_NEW_FILE;
+	assert_int_equal(plan(&f), VHDX_OK);
+	assert_int_equal(f.job.output, VHDX_CONVERT_TO_VHDX);
+	assert_int_equal(f.job.plan.params.virtual_size, 100352);
+	assert_true(f.job.padded);
+	lines[0] = '\0';
+	vhdx_convert_describe(&f.job, platform, 1, collect, lines);
+	assert_non_null(strstr(lines, "\n  note           the source's 100001 bytes are padded with zeros to whole "
+				     "512-byte sectors\n"));
+	assert_non_null(strstr(lines, "virtual size 98 KiB (100352 bytes)\n"));
+	assert_non_null(strstr(lines, "\n  target         (the frontend's)\n  order          payload and BAT first"));
+	fixture_free(&f);
+}
+
+/* A file named as a VHDX without the signature is refused, never raw. */
+static void test_vhdx_name_without_signature(void **state)
+{
+	struct fixture f;
+	struct vhdx_chain chain;
+	struct vhdx_chain_level *levels = calloc(VHDX_CHAIN_DEPTH_MAX, sizeof(*levels));
+	void *scratch = malloc(VHDX_OPEN_SCRATCH_MIN);
+	int err;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	err = vhdx_convert_open_source(&f.ms.src, "golden.vhdx", VHDX_FORMAT_AUTO, vhdx_convert_vhdx_name("golden.VHDX"),
+				       NULL, &chain, levels, scratch, VHDX_OPEN_SCRATCH_MIN, &f.r, f.why, sizeof(f.why));
+	assert_int_not_equal(err, VHDX_OK);
+	assert_true(strncmp(f.why, "cannot be read as a VHDX: ", 26) == 0);
+	assert_non_null(strstr(f.why, "(see 'vhdx check golden.vhdx')"));
+	assert_false(vhdx_convert_vhdx_name("disk.img"));
+	assert_true(vhdx_convert_vhdx_name("c.AVHDX"));
+	free(levels);
+	free(scratch);
+	fixture_free(&f);
+}
+
+/* ESC part-way: ABORTED, the first MiB zero; a failed read is the source's. */
+static void test_abort_and_source_failure(void **state)
+{
+	static const uint8_t zeros[MiB];
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	assert_int_equal(plan(&f), VHDX_OK);
+	f.m.abort_progress_at = 3;
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BUF_LEN), VHDX_ERR_ABORTED);
+	assert_true(f.job.head_zeroed);
+	assert_false(f.job.source_failed);
+	assert_memory_equal(f.m.data, zeros, MiB);
+	fixture_free(&f);
+
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	assert_int_equal(plan(&f), VHDX_OK);
+	f.ms.fail_at = f.ms.reads + 2;
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BUF_LEN), VHDX_ERR_IO);
+	assert_true(f.job.source_failed);
+	assert_true(f.job.failed_offset >= MiB);
+	assert_memory_equal(f.m.data, zeros, MiB);
+	fixture_free(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_raw_onto_device),
+		cmocka_unit_test(test_raw_new_file_leaves_holes),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_sector_mismatch),
+		cmocka_unit_test(test_vhdx_pads_raw_source),
+		cmocka_unit_test(test_vhdx_name_without_signature),
+		cmocka_unit_test(test_abort_and_source_failure),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
