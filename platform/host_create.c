@@ -96,7 +96,7 @@ static int create_plan(struct create_job *j)
 	if (err) {
 		host_error("%s%s%s", err == VHDX_ERR_DEVFULL ? target : "",
 			   err == VHDX_ERR_DEVFULL ? ": " : "", why);
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	if (j->tgt.is_block && j->plan.file_size > j->tgt.size) {
 		char need[32], have[32];
@@ -135,8 +135,7 @@ static int create_write(struct create_job *j)
 
 	j->scratch = aligned_alloc(4096, HOST_SCRATCH_SIZE);
 	if (!j->scratch) {
-		host_error("out of memory");
-		return VHDX_EXIT_FAILED;
+		return host_out_of_memory();
 	}
 	/* a signal before the first write: nothing written, nothing to undo */
 	err = host_interrupted ? VHDX_ERR_ABORTED :

@@ -183,9 +183,8 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 	d->scratch = malloc(d->scratch_len);
 	d->levels = calloc(VHDX_CHAIN_DEPTH_MAX, sizeof(*d->levels));
 	if (!d->scratch || !d->levels) {
-		host_error("out of memory");
 		host_disk_close(d);
-		return VHDX_EXIT_USAGE;
+		return host_out_of_memory();
 	}
 	why[0] = '\0';
 	err = vhdx_chain_open(&d->chain, d->levels, VHDX_CHAIN_DEPTH_MAX, &d->src, path, &host_parent_ops,
@@ -199,7 +198,7 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 			host_error("%s: cannot be read as a VHDX: %s (see 'vhdx check %s')", path,
 				   why[0] ? why : vhdx_strerror(err), path);
 		host_disk_close(d);
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	d->opened_chain = true;
 	if (d->chain.verdict != VHDX_CHAIN_COMPLETE) {

@@ -96,9 +96,8 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		return st;
 	scratch = malloc(scratch_len);
 	if (!scratch) {
-		host_error("out of memory");
 		close(r.t.fd);
-		return VHDX_EXIT_USAGE;
+		return host_out_of_memory();
 	}
 	err = vhdx_examine(&src, cli->target, &hc->chain, hc->levels, VHDX_CHAIN_DEPTH_MAX,
 			   &host_parent_ops, scratch, scratch_len, info, print_finding, o, &hc->walked);
@@ -110,7 +109,7 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		else
 			host_error("%s: reader failed: %s", cli->target, vhdx_strerror(err));
 		close(r.t.fd);
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	close(r.t.fd);
 	return VHDX_EXIT_OK;
@@ -128,8 +127,7 @@ static struct host_read *read_target(const struct vhdx_cli *cli, struct check_ou
 	struct host_read *rd = calloc(1, sizeof(*rd));
 
 	if (!rd) {
-		host_error("out of memory");
-		*ret_status = VHDX_EXIT_USAGE;
+		*ret_status = host_out_of_memory();
 		return NULL;
 	}
 	*ret_status = run_check(cli, &rd->info, &rd->hc, o);
