@@ -222,26 +222,25 @@ int efi_target_signature(struct efi_target *t)
 {
 	UINT8 *p = efi_pages_alloc(4096);
 	BOOLEAN sig = FALSE;
+	UINTN n = 8; /* [byte] read: the signature's, or a block */
 	EFI_STATUS st;
 
 	if (!p)
 		return -1;
 	if (t->kind == EFI_TARGET_BLOCK) {
-		st = efi_bio_read(&t->bio, 0, p, t->bio.block_size);
+		n = t->bio.block_size;
+		st = efi_bio_read(&t->bio, 0, p, n);
 	} else {
 		EFI_FILE_HANDLE f;
-		UINTN n = 8;
 
 		st = t->root->Open(t->root, &f, t->path, EFI_FILE_MODE_READ, 0);
 		if (!EFI_ERROR(st)) {
 			st = f->Read(f, &n, p);
-			if (n < 8)
-				ZeroMem(p, 8);
 			f->Close(f);
 		}
 	}
 	if (!EFI_ERROR(st))
-		sig = CompareMem(p, "vhdxfile", 8) == 0;
+		sig = vhdx_has_signature(p, n);
 	efi_pages_free(p, 4096);
 	return EFI_ERROR(st) ? -1 : sig ? 1 : 0;
 }

@@ -139,7 +139,7 @@ static int has_signature(int fd)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	return n == (ssize_t)sizeof(sig) && memcmp(sig, "vhdxfile", sizeof(sig)) == 0;
+	return vhdx_has_signature(sig, (size_t)n);
 }
 
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)

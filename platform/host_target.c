@@ -311,7 +311,7 @@ static const char *left_behind(struct posix_target *t)
 
 	if (host_read_at(t->fd, sig, sizeof(sig), 0) != (ssize_t)sizeof(sig))
 		return "its first bytes could not be read back";
-	if (memcmp(sig, "vhdxfile", 8) != 0)
+	if (!vhdx_has_signature(sig, sizeof(sig)))
 		return "no VHDX signature";
 	if (!t->bytes_written && !t->bytes_zeroed)
 		return "nothing was written: it still holds its old VHDX image";
