@@ -10,9 +10,9 @@
 /* printf-style one-line error to stderr, "vhdx: " prefixed. */
 void host_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The exit status of a core error met once a target is open for writing
- * (repair's replay): VHDX_OK 0; INVAL, RANGE, DEVFULL, UNSUPPORTED, CORRUPT
- * 2 (refused: the core finds these before its first write); IO, NOSPACE,
+/* The exit status of a core error met in the writing work (an I/O error of
+ * repair's replay): VHDX_OK 0; INVAL, RANGE, DEVFULL, UNSUPPORTED, CORRUPT 2
+ * (refused: the core finds these before its first write); IO, NOSPACE,
  * STATE 1 (failed part-way, or by a fault of ours); ABORTED 1 (interrupted
  * by a signal); anything else 1. */
 int host_exit_of(int err);

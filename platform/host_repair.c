@@ -208,7 +208,8 @@ static int repair_write(struct repair_job *j, bool dry_run)
 				   (unsigned long long)j->t.failed_offset, strerror(j->t.saved_errno));
 		else
 			host_error("%s: cannot repair: %s", j->cli->target, why[0] ? why : vhdx_strerror(err));
-		return host_exit_of(err);
+		/* only an I/O error comes after the replay's first write */
+		return err == VHDX_ERR_IO ? host_exit_of(err) : host_exit_before_write(err);
 	}
 	if (!j->cli->quiet || dry_run)
 		print_stats(j, &stats, !dry_run);
