@@ -142,22 +142,28 @@ static int has_signature(int fd)
 	return vhdx_has_signature(sig, (size_t)n);
 }
 
+int host_open_source(const char *path)
+{
+	const char *what;
+	int fd = posix_open_source(path, &what);
+
+	if (fd < 0 && what)
+		host_error("%s: not a regular file or block device: %s", path, what);
+	else if (fd < 0)
+		host_error("%s: cannot open: %s", path, strerror(errno));
+	return fd;
+}
+
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
 {
 	char why[VHDX_WHY_SIZE];
-	const char *what;
 	int fd, err;
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
-	fd = posix_open_source(path, &what);
-	if (fd < 0) {
-		if (what)
-			host_error("%s: not a regular file or block device: %s", path, what);
-		else
-			host_error("%s: cannot open: %s", path, strerror(errno));
+	fd = host_open_source(path);
+	if (fd < 0)
 		return VHDX_EXIT_USAGE;
-	}
 	if (fstat(fd, &d->st) < 0 || posix_source_init(&d->src, &d->t, fd) < 0) {
 		host_error("%s: not a readable file or block device: %s", path, strerror(errno));
 		close(fd);

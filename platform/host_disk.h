@@ -37,6 +37,9 @@ struct host_disk {
  * exit status; errors printed as one line.
  */
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format);
+/* posix_open_source with its one-line error ("not a regular file or block
+ * device", "cannot open"): the descriptor, or -1 said. */
+int host_open_source(const char *path);
 void host_disk_close(struct host_disk *d);
 
 /* The next extent from @off (at most @len): zeros or data.  0 or -1 (errno

@@ -25,19 +25,13 @@ struct rsrc {
  * Exit status on failure, message printed. */
 static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 {
-	const char *what;
 	int fd;
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
-	fd = posix_open_source(path, &what);
-	if (fd < 0) {
-		if (what)
-			host_error("%s: not a regular file or block device: %s", path, what);
-		else
-			host_error("%s: cannot open: %s", path, strerror(errno));
+	fd = host_open_source(path);
+	if (fd < 0)
 		return VHDX_EXIT_USAGE;
-	}
 	if (posix_source_init(src, &r->t, fd) < 0) {
 		host_error("%s: not a readable file or block device: %s", path, strerror(errno));
 		close(fd);
