@@ -1,5 +1,6 @@
 # tests/tests.mk - unit tests (cmocka, ASan + UBSan), freestanding proof,
-# no call circle between the files of a folder, host integration tests.  Every tests/unit/test_*.c is one binary linked
+# no call circle between the files of a folder, no block of six lines
+# written twice, host integration tests.  Every tests/unit/test_*.c is one binary linked
 # with the core and tests/unit/support/*.c.
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -19,7 +20,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(CO
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(UNIT_CFLAGS) $(WARN) -O1 -g -o $@ $< $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) -lcmocka
 
-.PHONY: check-unit check-freestanding check-layering check-host unit
+.PHONY: check-unit check-freestanding check-layering check-duplicates check-host unit
 unit: $(UNIT_BINS)
 
 check-unit: $(UNIT_BINS)
@@ -33,10 +34,13 @@ check-freestanding:
 check-layering: host efi-x86_64
 	BUILD=$(BUILD) bash tests/layering.sh
 
+check-duplicates:
+	BUILD=$(BUILD) bash tests/duplicates.sh
+
 check-host: host
 	bash tests/host/run.sh
 
-CHECK_TARGETS += check-unit check-freestanding check-layering check-host
+CHECK_TARGETS += check-unit check-freestanding check-layering check-duplicates check-host
 
 # the sanitized core objects are prerequisites of pattern rules only: keep
 # make from deleting them as intermediates after each test binary
