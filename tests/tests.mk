@@ -1,6 +1,5 @@
 # tests/tests.mk - unit tests (cmocka, ASan + UBSan), freestanding proof,
-# no call circle between the files of a folder, no block of six lines
-# written twice, host integration tests.  Every tests/unit/test_*.c is one binary linked
+# host integration tests.  Every tests/unit/test_*.c is one binary linked
 # with the core and tests/unit/support/*.c.
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -29,11 +28,12 @@ check-unit: $(UNIT_BINS)
 check-freestanding:
 	bash tests/freestanding.sh
 
-# reads the objects of both builds: core/ and platform/ from the host's,
-# efi/ from the x86_64 app's
+# no call circle between the files of a folder, read from the objects of
+# both builds: core/ and platform/ from the host's, efi/ from the x86_64 app's
 check-layering: host efi-x86_64
 	BUILD=$(BUILD) bash tests/layering.sh
 
+# no block of six lines written twice in core/, app/, efi/, platform/
 check-duplicates:
 	BUILD=$(BUILD) bash tests/duplicates.sh
 
