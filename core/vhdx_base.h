@@ -36,6 +36,11 @@ enum vhdx_err {
 /* A short constant name for an error ("NOSPACE", "IO", ...). */
 const char *vhdx_strerror(int err);
 
+/* The File Type Identifier's signature "vhdxfile" [2.2.1] at the file's
+ * start: true when @buf (@len bytes read from offset 0) begins with it;
+ * false when not, or when @len is under 8. */
+bool vhdx_has_signature(const void *buf, size_t len);
+
 /* A GUID in its on-disk byte order (Data1/2/3 little-endian, then 8 bytes). */
 struct vhdx_guid {
 	uint8_t bytes[16];

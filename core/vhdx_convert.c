@@ -11,7 +11,6 @@
 #define CONVERT_HEAD (1024u * 1024u) /* [byte] raw: zeroed first, written last */
 #define CONVERT_PAGE 4096u           /* [byte] grain of the holes a sparse target keeps */
 
-static const uint8_t vhdx_signature_[8] = { 'v', 'h', 'd', 'x', 'f', 'i', 'l', 'e' };
 
 static char lower_(char c)
 {
@@ -61,13 +60,13 @@ int vhdx_convert_open_source(const struct vhdx_source *src, const char *name, en
 		size_t n = src->size < 4096 ? (size_t)src->size : 4096;
 
 		/* a disk that cannot be read is never taken for raw */
-		if (n >= sizeof(vhdx_signature_) && scratch_len >= n) {
-			err = src->read(src, 0, scratch, n);
+		if (n >= 8 && scratch_len >= n) {
+			err = vhdx_dev_read_(src, 0, scratch, n);
 			if (err) {
 				vhdx_text_str(&t, "read failed at offset 0");
 				return VHDX_ERR_IO;
 			}
-			vhdx = vhdx_mem_equal_(scratch, vhdx_signature_, sizeof(vhdx_signature_));
+			vhdx = vhdx_has_signature(scratch, n);
 		}
 		vhdx = vhdx || want_vhdx;
 	}
@@ -381,12 +380,10 @@ static int read_data_(const struct vhdx_reader *r, const struct vhdx_extent *e, 
 		      void *buf, size_t n)
 {
 	const struct vhdx_source *src = data_source_(r, e);
-	int err;
 
 	if ((file_offset | n) & (VHDX_READER_PAGE - 1))
 		return vhdx_reader_read(r, off, buf, n);
-	err = src->read(src, file_offset, buf, n);
-	return err > 0 ? VHDX_ERR_IO : err;
+	return vhdx_dev_read_(src, file_offset, buf, n);
 }
 
 /* [off, off+len) made to read as zeros: the sink's zero, else written. */
@@ -400,7 +397,7 @@ static int zero_(const struct vhdx_sink *k, uint64_t off, uint64_t len, uint8_t 
 	while (len) {
 		size_t n = len < chunk ? (size_t)len : chunk;
 
-		err = k->write(k, off, buf, n);
+		err = vhdx_dev_write_(k, off, buf, n);
 		if (err)
 			return err;
 		off += n;
@@ -425,7 +422,7 @@ static int write_nonzero_(const struct vhdx_sink *k, uint64_t off, const uint8_t
 		if (end > n)
 			end = n;
 		if (end > at) {
-			err = k->write(k, off + at, buf + at, end - at);
+			err = vhdx_dev_write_(k, off + at, buf + at, end - at);
 			if (err)
 				return err;
 		}
@@ -441,7 +438,7 @@ static int progress_(const struct vhdx_sink *k, uint64_t done, uint64_t total)
 
 static int flush_(const struct vhdx_sink *k)
 {
-	return k->flush ? k->flush(k) : VHDX_OK;
+	return vhdx_dev_flush_(k);
 }
 
 static int source_failed_(struct vhdx_convert *j, int err, uint64_t off)
@@ -477,7 +474,7 @@ static int write_extent_(struct vhdx_convert *j, const struct vhdx_sink *k, stru
 			else if (skip_zeros)
 				err = write_nonzero_(k, off, buf, (size_t)n);
 			else
-				err = k->write(k, off, buf, (size_t)n);
+				err = vhdx_dev_write_(k, off, buf, (size_t)n);
 		}
 		if (err)
 			return err;
@@ -535,7 +532,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 		err = vhdx_reader_read(j->source, off, buf, (size_t)len);
 		if (err)
 			return source_failed_(j, err, off);
-		err = fresh ? write_nonzero_(k, off, buf, (size_t)len) : k->write(k, off, buf, (size_t)len);
+		err = fresh ? write_nonzero_(k, off, buf, (size_t)len) : vhdx_dev_write_(k, off, buf, (size_t)len);
 		if (err)
 			return err;
 		if (!off)

@@ -57,3 +57,9 @@ const char *vhdx_region_name(const struct vhdx_guid *g)
 		return "Metadata";
 	return NULL;
 }
+
+bool vhdx_has_signature(const void *buf, size_t len)
+{
+	return len >= sizeof(VHDX_FILE_ID_SIGNATURE) - 1 &&
+	       vhdx_mem_equal_(buf, VHDX_FILE_ID_SIGNATURE, sizeof(VHDX_FILE_ID_SIGNATURE) - 1);
+}

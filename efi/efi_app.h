@@ -42,6 +42,18 @@
  * IO, NOSPACE, STATE failed; CORRUPT EFI_VOLUME_CORRUPTED; ABORTED
  * EFI_ABORTED; anything else failed. */
 EFI_STATUS efi_status_of(int err);
+/* The same table's other column: a core error met while nothing is
+ * written (opening, reading or checking a source, a parent or the target;
+ * repair's checks before its replay): refused, "could not run", whatever
+ * the error; ABORTED EFI_ABORTED; VHDX_OK EFI_SUCCESS. */
+EFI_STATUS efi_status_before_write(int err);
+
+/* One error line (efi_con_fail, efi_con_failf) and its status, for a reason
+ * of the app's own (no core error): refused, nothing written; out of
+ * memory (EFI_OUT_OF_RESOURCES, "out of memory"). */
+EFI_STATUS efi_refuse(const char *text);
+EFI_STATUS efi_refusef(const CHAR16 *fmt, ...);
+EFI_STATUS efi_out_of_memory(void);
 
 /* ---- efi_console.c: output, input, clock ---- */
 
@@ -51,6 +63,7 @@ void efi_con_utf8(const char *text);
 EFI_STATUS efi_con_fail(EFI_STATUS status, const char *text);
 /* The same with a CHAR16 format (gnu-efi Print syntax). */
 EFI_STATUS efi_con_failf(EFI_STATUS status, const CHAR16 *fmt, ...);
+EFI_STATUS efi_con_vfailf(EFI_STATUS status, const CHAR16 *fmt, va_list ap);
 /* TRUE when ESC is among the keys waiting (the others are dropped). */
 BOOLEAN efi_con_esc_pressed(void);
 /* Reads a line (echoed) into buf; FALSE on ESC. */

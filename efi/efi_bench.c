@@ -84,8 +84,8 @@ EFI_STATUS efi_bench_raw(const struct vhdx_cli *cli, struct efi_target *t,
 		if (!EFI_ERROR(st))
 			BS->CloseProtocol(t->dev->handle, &gEfiBlockIoProtocolGuid, image, NULL);
 		efi_pages_free(zeros, chunk);
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot get exclusive access: %r", t->name,
-				     EFI_ERROR(st) ? st : EFI_MEDIA_CHANGED);
+		return efi_refusef(L"%s: cannot get exclusive access: %r", t->name,
+				   EFI_ERROR(st) ? st : EFI_MEDIA_CHANGED);
 	}
 	rtc0 = efi_bench_rtc();
 	t0 = efi_clock_us();

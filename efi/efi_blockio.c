@@ -75,8 +75,11 @@ static EFI_STATUS efi_bio_bounce(struct efi_bio *b)
 	return b->bounce ? EFI_SUCCESS : EFI_OUT_OF_RESOURCES;
 }
 
-EFI_STATUS efi_bio_read(struct efi_bio *b, UINT64 off, void *buf, UINTN len)
+/* One read or write of len bytes at off, through the bounce buffer when buf
+ * breaks the device's IoAlign. */
+static EFI_STATUS efi_bio_io(struct efi_bio *b, UINT64 off, UINT8 *buf, UINTN len, BOOLEAN write)
 {
+	EFI_BLOCK_READ io = write ? b->bio->WriteBlocks : b->bio->ReadBlocks;
 	EFI_STATUS st;
 	EFI_LBA lba;
 
@@ -84,40 +87,29 @@ EFI_STATUS efi_bio_read(struct efi_bio *b, UINT64 off, void *buf, UINTN len)
 	if (EFI_ERROR(st))
 		return st;
 	if (efi_bio_aligned(b, buf))
-		return b->bio->ReadBlocks(b->bio, b->media_id, lba, len, buf);
+		return io(b->bio, b->media_id, lba, len, buf);
 	st = efi_bio_bounce(b);
 	while (!EFI_ERROR(st) && len) {
 		UINTN n = len < b->bounce_len ? len : b->bounce_len;
 
-		st = b->bio->ReadBlocks(b->bio, b->media_id, lba, n, b->bounce);
-		if (!EFI_ERROR(st))
+		if (write)
+			CopyMem(b->bounce, buf, n);
+		st = io(b->bio, b->media_id, lba, n, b->bounce);
+		if (!write && !EFI_ERROR(st))
 			CopyMem(buf, b->bounce, n);
-		buf = (UINT8 *)buf + n;
+		buf += n;
 		len -= n;
 		lba += n / b->block_size;
 	}
 	return st;
 }
 
+EFI_STATUS efi_bio_read(struct efi_bio *b, UINT64 off, void *buf, UINTN len)
+{
+	return efi_bio_io(b, off, buf, len, FALSE);
+}
+
 EFI_STATUS efi_bio_write(struct efi_bio *b, UINT64 off, const void *buf, UINTN len)
 {
-	EFI_STATUS st;
-	EFI_LBA lba;
-
-	st = efi_bio_lba(b, off, len, &lba);
-	if (EFI_ERROR(st))
-		return st;
-	if (efi_bio_aligned(b, buf))
-		return b->bio->WriteBlocks(b->bio, b->media_id, lba, len, (void *)(UINTN)buf);
-	st = efi_bio_bounce(b);
-	while (!EFI_ERROR(st) && len) {
-		UINTN n = len < b->bounce_len ? len : b->bounce_len;
-
-		CopyMem(b->bounce, buf, n);
-		st = b->bio->WriteBlocks(b->bio, b->media_id, lba, n, b->bounce);
-		buf = (const UINT8 *)buf + n;
-		len -= n;
-		lba += n / b->block_size;
-	}
-	return st;
+	return efi_bio_io(b, off, (UINT8 *)(UINTN)buf, len, TRUE);
 }

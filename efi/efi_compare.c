@@ -63,21 +63,21 @@ EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HAN
 		return st;
 	st = efi_source_open(&d->src, &d->t, &d->s);
 	if (EFI_ERROR(st))
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", d->t.name, st);
+		return efi_refusef(L"%s: cannot open: %r", d->t.name, st);
 	d->scratch = efi_pages_alloc(EFI_DISK_SCRATCH);
 	if (!d->scratch)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	d->levels = AllocateZeroPool(VHDX_CHAIN_DEPTH_MAX * sizeof(*d->levels));
 	d->name = efi_chain_name(&d->t);
 	if (!d->levels || !d->name)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	efi_chain_ops_init(&d->cops, &d->t);
 	err = vhdx_convert_open_source(&d->s, d->name, cli->source_format, d->want_vhdx, &d->cops.ops, &d->chain,
 				       d->levels, d->scratch, EFI_DISK_SCRATCH, &d->r, why, sizeof(why));
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: %a: %r", d->t.name, why, d->src.status);
+		return efi_con_failf(efi_status_before_write(err), L"%s: %a: %r", d->t.name, why, d->src.status);
 	if (err)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: %a", d->t.name, why);
+		return efi_con_failf(efi_status_before_write(err), L"%s: %a", d->t.name, why);
 	d->opened_chain = d->r.chain != NULL;
 	if (!d->r.chain) {
 		/* raw bytes: the reader's bounce page */
@@ -117,10 +117,10 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 	int err;
 
 	if (!cli->source || !cli->target)
-		return efi_con_fail(EFI_APP_REFUSED, "compare: two images needed: vhdx compare A B");
+		return efi_refuse("compare: two images needed: vhdx compare A B");
 	side = AllocateZeroPool(2 * sizeof(*side));
 	if (!side)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	side[0].arg = cli->source;
 	side[1].arg = cli->target;
 	st = efi_disk_open(&side[0], cli, image);
@@ -130,7 +130,7 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 		goto out;
 	buf = efi_pages_alloc(EFI_CMP_BUF);
 	if (!buf) {
-		st = efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		st = efi_out_of_memory();
 		goto out;
 	}
 	vhdx_text_init(&l, line, sizeof(line));
@@ -176,9 +176,9 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 	prog.last_esc_us = efi_clock_us();
 	err = vhdx_compare(&side[0].r, &side[1].r, buf, EFI_CMP_BUF, &res, efi_cmp_progress, &prog);
 	if (err == VHDX_ERR_ABORTED) {
-		st = efi_con_fail(EFI_ABORTED, "compare: stopped (ESC)");
+		st = efi_con_fail(efi_status_of(err), "compare: stopped (ESC)");
 	} else if (err == VHDX_ERR_IO) {
-		st = efi_con_failf(EFI_APP_FAILED, L"%s: read failed near offset %ld: %r",
+		st = efi_con_failf(efi_status_of(err), L"%s: read failed near offset %ld: %r",
 				   side[res.failed].t.name, res.failed_offset, side[res.failed].src.status);
 	} else if (err) {
 		st = efi_con_failf(efi_status_of(err), L"%s: cannot read offset %ld: %a (see vhdx check)",

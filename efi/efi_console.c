@@ -47,15 +47,21 @@ EFI_STATUS efi_con_fail(EFI_STATUS status, const char *text)
 	return status;
 }
 
+EFI_STATUS efi_con_vfailf(EFI_STATUS status, const CHAR16 *fmt, va_list ap)
+{
+	Print(L"vhdx: ");
+	VPrint(fmt, ap);
+	Print(L"\n");
+	return status;
+}
+
 EFI_STATUS efi_con_failf(EFI_STATUS status, const CHAR16 *fmt, ...)
 {
 	va_list ap;
 
-	Print(L"vhdx: ");
 	va_start(ap, fmt);
-	VPrint(fmt, ap);
+	status = efi_con_vfailf(status, fmt, ap);
 	va_end(ap);
-	Print(L"\n");
 	return status;
 }
 

@@ -183,8 +183,8 @@ static EFI_STATUS efi_write(const struct vhdx_cli *cli, struct efi_target *t,
 			if (!EFI_ERROR(st))
 				BS->CloseProtocol(t->dev->handle, &gEfiBlockIoProtocolGuid, image, NULL);
 			efi_pages_free(scratch, scratch_len);
-			return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot get exclusive access: %r",
-					     t->name, EFI_ERROR(st) ? st : EFI_MEDIA_CHANGED);
+			return efi_refusef(L"%s: cannot get exclusive access: %r",
+					   t->name, EFI_ERROR(st) ? st : EFI_MEDIA_CHANGED);
 		}
 		exclusive = TRUE;
 		job.bio = &t->bio;
@@ -295,15 +295,15 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 
 	ZeroMem(&t, sizeof(t));
 	if (!cli->target)
-		return efi_con_fail(EFI_APP_REFUSED, "create: TARGET missing (see vhdx help)");
+		return efi_refuse("create: TARGET missing (see vhdx help)");
 	if (cli->bench && !efi_bench_mode_known_for(VHDX_CMD_CREATE, cli->bench))
-		return efi_con_failf(EFI_APP_REFUSED, L"--bench-raw: unknown mode %a (write)",
-				     cli->bench);
+		return efi_refusef(L"--bench-raw: unknown mode %a (write)",
+				   cli->bench);
 	st = efi_target_resolve(&t, cli, TRUE, image);
 	if (EFI_ERROR(st))
 		goto out;
 	if (cli->bench && t.kind != EFI_TARGET_BLOCK) {
-		st = efi_con_fail(EFI_APP_REFUSED, "--bench-raw: TARGET must be a block device");
+		st = efi_refuse("--bench-raw: TARGET must be a block device");
 		goto out;
 	}
 	if (p.type == VHDX_TYPE_DIFFERENCING) {
@@ -320,8 +320,8 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 	why[0] = 0;
 	if (!cli->size_given && p.type != VHDX_TYPE_DIFFERENCING) {
 		if (p.type != VHDX_TYPE_FIXED || t.kind != EFI_TARGET_BLOCK) {
-			st = efi_con_fail(EFI_APP_REFUSED,
-					  "--size: required, except for a fixed image on a block device (which it fills)");
+			st = efi_refuse(
+				"--size: required, except for a fixed image on a block device (which it fills)");
 			goto out;
 		}
 		err = vhdx_plan_largest_fixed(&plan, &p, t.bio.size, why, sizeof(why));
@@ -344,43 +344,40 @@ EFI_STATUS efi_cmd_create(const struct vhdx_cli *cli, EFI_HANDLE image)
 
 		vhdx_size_to_text(plan.file_size, a, sizeof(a));
 		vhdx_size_to_text(t.bio.size, b, sizeof(b));
-		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"%s: too small: the image needs %a (%ld bytes), the device has %a (%ld bytes)",
-				   t.name, a, plan.file_size, b, t.bio.size);
+		st = efi_refusef(L"%s: too small: the image needs %a (%ld bytes), the device has %a (%ld bytes)",
+				 t.name, a, plan.file_size, b, t.bio.size);
 		goto out;
 	}
 	/* UEFI filesystems are FAT (UEFI 2.x 13.3): no file reaches 4 GiB */
 	if (t.kind == EFI_TARGET_FILE && plan.file_size > 0xFFFFFFFFull) {
-		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"%s: the image needs %ld bytes; a FAT file holds at most 4 GiB - 1 (make it dynamic or smaller)",
-				   t.name, plan.file_size);
+		st = efi_refusef(
+			L"%s: the image needs %ld bytes; a FAT file holds at most 4 GiB - 1 (make it dynamic or smaller)",
+			t.name, plan.file_size);
 		goto out;
 	}
 	if (t.kind == EFI_TARGET_FILE && t.free_space != ~0ull &&
 	    plan.file_size > t.free_space + t.old_size) {
-		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"%s: too small: the image needs %ld bytes, the volume has %ld free",
-				   t.name, plan.file_size, t.free_space + t.old_size);
+		st = efi_refusef(L"%s: too small: the image needs %ld bytes, the volume has %ld free",
+				 t.name, plan.file_size, t.free_space + t.old_size);
 		goto out;
 	}
 
 	if (t.kind == EFI_TARGET_BLOCK) {
 		efi_probe_bio(&t.bio, &t.probe);
 		if (EFI_ERROR(t.probe.status)) {
-			st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot read it: %r",
-					   t.name, t.probe.status);
+			st = efi_refusef(L"%s: cannot read it: %r",
+					 t.name, t.probe.status);
 			goto out;
 		}
 		if (!t.probe.blank && !cli->force) {
-			st = efi_con_failf(EFI_APP_REFUSED,
-					   L"%s holds %a (non-zero byte at %ld); refusing to overwrite it without --force",
-					   t.name, t.probe.what, t.probe.first_nonzero);
+			st = efi_refusef(
+				L"%s holds %a (non-zero byte at %ld); refusing to overwrite it without --force",
+				t.name, t.probe.what, t.probe.first_nonzero);
 			goto out;
 		}
 	} else if (t.exists && t.old_size && !cli->force) {
-		st = efi_con_failf(EFI_APP_REFUSED,
-				   L"%s: existing file of %ld bytes; refusing to overwrite it without --force",
-				   t.name, t.old_size);
+		st = efi_refusef(L"%s: existing file of %ld bytes; refusing to overwrite it without --force",
+				 t.name, t.old_size);
 		goto out;
 	}
 

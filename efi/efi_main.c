@@ -67,11 +67,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	efi_clock_init();
 	argc = GetShellArgcArgv(image, &argv16);
 	if (argc <= 0 || !argv16)
-		return efi_con_fail(EFI_APP_REFUSED,
-				    "no arguments: run vhdx.efi from the UEFI shell (vhdx help)");
+		return efi_refuse("no arguments: run vhdx.efi from the UEFI shell (vhdx help)");
 	argv = efi_args_utf8(argc, argv16);
 	if (!argv)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	ZeroMem(&cli, sizeof(cli));
 	why[0] = 0;
 	err = vhdx_cli_parse(&cli, (int)argc, argv, why, sizeof(why));

@@ -97,24 +97,24 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	if (EFI_ERROR(st))
 		goto out;
 	if (pt.kind != EFI_TARGET_FILE) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: give a file (fs0:\\parent.vhdx)", pt.name);
+		st = efi_refusef(L"--parent %s: give a file (fs0:\\parent.vhdx)", pt.name);
 		goto out;
 	}
 	if (child->kind == EFI_TARGET_FILE && efi_dp_equal(child->fs_dp, pt.fs_dp) &&
 	    StriCmp(child->path, pt.path) == 0) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: the child cannot be its own parent",
-				   pt.name);
+		st = efi_refusef(L"--parent %s: the child cannot be its own parent",
+				 pt.name);
 		goto out;
 	}
 	st = efi_source_open(&src, &pt, &s);
 	if (EFI_ERROR(st)) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: cannot open: %r", pt.name, st);
+		st = efi_refusef(L"--parent %s: cannot open: %r", pt.name, st);
 		goto out;
 	}
 	info = AllocateZeroPool(sizeof(*info));
 	scratch = efi_pages_alloc(VHDX_CHECK_SCRATCH_ONE_PASS);
 	if (!info || !scratch) {
-		st = efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		st = efi_out_of_memory();
 		goto out;
 	}
 	why[0] = 0;
@@ -123,25 +123,26 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 	if (!err && disk.type == VHDX_TYPE_DIFFERENCING)
 		err = efi_parent_depth(&pt, &s, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, why, sizeof(why));
 	if (err == VHDX_ERR_IO) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: cannot read it: %r", pt.name, src.status);
+		st = efi_con_failf(efi_status_before_write(err), L"--parent %s: cannot read it: %r", pt.name,
+				   src.status);
 		goto out;
 	}
 	if (err) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: %a", pt.name,
+		st = efi_con_failf(efi_status_before_write(err), L"--parent %s: %a", pt.name,
 				   why[0] ? why : vhdx_strerror(err));
 		goto out;
 	}
 	folder = efi_child_folder(child, &pt, &ret->from_volume_root);
 	ppath = efi_text_to_utf8(pt.path);
 	if (!folder || !ppath) {
-		st = efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		st = efi_out_of_memory();
 		goto out;
 	}
 	vhdx_text_init(&rel, ret->relative, sizeof(ret->relative));
 	/* a cut path would name another file */
 	if (vhdx_relative_path(folder, ppath, TRUE, &rel) != VHDX_OK) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--parent %s: path too long for relative_path",
-				   pt.name);
+		st = efi_refusef(L"--parent %s: path too long for relative_path",
+				 pt.name);
 		goto out;
 	}
 	vhdx_child_params(params, &ret->link, &disk, ret->relative, cli->parent_win32_path);

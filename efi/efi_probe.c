@@ -53,7 +53,7 @@ void efi_probe_bio(struct efi_bio *b, struct efi_probe *ret)
 		ret->what = "unreadable";
 		goto out;
 	}
-	ret->is_vhdx = head_len >= 8 && CompareMem(head, "vhdxfile", 8) == 0;
+	ret->is_vhdx = vhdx_has_signature(head, head_len);
 	ret->what = vhdx_identify(head, head_len, buf, tail_len);
 	if (ret->what) {
 		if (!efi_probe_zero(head, head_len, &at))

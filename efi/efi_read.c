@@ -72,20 +72,20 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	ZeroMem(&t, sizeof(t));
 	ZeroMem(&src, sizeof(src));
 	if (!cli->target)
-		return efi_con_fail(EFI_APP_REFUSED, check ? "check: TARGET missing" : "info: TARGET missing");
+		return efi_refuse(check ? "check: TARGET missing" : "info: TARGET missing");
 	st = efi_target_resolve(&t, cli, FALSE, image);
 	if (EFI_ERROR(st))
 		goto out;
 	st = efi_source_open(&src, &t, &s);
 	if (EFI_ERROR(st)) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t.name, st);
+		st = efi_refusef(L"%s: cannot open: %r", t.name, st);
 		goto out;
 	}
 	ex = AllocateZeroPool(sizeof(*ex));
 	scratch = efi_pages_alloc(scratch_len);
 	name = efi_chain_name(&t);
 	if (!ex || !scratch || !name) {
-		st = efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		st = efi_out_of_memory();
 		goto out;
 	}
 	efi_chain_ops_init(&ex->ops, &t);

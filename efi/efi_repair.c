@@ -132,12 +132,12 @@ static EFI_STATUS efi_repair_open(struct efi_repair *r, EFI_HANDLE image)
 		return EFI_SUCCESS;
 	}
 	if (!r->t.exists)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", r->t.name, EFI_NOT_FOUND);
+		return efi_refusef(L"%s: cannot open: %r", r->t.name, EFI_NOT_FOUND);
 	st = r->t.root->Open(r->t.root, &r->file, r->t.path, mode, 0);
 	if (EFI_ERROR(st)) {
 		r->file = NULL;
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open%s: %r", r->t.name,
-				     write ? L" for writing" : L"", st);
+		return efi_refusef(L"%s: cannot open%s: %r", r->t.name,
+				   write ? L" for writing" : L"", st);
 	}
 	efi_source_file(&r->src, r->file, r->t.old_size, &r->s); /* closed by efi_source_close */
 	return EFI_SUCCESS;
@@ -154,9 +154,9 @@ static EFI_STATUS efi_repair_probe(struct efi_repair *r)
 	if (!err)
 		err = vhdx_log_find(&r->log, &r->disk, &r->s, r->scratch, EFI_REPAIR_SCRATCH, why, sizeof(why));
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %r", r->t.name, r->src.status);
+		return efi_con_failf(efi_status_before_write(err), L"%s: read failed: %r", r->t.name, r->src.status);
 	if (err)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot repair: %a", r->t.name,
+		return efi_con_failf(efi_status_before_write(err), L"%s: cannot repair: %a", r->t.name,
 				     why[0] ? why : vhdx_strerror(err));
 	/* the image as it will be after replay must check clean */
 	if (r->log.active) {
@@ -174,12 +174,13 @@ static EFI_STATUS efi_repair_probe(struct efi_repair *r)
 	err = vhdx_check(r->log.active ? &r->view.source : &r->s, r->scratch, EFI_REPAIR_SCRATCH, &r->info,
 			 efi_repair_finding, r);
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %r", r->t.name, r->src.status);
+		return efi_con_failf(efi_status_before_write(err), L"%s: read failed: %r", r->t.name, r->src.status);
 	if (err)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: read failed: %a", r->t.name, vhdx_strerror(err));
+		return efi_con_failf(efi_status_before_write(err), L"%s: read failed: %a", r->t.name,
+				     vhdx_strerror(err));
 	if (r->unsafe)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot repair: replaying the log is unsafe: %a", r->t.name,
-				     r->first_unsafe);
+		return efi_refusef(L"%s: cannot repair: replaying the log is unsafe: %a", r->t.name,
+				   r->first_unsafe);
 	return EFI_SUCCESS;
 }
 
@@ -201,15 +202,15 @@ static EFI_STATUS efi_repair_write(struct efi_repair *r)
 	err = vhdx_log_replay(&r->disk, &r->s, &sink, &fwg, r->cli->dry_run, r->scratch, EFI_REPAIR_SCRATCH,
 			      &stats, why, sizeof(why));
 	if (err == VHDX_ERR_IO && EFI_ERROR(r->job.status))
-		return efi_con_failf(EFI_APP_FAILED,
+		return efi_con_failf(efi_status_of(err),
 				     L"%s: %a failed at offset %ld: %r; run vhdx repair again to finish (replay is idempotent)",
 				     r->t.name, r->job.failed_op ? r->job.failed_op : "write", r->job.failed_off,
 				     r->job.status);
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_FAILED, L"%s: read failed: %r; run vhdx repair again to finish",
+		return efi_con_failf(efi_status_of(err), L"%s: read failed: %r; run vhdx repair again to finish",
 				     r->t.name, r->src.status);
 	if (err)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot repair: %a", r->t.name,
+		return efi_con_failf(efi_status_before_write(err), L"%s: cannot repair: %a", r->t.name,
 				     why[0] ? why : vhdx_strerror(err));
 	if (!r->cli->quiet || r->cli->dry_run)
 		efi_repair_line(r, &stats, !r->cli->dry_run);
@@ -229,15 +230,15 @@ EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image)
 	EFI_STATUS st;
 
 	if (!cli->target)
-		return efi_con_fail(EFI_APP_REFUSED, "repair: TARGET missing");
+		return efi_refuse("repair: TARGET missing");
 	r = AllocateZeroPool(sizeof(*r));
 	if (!r)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	r->cli = cli;
 	r->scratch = efi_pages_alloc(EFI_REPAIR_SCRATCH);
 	if (!r->scratch) {
 		FreePool(r);
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	}
 	st = efi_repair_open(r, image);
 	if (!EFI_ERROR(st))

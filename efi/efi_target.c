@@ -25,40 +25,36 @@ static EFI_STATUS efi_target_block(struct efi_target *t, BOOLEAN is_map, BOOLEAN
 	if (is_map) {
 		dp = efi_dev_path_from_map(t->name);
 		if (!dp)
-			return efi_con_failf(EFI_APP_REFUSED,
-					     L"%s: no such mapping (see `vhdx list` or `map`)",
-					     t->name);
+			return efi_refusef(L"%s: no such mapping (see `vhdx list` or `map`)",
+					   t->name);
 	} else {
 		dp = owned = efi_dev_path_from_text(t->name);
 		if (!dp)
-			return efi_con_failf(EFI_APP_REFUSED,
-					     L"%s: not a device path the firmware can read", t->name);
+			return efi_refusef(L"%s: not a device path the firmware can read", t->name);
 	}
 	i = efi_dev_find(t->devs, t->dev_count, dp);
 	if (owned)
 		FreePool(owned);
 	if (i < 0)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: no block device has this device path",
-				     t->name);
+		return efi_refusef(L"%s: no block device has this device path",
+				   t->name);
 	t->dev = &t->devs[i];
 	st = efi_bio_open(&t->bio, t->dev->bio);
 	if (st == EFI_NO_MEDIA)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: no media", t->name);
+		return efi_refusef(L"%s: no media", t->name);
 	if (EFI_ERROR(st) || t->bio.block_size > 4096)
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: block size %d is not a power of two up to 4096",
-				     t->name, t->dev->bio->Media->BlockSize);
+		return efi_refusef(L"%s: block size %d is not a power of two up to 4096",
+				   t->name, t->dev->bio->Media->BlockSize);
 	if (!for_write)
 		return EFI_SUCCESS;
 	if (t->dev->bio->Media->ReadOnly)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: the media is read-only", t->name);
+		return efi_refusef(L"%s: the media is read-only", t->name);
 	if (t->bio.io_align > 4096)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: IoAlign %d above 4096 is not supported",
-				     t->name, t->bio.io_align);
+		return efi_refusef(L"%s: IoAlign %d above 4096 is not supported",
+				   t->name, t->bio.io_align);
 	if (t->dev->is_boot)
-		return efi_con_failf(EFI_APP_REFUSED,
-				     L"%s: this is the device vhdx.efi was loaded from (or the disk under it)",
-				     t->name);
+		return efi_refusef(L"%s: this is the device vhdx.efi was loaded from (or the disk under it)",
+				   t->name);
 	return EFI_SUCCESS;
 }
 
@@ -87,7 +83,7 @@ static EFI_STATUS efi_target_folder(struct efi_target *t)
 	CopyMem(folder, t->path, last * sizeof(CHAR16));
 	st = t->root->Open(t->root, &f, folder, EFI_FILE_MODE_READ, 0);
 	if (EFI_ERROR(st)) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"%s: no such folder %s: %r", t->name, folder, st);
+		st = efi_refusef(L"%s: no such folder %s: %r", t->name, folder, st);
 		FreePool(folder);
 		return st;
 	}
@@ -97,7 +93,7 @@ static EFI_STATUS efi_target_folder(struct efi_target *t)
 		FreePool(fi);
 	f->Close(f);
 	st = dir ? EFI_SUCCESS :
-	     efi_con_failf(EFI_APP_REFUSED, L"%s: %s is not a folder", t->name, folder);
+	     efi_refusef(L"%s: %s is not a folder", t->name, folder);
 	FreePool(folder);
 	return st;
 }
@@ -114,7 +110,7 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 	UINTN i;
 
 	if (colon + 2 > sizeof(map) / sizeof(map[0]))
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: mapping name too long", t->name);
+		return efi_refusef(L"%s: mapping name too long", t->name);
 	CopyMem(map, t->name, (colon + 1) * sizeof(CHAR16));
 	map[colon + 1] = 0;
 	t->path = StrDuplicate(t->name + colon + 1);
@@ -125,17 +121,17 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 			t->path[i] = L'\\';
 	dp = efi_dev_path_from_map(map);
 	if (!dp)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: no such mapping %s", t->name, map);
+		return efi_refusef(L"%s: no such mapping %s", t->name, map);
 	t->fs_dp = dp;
 	rest = dp;
 	st = BS->LocateDevicePath(&gEfiSimpleFileSystemProtocolGuid, &rest, &h);
 	if (!EFI_ERROR(st))
 		st = BS->HandleProtocol(h, &gEfiSimpleFileSystemProtocolGuid, (void **)&fs);
 	if (EFI_ERROR(st))
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: %s is not a filesystem", t->name, map);
+		return efi_refusef(L"%s: %s is not a filesystem", t->name, map);
 	st = fs->OpenVolume(fs, &t->root);
 	if (EFI_ERROR(st))
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open the volume: %r", t->name, st);
+		return efi_refusef(L"%s: cannot open the volume: %r", t->name, st);
 	fsi = LibFileSystemInfo(t->root);
 	if (fsi) {
 		BOOLEAN ro = fsi->ReadOnly;
@@ -143,8 +139,8 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 		t->free_space = fsi->FreeSpace;
 		FreePool(fsi);
 		if (ro && for_write)
-			return efi_con_failf(EFI_APP_REFUSED, L"%s: the filesystem is read-only",
-					     t->name);
+			return efi_refusef(L"%s: the filesystem is read-only",
+					   t->name);
 	} else {
 		t->free_space = ~0ull;
 	}
@@ -159,9 +155,9 @@ static EFI_STATUS efi_target_file(struct efi_target *t, UINTN colon, BOOLEAN for
 			FreePool(fi);
 		f->Close(f);
 		if (dir)
-			return efi_con_failf(EFI_APP_REFUSED, L"%s: is a directory", t->name);
+			return efi_refusef(L"%s: is a directory", t->name);
 	} else if (st != EFI_NOT_FOUND || !for_write) {
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot open: %r", t->name, st);
+		return efi_refusef(L"%s: cannot open: %r", t->name, st);
 	} else {
 		return efi_target_folder(t);
 	}
@@ -204,9 +200,9 @@ EFI_STATUS efi_target_resolve(struct efi_target *t, const struct vhdx_cli *cli, 
 		t->kind = EFI_TARGET_BLOCK;
 		return efi_target_block(t, FALSE, for_write, image);
 	}
-	return efi_con_failf(EFI_APP_REFUSED,
-			     L"%s: give a mapping (blk1:), a device path (PciRoot(0x0)/Pci(0x5,0x0)) or a file (fs0:\\disk.vhdx)",
-			     t->name);
+	return efi_refusef(
+		L"%s: give a mapping (blk1:), a device path (PciRoot(0x0)/Pci(0x5,0x0)) or a file (fs0:\\disk.vhdx)",
+		t->name);
 }
 
 void efi_target_free(struct efi_target *t)
@@ -227,26 +223,25 @@ int efi_target_signature(struct efi_target *t)
 {
 	UINT8 *p = efi_pages_alloc(4096);
 	BOOLEAN sig = FALSE;
+	UINTN n = 8; /* [byte] read: the signature's, or a block */
 	EFI_STATUS st;
 
 	if (!p)
 		return -1;
 	if (t->kind == EFI_TARGET_BLOCK) {
-		st = efi_bio_read(&t->bio, 0, p, t->bio.block_size);
+		n = t->bio.block_size;
+		st = efi_bio_read(&t->bio, 0, p, n);
 	} else {
 		EFI_FILE_HANDLE f;
-		UINTN n = 8;
 
 		st = t->root->Open(t->root, &f, t->path, EFI_FILE_MODE_READ, 0);
 		if (!EFI_ERROR(st)) {
 			st = f->Read(f, &n, p);
-			if (n < 8)
-				ZeroMem(p, 8);
 			f->Close(f);
 		}
 	}
 	if (!EFI_ERROR(st))
-		sig = CompareMem(p, "vhdxfile", 8) == 0;
+		sig = vhdx_has_signature(p, n);
 	efi_pages_free(p, 4096);
 	return EFI_ERROR(st) ? -1 : sig ? 1 : 0;
 }

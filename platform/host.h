@@ -3,6 +3,7 @@
 #ifndef VHDX_HOST_H
 #define VHDX_HOST_H
 
+#include "host_error.h"
 #include "vhdx_cli.h"
 
 /* Each returns an exit status (VHDX_EXIT_*), having printed its own errors
@@ -15,8 +16,5 @@ int host_cmd_compare(const struct vhdx_cli *cli); /* platform/host_compare.c */
 int host_cmd_repair(const struct vhdx_cli *cli);  /* platform/host_repair.c */
 int host_cmd_bmap(const struct vhdx_cli *cli);    /* platform/host_bmap.c */
 int host_cmd_verify(const struct vhdx_cli *cli);  /* platform/host_bmap.c */
-
-/* printf-style one-line error to stderr, "vhdx: " prefixed. */
-void host_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* VHDX_HOST_H */

@@ -217,7 +217,7 @@ int host_cmd_bmap(const struct vhdx_cli *cli)
 	}
 	buf = aligned_alloc(VHDX_READER_PAGE, BMAP_WINDOW);
 	if (!buf) {
-		host_error("out of memory");
+		st = host_out_of_memory();
 		goto out;
 	}
 	for (off = 0; off < d.size; off += BMAP_WINDOW) {
@@ -231,7 +231,7 @@ int host_cmd_bmap(const struct vhdx_cli *cli)
 		if (host_disk_read(&d, off, buf, len) < 0)
 			goto out;
 		if (window_ranges(&l, buf, off, len) < 0) {
-			host_error("out of memory");
+			st = host_out_of_memory();
 			goto out;
 		}
 	}
@@ -368,7 +368,7 @@ int host_cmd_verify(const struct vhdx_cli *cli)
 	}
 	buf = aligned_alloc(VHDX_READER_PAGE, BMAP_WINDOW);
 	if (!buf) {
-		host_error("out of memory");
+		st = host_out_of_memory();
 		goto out;
 	}
 	for (;;) {

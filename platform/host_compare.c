@@ -68,8 +68,7 @@ int host_cmd_compare(const struct vhdx_cli *cli)
 	buf = aligned_alloc(VHDX_READER_PAGE, 2 * CMP_CHUNK);
 	pages = aligned_alloc(VHDX_READER_PAGE, 2 * VHDX_READER_PAGE);
 	if (!buf || !pages) {
-		host_error("out of memory");
-		st = VHDX_EXIT_USAGE;
+		st = host_out_of_memory();
 		goto out;
 	}
 	host_disk_reader(&a, &ra, pages);
@@ -97,7 +96,7 @@ int host_cmd_compare(const struct vhdx_cli *cli)
 	err = vhdx_compare(&ra, &rb, buf, 2 * CMP_CHUNK, &res, NULL, NULL);
 	if (err) {
 		read_error(res.failed ? &b : &a, err, res.failed_offset);
-		st = VHDX_EXIT_USAGE;
+		st = host_exit_before_write(err);
 	} else if (!res.same) {
 		st = report_difference(cli->source, cli->target, res.difference);
 	} else if (!cli->quiet) {

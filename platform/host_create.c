@@ -96,7 +96,7 @@ static int create_plan(struct create_job *j)
 	if (err) {
 		host_error("%s%s%s", err == VHDX_ERR_DEVFULL ? target : "",
 			   err == VHDX_ERR_DEVFULL ? ": " : "", why);
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	if (j->tgt.is_block && j->plan.file_size > j->tgt.size) {
 		char need[32], have[32];
@@ -128,16 +128,11 @@ static int create_write(struct create_job *j)
 	struct vhdx_sink sink;
 	int err;
 
-	if (host_target_create(&j->tgt) != VHDX_EXIT_OK)
+	if (host_target_begin(&j->tgt, &j->plan.params, &sink, &j->ps, j->cli->quiet) != VHDX_EXIT_OK)
 		return VHDX_EXIT_USAGE;
-	host_random_guids(&j->plan.params);
-	host_target_sink(&j->tgt, &sink, &j->ps, j->cli->quiet);
-
 	j->scratch = aligned_alloc(4096, HOST_SCRATCH_SIZE);
-	if (!j->scratch) {
-		host_error("out of memory");
-		return VHDX_EXIT_FAILED;
-	}
+	if (!j->scratch)
+		return host_out_of_memory();
 	/* a signal before the first write: nothing written, nothing to undo */
 	err = host_interrupted ? VHDX_ERR_ABORTED :
 	      vhdx_image_write(&j->plan, &sink, j->scratch, HOST_SCRATCH_SIZE);
@@ -149,14 +144,8 @@ static int create_write(struct create_job *j)
 			fputc('\n', stderr);
 		return VHDX_EXIT_FAILED;
 	}
-	if (close(j->tgt.t.fd) < 0) {
-		/* written and flushed, yet the kernel reports a late error:
-		 * a failure like any other */
-		snprintf(j->failure, sizeof(j->failure), "close failed: %s", strerror(errno));
-		j->tgt.t.fd = -1;
+	if (host_target_close(&j->tgt, j->failure, sizeof(j->failure)) != VHDX_EXIT_OK)
 		return VHDX_EXIT_FAILED;
-	}
-	j->tgt.t.fd = -1;
 	if (!j->cli->quiet)
 		printf("created %s\n", target);
 	return VHDX_EXIT_OK;

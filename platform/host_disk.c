@@ -134,6 +134,18 @@ const struct vhdx_parent_ops host_parent_ops = {
 	.index_free = index_free,
 };
 
+int host_open_source(const char *path)
+{
+	const char *what;
+	int fd = posix_open_source(path, &what);
+
+	if (fd < 0 && what)
+		host_error("%s: not a regular file or block device: %s", path, what);
+	else if (fd < 0)
+		host_error("%s: cannot open: %s", path, strerror(errno));
+	return fd;
+}
+
 int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format format)
 {
 	return host_disk_open_named(d, path, format, false);
@@ -143,7 +155,6 @@ int host_disk_open_named(struct host_disk *d, const char *path, enum vhdx_format
 {
 	struct vhdx_reader r;
 	char why[VHDX_WHY_SIZE + VHDX_CHAIN_WHY_SIZE + 160];
-	const char *what;
 	int fd, err;
 
 	memset(d, 0, sizeof(*d));
@@ -159,14 +170,9 @@ int host_disk_open_named(struct host_disk *d, const char *path, enum vhdx_format
 		fd = -1;
 		goto opened;
 	}
-	fd = posix_open_source(path, &what);
-	if (fd < 0) {
-		if (what)
-			host_error("%s: not a regular file or block device: %s", path, what);
-		else
-			host_error("%s: cannot open: %s", path, strerror(errno));
+	fd = host_open_source(path);
+	if (fd < 0)
 		return VHDX_EXIT_USAGE;
-	}
 	if (fstat(fd, &d->st) < 0 || posix_source_init(&d->src, &d->t, fd) < 0) {
 		host_error("%s: not a readable file or block device: %s", path, strerror(errno));
 		close(fd);
@@ -177,9 +183,8 @@ opened:
 	d->scratch = malloc(d->scratch_len);
 	d->levels = calloc(VHDX_CHAIN_DEPTH_MAX, sizeof(*d->levels));
 	if (!d->scratch || !d->levels) {
-		host_error("out of memory");
 		host_disk_close(d);
-		return VHDX_EXIT_USAGE;
+		return host_out_of_memory();
 	}
 	err = vhdx_convert_open_source(&d->src, path, format, want_vhdx, &host_parent_ops, &d->chain, d->levels,
 				       d->scratch, d->scratch_len, &r, why, sizeof(why));
@@ -192,7 +197,7 @@ opened:
 		else
 			host_error("%s: %s", path, why);
 		host_disk_close(d);
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	d->raw = !r.chain;
 	d->opened_chain = !d->raw;

@@ -40,6 +40,9 @@ int host_disk_open(struct host_disk *d, const char *path, enum vhdx_format forma
 /* The same; AUTO with @want_vhdx: a VHDX even without the signature (its
  * reason then says why not), as convert reads a *.vhdx SOURCE. */
 int host_disk_open_named(struct host_disk *d, const char *path, enum vhdx_format format, bool want_vhdx);
+/* posix_open_source with its one-line error ("not a regular file or block
+ * device", "cannot open"): the descriptor, or -1 said. */
+int host_open_source(const char *path);
 void host_disk_close(struct host_disk *d);
 
 /* The next extent from @off (at most @len): zeros or data.  0 or -1 (errno

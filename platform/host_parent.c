@@ -103,11 +103,10 @@ static int accept_parent(const char *path, struct stat *pst, struct vhdx_disk *d
 	info = malloc(sizeof(*info));
 	scratch = malloc(VHDX_CHECK_SCRATCH_ONE_PASS);
 	if (!info || !scratch) {
-		host_error("out of memory");
 		close(fd);
 		free(info);
 		free(scratch);
-		return VHDX_EXIT_FAILED;
+		return host_out_of_memory();
 	}
 	why[0] = '\0';
 	err = vhdx_parent_accept(&src, path, scratch, VHDX_CHECK_SCRATCH_ONE_PASS, info, disk, why,
@@ -121,7 +120,7 @@ static int accept_parent(const char *path, struct stat *pst, struct vhdx_disk *d
 		host_error("--parent %s: cannot read it: %s", path, strerror(t.saved_errno));
 	else if (err)
 		host_error("--parent %s: %s", path, why[0] ? why : vhdx_strerror(err));
-	return err ? VHDX_EXIT_USAGE : VHDX_EXIT_OK;
+	return host_exit_before_write(err);
 }
 
 int host_parent_prepare(const struct vhdx_cli *cli, const char *child, struct vhdx_params *params,
@@ -168,7 +167,7 @@ int host_parent_prepare(const struct vhdx_cli *cli, const char *child, struct vh
 	if (err) {
 		host_error("%s: cannot work out the path from the child to its parent: %s", child,
 			   err == VHDX_ERR_NOSPACE ? strerror(ENAMETOOLONG) : vhdx_strerror(err));
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	vhdx_child_params(params, &ret->link, &disk, ret->relative, cli->parent_win32_path);
 	return VHDX_EXIT_OK;

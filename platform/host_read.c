@@ -27,7 +27,6 @@ struct rsrc {
  * Exit status on failure, message printed. */
 static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 {
-	const char *what;
 	int fd;
 
 	memset(r, 0, sizeof(*r));
@@ -42,14 +41,9 @@ static int rsrc_open(const char *path, struct rsrc *r, struct vhdx_source *src)
 		}
 		return VHDX_EXIT_OK;
 	}
-	fd = posix_open_source(path, &what);
-	if (fd < 0) {
-		if (what)
-			host_error("%s: not a regular file or block device: %s", path, what);
-		else
-			host_error("%s: cannot open: %s", path, strerror(errno));
+	fd = host_open_source(path);
+	if (fd < 0)
 		return VHDX_EXIT_USAGE;
-	}
 	if (posix_source_init(src, &r->t, fd) < 0) {
 		host_error("%s: not a readable file or block device: %s", path, strerror(errno));
 		close(fd);
@@ -116,9 +110,8 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		return st;
 	scratch = malloc(scratch_len);
 	if (!scratch) {
-		host_error("out of memory");
 		rsrc_close(&r);
-		return VHDX_EXIT_USAGE;
+		return host_out_of_memory();
 	}
 	err = vhdx_examine(&src, cli->target, &hc->chain, hc->levels, VHDX_CHAIN_DEPTH_MAX,
 			   &host_parent_ops, scratch, scratch_len, info, print_finding, o, &hc->walked);
@@ -132,7 +125,7 @@ static int run_check(const struct vhdx_cli *cli, struct vhdx_info *info, struct 
 		else
 			host_error("%s: reader failed: %s", cli->target, vhdx_strerror(err));
 		rsrc_close(&r);
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	rsrc_close(&r);
 	return VHDX_EXIT_OK;
@@ -150,8 +143,7 @@ static struct host_read *read_target(const struct vhdx_cli *cli, struct check_ou
 	struct host_read *rd = calloc(1, sizeof(*rd));
 
 	if (!rd) {
-		host_error("out of memory");
-		*ret_status = VHDX_EXIT_USAGE;
+		*ret_status = host_out_of_memory();
 		return NULL;
 	}
 	*ret_status = run_check(cli, &rd->info, &rd->hc, o);

@@ -93,8 +93,7 @@ static int repair_probe(struct repair_job *j)
 	j->info = malloc(sizeof(*j->info));
 	j->view = malloc(sizeof(*j->view));
 	if (!j->scratch || !j->info || !j->view) {
-		host_error("out of memory");
-		return VHDX_EXIT_USAGE;
+		return host_out_of_memory();
 	}
 	why[0] = '\0';
 	err = vhdx_disk_open(&j->disk, &j->src, j->scratch, REPAIR_SCRATCH, why, sizeof(why));
@@ -106,7 +105,7 @@ static int repair_probe(struct repair_job *j)
 				   (unsigned long long)j->t.failed_offset, strerror(j->t.saved_errno));
 		else
 			host_error("%s: cannot repair: %s", target, why[0] ? why : vhdx_strerror(err));
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	/* the image as it will be after replay: what makes replay unsafe refuses */
 	if (j->log.active) {
@@ -123,7 +122,7 @@ static int repair_probe(struct repair_job *j)
 			 keep_first_error, fe);
 	if (err) {
 		host_error("%s: read failed: %s", target, vhdx_strerror(err));
-		return VHDX_EXIT_USAGE;
+		return host_exit_before_write(err);
 	}
 	if (fe->unsafe_count) {
 		host_error("%s: cannot repair: replaying the log is unsafe: %s", target, fe->unsafe);
@@ -209,7 +208,8 @@ static int repair_write(struct repair_job *j, bool dry_run)
 				   (unsigned long long)j->t.failed_offset, strerror(j->t.saved_errno));
 		else
 			host_error("%s: cannot repair: %s", j->cli->target, why[0] ? why : vhdx_strerror(err));
-		return err == VHDX_ERR_IO ? VHDX_EXIT_FAILED : VHDX_EXIT_USAGE;
+		/* only an I/O error comes after the replay's first write */
+		return err == VHDX_ERR_IO ? host_exit_of(err) : host_exit_before_write(err);
 	}
 	if (!j->cli->quiet || dry_run)
 		print_stats(j, &stats, !dry_run);

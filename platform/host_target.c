@@ -311,7 +311,7 @@ static const char *left_behind(struct posix_target *t)
 
 	if (host_read_at(t->fd, sig, sizeof(sig), 0) != (ssize_t)sizeof(sig))
 		return "its first bytes could not be read back";
-	if (memcmp(sig, "vhdxfile", 8) != 0)
+	if (!vhdx_has_signature(sig, sizeof(sig)))
 		return "no VHDX signature";
 	if (!t->bytes_written && !t->bytes_zeroed)
 		return "nothing was written: it still holds its old VHDX image";
@@ -345,6 +345,28 @@ void host_target_sink(struct host_target *t, struct vhdx_sink *sink, struct host
 	t->t.user = ps;
 	host_progress_start(ps, quiet);
 	host_signals_catch();
+}
+
+int host_target_begin(struct host_target *t, struct vhdx_params *params, struct vhdx_sink *sink,
+		      struct host_progress *ps, bool quiet)
+{
+	if (host_target_create(t) != VHDX_EXIT_OK)
+		return VHDX_EXIT_USAGE;
+	host_random_guids(params);
+	host_target_sink(t, sink, ps, quiet);
+	return VHDX_EXIT_OK;
+}
+
+int host_target_close(struct host_target *t, char *failure, size_t len)
+{
+	int rc = close(t->t.fd);
+
+	t->t.fd = -1;
+	if (rc < 0) {
+		snprintf(failure, len, "close failed: %s", strerror(errno));
+		return VHDX_EXIT_FAILED;
+	}
+	return VHDX_EXIT_OK;
 }
 
 int host_target_trim(struct host_target *t, uint64_t end)

@@ -62,6 +62,14 @@ double host_now(void);
 /* After host_target_create: the posix sink over the target, progress on
  * @ps (a terminal, unless @quiet), signals caught. */
 void host_target_sink(struct host_target *t, struct vhdx_sink *sink, struct host_progress *ps, bool quiet);
+/* The start of writing a new VHDX onto the probed target: created (or
+ * opened), fresh GUIDs in @params, then host_target_sink.  An exit status:
+ * 2 when the target cannot be created (said). */
+int host_target_begin(struct host_target *t, struct vhdx_params *params, struct vhdx_sink *sink,
+		      struct host_progress *ps, bool quiet);
+/* Closes the written and flushed target: a late error of close is a
+ * failure like any other ("close failed: ..." in @failure, exit 1). */
+int host_target_close(struct host_target *t, char *failure, size_t len);
 /* After the core wrote a VHDX ending at @end: a file of another length
  * (an old, longer one) is cut to @end and synced.  0 or VHDX_ERR_IO
  * (t->t.failed_op "truncate"). */

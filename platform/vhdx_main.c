@@ -1,21 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* vhdx_main.c - the host command: parse with the shared parser, dispatch. */
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "host.h"
 #include "host_http.h"
-
-void host_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vhdx: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 int main(int argc, char **argv)
 {

@@ -19,7 +19,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(CO
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(UNIT_CFLAGS) $(WARN) -O1 -g -o $@ $< $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) -lcmocka
 
-.PHONY: check-unit check-freestanding check-host unit
+.PHONY: check-unit check-freestanding check-layering check-duplicates check-host unit
 unit: $(UNIT_BINS)
 
 check-unit: $(UNIT_BINS)
@@ -28,10 +28,19 @@ check-unit: $(UNIT_BINS)
 check-freestanding:
 	bash tests/freestanding.sh
 
+# no call circle between the files of a folder, read from the objects of
+# both builds: core/ and platform/ from the host's, efi/ from the x86_64 app's
+check-layering: host efi-x86_64
+	BUILD=$(BUILD) bash tests/layering.sh
+
+# no block of six lines written twice in core/, app/, efi/, platform/
+check-duplicates:
+	BUILD=$(BUILD) bash tests/duplicates.sh
+
 check-host: host
 	bash tests/host/run.sh
 
-CHECK_TARGETS += check-unit check-freestanding check-host
+CHECK_TARGETS += check-unit check-freestanding check-layering check-duplicates check-host
 
 # the sanitized core objects are prerequisites of pattern rules only: keep
 # make from deleting them as intermediates after each test binary

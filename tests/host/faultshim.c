@@ -36,6 +36,9 @@
  *                 or fewer), "flush", "zero OFFSET LENGTH" (fallocate,
  *                 posix_fallocate, BLKZEROOUT; "zero - -" for BLKZEROOUT);
  *                 calls that fail by FAULT_OP are traced too
+ *   FAULT_ALLOC_OVER  malloc and aligned_alloc of this many bytes or more
+ *                 fail with ENOMEM (the tool's buffers: 1 MiB and up; libc's
+ *                 own small allocations go through)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -61,6 +64,7 @@ static long fail_at;
 static int fail_errno;
 static int mode_short, mode_full, mode_kill, full_now, nozero, nosync;
 static long delay_us;
+static size_t alloc_over;
 
 __attribute__((constructor)) static void shim_init(void)
 {
@@ -86,6 +90,7 @@ __attribute__((constructor)) static void shim_init(void)
 			fail_kind = -1;
 	}
 	delay_us = d ? atol(d) : 0;
+	alloc_over = getenv("FAULT_ALLOC_OVER") ? strtoull(getenv("FAULT_ALLOC_OVER"), NULL, 10) : 0;
 	nozero = nz && !strcmp(nz, "1");
 	nosync = getenv("FAULT_NOSYNC") && !strcmp(getenv("FAULT_NOSYNC"), "1");
 	if (getenv("FAULT_TRACE"))
@@ -323,4 +328,27 @@ ssize_t pread(int fd, void *buf, size_t len, off_t off)
 ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 {
 	return do_pread("pread64", fd, buf, len, off);
+}
+
+/* glibc's own allocator under our malloc: dlsym itself may allocate */
+extern void *__libc_malloc(size_t len);
+extern void *__libc_memalign(size_t align, size_t len);
+
+static int alloc_fails(size_t len)
+{
+	if (alloc_over && len >= alloc_over) {
+		errno = ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+void *malloc(size_t len)
+{
+	return alloc_fails(len) ? NULL : __libc_malloc(len);
+}
+
+void *aligned_alloc(size_t align, size_t len)
+{
+	return alloc_fails(len) ? NULL : __libc_memalign(align, len);
 }

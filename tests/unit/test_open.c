@@ -361,6 +361,28 @@ static void test_headers(void **state)
 	mem_sink_free(&im.m);
 }
 
+/* vhdx_has_signature: the 8 bytes "vhdxfile" at offset 0, nothing less */
+static void test_has_signature(void **state)
+{
+	struct img im;
+	uint8_t b[16] = "vhdxfile";
+
+	(void)state;
+	make(&im, VHDX_TYPE_DYNAMIC, 64 * MiB, 32 * MiB, 512);
+	assert_true(vhdx_has_signature(im.m.data, im.m.high_water));
+	assert_true(vhdx_has_signature(b, 8));
+	assert_true(vhdx_has_signature(b, sizeof(b)));
+	assert_false(vhdx_has_signature(b, 7)); /* shorter than the signature */
+	assert_false(vhdx_has_signature(b, 0));
+	b[7] = 'E';
+	assert_false(vhdx_has_signature(b, sizeof(b)));
+	memcpy(b, " vhdxfile", 9); /* not at offset 0 */
+	assert_false(vhdx_has_signature(b, sizeof(b)));
+	im.m.data[0] = 'V';
+	assert_false(vhdx_has_signature(im.m.data, im.m.high_water));
+	mem_sink_free(&im.m);
+}
+
 static void test_file_identifier(void **state)
 {
 	struct img im;
@@ -676,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_locator_get),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_file_identifier),
+		cmocka_unit_test(test_has_signature),
 		cmocka_unit_test(test_region_tables),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_parent_locator),
