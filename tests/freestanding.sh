@@ -56,9 +56,9 @@ for t in "${targets[@]}"; do
   mkdir -p "$dir"
   ok=1
   objs=()
-  for src in core/*.c; do
+  for src in core/*.c app/*.c; do
     obj="$dir/$(basename "${src%.c}").o"
-    if ! $cc $flags $extra -c "$src" -o "$obj" 2>"$obj.log"; then
+    if ! $cc $flags $extra -Icore -c "$src" -o "$obj" 2>"$obj.log"; then
       echo "FAIL $name: $src does not compile freestanding:"; cat "$obj.log"; ok=0; continue
     fi
     objs+=("$obj")
@@ -77,7 +77,7 @@ for t in "${targets[@]}"; do
     fi
   done
   if [ ${#objs[@]} = 0 ]; then
-    echo "FAIL $name: no object was built from core/*.c"; ok=0
+    echo "FAIL $name: no object was built from core/*.c and app/*.c"; ok=0
   fi
   # all objects linked together: what is still undefined comes from outside
   if [ $ok = 1 ]; then
