@@ -4,6 +4,7 @@
 #define VHDX_HOST_H
 
 #include "vhdx_cli.h"
+#include "vhdx_print.h"
 
 /* Each returns an exit status (VHDX_EXIT_*), having printed its own errors
  * as one line on stderr, prefixed "vhdx: ". */
