@@ -23,6 +23,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 include core/core.mk
+include app/app.mk
 include platform/platform.mk
 include tests/tests.mk
 include efi/efi.mk
@@ -39,7 +40,7 @@ install: host
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/host/vhdx $(DESTDIR)$(PREFIX)/bin/vhdx
 	install -d $(DESTDIR)$(PREFIX)/include/vhdx
-	install -m 0644 $(CORE_PUBLIC_HDRS) $(DESTDIR)$(PREFIX)/include/vhdx/
+	install -m 0644 $(CORE_PUBLIC_HDRS) $(APP_PUBLIC_HDRS) $(DESTDIR)$(PREFIX)/include/vhdx/
 	install -d $(DESTDIR)$(PREFIX)/lib
 	install -m 0644 $(BUILD)/host/libvhdx.a $(DESTDIR)$(PREFIX)/lib/libvhdx.a
 

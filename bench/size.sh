@@ -1,7 +1,7 @@
 #!/bin/bash
-# bench/size.sh - sizes: vhdx.efi per architecture, and the core's code and
-# read-only data per object (host build: build/host/libvhdx.a; the EFI
-# builds' core objects too when they exist).  Debug info, .eh_frame and
+# bench/size.sh - sizes: vhdx.efi per architecture, and the code and
+# read-only data of core/ and app/ per object (host build: build/host/libvhdx.a;
+# the EFI builds' objects too when they exist).  Debug info, .eh_frame and
 # .comment are not counted: they are not loaded.  .data.rel.ro (tables of
 # pointers to strings, read-only once relocated) counts as read-only data.
 # In vhdx.efi (linker/*.lds) .rodata is its own read-only PE section on
@@ -39,14 +39,15 @@ for a in x86_64 aarch64; do
 done
 echo
 for dir in host efi/x86_64 efi/aarch64; do
-	objs=("$B/$dir/core"/*.o)
+for part in core app; do
+	objs=("$B/$dir/$part"/*.o)
 	[ -f "${objs[0]}" ] || continue
 	case $dir in
 	efi/aarch64) SIZE=aarch64-linux-gnu-size ;;
 	*) SIZE=size ;;
 	esac
 	command -v "$SIZE" >/dev/null || continue
-	echo "## the core, $dir build ($B/$dir/core)"
+	echo "## $part/, $dir build ($B/$dir/$part)"
 	echo
 	echo "| object | .text | .rodata | .data | .bss |"
 	echo "|---|---|---|---|---|"
@@ -58,6 +59,7 @@ for dir in host efi/x86_64 efi/aarch64; do
 	done
 	echo "| **total** | **$tt** | **$tr** | **$td** | **$tb** |"
 	echo
+done
 done
 SIZE=size
 if [ -f "$B/host/vhdx" ]; then

@@ -7,7 +7,6 @@
  *   vhdx_read.h    the decoder (open a disk), the parent chain, the checker
  *   vhdx_parent.h  a new differencing child: its parent accepted, its locator
  *   vhdx_data.h    the virtual disk read through BAT, bitmaps and chain
- *   vhdx_bmap.h    bmap manifests (bmaptool 2.0) and SHA-256 (vhdx_sha256.h)
  */
 #ifndef VHDX_H
 #define VHDX_H
@@ -18,6 +17,5 @@
 #include "vhdx_read.h"
 #include "vhdx_parent.h"
 #include "vhdx_data.h"
-#include "vhdx_bmap.h"
 
 #endif /* VHDX_H */

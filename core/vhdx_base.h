@@ -148,7 +148,13 @@ struct vhdx_source {
 	bool log_applied;
 };
 
-#define VHDX_SCRATCH_MIN  4096u
+/*
+ * The scratch buffer [byte] that every call taking one accepts: the
+ * decoder, the checker, the log, the chain, the readers, the writers.
+ * Some calls need less and some use more when given it (the checker's BAT
+ * windows, VHDX_CHECK_SCRATCH_ONE_PASS); a multiple of 4 KiB.
+ */
+#define VHDX_SCRATCH_SIZE (128u * 1024u)
 #define VHDX_ZERO_CHUNK   (64u * 1024u * 1024u) /* [byte] largest single zero() call */
 
 #endif /* VHDX_BASE_H */

@@ -121,7 +121,7 @@ uint64_t vhdx_image_total(const struct vhdx_plan *plan);
  * vhdx_image_write - write a whole image in the crash-safe order of
  * VHDX-FORMAT.md section 4: until the final File Type Identifier write,
  * nothing on the target identifies it as VHDX.
- * @scratch: caller buffer of at least VHDX_SCRATCH_MIN bytes; only a
+ * @scratch: caller buffer of VHDX_SCRATCH_SIZE bytes (or more); only a
  *   multiple of 4096 of it is used.  Larger means fewer, larger writes.
  * Returns VHDX_OK, VHDX_ERR_INVAL (scratch, sink geometry), VHDX_ERR_DEVFULL,
  * VHDX_ERR_IO, VHDX_ERR_ABORTED.  On error the target holds no signature,

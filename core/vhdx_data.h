@@ -38,9 +38,6 @@ struct vhdx_extent {
 	uint64_t file_offset;   /* [byte] DATA: where in that level's file */
 };
 
-/* Scratch for vhdx_map and vhdx_read_at [byte]: a BAT page and a bitmap page. */
-#define VHDX_DATA_SCRATCH_MIN (8u * 1024u)
-
 /*
  * vhdx_map - the extent of the virtual disk that starts at @offset, no
  * longer than @len: a run of one kind, from one level and contiguous in
@@ -87,7 +84,7 @@ struct vhdx_reader {
 	const struct vhdx_chain *chain;  /* a VHDX: read through vhdx_map/vhdx_read_at; else NULL */
 	const struct vhdx_source *raw;   /* raw: this source's bytes; NULL for a chain */
 	uint64_t size;                   /* [byte] the disk: virtual size, or raw->size */
-	/* chain: at least VHDX_DATA_SCRATCH_MIN; raw: at least VHDX_READER_PAGE
+	/* chain: VHDX_SCRATCH_SIZE; raw: at least VHDX_READER_PAGE
 	 * (the bounce page for heads and tails).  Two readers may share one. */
 	void *scratch;
 	size_t scratch_len;
@@ -159,9 +156,6 @@ struct vhdx_fill_result {
 	bool source_failed;
 	uint64_t failed_offset;
 };
-
-/* Smallest scratch for vhdx_image_write_from [byte]: a window and a BAT page. */
-#define VHDX_FILL_SCRATCH_MIN (2u * 4096u)
 
 /*
  * vhdx_image_write_from - the image of @plan (dynamic or fixed) holding

@@ -13,6 +13,21 @@
 #define VHDX_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
 #define VHDX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The least scratch each call accepts [byte] (VHDX_ERR_INVAL below it);
+ * callers outside the core give VHDX_SCRATCH_SIZE, which holds them all.
+ */
+#define VHDX_SCRATCH_MIN      4096u             /* vhdx_image_write: one page */
+#define VHDX_FILL_SCRATCH_MIN (2u * 4096u)      /* vhdx_image_write_from: a window and a BAT page */
+#define VHDX_DATA_SCRATCH_MIN (8u * 1024u)      /* vhdx_map, vhdx_read_at: a BAT page and a bitmap page */
+#define VHDX_LOG_SCRATCH_MIN  (64u * 1024u)     /* vhdx_log_find, vhdx_log_replay */
+#define VHDX_OPEN_SCRATCH_MIN (128u * 1024u)    /* vhdx_disk_open, vhdx_chain_open: both region tables */
+#define VHDX_READ_SCRATCH_MIN (128u * 1024u)    /* vhdx_check, vhdx_probe: the region tables, a window */
+_Static_assert(VHDX_SCRATCH_MIN <= VHDX_SCRATCH_SIZE && VHDX_FILL_SCRATCH_MIN <= VHDX_SCRATCH_SIZE &&
+	       VHDX_DATA_SCRATCH_MIN <= VHDX_SCRATCH_SIZE && VHDX_LOG_SCRATCH_MIN <= VHDX_SCRATCH_SIZE &&
+	       VHDX_OPEN_SCRATCH_MIN <= VHDX_SCRATCH_SIZE && VHDX_READ_SCRATCH_MIN <= VHDX_SCRATCH_SIZE,
+	       "VHDX_SCRATCH_SIZE satisfies every call");
+
 static inline void vhdx_put_le16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
@@ -173,8 +188,13 @@ long vhdx_emit_utf16_(struct vhdx_cursor_ *c, const char *utf8);
 /* Renderers used by the writer: bytes [off, off+len) of the structure. */
 void vhdx_meta_items_render_(const struct vhdx_plan *plan, uint64_t off, void *buf, size_t len);
 
-/* A JSON string, quoted and escaped (whole escapes only when cut). */
-void vhdx_text_json_(struct vhdx_text *t, const char *s);
+/* Public functions no frontend calls: the checker's and the printers'. */
+size_t vhdx_u64_to_text(uint64_t v, char *buf, size_t len);
+enum vhdx_severity vhdx_rule_severity(enum vhdx_rule rule);
+/* Name of a known region / metadata item GUID, or NULL. */
+const char *vhdx_region_name(const struct vhdx_guid *g);
+const char *vhdx_item_name(const struct vhdx_guid *g);
+
 /* "more than 15 parents: a chain this deep is refused": the readers' and
  * create's words for a chain past @max_levels levels (vhdx_chain.c). */
 void vhdx_chain_too_deep_text_(struct vhdx_text *t, unsigned max_levels);

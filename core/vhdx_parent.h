@@ -18,7 +18,7 @@
  * into @ret.  Returns VHDX_OK; VHDX_ERR_CORRUPT or VHDX_ERR_UNSUPPORTED
  * with @why ("its log must be replayed first ...", "does not check clean
  * (3 errors; see 'vhdx check NAME')"); VHDX_ERR_IO; VHDX_ERR_INVAL.
- * @scratch: at least VHDX_READ_SCRATCH_MIN bytes.
+ * @scratch: VHDX_SCRATCH_SIZE bytes or more.
  */
 int vhdx_parent_accept(const struct vhdx_source *src, const char *name, void *scratch,
 		       size_t scratch_len, struct vhdx_info *info, struct vhdx_disk *ret, char *why,

@@ -3,7 +3,7 @@
  * vhdx_read_rules.c - every rule the checker knows: stable id, severity and
  * what [MS-VHDX] v20240423 requires (section in brackets).
  */
-#include "vhdx_read.h"
+#include "vhdx_internal.h"
 
 /* Arrays, not pointers: the table stays in .rodata without relocations. */
 struct rule_def {

@@ -12,7 +12,6 @@
  * else "<n> bytes"; a decimal number.  Return the length written (the text
  * is cut to fit len, always NUL-terminated when len > 0). */
 size_t vhdx_size_to_text(uint64_t bytes, char *buf, size_t len);
-size_t vhdx_u64_to_text(uint64_t v, char *buf, size_t len);
 
 /* Bounded text building, for both frontends' messages: appends never go
  * past len-1 and the text is always NUL-terminated; what does not fit is

@@ -54,6 +54,7 @@ $(BUILD)/gnu-efi-arm64/usr/lib/crt0-efi-aarch64.o:
 define EFI_ARCH_RULES
 EFI_CORE_OBJS_$(1) := $$(patsubst core/%.c,$(BUILD)/efi/$(1)/core/%.o,$$(CORE_SRCS))
 EFI_APP_OBJS_$(1)  := $$(patsubst efi/%.c,$(BUILD)/efi/$(1)/efi/%.o,$$(EFI_SRCS))
+EFI_SHARED_OBJS_$(1) := $$(patsubst app/%.c,$(BUILD)/efi/$(1)/app/%.o,$$(APP_SRCS))
 EFI_GNUEFI_DEPS_$(1) := $$(GNUEFI_$(1))/lib/crt0-efi-$(1).o
 
 # The core, unchanged: its own freestanding flags plus the ABI flags.
@@ -62,16 +63,23 @@ $(BUILD)/efi/$(1)/core/%.o: core/%.c $$(CORE_HDRS) efi/efi.mk
 	$$(EFI_CC_$(1)) $$(CORE_FREESTANDING_FLAGS) $$(EFI_CFLAGS_COMMON) $$(EFI_CFLAGS_$(1)) \
 		$$(WARN) -c $$< -o $$@
 
-$(BUILD)/efi/$(1)/efi/%.o: efi/%.c $$(EFI_HDRS) $$(CORE_HDRS) efi/efi.mk $$(EFI_GNUEFI_DEPS_$(1))
+# The application layer both frontends share (app/), built like the core.
+$(BUILD)/efi/$(1)/app/%.o: app/%.c $$(APP_HDRS) $$(CORE_HDRS) efi/efi.mk
+	@mkdir -p $$(dir $$@)
+	$$(EFI_CC_$(1)) $$(CORE_FREESTANDING_FLAGS) $$(APP_CFLAGS) $$(EFI_CFLAGS_COMMON) $$(EFI_CFLAGS_$(1)) \
+		$$(WARN) -c $$< -o $$@
+
+$(BUILD)/efi/$(1)/efi/%.o: efi/%.c $$(EFI_HDRS) $$(CORE_HDRS) $$(APP_HDRS) efi/efi.mk $$(EFI_GNUEFI_DEPS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(EFI_CC_$(1)) -std=gnu11 $$(EFI_CFLAGS_COMMON) $$(EFI_CFLAGS_$(1)) \
-		$$(call efi_inc,$(1)) -Icore -Iefi $$(WARN) -c $$< -o $$@
+		$$(call efi_inc,$(1)) -Icore -Iapp -Iefi $$(WARN) -c $$< -o $$@
 
-$(BUILD)/efi/$(1)/vhdx.so: $$(EFI_CORE_OBJS_$(1)) $$(EFI_APP_OBJS_$(1)) $$(EFI_GNUEFI_DEPS_$(1)) \
+$(BUILD)/efi/$(1)/vhdx.so: $$(EFI_CORE_OBJS_$(1)) $$(EFI_SHARED_OBJS_$(1)) $$(EFI_APP_OBJS_$(1)) \
+		$$(EFI_GNUEFI_DEPS_$(1)) \
 		linker/$(1).lds linker/check-so.sh
 	$$(EFI_LD_$(1)) -nostdlib -shared -Bsymbolic --no-undefined --fatal-warnings $$(EFI_LDFLAGS_$(1)) \
 		-T linker/$(1).lds $$(GNUEFI_$(1))/lib/crt0-efi-$(1).o \
-		$$(EFI_APP_OBJS_$(1)) $$(EFI_CORE_OBJS_$(1)) \
+		$$(EFI_APP_OBJS_$(1)) $$(EFI_SHARED_OBJS_$(1)) $$(EFI_CORE_OBJS_$(1)) \
 		-L $$(GNUEFI_$(1))/lib -lefi -lgnuefi -o $$@.tmp
 	sh linker/check-so.sh $$@.tmp $(1)
 	mv $$@.tmp $$@

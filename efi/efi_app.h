@@ -15,6 +15,7 @@
 
 #include "vhdx.h"
 #include "vhdx_cli.h"
+#include "vhdx_print.h"
 
 /*
  * Returned EFI_STATUS (seen as %lasterror% in the shell), with the exit

@@ -139,7 +139,7 @@ static UINTN efi_scratch_len(void)
 	if (!v)
 		return EFI_SCRATCH_DEFAULT;
 	n = Atoi(v);
-	if (n < VHDX_SCRATCH_MIN || n > EFI_SCRATCH_MAX || (n & 4095))
+	if (!n || n > EFI_SCRATCH_MAX || (n & 4095))
 		return EFI_SCRATCH_DEFAULT;
 	return n;
 }

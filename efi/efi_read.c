@@ -35,13 +35,13 @@ BOOLEAN efi_read_summary(struct efi_bio *b, char *buf, size_t len)
 
 	efi_source_bio(&src, b, &s);
 	info = AllocateZeroPool(sizeof(*info));
-	scratch = efi_pages_alloc(VHDX_READ_SCRATCH_MIN);
-	if (info && scratch && vhdx_probe(&s, scratch, VHDX_READ_SCRATCH_MIN, info) == VHDX_OK &&
+	scratch = efi_pages_alloc(VHDX_SCRATCH_SIZE);
+	if (info && scratch && vhdx_probe(&s, scratch, VHDX_SCRATCH_SIZE, info) == VHDX_OK &&
 	    info->is_vhdx) {
 		vhdx_info_summary(info, buf, len);
 		ok = TRUE;
 	}
-	efi_pages_free(scratch, VHDX_READ_SCRATCH_MIN);
+	efi_pages_free(scratch, VHDX_SCRATCH_SIZE);
 	if (info)
 		FreePool(info);
 	return ok;

@@ -11,6 +11,7 @@ FUZZ_TIME  ?= 600
 FUZZ_RUNS  ?= 20000
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 FUZZ_CORE_OBJS := $(patsubst core/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS))
+FUZZ_APP_OBJS := $(patsubst app/%.c,$(BUILD)/fuzz/app/%.o,$(APP_SRCS))
 FUZZ_BIN   := $(BUILD)/fuzz/fuzz_read
 FUZZ_BMAP_BIN := $(BUILD)/fuzz/fuzz_bmap
 FUZZ_HTTP_BIN := $(BUILD)/fuzz/fuzz_http
@@ -25,15 +26,20 @@ $(BUILD)/fuzz/core/%.o: core/%.c $(CORE_HDRS)
 		$(if $(filter $@,$(FUZZ_NOCOV)),,-fsanitize=fuzzer-no-link) \
 		-fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 -c $< -o $@
 
-$(FUZZ_BIN): fuzz/fuzz_read.c $(FUZZ_CORE_OBJS)
+$(BUILD)/fuzz/app/%.o: app/%.c $(APP_HDRS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -Icore $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS)
+	$(FUZZ_CC) -std=c11 -ffreestanding -fno-builtin $(APP_CFLAGS) $(WARN) -fsanitize=fuzzer-no-link \
+		-fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 -c $< -o $@
+
+$(FUZZ_BIN): fuzz/fuzz_read.c $(FUZZ_CORE_OBJS) $(FUZZ_APP_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -Icore -Iapp $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS) $(FUZZ_APP_OBJS)
 
 # SHA-256 streaming against one shot, and the bmap parser (seeded with a
 # bmap of a sample, tests/fuzz/bmap-corpus)
-$(FUZZ_BMAP_BIN): fuzz/fuzz_bmap.c $(FUZZ_CORE_OBJS)
+$(FUZZ_BMAP_BIN): fuzz/fuzz_bmap.c $(FUZZ_CORE_OBJS) $(FUZZ_APP_OBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -Icore $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS)
+	$(FUZZ_CC) -std=gnu11 -Icore -Iapp $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS) $(FUZZ_APP_OBJS)
 
 # the HTTP response parser vhdx.efi reads servers with (seeded with a
 # status line, header values and a chunked body, tests/fuzz/http-corpus)

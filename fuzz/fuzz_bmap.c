@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vhdx.h"
+#include "vhdx_bmap.h"
 
 static void check_streaming(const uint8_t *data, size_t size)
 {

@@ -29,6 +29,8 @@
 #include <string.h>
 
 #include "vhdx.h"
+#include "vhdx_print.h"
+#include "vhdx_internal.h"
 
 #define K 1024u
 #define M (1024u * 1024u)

@@ -5,6 +5,7 @@
 
 #include "host_error.h"
 #include "vhdx_cli.h"
+#include "vhdx_print.h"
 
 /* Each returns an exit status (VHDX_EXIT_*), having printed its own errors
  * as one line on stderr, prefixed "vhdx: ". */

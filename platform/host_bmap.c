@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "host_disk.h"
+#include "vhdx_bmap.h"
 
 #define BMAP_WINDOW (1024u * 1024u)          /* [byte] a range's longest, and the read unit */
 #define BMAP_FILE_MAX (256ull * 1024 * 1024) /* [byte] the largest bmap read (2.5M ranges) */

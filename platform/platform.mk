@@ -3,7 +3,7 @@
 PLATFORM_SRCS := $(sort $(wildcard platform/*.c))
 PLATFORM_HDRS := $(wildcard platform/*.h)
 PLATFORM_OBJS := $(patsubst platform/%.c,$(BUILD)/host/platform/%.o,$(PLATFORM_SRCS))
-PLATFORM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icore -Iplatform
+PLATFORM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icore -Iapp -Iplatform
 # a distribution's flags for the command (debian/rules: dpkg-buildflags'
 # hardening); the core keeps its own freestanding flags
 HOST_CFLAGS  ?=
@@ -15,7 +15,7 @@ PLATFORM_CFLAGS += $(CURL_CFLAGS)
 
 host: $(BUILD)/host/vhdx $(BUILD)/host/libvhdx.a
 
-$(BUILD)/host/platform/%.o: platform/%.c $(PLATFORM_HDRS) $(CORE_HDRS)
+$(BUILD)/host/platform/%.o: platform/%.c $(PLATFORM_HDRS) $(CORE_HDRS) $(APP_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(PLATFORM_CFLAGS) $(WARN) $(OPT) $(HOST_CFLAGS) -c $< -o $@
 

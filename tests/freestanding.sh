@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Proves the core is freestanding: every core/*.c compiles with
+# Proves the core and the application layer (app/) are freestanding, and
+# that the core stands alone: it includes no app/ header and, linked on
+# its own, calls no app/ symbol.  Every core/*.c and app/*.c compiles with
 # -ffreestanding -nostdlib for x86_64, aarch64, riscv64, 32-bit ARM
 # (Cortex-M3, no FPU) and i686, and the objects
 #   - reference no outside symbol at all (no libc, no memcpy/memset, and on
@@ -32,6 +34,19 @@ flags="-std=c11 -Os -ffreestanding -fno-builtin -nostdlib -fno-stack-protector -
 gccflags="-fno-tree-loop-distribute-patterns"
 pass=0 fail=0
 
+# core/ includes no header of app/ (its objects are also built without -I,
+# and linked alone below)
+leaks=
+for h in app/*.h; do
+  hits=$(grep -l "^#include \"$(basename "$h")\"" core/*.c core/*.h 2>/dev/null)
+  [ -n "$hits" ] && leaks="$leaks $(basename "$h") in $(echo $hits);"
+done
+if [ -n "$leaks" ]; then
+  echo "FAIL core includes app/:$leaks"; fail=$((fail + 1))
+else
+  echo "PASS core/ includes no app/ header ($(ls app/*.h | wc -l) headers)"; pass=$((pass + 1))
+fi
+
 # name|compiler|flags|binutils prefix|ld emulation flags|pie: -fPIE, hidden
 # visibility, and the core linked as a PIE must have no dynamic relocation
 targets=(
@@ -55,13 +70,16 @@ for t in "${targets[@]}"; do
   dir=$out/$name
   mkdir -p "$dir"
   ok=1
-  objs=()
-  for src in core/*.c; do
+  objs=() core_objs=() app_objs=()
+  for src in core/*.c app/*.c; do
     obj="$dir/$(basename "${src%.c}").o"
-    if ! $cc $flags $extra -c "$src" -o "$obj" 2>"$obj.log"; then
+    # the core is built without any -I: it cannot reach app/'s headers
+    inc=; [ "${src%%/*}" = app ] && inc="-Icore -Iapp"
+    if ! $cc $flags $extra $inc -c "$src" -o "$obj" 2>"$obj.log"; then
       echo "FAIL $name: $src does not compile freestanding:"; cat "$obj.log"; ok=0; continue
     fi
     objs+=("$obj")
+    if [ "${src%%/*}" = core ]; then core_objs+=("$obj"); else app_objs+=("$obj"); fi
     if ! sections=$(${prefix}size -A "$obj" 2>"$obj.log"); then
       echo "FAIL $name: ${prefix}size -A $obj failed:"; cat "$obj.log"; ok=0; continue
     fi
@@ -77,44 +95,51 @@ for t in "${targets[@]}"; do
     fi
   done
   if [ ${#objs[@]} = 0 ]; then
-    echo "FAIL $name: no object was built from core/*.c"; ok=0
+    echo "FAIL $name: no object was built from core/*.c and app/*.c"; ok=0
   fi
-  # all objects linked together: what is still undefined comes from outside
+  # the core's objects linked together, then app/'s with them: what is still
+  # undefined comes from outside (for the core alone, app/ is outside too)
   if [ $ok = 1 ]; then
-    if ! ${prefix}ld $ldemu -r -o "$dir/core.o" "${objs[@]}" 2>"$dir/ld.log"; then
-      echo "FAIL $name: ${prefix}ld -r failed:"; cat "$dir/ld.log"; ok=0
-    elif ! syms=$(${prefix}nm -u "$dir/core.o" 2>"$dir/nm.log"); then
-      echo "FAIL $name: ${prefix}nm -u failed:"; cat "$dir/nm.log"; ok=0
-    else
+    for part in core app; do
+      if [ $part = core ]; then in=("${core_objs[@]}"); else in=("$dir/core.o" "${app_objs[@]}"); fi
+      if ! ${prefix}ld $ldemu -r -o "$dir/$part.o" "${in[@]}" 2>"$dir/ld.log"; then
+        echo "FAIL $name: ${prefix}ld -r ($part) failed:"; cat "$dir/ld.log"; ok=0; break
+      elif ! syms=$(${prefix}nm -u "$dir/$part.o" 2>"$dir/nm.log"); then
+        echo "FAIL $name: ${prefix}nm -u failed:"; cat "$dir/nm.log"; ok=0; break
+      fi
       # _GLOBAL_OFFSET_TABLE_ is made by the final link itself (PIE/PIC), not a library
       undef=$(awk '{print $NF}' <<<"$syms" | grep -v '^_GLOBAL_OFFSET_TABLE_$')
-      if [ -n "$undef" ]; then
-        echo "FAIL $name: the core needs outside symbols: $(echo $undef)"; ok=0
+      if [ -n "$undef" ] && [ $part = core ]; then
+        echo "FAIL $name: the core needs outside symbols (libc, or app/: the core must not call it): $(echo $undef)"; ok=0
+      elif [ -n "$undef" ]; then
+        echo "FAIL $name: app/ needs outside symbols: $(echo $undef)"; ok=0
       fi
-    fi
+    done
   fi
-  # the core as a PIE: nothing for a loader to patch (-z text: no text relocations either)
+  # the core and app/ as a PIE: nothing for a loader to patch (-z text: no text relocations either)
   if [ $ok = 1 ] && [ "$pie" = pie ]; then
-    if ! ${prefix}ld $ldemu -pie --no-dynamic-linker -z text -e 0 -o "$dir/core.pie" "$dir/core.o" \
+    if ! ${prefix}ld $ldemu -pie --no-dynamic-linker -z text -e 0 -o "$dir/core.pie" "$dir/app.o" \
         2>"$dir/ld.log"; then
       echo "FAIL $name: ${prefix}ld -pie failed:"; cat "$dir/ld.log"; ok=0
     elif ! relocs=$(${prefix}readelf -rW "$dir/core.pie" 2>"$dir/readelf.log"); then
       echo "FAIL $name: ${prefix}readelf -r failed:"; cat "$dir/readelf.log"; ok=0
     elif ! grep -q 'There are no relocations in this file' <<<"$relocs"; then
-      echo "FAIL $name: the core linked as a PIE needs load-time relocations:"
+      echo "FAIL $name: the core and app/ linked as a PIE need load-time relocations:"
       grep -E '^Relocation section|R_' <<<"$relocs" | head -8; ok=0
     fi
   fi
   if [ $ok = 1 ]; then
-    if ! sizes=$(${prefix}size "$dir/core.o" 2>"$dir/size.log"); then
+    if ! sizes=$(${prefix}size "$dir/core.o" "$dir/app.o" 2>"$dir/size.log"); then
       echo "FAIL $name: ${prefix}size failed:"; cat "$dir/size.log"; ok=0
     fi
   fi
   if [ $ok = 1 ]; then
     text=$(awk 'NR==2{print $1}' <<<"$sizes")
-    what="no outside symbols, no .data/.bss/.data.rel.ro"
+    text_app=$(awk 'NR==3{print $1}' <<<"$sizes")
+    what="${#core_objs[@]} core + ${#app_objs[@]} app objects, the core calls no app/ symbol"
+    what="$what, no outside symbols, no .data/.bss/.data.rel.ro"
     [ "$pie" = pie ] && what="$what, no dynamic relocations as a PIE"
-    echo "PASS $name: ${#objs[@]} objects, $what (text+rodata $text bytes)"
+    echo "PASS $name: $what (text+rodata: core $text bytes, with app/ $text_app)"
     pass=$((pass + 1))
   else
     fail=$((fail + 1))

@@ -1,23 +1,28 @@
 # tests/tests.mk - unit tests (cmocka, ASan + UBSan), freestanding proof,
 # host integration tests.  Every tests/unit/test_*.c is one binary linked
-# with the core and tests/unit/support/*.c.
+# with the core, app/ and tests/unit/support/*.c.
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_SUPPORT_SRCS := $(sort $(wildcard tests/unit/support/*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 SAN_CORE_OBJS := $(patsubst core/%.c,$(BUILD)/san/core/%.o,$(CORE_SRCS))
-UNIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Icore -Itests/unit/support -DVHDX_ASSERT=assert \
+SAN_APP_OBJS := $(patsubst app/%.c,$(BUILD)/san/app/%.o,$(APP_SRCS))
+UNIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Icore -Iapp -Itests/unit/support -DVHDX_ASSERT=assert \
 	-include assert.h $(SAN_FLAGS)
 
 $(BUILD)/san/core/%.o: core/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(CORE_FREESTANDING_FLAGS) $(WARN) -O1 -g $(SAN_FLAGS) -c $< -o $@
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(CORE_HDRS) \
+$(BUILD)/san/app/%.o: app/%.c $(APP_HDRS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(CORE_FREESTANDING_FLAGS) $(APP_CFLAGS) $(WARN) -O1 -g $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(SAN_APP_OBJS) $(CORE_HDRS) $(APP_HDRS) \
 		$(wildcard tests/unit/support/*.h)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(UNIT_CFLAGS) $(WARN) -O1 -g -o $@ $< $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) -lcmocka
+	$(HOST_CC) $(UNIT_CFLAGS) $(WARN) -O1 -g -o $@ $< $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(SAN_APP_OBJS) -lcmocka
 
 .PHONY: check-unit check-freestanding check-layering check-duplicates check-host unit
 unit: $(UNIT_BINS)
@@ -42,6 +47,6 @@ check-host: host
 
 CHECK_TARGETS += check-unit check-freestanding check-layering check-duplicates check-host
 
-# the sanitized core objects are prerequisites of pattern rules only: keep
+# the sanitized core and app objects are prerequisites of pattern rules only: keep
 # make from deleting them as intermediates after each test binary
-.SECONDARY: $(SAN_CORE_OBJS)
+.SECONDARY: $(SAN_CORE_OBJS) $(SAN_APP_OBJS)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vhdx.h"
+#include "vhdx_bmap.h"
 
 static unsigned char *slurp(const char *path, size_t *ret_len)
 {

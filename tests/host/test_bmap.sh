@@ -11,7 +11,7 @@ need bmaptool sha256sum
 M=$((1024 * 1024))
 POKE="python3 -S $PWD/tests/host/vhdx_poke.py"
 SHA=$T/sha256_stream
-${CC:-cc} -std=gnu11 -O1 -Icore -o "$SHA" tests/host/sha256_stream.c "$BUILD/host/libvhdx.a" ||
+${CC:-cc} -std=gnu11 -O1 -Icore -Iapp -o "$SHA" tests/host/sha256_stream.c "$BUILD/host/libvhdx.a" ||
 	{ echo "FAIL: cannot build sha256_stream"; echo "0 passed, 1 failed"; exit 1; }
 need_samples
 SAMPLES=$(cd "$SAMPLES" && pwd)

@@ -67,7 +67,7 @@ expect "device names" "/dev/null" check "/dev/nul"
 # each verb's options: those the parser accepts for it (the built vhdx says
 # "does not apply" for the others), less --bench-raw (hidden, UEFI only:
 # the host command refuses it), plus --help
-all=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", \(0\|'"'"'\(.\)'"'"'\), \(true\|false\).*/--\1 -\3/p' core/vhdx_cli.c |
+all=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", \(0\|'"'"'\(.\)'"'"'\), \(true\|false\).*/--\1 -\3/p' app/vhdx_cli.c |
 	tr ' ' '\n' | grep -v -e '^-$' -e '^--bench-raw$' | sort -u)
 for v in create info check convert compare repair bmap verify list; do
 	want=$(for o in $all; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_man.sh - the manual page vhdx(1) and the parser cannot drift apart:
-#   - every option the parser knows (core/vhdx_cli.c: the options[] table and
+#   - every option the parser knows (app/vhdx_cli.c: the options[] table and
 #     the names vhdx_cli_parse compares itself) is defined in the manual (a
 #     line of man/vhdx.1.scd that starts with it, bold), and every option
 #     the manual defines is known to the parser (the built vhdx does not
@@ -23,12 +23,12 @@ ok "make man builds $PAGE from $SCD"
 # the parser's options: the table's long and short names, and those the
 # parser compares itself (--help, -h, -?, --version, --)
 parser_opts=$( {
-	sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", \(0\|'"'"'\(.\)'"'"'\), \(true\|false\).*/--\1 -\3/p' core/vhdx_cli.c |
+	sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", \(0\|'"'"'\(.\)'"'"'\), \(true\|false\).*/--\1 -\3/p' app/vhdx_cli.c |
 		tr ' ' '\n' | grep -v '^-$'
-	grep -o 'str_eq([a-z]*, "-[^"]*")' core/vhdx_cli.c | sed 's/.*"\(.*\)")/\1/'
+	grep -o 'str_eq([a-z]*, "-[^"]*")' app/vhdx_cli.c | sed 's/.*"\(.*\)")/\1/'
 } | sort -u)
 n=$(wc -l <<<"$parser_opts")
-[ "$n" -ge 25 ] && ok "the parser knows $n option spellings" || bad "only $n options found in core/vhdx_cli.c: $parser_opts"
+[ "$n" -ge 25 ] && ok "the parser knows $n option spellings" || bad "only $n options found in app/vhdx_cli.c: $parser_opts"
 
 # option spellings a line of the manual defines: its leading bold words
 defined() {

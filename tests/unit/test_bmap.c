@@ -6,6 +6,7 @@
  * break, so that the rule itself is what fails, not the file checksum).
  */
 #include "test_util.h"
+#include "vhdx_bmap.h"
 
 static char file[64 * 1024];
 

@@ -9,6 +9,8 @@
 
 #include "mem_sink.h"
 #include "test_util.h"
+#include "vhdx_internal.h"
+#include "vhdx_print.h"
 
 #define M (1024u * 1024u)
 #define IMAGES 20

@@ -30,6 +30,7 @@
 #include "sparse_file.h"
 #include "test_util.h"
 #include "vhdx_data.h"
+#include "vhdx_internal.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * KiB)

@@ -19,6 +19,7 @@
 #include "log_builder.h"
 #include "test_util.h"
 #include "vhdx_read.h"
+#include "vhdx_internal.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * 1024)

@@ -19,6 +19,7 @@
 #include "sparse_file.h"
 #include "test_util.h"
 #include "vhdx_data.h"
+#include "vhdx_internal.h"
 
 #define MiB (1024ull * 1024)
 #define GiB (1024ull * MiB)

@@ -15,6 +15,7 @@
 #include "test_util.h"
 #include "vhdx_format.h"
 #include "vhdx_read.h"
+#include "vhdx_internal.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * KiB)

@@ -32,6 +32,7 @@
 
 #include "test_util.h"
 #include "vhdx_read.h"
+#include "vhdx_internal.h"
 
 #define MiB (1024ull * 1024)
 #define SUBSET_ENUM_MAX 12   /* epochs up to this many ops: every subset */

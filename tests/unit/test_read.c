@@ -11,6 +11,8 @@
 #include "mem_source.h"
 #include "test_util.h"
 #include "vhdx_read.h"
+#include "vhdx_internal.h"
+#include "vhdx_print.h"
 
 #define MiB (1024ull * 1024)
 #define GiB (1024ull * MiB)

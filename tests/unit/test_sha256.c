@@ -5,6 +5,7 @@
  * whole and in every split; the hex form.
  */
 #include "test_util.h"
+#include "vhdx_bmap.h"
 
 static void hex_of(const void *data, size_t len, char hex[65])
 {

@@ -4,7 +4,7 @@
  * stable keys) and of a finding, shared by the host tool and the UEFI app.
  * Lines are built in a bounded stack buffer and handed to a callback.
  */
-#include "vhdx_internal.h"
+#include "vhdx_app_internal.h"
 
 #define LINE_SIZE 1200
 
