@@ -6,7 +6,7 @@
  */
 #include "vhdx_describe.h"
 #include "vhdx_convert.h"
-#include "vhdx_internal.h"
+#include "vhdx_app_internal.h"
 
 static const char *type_name(enum vhdx_type t)
 {

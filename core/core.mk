@@ -8,8 +8,7 @@ CORE_HDRS := $(wildcard core/*.h)
 # includes, and the on-disk constants (app/app.mk adds the application layer's).
 CORE_PUBLIC_HDRS := core/vhdx.h core/vhdx_env.h core/vhdx_base.h core/vhdx_text.h \
 	core/vhdx_create.h core/vhdx_read.h core/vhdx_disk.h core/vhdx_log.h core/vhdx_rules.h \
-	core/vhdx_info.h core/vhdx_chain.h core/vhdx_parent.h core/vhdx_data.h core/vhdx_format.h \
-	core/vhdx_convert.h
+	core/vhdx_info.h core/vhdx_chain.h core/vhdx_parent.h core/vhdx_data.h core/vhdx_format.h
 
 # No libc, no builtins turned back into calls, no loop->memset rewrites.
 CORE_FREESTANDING_FLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib \

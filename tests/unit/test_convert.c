@@ -237,13 +237,13 @@ static void test_vhdx_name_without_signature(void **state)
 	struct fixture f;
 	struct vhdx_chain chain;
 	struct vhdx_chain_level *levels = calloc(VHDX_CHAIN_DEPTH_MAX, sizeof(*levels));
-	void *scratch = malloc(VHDX_OPEN_SCRATCH_MIN);
+	void *scratch = malloc(VHDX_SCRATCH_SIZE);
 	int err;
 
 	(void)state;
 	fixture_init(&f, DISK, 4 * MiB, 512);
 	err = vhdx_convert_open_source(&f.ms.src, "golden.vhdx", VHDX_FORMAT_AUTO, vhdx_convert_vhdx_name("golden.VHDX"),
-				       NULL, &chain, levels, scratch, VHDX_OPEN_SCRATCH_MIN, &f.r, f.why, sizeof(f.why));
+				       NULL, &chain, levels, scratch, VHDX_SCRATCH_SIZE, &f.r, f.why, sizeof(f.why));
 	assert_int_not_equal(err, VHDX_OK);
 	assert_true(strncmp(f.why, "cannot be read as a VHDX: ", 26) == 0);
 	assert_non_null(strstr(f.why, "(see 'vhdx check golden.vhdx')"));
