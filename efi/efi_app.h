@@ -276,6 +276,16 @@ EFI_HANDLE efi_http_nic(const struct efi_http *h);
 EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len);
 void efi_http_close(struct efi_http *h);
 
+/* ---- efi_cacert.c: --cacert FILE ---- */
+
+extern EFI_GUID efi_tls_ca_guid;  /* efi_http.c: where HttpDxe reads the trusted CAs */
+/* The firmware's trusted CA list becomes the certificates in cli->cacert
+ * (PEM or DER, a file on a volume) until efi_cacert_restore; a list kept
+ * in NVRAM is refused, never overwritten.  Prints the reason on failure. */
+EFI_STATUS efi_cacert_install(const struct vhdx_cli *cli);
+/* Puts the list back as it was (nothing when none was replaced). */
+void efi_cacert_restore(void);
+
 /* ---- efi_chain.c: a differencing image's parents, for the core's chain ---- */
 
 struct efi_chain_ops {

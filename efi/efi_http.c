@@ -44,12 +44,9 @@ static const UINT16 efi_http_codes[] = {
 
 static EFI_GUID efi_http_sb_guid = EFI_NET_HTTP_SERVICE_BINDING_GUID;
 static EFI_GUID efi_http_guid = EFI_NET_HTTP_PROTOCOL_GUID;
-/* EFI_TLS_CA_CERTIFICATE_GUID: where HttpDxe reads the trusted CAs */
-static EFI_GUID efi_http_ca_guid = { 0xfd2340d0, 0x3dab, 0x4349,
-				     { 0xa6, 0xc7, 0x3b, 0x4f, 0x12, 0xb4, 0x8e, 0xae } };
+/* EFI_TLS_CA_CERTIFICATE_GUID: the variable HttpDxe reads the trusted CAs from */
+EFI_GUID efi_tls_ca_guid = { 0xfd2340d0, 0x3dab, 0x4349, { 0xa6, 0xc7, 0x3b, 0x4f, 0x12, 0xb4, 0x8e, 0xae } };
 
-static void efi_ca_restore(void);
-static BOOLEAN efi_ca_saved_owner;  /* an open URL restores the CA list at its close */
 
 static CHAR8 efi_http_name_host[] = "Host";
 static CHAR8 efi_http_name_range[] = "Range";
@@ -85,7 +82,6 @@ struct efi_http {
 	UINT8 tail[64];            /* a chunked body's framing after the data */
 	BOOLEAN fatal;             /* the last failure is not worth a retry; its line printed */
 	BOOLEAN esc;               /* ESC stopped a wait */
-	BOOLEAN restores_cas;      /* put the firmware's CA list back at close (--cacert) */
 	UINTN retries;
 	UINT64 requests;
 	UINT64 bytes;              /* [byte] of data received */
@@ -635,10 +631,6 @@ void efi_http_close(struct efi_http *h)
 	if (!h)
 		return;
 	efi_http_drop(h);
-	if (h->restores_cas) {
-		efi_ca_restore();
-		efi_ca_saved_owner = FALSE;
-	}
 	if (h->event)
 		BS->CloseEvent(h->event);
 	for (i = 0; i < EFI_HTTP_WINDOWS; i++)
@@ -655,7 +647,7 @@ static BOOLEAN efi_http_have_cas(void)
 {
 	static CHAR16 name[] = L"TlsCaCertificate";
 	UINTN size = 0;
-	EFI_STATUS st = RT->GetVariable(name, &efi_http_ca_guid, NULL, &size, NULL);
+	EFI_STATUS st = RT->GetVariable(name, &efi_tls_ca_guid, NULL, &size, NULL);
 
 	return st == EFI_BUFFER_TOO_SMALL || (!EFI_ERROR(st) && size);
 }
@@ -674,10 +666,10 @@ EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
 	for (n = 0; url[n]; n++)
 		;
 	if (vhdx_url_parse(&u, url, n, &why) != VHDX_OK)
-		return efi_con_failf(EFI_APP_REFUSED, L"%a: not a URL vhdx reads: %a", url, why ? why : "invalid");
+		return efi_refusef(L"%a: not a URL vhdx reads: %a", url, why ? why : "invalid");
 	h = AllocateZeroPool(sizeof(*h));
 	if (!h)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	*ret = h;
 	h->nic = nic;
 	h->https = u.scheme == VHDX_URL_HTTPS;
@@ -688,7 +680,7 @@ EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
 	h->url16 = AllocatePool((u.origin_len + u.path_len + 1) * sizeof(CHAR16));
 	h->win[0].buf = efi_pages_alloc(EFI_HTTP_WINDOW);
 	if (!h->url || !h->url16 || !h->win[0].buf)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	CopyMem(h->url, url, u.origin_len);
 	CopyMem(h->url + u.origin_len, u.path, u.path_len);
 	h->url[u.origin_len + u.path_len] = 0;
@@ -712,7 +704,7 @@ EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
 				     h->url);
 	st = BS->HandleProtocol(nic, &efi_http_sb_guid, (void **)&h->sb);
 	if (EFI_ERROR(st))
-		return efi_con_failf(EFI_APP_REFUSED, L"%a: the network interface has no HTTP driver: %r", h->url, st);
+		return efi_refusef(L"%a: the network interface has no HTTP driver: %r", h->url, st);
 	st = BS->CreateEvent(0, 0, NULL, NULL, &h->event);
 	if (EFI_ERROR(st)) {
 		h->event = NULL;
@@ -725,7 +717,7 @@ EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
 		CHAR16 words[64];
 
 		if (!h->fatal)
-			efi_con_failf(EFI_APP_REFUSED, L"%a: %s", h->url, efi_http_why(st, words));
+			efi_refusef(L"%a: %s", h->url, efi_http_why(st, words));
 		/* EFI_NOT_FOUND: a 404, which a chain counts as an absent parent */
 		return h->esc ? EFI_ABORTED : st == EFI_NOT_FOUND && h->fatal ? EFI_NOT_FOUND : EFI_APP_REFUSED;
 	}
@@ -733,210 +725,6 @@ EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
 	h->win[0].len = (UINTN)len;
 	h->win[0].used = ~0ull; /* kept */
 	return EFI_SUCCESS;
-}
-
-/* ---- --cacert FILE: the firmware's trusted CAs, FILE's for one command ---- */
-
-#define EFI_CA_FILE_MAX  (1u << 20)   /* [byte] a PEM bundle we read */
-
-/* The CA list as it was before --cacert replaced it (one per run). */
-static struct {
-	BOOLEAN replaced;
-	BOOLEAN existed;
-	UINT32 attributes;
-	void *data;
-	UINTN size;
-} efi_ca_saved;
-
-static CHAR16 efi_ca_name[] = L"TlsCaCertificate";
-
-static int efi_b64_value(UINT8 c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-static BOOLEAN efi_ca_match(const UINT8 *p, UINTN left, const char *word)
-{
-	UINTN i;
-
-	for (i = 0; word[i]; i++)
-		if (i >= left || p[i] != (UINT8)word[i])
-			return FALSE;
-	return TRUE;
-}
-
-/*
- * FILE's certificates (PEM blocks, or one DER certificate) as
- * EFI_SIGNATURE_LISTs of type EFI_CERT_X509_GUID (UEFI 32.4.1: one list
- * per certificate, 28-byte header, SignatureSize 16 + DER length, an
- * owner GUID then the DER bytes), written into out (at least 2 * len
- * bytes).  Returns the bytes written, 0 when FILE holds none.
- */
-static UINTN efi_ca_lists(const UINT8 *in, UINTN len, UINT8 *out)
-{
-	static const UINT8 x509[16] = { 0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a,
-					0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72 };
-	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
-	UINTN i = 0, o = 0;
-
-	if (len > 4 && in[0] == 0x30 && !efi_ca_match(in, len, "-----")) {
-		/* one DER certificate: the whole file */
-		UINT32 sz = (UINT32)(16 + len), list = 28 + sz, zero = 0;
-
-		CopyMem(out, x509, 16);
-		CopyMem(out + 16, &list, 4);
-		CopyMem(out + 20, &zero, 4);
-		CopyMem(out + 24, &sz, 4);
-		ZeroMem(out + 28, 16); /* owner: none of ours */
-		CopyMem(out + 44, in, len);
-		return 44 + len;
-	}
-	while (i < len) {
-		UINTN head = o, der = o + 44, n = 0;
-		UINT32 acc = 0, bits = 0, sz, list, zero = 0;
-
-		if (!efi_ca_match(in + i, len - i, begin)) {
-			i++;
-			continue;
-		}
-		i += sizeof(begin) - 1;
-		while (i < len && !efi_ca_match(in + i, len - i, end)) {
-			int v = efi_b64_value(in[i++]);
-
-			if (v < 0)
-				continue; /* line ends, padding */
-			acc = (acc << 6) | (UINT32)v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[der + n++] = (UINT8)(acc >> bits);
-			}
-		}
-		if (i >= len || n == 0)
-			return 0; /* a block without its end: not a PEM file */
-		sz = (UINT32)(16 + n);
-		list = 28 + sz;
-		CopyMem(out + head, x509, 16);
-		CopyMem(out + head + 16, &list, 4);
-		CopyMem(out + head + 20, &zero, 4);
-		CopyMem(out + head + 24, &sz, 4);
-		ZeroMem(out + head + 28, 16);
-		o = der + n;
-	}
-	return o;
-}
-
-/* Puts the CA list back as it was before --cacert. */
-static void efi_ca_restore(void)
-{
-	if (!efi_ca_saved.replaced)
-		return;
-	if (efi_ca_saved.existed)
-		RT->SetVariable(efi_ca_name, &efi_http_ca_guid, efi_ca_saved.attributes, efi_ca_saved.size,
-				efi_ca_saved.data);
-	else
-		RT->SetVariable(efi_ca_name, &efi_http_ca_guid, EFI_VARIABLE_BOOTSERVICE_ACCESS, 0, NULL);
-	if (efi_ca_saved.data)
-		FreePool(efi_ca_saved.data);
-	ZeroMem(&efi_ca_saved, sizeof(efi_ca_saved));
-}
-
-/*
- * --cacert FILE (a file on a volume, PEM or DER): the firmware's trusted
- * CA list (the TlsCaCertificate variable HttpDxe reads for each TLS
- * connection) becomes FILE's until efi_ca_restore.  A list kept in
- * NVRAM is never overwritten: refused.
- */
-static EFI_STATUS efi_ca_replace(const struct vhdx_cli *cli)
-{
-	struct vhdx_cli c = *cli;
-	struct efi_target ft;
-	struct efi_source fs;
-	struct vhdx_source src;
-	UINT8 *text = NULL, *lists = NULL;
-	UINTN n = 0;
-	UINT32 attributes = 0;
-	EFI_STATUS st;
-
-	ZeroMem(&ft, sizeof(ft));
-	ZeroMem(&fs, sizeof(fs));
-	for (n = 0; cli->cacert[n] && !(cli->cacert[n] == ':' && (cli->cacert[n + 1] == '\\' ||
-								    cli->cacert[n + 1] == '/')); n++)
-		;
-	if (!cli->cacert[n] || vhdx_url_is_url(cli->cacert))
-		return efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: give a file on a volume (fs0:\\ca.pem)",
-				     cli->cacert);
-	c.target = cli->cacert;
-	st = efi_target_resolve(&ft, &c, FALSE, NULL);
-	if (EFI_ERROR(st))
-		goto out;
-	if (ft.kind != EFI_TARGET_FILE || ft.old_size == 0 || ft.old_size > EFI_CA_FILE_MAX) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: give a PEM or DER file of at most 1 MiB (fs0:\\ca.pem)",
-				   cli->cacert);
-		goto out;
-	}
-	st = efi_source_open(&fs, &ft, &src);
-	text = AllocatePool((UINTN)ft.old_size);
-	lists = AllocatePool(2 * (UINTN)ft.old_size + 64);
-	if (!EFI_ERROR(st) && (!text || !lists))
-		st = EFI_OUT_OF_RESOURCES;
-	if (!EFI_ERROR(st) && src.read(&src, 0, text, (size_t)ft.old_size) != VHDX_OK)
-		st = fs.status;
-	if (EFI_ERROR(st)) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: cannot read it: %r", cli->cacert, st);
-		goto out;
-	}
-	n = efi_ca_lists(text, (UINTN)ft.old_size, lists);
-	if (!n) {
-		st = efi_con_failf(EFI_APP_REFUSED, L"--cacert %a: no certificate in it (PEM or DER)", cli->cacert);
-		goto out;
-	}
-	efi_ca_saved.size = 0;
-	st = RT->GetVariable(efi_ca_name, &efi_http_ca_guid, &attributes, &efi_ca_saved.size, NULL);
-	if (st == EFI_BUFFER_TOO_SMALL) {
-		efi_ca_saved.data = AllocatePool(efi_ca_saved.size);
-		st = efi_ca_saved.data ? RT->GetVariable(efi_ca_name, &efi_http_ca_guid, &attributes,
-							 &efi_ca_saved.size, efi_ca_saved.data) :
-					 EFI_OUT_OF_RESOURCES;
-		if (EFI_ERROR(st)) {
-			st = efi_con_failf(EFI_APP_FAILED, L"--cacert: cannot read the firmware's CA list: %r", st);
-			goto out;
-		}
-		if (attributes & EFI_VARIABLE_NON_VOLATILE) {
-			st = efi_con_fail(EFI_APP_REFUSED,
-					  "--cacert: the platform keeps its CA list in NVRAM; vhdx does not overwrite it");
-			goto out;
-		}
-		efi_ca_saved.existed = TRUE;
-		efi_ca_saved.attributes = attributes;
-	} else {
-		attributes = EFI_VARIABLE_BOOTSERVICE_ACCESS;
-	}
-	st = RT->SetVariable(efi_ca_name, &efi_http_ca_guid, attributes, n, lists);
-	if (EFI_ERROR(st)) {
-		st = efi_con_failf(EFI_APP_FAILED, L"--cacert: cannot set the firmware's CA list: %r", st);
-		goto out;
-	}
-	efi_ca_saved.replaced = TRUE;
-	st = EFI_SUCCESS;
-out:
-	if (EFI_ERROR(st) && !efi_ca_saved.replaced && efi_ca_saved.data) {
-		FreePool(efi_ca_saved.data);
-		ZeroMem(&efi_ca_saved, sizeof(efi_ca_saved));
-	}
-	efi_source_close(&fs);
-	efi_target_free(&ft);
-	if (text)
-		FreePool(text);
-	if (lists)
-		FreePool(lists);
-	return st;
 }
 
 EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOLEAN for_write)
@@ -950,25 +738,14 @@ EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOL
 	t->kind = EFI_TARGET_URL;
 	t->name = AllocateZeroPool((n + 1) * sizeof(CHAR16));
 	if (!t->name)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	efi_text_from_utf8(cli->target, t->name, n + 1);
 	if (for_write)
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: a URL is read, never written: give a disk or a file",
+		return efi_refusef(L"%s: a URL is read, never written: give a disk or a file",
 				     t->name);
 	st = efi_net_up(cli, &nic);
 	if (EFI_ERROR(st))
 		return st;
-	if (cli->cacert && !efi_ca_saved.replaced) {
-		st = efi_ca_replace(cli);
-		if (EFI_ERROR(st))
-			return st;
-	}
 	st = efi_http_open(&t->http, cli->target, nic);
-	if (t->http && efi_ca_saved.replaced && !efi_ca_saved_owner) {
-		t->http->restores_cas = TRUE;
-		efi_ca_saved_owner = TRUE;
-	} else if (!t->http) {
-		efi_ca_restore();
-	}
 	return st == EFI_NOT_FOUND ? EFI_APP_REFUSED : st;
 }

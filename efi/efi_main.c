@@ -78,6 +78,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		st = efi_con_fail(efi_status_of(err), why[0] ? why : vhdx_strerror(err));
 		goto out;
 	}
+	if (cli.cacert) {
+		st = efi_cacert_install(&cli);
+		if (EFI_ERROR(st))
+			goto out;
+	}
 	switch (cli.cmd) {
 	case VHDX_CMD_HELP:
 		efi_usage(cli.help_verb);
@@ -115,6 +120,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		break;
 	}
 out:
+	efi_cacert_restore(); /* --cacert: the firmware's CA list as it was */
 	efi_args_free(argv, argc);
 	return st;
 }
