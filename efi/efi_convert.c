@@ -106,7 +106,7 @@ static EFI_STATUS efi_cv_refuse_overlap(struct efi_cv *cv)
 				FreePool(tname);
 			if (sname)
 				FreePool(sname);
-			return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+			return efi_out_of_memory();
 		}
 		same = same || efi_cv_same_name(sname, tname);
 		for (i = 0; cv->src.levels && i < cv->src.chain.depth; i++)
@@ -150,7 +150,7 @@ static EFI_STATUS efi_cv_refuse_nonblank(struct efi_cv *cv)
 	}
 	efi_probe_bio(&t->bio, &t->probe);
 	if (EFI_ERROR(t->probe.status))
-		return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot read it: %r", t->name, t->probe.status);
+		return efi_refusef(L"%s: cannot read it: %r", t->name, t->probe.status);
 	if (!t->probe.blank && !cv->cli->force)
 		return efi_con_failf(EFI_APP_REFUSED,
 				     L"%s holds %a (non-zero byte at %ld); refusing to overwrite it without --force",
@@ -266,7 +266,7 @@ static EFI_STATUS efi_cv_open_target(struct efi_cv *cv)
 		if (EFI_ERROR(st) || bio != t->bio.bio || bio->Media->MediaId != t->bio.media_id) {
 			if (!EFI_ERROR(st))
 				BS->CloseProtocol(t->dev->handle, &gEfiBlockIoProtocolGuid, cv->image, NULL);
-			return efi_con_failf(EFI_APP_REFUSED, L"%s: cannot get exclusive access: %r; nothing written",
+			return efi_refusef(L"%s: cannot get exclusive access: %r; nothing written",
 					     t->name, EFI_ERROR(st) ? st : EFI_MEDIA_CHANGED);
 		}
 		cv->exclusive = TRUE;
@@ -462,7 +462,7 @@ static EFI_STATUS efi_cv_bench_prepare(struct efi_cv *cv)
 	struct vhdx_extent e;
 
 	if (cv->job.output == VHDX_CONVERT_TO_VHDX)
-		return efi_con_fail(EFI_APP_REFUSED, "--bench-raw copy: only for a deploy (raw output onto a block device)");
+		return efi_refuse("--bench-raw copy: only for a deploy (raw output onto a block device)");
 	cv->bench_from = 0;
 	if (cv->src.levels && !vhdx_reader_map(&cv->src.r, 0, cv->job.size, &e) && e.kind == VHDX_EXTENT_DATA &&
 	    e.level == 0 && !(e.file_offset & (VHDX_READER_PAGE - 1)) && e.file_offset <= s->size &&
@@ -516,13 +516,13 @@ static EFI_STATUS efi_cv_prepare(struct efi_cv *cv)
 	}
 	head = AllocatePool(VHDX_PARTITION_HEAD);
 	if (!head)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	err = vhdx_convert_plan(j, head, why, sizeof(why));
 	FreePool(head);
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(EFI_APP_REFUSED, L"%a: %r", why, cv->src.src.status);
+		return efi_refusef(L"%a: %r", why, cv->src.src.status);
 	if (err)
-		return efi_con_fail(EFI_APP_REFUSED, why);
+		return efi_refuse(why);
 	if (j->output == VHDX_CONVERT_TO_VHDX) {
 		cv->rng = efi_rng_guid(&j->plan.params.file_write_guid);
 		efi_rng_guid(&j->plan.params.data_write_guid);
@@ -537,12 +537,12 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 	EFI_STATUS st;
 
 	if (!cli->source || !cli->target)
-		return efi_con_fail(EFI_APP_REFUSED, "convert: SOURCE and TARGET needed: vhdx convert SOURCE TARGET");
+		return efi_refuse("convert: SOURCE and TARGET needed: vhdx convert SOURCE TARGET");
 	if (cli->bench && !efi_bench_mode_known_for(VHDX_CMD_CONVERT, cli->bench))
-		return efi_con_failf(EFI_APP_REFUSED, L"--bench-raw: unknown mode %a (copy)", cli->bench);
+		return efi_refusef(L"--bench-raw: unknown mode %a (copy)", cli->bench);
 	cv = AllocateZeroPool(sizeof(*cv));
 	if (!cv)
-		return efi_con_fail(EFI_OUT_OF_RESOURCES, "out of memory");
+		return efi_out_of_memory();
 	cv->cli = cli;
 	cv->image = image;
 	st = efi_cv_prepare(cv);

@@ -101,7 +101,7 @@ EFI_STATUS efi_net_up(const struct vhdx_cli *cli, EFI_HANDLE *ret_nic)
 	EFI_STATUS st;
 
 	if (want == -2)
-		return efi_con_failf(EFI_APP_REFUSED, L"--nic %a: give the interface's number (0, 1, ...)",
+		return efi_refusef(L"--nic %a: give the interface's number (0, 1, ...)",
 				     cli->nic);
 	efi_net_connect();
 	st = BS->LocateHandleBuffer(ByProtocol, &efi_net_ip4cfg_guid, NULL, &n, &h);
@@ -110,7 +110,7 @@ EFI_STATUS efi_net_up(const struct vhdx_cli *cli, EFI_HANDLE *ret_nic)
 				    "network: no network interface (no NIC with a UEFI driver, or no IPv4 stack)");
 	if (want >= 0 && (UINTN)want >= n) {
 		FreePool(h);
-		return efi_con_failf(EFI_APP_REFUSED, L"--nic %a: there are %d network interfaces (0..%d)",
+		return efi_refusef(L"--nic %a: there are %d network interfaces (0..%d)",
 				     cli->nic, n, n - 1);
 	}
 	/* without --nic: the first interface that has an address, else the first */
@@ -163,7 +163,7 @@ EFI_STATUS efi_net_up(const struct vhdx_cli *cli, EFI_HANDLE *ret_nic)
 		if (now)
 			FreePool(now);
 		if (efi_clock_us() - start > EFI_NET_DHCP_WAIT_US) {
-			st = efi_con_failf(EFI_APP_REFUSED, L"network: %s: no DHCP answer in %d s", info->Name,
+			st = efi_refusef(L"network: %s: no DHCP answer in %d s", info->Name,
 					   EFI_NET_DHCP_WAIT_US / 1000000u);
 			break;
 		}

@@ -75,8 +75,7 @@ static int convert_probe(struct convert_job *j)
 		return st;
 	j->page = aligned_alloc(VHDX_READER_PAGE, VHDX_READER_PAGE);
 	if (!j->page) {
-		host_error("out of memory");
-		return VHDX_EXIT_FAILED;
+		return host_out_of_memory();
 	}
 	host_disk_reader(&j->src, &j->reader, j->page);
 	st = host_target_probe(&j->tgt, cli->target, cli->dry_run);
@@ -148,8 +147,7 @@ static int convert_write(struct convert_job *j)
 	host_target_sink(&j->tgt, &sink, &j->ps, j->cli->quiet);
 	j->buf = aligned_alloc(4096, CONVERT_CHUNK + 4096);
 	if (!j->buf) {
-		host_error("out of memory");
-		return VHDX_EXIT_FAILED;
+		return host_out_of_memory();
 	}
 	if (!to_vhdx && !j->tgt.is_block) {
 		job->set_size = trim_to;
