@@ -6,6 +6,7 @@
  * 7.1 chunked).
  */
 #include "vhdx_base.h"
+#include "vhdx_internal.h"
 #include "vhdx_http.h"
 
 enum {
@@ -177,17 +178,6 @@ void vhdx_http_chunked_init(struct vhdx_http_chunked *c)
 	c->done = false;
 }
 
-static int hex_value(uint8_t b)
-{
-	if (b >= '0' && b <= '9')
-		return b - '0';
-	if (b >= 'a' && b <= 'f')
-		return b - 'a' + 10;
-	if (b >= 'A' && b <= 'F')
-		return b - 'A' + 10;
-	return -1;
-}
-
 int vhdx_http_chunked_feed(struct vhdx_http_chunked *c, uint8_t *buf, size_t len, size_t *ret_data)
 {
 	size_t r = 0, w = 0;
@@ -221,10 +211,10 @@ int vhdx_http_chunked_feed(struct vhdx_http_chunked *c, uint8_t *buf, size_t len
 				if (!c->saw_digit)
 					goto bad;
 				c->state = CH_SIZE_LF;
-			} else if (c->state == CH_SIZE && hex_value(b) >= 0) {
+			} else if (c->state == CH_SIZE && vhdx_hex_digit_(b) >= 0) {
 				if (c->left > (VHDX_HTTP_LENGTH_MAX >> 4))
 					goto bad;
-				c->left = (c->left << 4) | (uint64_t)hex_value(b);
+				c->left = (c->left << 4) | (uint64_t)vhdx_hex_digit_(b);
 				c->saw_digit = true;
 			} else if (c->saw_digit && (b == ';' || is_ows((char)b))) {
 				c->state = CH_EXT;

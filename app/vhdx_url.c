@@ -7,6 +7,7 @@
  * percent-encoded (RFC 3986 section 2.1).
  */
 #include "vhdx_base.h"
+#include "vhdx_internal.h"
 #include "vhdx_url.h"
 
 static const char ROOT_PATH[] = "/";
@@ -19,17 +20,6 @@ static bool is_alpha(char c)
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static char lower(char c)
@@ -139,7 +129,7 @@ static bool ipv6_valid(const char *s, size_t len)
 				break;
 			}
 		}
-		while (i < len && hex_value(s[i]) >= 0 && i - start < 4)
+		while (i < len && vhdx_hex_digit_(s[i]) >= 0 && i - start < 4)
 			i++;
 		if (i == start)
 			return false;
@@ -215,7 +205,7 @@ static const char *path_why(const char *s, size_t len)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '%') {
-			if (i + 2 >= len || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0)
+			if (i + 2 >= len || vhdx_hex_digit_(s[i + 1]) < 0 || vhdx_hex_digit_(s[i + 2]) < 0)
 				return "a '%' in the URL not followed by two hex digits";
 			i += 2;
 			continue;

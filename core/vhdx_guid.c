@@ -21,17 +21,6 @@ void vhdx_guid_to_text(const struct vhdx_guid *g, char *buf, bool upper)
 	buf[n] = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int vhdx_guid_from_text(struct vhdx_guid *ret, const char *text, size_t len)
 {
 	struct vhdx_guid g;
@@ -51,8 +40,8 @@ int vhdx_guid_from_text(struct vhdx_guid *ret, const char *text, size_t len)
 				return VHDX_ERR_INVAL;
 			n++;
 		}
-		hi = hex_value(text[n]);
-		lo = hex_value(text[n + 1]);
+		hi = vhdx_hex_digit_(text[n]);
+		lo = vhdx_hex_digit_(text[n + 1]);
 		if (hi < 0 || lo < 0)
 			return VHDX_ERR_INVAL;
 		g.bytes[text_order[i]] = (uint8_t)(hi << 4 | lo);

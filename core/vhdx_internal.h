@@ -100,6 +100,8 @@ int vhdx_item_kind_(const struct vhdx_guid *id);
 void vhdx_mem_zero_(void *buf, size_t len);
 void vhdx_mem_copy_(void *dst, const void *src, size_t len);
 bool vhdx_mem_equal_(const void *a, const void *b, size_t len);
+/* The value of hexadecimal digit @c (either case), or -1. */
+int vhdx_hex_digit_(int c);
 size_t vhdx_str_len_(const char *s);
 
 /*

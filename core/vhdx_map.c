@@ -828,6 +828,20 @@ static int args_check(const struct vhdx_chain *chain, uint64_t offset, uint64_t 
 	return VHDX_OK;
 }
 
+/* The checks of vhdx_map and vhdx_read_at, then a mapper over @scratch
+ * with what its memo says the scratch still holds. */
+static int mapper_open(struct mapper *m, const struct vhdx_chain *chain, uint64_t offset, uint64_t len,
+		       void *scratch, size_t scratch_len)
+{
+	int err = args_check(chain, offset, len, scratch, scratch_len);
+
+	if (err)
+		return err;
+	mapper_init(m, chain, scratch, scratch_len);
+	memo_load(m, scratch, scratch_len);
+	return VHDX_OK;
+}
+
 int vhdx_map(const struct vhdx_chain *chain, uint64_t offset, uint64_t len, struct vhdx_extent *ret,
 	     void *scratch, size_t scratch_len)
 {
@@ -837,11 +851,9 @@ int vhdx_map(const struct vhdx_chain *chain, uint64_t offset, uint64_t len, stru
 
 	if (!ret)
 		return VHDX_ERR_INVAL;
-	err = args_check(chain, offset, len, scratch, scratch_len);
+	err = mapper_open(&m, chain, offset, len, scratch, scratch_len);
 	if (err)
 		return err;
-	mapper_init(&m, chain, scratch, scratch_len);
-	memo_load(&m, scratch, scratch_len);
 	err = map_extent(&m, offset, len, &ext);
 	memo_save(&m, scratch, scratch_len);
 	if (err)
@@ -927,11 +939,9 @@ int vhdx_read_at(const struct vhdx_chain *chain, uint64_t offset, void *buf, siz
 
 	if (!buf)
 		return VHDX_ERR_INVAL;
-	err = args_check(chain, offset, len, scratch, scratch_len);
+	err = mapper_open(&m, chain, offset, len, scratch, scratch_len);
 	if (err)
 		return err;
-	mapper_init(&m, chain, scratch, scratch_len);
-	memo_load(&m, scratch, scratch_len);
 	while (len) {
 		err = map_extent(&m, offset, len, &ext);
 		if (err)

@@ -19,6 +19,17 @@ void vhdx_mem_copy_(void *dst, const void *src, size_t len)
 		*d++ = *s++;
 }
 
+int vhdx_hex_digit_(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 bool vhdx_mem_equal_(const void *a, const void *b, size_t len)
 {
 	const uint8_t *x = a, *y = b;

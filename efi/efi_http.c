@@ -155,6 +155,26 @@ static EFI_STATUS efi_http_wait(struct efi_http *h)
 
 /* A network status in words: Print's %r knows none of Appendix D's
  * network codes.  buf holds 64 units. */
+/* One Request (@request) or Response call on @msg, polled to its end; a
+ * wait that ends early (timeout, ESC) cancels it. */
+static EFI_STATUS efi_http_exchange(struct efi_http *h, EFI_NET_HTTP_MESSAGE *msg, BOOLEAN request)
+{
+	EFI_NET_HTTP_TOKEN tok;
+	EFI_STATUS st;
+
+	ZeroMem(&tok, sizeof(tok));
+	tok.Event = h->event;
+	tok.Message = msg;
+	st = request ? h->http->Request(h->http, &tok) : h->http->Response(h->http, &tok);
+	if (EFI_ERROR(st))
+		return st;
+	st = efi_http_wait(h);
+	if (st == EFI_SUCCESS)
+		return tok.Status;
+	h->http->Cancel(h->http, &tok);
+	return st;
+}
+
 static const CHAR16 *efi_http_why(EFI_STATUS st, CHAR16 *buf)
 {
 	if (st == EFI_CONNECTION_FIN)
@@ -357,7 +377,6 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 	EFI_NET_HTTP_REQUEST_DATA req;
 	EFI_NET_HTTP_RESPONSE_DATA rsp;
 	EFI_NET_HTTP_MESSAGE msg;
-	EFI_NET_HTTP_TOKEN tok;
 	struct efi_http_answer a;
 	struct vhdx_http_chunked ch;
 	EFI_STATUS st;
@@ -383,18 +402,8 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 	msg.Data.Request = &req;
 	msg.HeaderCount = 3;
 	msg.Headers = hdr;
-	ZeroMem(&tok, sizeof(tok));
-	tok.Event = h->event;
-	tok.Message = &msg;
 	h->requests++;
-	st = h->http->Request(h->http, &tok);
-	if (!EFI_ERROR(st)) {
-		st = efi_http_wait(h);
-		if (st == EFI_SUCCESS)
-			st = tok.Status;
-		else
-			h->http->Cancel(h->http, &tok);
-	}
+	st = efi_http_exchange(h, &msg, TRUE);
 	if (EFI_ERROR(st))
 		return efi_http_contact_failed(h, st);
 
@@ -406,17 +415,7 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 	msg.Data.Response = &rsp;
 	msg.BodyLength = 0;
 	msg.Body = NULL;
-	ZeroMem(&tok, sizeof(tok));
-	tok.Event = h->event;
-	tok.Message = &msg;
-	st = h->http->Response(h->http, &tok);
-	if (!EFI_ERROR(st)) {
-		st = efi_http_wait(h);
-		if (st == EFI_SUCCESS)
-			st = tok.Status;
-		else
-			h->http->Cancel(h->http, &tok);
-	}
+	st = efi_http_exchange(h, &msg, FALSE);
 	/* EFI_HTTP_ERROR: HttpDxe's word for a 4xx or 5xx answer, whose
 	 * status and headers are there: judged below like any other */
 	if (EFI_ERROR(st) && !(st == EFI_HTTP_ERROR && rsp.StatusCode)) {
@@ -459,17 +458,7 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 			msg.BodyLength = sizeof(h->tail);
 		}
 		asked = msg.BodyLength;
-		ZeroMem(&tok, sizeof(tok));
-		tok.Event = h->event;
-		tok.Message = &msg;
-		st = h->http->Response(h->http, &tok);
-		if (!EFI_ERROR(st)) {
-			st = efi_http_wait(h);
-			if (st == EFI_SUCCESS)
-				st = tok.Status;
-			else
-				h->http->Cancel(h->http, &tok);
-		}
+		st = efi_http_exchange(h, &msg, FALSE);
 		if (h->esc)
 			return efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC");
 		if (EFI_ERROR(st))

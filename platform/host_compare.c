@@ -29,20 +29,6 @@ static int report_difference(const char *a, const char *b, uint64_t off)
 	return VHDX_EXIT_FAILED;
 }
 
-/* What host_disk_map/host_disk_read say when the core fails on @d at @off. */
-static void read_error(struct host_disk *d, int err, uint64_t off)
-{
-	if (d->raw && err == VHDX_ERR_IO)
-		host_error("%s: read failed at offset %llu: %s", d->path, (unsigned long long)off,
-			   strerror(d->t.saved_errno));
-	else if (err == VHDX_ERR_IO)
-		host_error("%s: read failed near virtual offset %llu: %s", d->path, (unsigned long long)off,
-			   strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
-	else
-		host_error("%s: cannot read virtual offset %llu: %s (see 'vhdx check %s')", d->path,
-			   (unsigned long long)off, vhdx_strerror(err), d->path);
-}
-
 int host_cmd_compare(const struct vhdx_cli *cli)
 {
 	struct host_disk a, b;
@@ -95,7 +81,7 @@ int host_cmd_compare(const struct vhdx_cli *cli)
 		       cli->source, (unsigned long long)a.size, cli->target, (unsigned long long)b.size);
 	err = vhdx_compare(&ra, &rb, buf, 2 * CMP_CHUNK, &res, NULL, NULL);
 	if (err) {
-		read_error(res.failed ? &b : &a, err, res.failed_offset);
+		host_disk_error(res.failed ? &b : &a, err, res.failed_offset);
 		st = host_exit_before_write(err);
 	} else if (!res.same) {
 		st = report_difference(cli->source, cli->target, res.difference);

@@ -217,10 +217,13 @@ void host_disk_close(struct host_disk *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static void core_error(struct host_disk *d, int err, uint64_t off)
+void host_disk_error(const struct host_disk *d, int err, uint64_t off)
 {
 	if (err == VHDX_ERR_IO && host_http_is(&d->t))
 		; /* the URL's failure is said, once, where it happened */
+	else if (d->raw && err == VHDX_ERR_IO)
+		host_error("%s: read failed at offset %llu: %s", d->path, (unsigned long long)off,
+			   strerror(d->t.saved_errno));
 	else if (err == VHDX_ERR_IO)
 		host_error("%s: read failed near virtual offset %llu: %s", d->path, (unsigned long long)off,
 			   strerror(d->t.saved_errno ? d->t.saved_errno : EIO));
@@ -260,7 +263,7 @@ int host_disk_map(struct host_disk *d, uint64_t off, uint64_t len, struct vhdx_e
 	}
 	err = vhdx_map(&d->chain, off, len, ret, d->scratch, d->scratch_len);
 	if (err) {
-		core_error(d, err, off);
+		host_disk_error(d, err, off);
 		return -1;
 	}
 	return 0;
@@ -273,16 +276,14 @@ int host_disk_read(struct host_disk *d, uint64_t off, void *buf, size_t len)
 	if (d->raw) {
 		err = d->src.read(&d->src, off, buf, len);
 		if (err) {
-			if (!host_http_is(&d->t))
-				host_error("%s: read failed at offset %llu: %s", d->path, (unsigned long long)off,
-					   strerror(d->t.saved_errno));
+			host_disk_error(d, VHDX_ERR_IO, off);
 			return -1;
 		}
 		return 0;
 	}
 	err = vhdx_read_at(&d->chain, off, buf, len, d->scratch, d->scratch_len);
 	if (err) {
-		core_error(d, err, off);
+		host_disk_error(d, err, off);
 		return -1;
 	}
 	return 0;

@@ -44,6 +44,9 @@ int host_disk_open_named(struct host_disk *d, const char *path, enum vhdx_format
  * device", "cannot open"): the descriptor, or -1 said. */
 int host_open_source(const char *path);
 void host_disk_close(struct host_disk *d);
+/* The one line for the core's @err reading @d at @off (virtual offset, or
+ * the raw source's): a URL's failure was said where it happened. */
+void host_disk_error(const struct host_disk *d, int err, uint64_t off);
 
 /* The next extent from @off (at most @len): zeros or data.  0 or -1 (errno
  * or a core error printed). */
