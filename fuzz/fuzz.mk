@@ -43,9 +43,9 @@ $(FUZZ_BMAP_BIN): fuzz/fuzz_bmap.c $(FUZZ_CORE_OBJS) $(FUZZ_APP_OBJS)
 
 # the HTTP response parser vhdx.efi reads servers with (seeded with a
 # status line, header values and a chunked body, tests/fuzz/http-corpus)
-$(FUZZ_HTTP_BIN): fuzz/fuzz_http.c $(FUZZ_CORE_OBJS)
+$(FUZZ_HTTP_BIN): fuzz/fuzz_http.c $(FUZZ_CORE_OBJS) $(FUZZ_APP_OBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -Icore $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS)
+	$(FUZZ_CC) -std=gnu11 -Icore -Iapp $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CORE_OBJS) $(FUZZ_APP_OBJS)
 
 .PHONY: fuzz check-fuzz fuzz-corpus
 fuzz: $(FUZZ_BIN)
