@@ -389,7 +389,7 @@ static int read_data_(const struct vhdx_reader *r, const struct vhdx_extent *e, 
 /* [off, off+len) made to read as zeros: the sink's zero, else written. */
 static int zero_(const struct vhdx_sink *k, uint64_t off, uint64_t len, uint8_t *buf, size_t chunk)
 {
-	int err = k->zero ? k->zero(k, off, len) : VHDX_ERR_UNSUPPORTED;
+	int err = vhdx_dev_zero_(k, off, len);
 
 	if (err != VHDX_ERR_UNSUPPORTED)
 		return err;
@@ -434,11 +434,6 @@ static int write_nonzero_(const struct vhdx_sink *k, uint64_t off, const uint8_t
 static int progress_(const struct vhdx_sink *k, uint64_t done, uint64_t total)
 {
 	return k->progress && k->progress(k, done, total) ? VHDX_ERR_ABORTED : VHDX_OK;
-}
-
-static int flush_(const struct vhdx_sink *k)
-{
-	return vhdx_dev_flush_(k);
 }
 
 static int source_failed_(struct vhdx_convert *j, int err, uint64_t off)
@@ -498,7 +493,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 	if (!fresh) {
 		err = zero_(k, 0, head, buf, chunk);
 		if (!err)
-			err = flush_(k);
+			err = vhdx_dev_flush_(k);
 		if (err)
 			return err;
 	}
@@ -521,7 +516,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 		if (err)
 			return err;
 	}
-	err = flush_(k);
+	err = vhdx_dev_flush_(k);
 	if (err)
 		return err;
 	/* 3. the first MiB last, a chunk at a time from its end: byte 0 (the
@@ -538,7 +533,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 		if (!off)
 			break;
 	}
-	err = flush_(k);
+	err = vhdx_dev_flush_(k);
 	if (err)
 		return err;
 	if (k->progress)

@@ -2,7 +2,7 @@
 /*
  * vhdx_dev.c - the one seam between the core and the frontend's devices:
  * every read of a source and every write and flush of a sink goes through
- * here, so a callback's answer is judged in one place; and the one read
+ * here (zero() too), so a callback's answer is judged in one place; and the one read
  * window over a source (vhdx_internal.h).
  */
 #include "vhdx_internal.h"
@@ -29,6 +29,16 @@ int vhdx_dev_write_(const struct vhdx_sink *sink, uint64_t off, const void *buf,
 int vhdx_dev_flush_(const struct vhdx_sink *sink)
 {
 	return sink->flush ? dev_err(sink->flush(sink)) : VHDX_OK;
+}
+
+int vhdx_dev_zero_(const struct vhdx_sink *sink, uint64_t off, uint64_t len)
+{
+	int err;
+
+	if (!sink->zero)
+		return VHDX_ERR_UNSUPPORTED;
+	err = sink->zero(sink, off, len);
+	return err == VHDX_ERR_UNSUPPORTED ? err : dev_err(err);
 }
 
 void vhdx_window_init_(struct vhdx_window_ *w, const struct vhdx_source *src, void *buf, size_t size)

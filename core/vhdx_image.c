@@ -108,9 +108,8 @@ static int emit_zero(struct writer *w, uint64_t off, uint64_t len)
 		uint64_t n = len < VHDX_ZERO_CHUNK ? len : VHDX_ZERO_CHUNK;
 		int err = VHDX_ERR_UNSUPPORTED;
 
-		if (w->sink->zero && !w->zero_unsupported) {
-			err = w->sink->zero(w->sink, off, n);
-			VHDX_ASSERT(err <= 0);
+		if (!w->zero_unsupported) {
+			err = vhdx_dev_zero_(w->sink, off, n);
 			w->last_off = off;
 			if (err == VHDX_ERR_UNSUPPORTED) {
 				w->zero_unsupported = true;

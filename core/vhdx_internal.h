@@ -112,6 +112,9 @@ size_t vhdx_str_len_(const char *s);
 int vhdx_dev_read_(const struct vhdx_source *src, uint64_t off, void *buf, size_t len);
 int vhdx_dev_write_(const struct vhdx_sink *sink, uint64_t off, const void *buf, size_t len);
 int vhdx_dev_flush_(const struct vhdx_sink *sink);
+/* The sink's zero() on [off, off+len): 0, VHDX_ERR_IO, or
+ * VHDX_ERR_UNSUPPORTED (no zero(), or it said so: the caller writes zeros). */
+int vhdx_dev_zero_(const struct vhdx_sink *sink, uint64_t off, uint64_t len);
 
 /*
  * The one read window (vhdx_dev.c): a piece of a source in the caller's

@@ -30,13 +30,12 @@ static int replay_zero(struct replay_ *rp, uint64_t off, uint64_t len)
 		uint64_t n = len < VHDX_ZERO_CHUNK ? len : VHDX_ZERO_CHUNK;
 
 		err = VHDX_ERR_UNSUPPORTED;
-		if (rp->sink->zero && !rp->zero_unsupported) {
-			err = rp->sink->zero(rp->sink, off, n);
-			VHDX_ASSERT(err <= 0);
+		if (!rp->zero_unsupported) {
+			err = vhdx_dev_zero_(rp->sink, off, n);
 			if (err == VHDX_ERR_UNSUPPORTED)
 				rp->zero_unsupported = true;
 			else if (err)
-				return VHDX_ERR_IO;
+				return err;
 		}
 		if (err == VHDX_ERR_UNSUPPORTED) {
 			if (!rp->zeros_ready) {
