@@ -19,7 +19,7 @@
 #define SYN_COMPARE "vhdx compare [--source-format vhdx|raw] [-q] IMAGE1 IMAGE2\n"
 #define SYN_REPAIR  "vhdx repair [-n] [-q] TARGET\n"
 #define SYN_BMAP    "vhdx bmap SOURCE OUT.bmap\n"
-#define SYN_VERIFY  "vhdx verify --bmap F.bmap [--zeros] TARGET\n"
+#define SYN_VERIFY  "vhdx verify --bmap F.bmap [--bmap-sha256 HEX] [--zeros] TARGET\n"
 #define SYN_LIST    "vhdx list\n"
 #define SYN_HELP    "vhdx help [VERB] | VERB --help | --version\n"
 
@@ -60,7 +60,14 @@
 	"                               skipped\n" \
 	"      --allow-sector-mismatch  raw onto a device: write an image whose\n" \
 	"                               partition table counts other sectors\n" \
-	"                               (512/4096) than the device's\n"
+	"                               (512/4096) than the device's\n" \
+	"      --bmap F.bmap            each range of the manifest read, hashed and\n" \
+	"                               compared before it is written; a mismatch\n" \
+	"                               stops the deploy (the first MiB stays zero)\n" \
+	"      --bmap-sha256 HEX        the manifest file's own SHA-256 must be HEX\n" \
+	"      --resume                 with --bmap: ranges whose bytes on TARGET\n" \
+	"                               already hash right are not written again\n" \
+	"      --json                   the outcome as one JSON object\n"
 #define TEXT_COMPARE \
 	"compare: exit 0 same content, 1 different (first differing offset), 2 could\n" \
 	"  not run\n"
@@ -79,6 +86,7 @@
 	"verify: TARGET read back against a bmap: exit 0 every range matches, 1 the\n" \
 	"  first bad range named, 2 could not run (host)\n" \
 	"      --bmap F.bmap            the manifest\n" \
+	"      --bmap-sha256 HEX        the manifest file's own SHA-256 must be HEX\n" \
 	"      --zeros                  unmapped blocks must read as zeros too\n"
 #define TEXT_LIST \
 	"list: (UEFI) every block device: mapping, size, flags, device path, contents\n"
@@ -244,7 +252,7 @@ enum opt_id {
 	OPT_TYPE, OPT_SIZE, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_PARENT, OPT_PARENT_WIN32,
 	OPT_ZERO_BLOCKS, OPT_NO_ZERO, OPT_CREATOR, OPT_FORCE, OPT_YES, OPT_DRY_RUN, OPT_QUIET,
 	OPT_JSON, OPT_BENCH, OPT_OUTPUT_FORMAT, OPT_SOURCE_FORMAT, OPT_SPARSE,
-	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS, OPT_CACERT, OPT_NIC,
+	OPT_ALLOW_SECTOR_MISMATCH, OPT_BMAP, OPT_ZEROS, OPT_CACERT, OPT_NIC, OPT_BMAP_SHA256, OPT_RESUME,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -280,13 +288,15 @@ static const struct option {
 	{ "dry-run", 'n', false, OPT_DRY_RUN, CMDS_WRITING | CMD_BIT(VHDX_CMD_REPAIR) },
 	{ "quiet", 'q', false, OPT_QUIET,
 	  CMDS_WRITING | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_COMPARE) | CMD_BIT(VHDX_CMD_REPAIR) },
-	{ "json", 0, false, OPT_JSON, 1u << VHDX_CMD_INFO },
+	{ "json", 0, false, OPT_JSON, CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "bench-raw", 0, true, OPT_BENCH, CMD_BIT(VHDX_CMD_CREATE) | CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "output-format", 'O', true, OPT_OUTPUT_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "source-format", 0, true, OPT_SOURCE_FORMAT, CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
 	{ "sparse", 0, false, OPT_SPARSE, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "allow-sector-mismatch", 0, false, OPT_ALLOW_SECTOR_MISMATCH, CMD_BIT(VHDX_CMD_CONVERT) },
-	{ "bmap", 0, true, OPT_BMAP, CMD_BIT(VHDX_CMD_VERIFY) },
+	{ "bmap", 0, true, OPT_BMAP, CMD_BIT(VHDX_CMD_VERIFY) | CMD_BIT(VHDX_CMD_CONVERT) },
+	{ "bmap-sha256", 0, true, OPT_BMAP_SHA256, CMD_BIT(VHDX_CMD_VERIFY) | CMD_BIT(VHDX_CMD_CONVERT) },
+	{ "resume", 0, false, OPT_RESUME, CMD_BIT(VHDX_CMD_CONVERT) },
 	{ "zeros", 0, false, OPT_ZEROS, CMD_BIT(VHDX_CMD_VERIFY) },
 	{ "cacert", 0, true, OPT_CACERT,
 	  CMD_BIT(VHDX_CMD_INFO) | CMD_BIT(VHDX_CMD_CHECK) | CMD_BIT(VHDX_CMD_CONVERT) | CMD_BIT(VHDX_CMD_COMPARE) },
@@ -428,6 +438,19 @@ static int apply(struct parser *ps, struct vhdx_cli *cli, const struct option *o
 		return VHDX_OK;
 	case OPT_NIC:
 		cli->nic = val;
+		return VHDX_OK;
+	case OPT_BMAP_SHA256: {
+		size_t n = 0;
+
+		while (val[n] && ((val[n] >= '0' && val[n] <= '9') || ((val[n] | 0x20) >= 'a' && (val[n] | 0x20) <= 'f')))
+			n++;
+		if (val[n] || n != VHDX_BMAP_SHA256_HEX)
+			return error2(ps, VHDX_ERR_INVAL, name, " must be 64 hexadecimal digits, not ", val);
+		cli->bmap_sha256 = val;
+		return VHDX_OK;
+	}
+	case OPT_RESUME:
+		cli->resume = true;
 		return VHDX_OK;
 	}
 	return VHDX_ERR_INVAL;
@@ -675,6 +698,8 @@ int vhdx_cli_parse(struct vhdx_cli *ret, int argc, char *const *argv, char *why,
 	} else if (cli.cmd == VHDX_CMD_VERIFY && (!cli.bmap || !cli.target)) {
 		return error2(&ps, VHDX_ERR_INVAL, "verify: ", cli.bmap ? "missing TARGET" : "--bmap FILE needed", NULL);
 	}
+	if (!cli.bmap && (cli.resume || cli.bmap_sha256))
+		return error2(&ps, VHDX_ERR_INVAL, cli.resume ? "--resume" : "--bmap-sha256", " needs --bmap FILE", NULL);
 	vhdx_mem_copy_(ret, &cli, sizeof(cli));
 	return VHDX_OK;
 }

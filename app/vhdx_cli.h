@@ -46,7 +46,7 @@ struct vhdx_cli {
 	bool yes;                 /* -y: no confirmation prompt (UEFI) */
 	bool dry_run;             /* -n: print the plan, write nothing */
 	bool quiet;               /* -q: no plan, no progress */
-	bool json;                /* info --json */
+	bool json;                /* info, convert --json */
 	const char *target;             /* compare: the second image */
 	const char *source;             /* convert, bmap: SOURCE; compare: the first image */
 	enum vhdx_format output_format; /* convert -O */
@@ -57,11 +57,15 @@ struct vhdx_cli {
 	const char *parent;             /* create -t differencing */
 	const char *parent_win32_path;  /* absolute_win32_path to record */
 	const char *bench;              /* hidden: --bench-raw MODE (UEFI benchmark) */
-	const char *bmap;               /* verify --bmap FILE; bmap: OUT.bmap (target) */
+	const char *bmap;               /* verify, convert --bmap FILE (the manifest) */
+	const char *bmap_sha256;        /* --bmap-sha256 HEX: the manifest file's SHA-256, 64 digits */
+	bool resume;                    /* convert --resume: ranges already right on TARGET kept */
 	bool zeros;                     /* verify --zeros: unmapped blocks must read as zeros */
 	const char *cacert;             /* --cacert FILE: the CAs an https:// source is checked against */
 	const char *nic;                /* --nic N: the network interface for a URL (UEFI) */
 };
+
+#define VHDX_BMAP_SHA256_HEX 64u  /* [digit] --bmap-sha256 */
 
 /* Exit statuses (DESIGN.md). */
 #define VHDX_EXIT_OK      0

@@ -341,6 +341,12 @@ int vhdx_convert_plan(struct vhdx_convert *j, void *head, char *why, size_t why_
 	int err;
 
 	vhdx_text_init(&t, why, why_len);
+	if (j->cli->bmap || j->cli->json) {
+		/* the parser knows these ahead of the job (issue 21) */
+		vhdx_text_str(&t, j->cli->bmap ? "--bmap" : "--json");
+		vhdx_text_str(&t, ": not implemented in convert yet; nothing written");
+		return VHDX_ERR_INVAL;
+	}
 	j->output = vhdx_convert_output_of(j->cli);
 	j->size = j->source->size;
 	j->data_bytes = j->max_blocks = j->bound = 0;

@@ -119,6 +119,16 @@ static void test_other_commands(void **state)
 		    !strcmp(cli.target, "/dev/sdb"));
 	assert_int_equal(parse(&cli, why, sizeof(why), "verify --bmap=g.bmap d"), VHDX_OK);
 	assert_false(cli.zeros);
+	assert_null(cli.bmap_sha256);
+	/* convert --bmap F [--bmap-sha256 HEX] [--resume] [--json] */
+	assert_int_equal(parse(&cli, why, sizeof(why),
+			       "convert --bmap g.bmap --resume --json --bmap-sha256 "
+			       "0123456789abcdefABCDEF0123456789abcdef0123456789abcdef0123456789 g.vhdx blk2:"),
+			 VHDX_OK);
+	assert_true(cli.cmd == VHDX_CMD_CONVERT && cli.resume && cli.json && !strcmp(cli.bmap, "g.bmap") &&
+		    strlen(cli.bmap_sha256) == VHDX_BMAP_SHA256_HEX && !strcmp(cli.target, "blk2:"));
+	assert_int_equal(parse(&cli, why, sizeof(why), "convert g.vhdx blk2:"), VHDX_OK);
+	assert_true(!cli.resume && !cli.json && !cli.bmap && !cli.bmap_sha256);
 }
 
 /* help VERB and VERB --help: that verb's page alone; --version */
@@ -203,6 +213,14 @@ static void test_errors_name_the_rule(void **state)
 		{ "verify --bmap g.bmap a b", "extra argument b" },
 		{ "compare --bmap g.bmap a b", "--bmap does not apply" },
 		{ "bmap --zeros a b", "--zeros does not apply" },
+		{ "convert --resume a b", "--resume needs --bmap FILE" },
+		{ "convert --bmap-sha256 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef a b",
+		  "--bmap-sha256 needs --bmap FILE" },
+		{ "convert --bmap m --bmap-sha256 abc a b", "--bmap-sha256 must be 64 hexadecimal digits, not abc" },
+		{ "convert --bmap m --bmap-sha256 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg a b",
+		  "64 hexadecimal digits" },
+		{ "compare --resume a b", "--resume does not apply" },
+		{ "bmap --json a b", "--json does not apply" },
 		{ "create -s 1G -b 3M x", "power of two" },
 		{ "create -s 1000 x", "remainder 488" },
 		{ "create -s 65T x", "64 TiB" },
