@@ -270,9 +270,12 @@ EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOL
  * on failure; *ret needs efi_http_close even then. */
 EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic);
 UINT64 efi_http_size(const struct efi_http *h);
+/* A failure of the server's or the network's was said in a line of its own
+ * (the caller adds none). */
+BOOLEAN efi_http_said(const struct efi_http *h);
 EFI_HANDLE efi_http_nic(const struct efi_http *h);
 /* Reads exactly [off, off + len) of the file: EFI_SUCCESS or the failure
- * (its line printed). */
+ * (its line printed; EFI_ABORTED, ESC, is the caller's to say). */
 EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len);
 void efi_http_close(struct efi_http *h);
 
