@@ -25,7 +25,9 @@
 #include "vhdx_url.h"
 
 #define EFI_HTTP_WINDOW       (2u << 20)     /* [byte] one read-ahead window */
-#define EFI_HTTP_WINDOWS      4u             /* the first (the probe's, kept) and three more */
+#define EFI_HTTP_WINDOWS      6u             /* the first (the probe's, kept) and five more:
+					      * a dirty log's open reads metadata, BAT and
+					      * two log pieces before it comes back to them */
 #define EFI_HTTP_PROBE        (1u << 20)     /* [byte] first GET: the VHDX header section */
 #define EFI_HTTP_TIMEOUT_MS   20000u         /* [ms] the firmware's, per connection step */
 #define EFI_HTTP_WAIT_US      (30u * 1000000u) /* [us] without progress: the connection is dead */

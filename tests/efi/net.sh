@@ -424,6 +424,13 @@ if [ "${BYTES:-0}" -ge "$ALLOC" ] && [ "${BYTES:-0}" -le "$FILE_SIZE" ]; then
 else
 	fail "nhttp: $BYTES bytes fetched, not within [$ALLOC, $FILE_SIZE]"
 fi
+read -r REQS BYTES TWICE < <(python3 "$NETKIT" log "$W/access.log" dirty)
+DIRTY_SIZE=$(stat -c %s "$W/www/dirty.vhdx")
+if [ "${TWICE:-x}" = 0 ] && [ "${BYTES:-0}" -le "$DIRTY_SIZE" ]; then
+	pass "ndirty: no byte asked twice, $BYTES bytes of the $DIRTY_SIZE-byte file in $REQS requests"
+else
+	fail "ndirty: ${TWICE:-?} bytes asked twice, $BYTES bytes of the $DIRTY_SIZE-byte file in $REQS requests"
+fi
 if grep -q "cut a connection" "$W/flaky.log"; then
 	pass "ncut: the proxy did cut a connection mid-body"
 else
