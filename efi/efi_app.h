@@ -349,7 +349,10 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 
 /* ---- efi_bench.c: the hidden --bench-raw MODE of create and convert ---- */
 
-/* TRUE for a MODE of that command: create "write", convert "copy". */
+/* TRUE for a MODE of that command: create "write", convert "copy", and
+ * for a URL "tcp4" / "tcp4d" (one GET over EFI_TCP4 with a 4 MiB receive
+ * buffer and window scaling / with TcpDxe's defaults: issue 20's
+ * experiment against EFI_HTTP_PROTOCOL). */
 BOOLEAN efi_bench_mode_known_for(enum vhdx_cli_cmd cmd, const char *mode);
 /* A plain WriteBlocks loop of zeros over vhdx_image_total(plan) bytes in
  * chunks of chunk bytes, then FlushBlocks; prints time and MiB/s. */
@@ -360,8 +363,9 @@ EFI_STATUS efi_bench_raw(const struct vhdx_cli *cli, struct efi_target *t,
  * written to dst from byte 0 with WriteBlocks, then one FlushBlocks;
  * prints time, MiB/s and the time in reads and in writes.  The caller
  * holds dst exclusively; buf is page-aligned, at least chunk bytes. */
-EFI_STATUS efi_bench_copy(const struct vhdx_source *s, const struct efi_source *es, UINT64 from,
-			  struct efi_bio *dst, UINT64 size, void *buf, UINTN chunk);
+EFI_STATUS efi_bench_copy(const char *mode, const char *url, const struct vhdx_source *s,
+			  const struct efi_source *es, UINT64 from, struct efi_bio *dst, UINT64 size, void *buf,
+			  UINTN chunk);
 
 /* ---- commands ---- */
 

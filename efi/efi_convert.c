@@ -570,8 +570,8 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 	if (EFI_ERROR(st))
 		goto out;
 	if (cli->bench) {
-		st = efi_bench_copy(&cv->src.s, &cv->src.src, cv->bench_from, &cv->t.bio, cv->job.size, cv->buf,
-				    cv->buf_len);
+		st = efi_bench_copy(cli->bench, cli->source, &cv->src.s, &cv->src.src, cv->bench_from, &cv->t.bio,
+				    cv->job.size, cv->buf, cv->buf_len);
 		efi_cv_close_target(cv, !EFI_ERROR(st));
 		goto out;
 	}
