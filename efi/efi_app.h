@@ -270,9 +270,12 @@ EFI_STATUS efi_target_url(struct efi_target *t, const struct vhdx_cli *cli, BOOL
  * on failure; *ret needs efi_http_close even then. */
 EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic);
 UINT64 efi_http_size(const struct efi_http *h);
+/* A failure of the server's or the network's was said in a line of its own
+ * (the caller adds none). */
+BOOLEAN efi_http_said(const struct efi_http *h);
 EFI_HANDLE efi_http_nic(const struct efi_http *h);
 /* Reads exactly [off, off + len) of the file: EFI_SUCCESS or the failure
- * (its line printed). */
+ * (its line printed; EFI_ABORTED, ESC, is the caller's to say). */
 EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len);
 void efi_http_close(struct efi_http *h);
 
@@ -346,7 +349,10 @@ EFI_STATUS efi_parent_prepare(const struct vhdx_cli *cli, const struct efi_targe
 
 /* ---- efi_bench.c: the hidden --bench-raw MODE of create and convert ---- */
 
-/* TRUE for a MODE of that command: create "write", convert "copy". */
+/* TRUE for a MODE of that command: create "write", convert "copy", and
+ * for a URL "tcp4" / "tcp4d" (one GET over EFI_TCP4 with a 4 MiB receive
+ * buffer and window scaling / with TcpDxe's defaults: issue 20's
+ * experiment against EFI_HTTP_PROTOCOL). */
 BOOLEAN efi_bench_mode_known_for(enum vhdx_cli_cmd cmd, const char *mode);
 /* A plain WriteBlocks loop of zeros over vhdx_image_total(plan) bytes in
  * chunks of chunk bytes, then FlushBlocks; prints time and MiB/s. */
@@ -357,8 +363,9 @@ EFI_STATUS efi_bench_raw(const struct vhdx_cli *cli, struct efi_target *t,
  * written to dst from byte 0 with WriteBlocks, then one FlushBlocks;
  * prints time, MiB/s and the time in reads and in writes.  The caller
  * holds dst exclusively; buf is page-aligned, at least chunk bytes. */
-EFI_STATUS efi_bench_copy(const struct vhdx_source *s, const struct efi_source *es, UINT64 from,
-			  struct efi_bio *dst, UINT64 size, void *buf, UINTN chunk);
+EFI_STATUS efi_bench_copy(const char *mode, const char *url, const struct vhdx_source *s,
+			  const struct efi_source *es, UINT64 from, struct efi_bio *dst, UINT64 size, void *buf,
+			  UINTN chunk);
 
 /* ---- commands ---- */
 

@@ -75,7 +75,8 @@ EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HAN
 	err = vhdx_convert_open_source(&d->s, d->name, cli->source_format, d->want_vhdx, &d->cops.ops, &d->chain,
 				       d->levels, d->scratch, EFI_DISK_SCRATCH, &d->r, why, sizeof(why));
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(efi_status_before_write(err), L"%s: %a: %r", d->t.name, why, d->src.status);
+		return efi_http_said(d->src.http) ? efi_status_before_write(err) /* its line is out */ :
+		       efi_con_failf(efi_status_before_write(err), L"%s: %a: %r", d->t.name, why, d->src.status);
 	if (err)
 		return efi_con_failf(efi_status_before_write(err), L"%s: %a", d->t.name, why);
 	d->opened_chain = d->r.chain != NULL;

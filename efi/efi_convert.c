@@ -370,7 +370,7 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 		L"its first MiB is zero (no partition table), the rest is partly written" :
 		L"zeroing its first MiB failed: the device is as the failure left it";
 
-	if (k->aborted || err == VHDX_ERR_ABORTED)
+	if (k->aborted || err == VHDX_ERR_ABORTED || (j->source_failed && cv->src.src.status == EFI_ABORTED))
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC after %ld bytes; %s", cv->t.name, k->bytes,
 				     left);
 	if (j->source_failed && err == VHDX_ERR_IO)
@@ -570,8 +570,8 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 	if (EFI_ERROR(st))
 		goto out;
 	if (cli->bench) {
-		st = efi_bench_copy(&cv->src.s, &cv->src.src, cv->bench_from, &cv->t.bio, cv->job.size, cv->buf,
-				    cv->buf_len);
+		st = efi_bench_copy(cli->bench, cli->source, &cv->src.s, &cv->src.src, cv->bench_from, &cv->t.bio,
+				    cv->job.size, cv->buf, cv->buf_len);
 		efi_cv_close_target(cv, !EFI_ERROR(st));
 		goto out;
 	}

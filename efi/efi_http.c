@@ -25,7 +25,9 @@
 #include "vhdx_url.h"
 
 #define EFI_HTTP_WINDOW       (2u << 20)     /* [byte] one read-ahead window */
-#define EFI_HTTP_WINDOWS      4u             /* the first (the probe's, kept) and three more */
+#define EFI_HTTP_WINDOWS      6u             /* the first (the probe's, kept) and five more:
+					      * a dirty log's open reads metadata, BAT and
+					      * two log pieces before it comes back to them */
 #define EFI_HTTP_PROBE        (1u << 20)     /* [byte] first GET: the VHDX header section */
 #define EFI_HTTP_TIMEOUT_MS   20000u         /* [ms] the firmware's, per connection step */
 #define EFI_HTTP_WAIT_US      (30u * 1000000u) /* [us] without progress: the connection is dead */
@@ -80,8 +82,15 @@ struct efi_http {
 	UINT64 uses;
 	UINT64 next_off;           /* [byte] just past the last range fetched */
 	UINT8 tail[64];            /* a chunked body's framing after the data */
-	BOOLEAN fatal;             /* the last failure is not worth a retry; its line printed */
+	BOOLEAN fatal;             /* the last failure is not worth a retry */
+	BOOLEAN said;              /* ... and its line is printed */
 	BOOLEAN esc;               /* ESC stopped a wait */
+	UINT64 esc_us;             /* [us] the last look at the keyboard, across waits:
+				    * one wait (a TCP segment) is far shorter than
+				    * EFI_HTTP_ESC_US */
+	BOOLEAN answered;          /* the child's connection carried a whole answer: */
+	UINT64 answered_first;     /* [byte] its range, for the next answer's judgement */
+	UINT64 answered_last;
 	UINTN retries;
 	UINT64 requests;
 	UINT64 bytes;              /* [byte] of data received */
@@ -97,6 +106,7 @@ static void efi_http_drop(struct efi_http *h)
 		h->sb->DestroyChild(h->sb, h->child);
 	h->http = NULL;
 	h->child = NULL;
+	h->answered = FALSE;
 }
 
 static EFI_STATUS efi_http_connect(struct efi_http *h)
@@ -134,7 +144,7 @@ static EFI_STATUS efi_http_connect(struct efi_http *h)
  * EFI_TIMEOUT (no completion for EFI_HTTP_WAIT_US) or EFI_ABORTED (ESC). */
 static EFI_STATUS efi_http_wait(struct efi_http *h)
 {
-	UINT64 start = efi_clock_us(), esc = start, now;
+	UINT64 start = efi_clock_us(), now;
 
 	for (;;) {
 		if (BS->CheckEvent(h->event) == EFI_SUCCESS)
@@ -143,8 +153,8 @@ static EFI_STATUS efi_http_wait(struct efi_http *h)
 		now = efi_clock_us();
 		if (now - start > EFI_HTTP_WAIT_US)
 			return EFI_TIMEOUT;
-		if (now - esc > EFI_HTTP_ESC_US) {
-			esc = now;
+		if (now - h->esc_us > EFI_HTTP_ESC_US) {
+			h->esc_us = now;
 			if (efi_con_esc_pressed()) {
 				h->esc = TRUE;
 				return EFI_ABORTED;
@@ -203,10 +213,22 @@ static EFI_STATUS efi_http_fatal(struct efi_http *h, EFI_STATUS st, const CHAR16
 	what = VPoolPrint(fmt, args);
 	va_end(args);
 	h->fatal = TRUE;
+	h->said = TRUE;
 	Print(L"\rvhdx: %a: %s\n", h->url, what ? what : L"failed");
 	if (what)
 		FreePool(what);
 	return st;
+}
+
+/* ESC during a wait: said here while the URL is being opened; once it is
+ * open, by the command, whose line says what the target holds. */
+static EFI_STATUS efi_http_stopped(struct efi_http *h)
+{
+	h->esc = TRUE;
+	if (!h->size)
+		return efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC");
+	h->fatal = TRUE;
+	return EFI_ABORTED;
 }
 
 static UINTN efi_http_strlen(const CHAR8 *s)
@@ -305,6 +327,13 @@ static EFI_STATUS efi_http_check_answer(struct efi_http *h, struct efi_http_answ
 {
 	UINT64 want_last = first + *len - 1;
 
+	/* HttpDxe parses the next answer from the byte after the body it was
+	 * asked for: bytes a server sends past a Content-Length come first,
+	 * and no status line is found where one must start */
+	if (a->code == 0 && h->answered)
+		return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
+				      L"the answer for bytes %ld-%ld was longer than its Content-Length (no HTTP status line where the next answer starts)",
+				      h->answered_first, h->answered_last);
 	if (a->code == 200)
 		return efi_http_fatal(h, EFI_UNSUPPORTED,
 				      L"the server ignores Range (HTTP 200 to a ranged GET): it cannot serve an image by parts");
@@ -354,7 +383,7 @@ static EFI_STATUS efi_http_check_answer(struct efi_http *h, struct efi_http_answ
 static EFI_STATUS efi_http_contact_failed(struct efi_http *h, EFI_STATUS st)
 {
 	if (h->esc)
-		return efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC");
+		return efi_http_stopped(h);
 	if (h->host_is_name && (st == EFI_NOT_FOUND || st == EFI_NO_MAPPING))
 		return efi_http_fatal(h, st, L"DNS: the host %a is not found: %r", h->host, st);
 	if (h->https && st != EFI_TIMEOUT && st != EFI_CONNECTION_REFUSED)
@@ -362,6 +391,15 @@ static EFI_STATUS efi_http_contact_failed(struct efi_http *h, EFI_STATUS st)
 				      L"TLS: no secure connection: %r (certificate not trusted by the firmware's CA list, a name mismatch, or no common cipher)",
 				      st);
 	return st;
+}
+
+/* A whole answer came on the child's connection: the next comes after it. */
+static EFI_STATUS efi_http_answered(struct efi_http *h, UINT64 first, UINT64 last)
+{
+	h->answered = TRUE;
+	h->answered_first = first;
+	h->answered_last = last;
+	return EFI_SUCCESS;
 }
 
 /*
@@ -420,7 +458,7 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 	 * status and headers are there: judged below like any other */
 	if (EFI_ERROR(st) && !(st == EFI_HTTP_ERROR && rsp.StatusCode)) {
 		efi_http_free_headers(&msg);
-		return h->esc ? efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC") : st;
+		return h->esc ? efi_http_stopped(h) : st;
 	}
 	ZeroMem(&a, sizeof(a));
 	a.code = rsp.StatusCode < sizeof(efi_http_codes) / sizeof(efi_http_codes[0]) ? efi_http_codes[rsp.StatusCode] : 0;
@@ -447,7 +485,7 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 		*got += n;
 		h->bytes += n;
 		if (*got == *len && (!a.chunked || ch.done))
-			return EFI_SUCCESS;
+			return efi_http_answered(h, first, first + *len - 1);
 		/* more: the rest of the range, or (chunked) its framing */
 		ZeroMem(&msg, sizeof(msg));
 		if (*got < *len) {
@@ -460,7 +498,7 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 		asked = msg.BodyLength;
 		st = efi_http_exchange(h, &msg, FALSE);
 		if (h->esc)
-			return efi_http_fatal(h, EFI_ABORTED, L"stopped by ESC");
+			return efi_http_stopped(h);
 		if (EFI_ERROR(st))
 			return st;
 		n = msg.BodyLength;
@@ -475,7 +513,7 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 				return efi_http_fatal(h, EFI_PROTOCOL_ERROR,
 						      L"the chunked body is longer than the range asked");
 			if (ch.done)
-				return EFI_SUCCESS;
+				return efi_http_answered(h, first, first + *len - 1);
 			n = 0;
 			continue;
 		}
@@ -601,6 +639,11 @@ EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len)
 		h->win[v].used = ++h->uses;
 	}
 	return EFI_SUCCESS;
+}
+
+BOOLEAN efi_http_said(const struct efi_http *h)
+{
+	return h && h->said;
 }
 
 UINT64 efi_http_size(const struct efi_http *h)

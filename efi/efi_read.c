@@ -92,7 +92,9 @@ EFI_STATUS efi_cmd_read(const struct vhdx_cli *cli, EFI_HANDLE image)
 	err = vhdx_examine(&s, name, &ex->chain, ex->levels, VHDX_CHAIN_DEPTH_MAX, &ex->ops.ops, scratch,
 			   scratch_len, &ex->info, efi_read_finding, check ? &t : NULL, &walked);
 	if (err) {
-		if (err == VHDX_ERR_IO)
+		if (err == VHDX_ERR_IO && efi_http_said(src.http))
+			st = efi_status_of(err); /* the server's failure, its line out */
+		else if (err == VHDX_ERR_IO)
 			st = efi_con_failf(efi_status_of(err), L"%s: read failed: %r", t.name,
 					   src.status);
 		else

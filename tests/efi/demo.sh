@@ -8,6 +8,9 @@
 # compares, and captures the disk back into a VHDX on the ESP; the host
 # checks the disk (cmp) and the capture (vhdx check, qemu-img, 7zz); then
 # the deployed disk boots alone and the marker shows on the serial console.
+# And a network deploy (issue 20): the same VHDX served by nginx on the
+# host's loopback (netrig.sh: QEMU's user network, restrict=on, a guestfwd
+# to 10.0.2.100:80), deployed by URL onto a third disk in the same boot.
 # Prints each step; exits non-zero if any check fails.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +19,7 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 . "$HERE/lib.sh"
 . "$HERE/deploy.sh"
+. "$HERE/netrig.sh"
 W=$BUILD/demo
 APP=$BUILD/efi/x86_64/vhdx.efi
 HOST_VHDX=$BUILD/host/vhdx
@@ -28,13 +32,16 @@ need_file "$APP" "make efi" || true
 need_file "$HOST_VHDX" "make host" || true
 need_file "$BUILD/tests/efi/x86_64/marker.efi" "make efi-markers" || true
 need python3 mdir cmp || true
+need_file /usr/sbin/nginx "Debian package nginx-light" || true
 if [ "$FAIL" -ne 0 ]; then
 	echo "demo: missing tools or files (see FAIL lines); on Debian: apt-get install ovmf qemu-system-x86 qemu-utils 7zip libvhdi-utils mtools dosfstools gnu-efi"
 	exit 1
 fi
 
 rm -rf "$W"
-mkdir -p "$W"
+mkdir -p "$W/www"
+chmod 755 "$W" "$W/www"
+trap netrig_stop EXIT
 step "1. the UEFI application"
 echo "$APP: $(stat -c %s "$APP") bytes, PE32+ for x86_64 (AArch64: $BUILD/efi/aarch64/vhdx.efi)"
 
@@ -49,22 +56,33 @@ fi
 echo "golden disk: $W/golden.raw, 64 MiB: a GPT, an ESP whose \EFI\BOOT\BOOTX64.EFI is tests/efi/marker.c, data in partition 2"
 echo "on the host: vhdx convert -b 2M golden.raw golden.vhdx -> $(stat -c %s "$W/golden.vhdx") bytes ($("$HOST_VHDX" info "$W/golden.vhdx" | sed -n 's/^blocks: //p'))"
 truncate -s 64M "$W/target.img"
+truncate -s 64M "$W/nettarget.img"
+cp "$W/golden.vhdx" "$W/www/golden.vhdx" && chmod 644 "$W/www/golden.vhdx"
+read -r P_HTTP < <(netrig_ports 1)
+netrig_nginx "server { listen 127.0.0.1:$P_HTTP; }" || { fail "nginx does not start: $(cat "$W/nginx.out")"; exit 1; }
+netrig_netdev "$(netrig_fwd 80 "$P_HTTP")"
+echo "nginx on 127.0.0.1:$P_HTTP serves golden.vhdx; the guest reaches it as http://10.0.2.100/ (and nothing else)"
 N=$W/startup.nsh
 nsh_begin "$N"
+# the ESP boots first (bootindex, else OVMF tries the NIC for minutes), so
+# BDS connects only it: connect the disks for the shell's blkN: names
+printf 'connect -r\r\nmap -r\r\n' >> "$N"
 nsh_run "$N" list list
 nsh_run "$N" create create --yes --size 4G blk1:
 nsh_run "$N" check check blk1:
 nsh_run "$N" deploy convert --yes 'fs0:\golden.vhdx' blk2:
 nsh_run "$N" compare compare 'fs0:\golden.vhdx' blk2:
 nsh_run "$N" capture convert --yes -b 2M blk2: 'fs0:\capture.vhdx'
+nsh_run "$N" netdeploy convert --yes http://10.0.2.100/golden.vhdx "PciRoot(0x0)/Pci(0x7,0x0)"
 nsh_end "$N"
 make_esp "$W/esp.img" "$APP" "$N" 131072 && mcopy -i "$W/esp.img" "$W/golden.vhdx" ::golden.vhdx
 echo "startup.nsh runs, in the UEFI shell:"
 grep '^vhdx.efi' "$N" | tr -d '\r' | sed 's/^/    fs0:\\> /'
-echo "booting qemu-system-x86_64 -accel tcg (about 15 s)..."
-boot_x86 "$W" "$W/esp.img" \
+echo "booting qemu-system-x86_64 -accel tcg (about 40 s)..."
+boot_x86 "$W" "$W/esp.img" -global ide-hd.bootindex=1 "${NETRIG_NET[@]}" \
 	-drive "if=none,id=d1,format=raw,file=$W/disk.img" -device virtio-blk-pci,drive=d1,addr=0x5 \
-	-drive "if=none,id=d2,format=raw,file=$W/target.img" -device virtio-blk-pci,drive=d2,addr=0x6
+	-drive "if=none,id=d2,format=raw,file=$W/target.img" -device virtio-blk-pci,drive=d2,addr=0x6 \
+	-drive "if=none,id=d3,format=raw,file=$W/nettarget.img" -device virtio-blk-pci,drive=d3,addr=0x7
 echo "boot took ${BOOT_SECONDS} s (qemu exit $BOOT_RC); serial log: $W/serial.txt"
 
 step "3. what vhdx.efi printed"
@@ -122,7 +140,16 @@ expect_demo capture 0x0 "vhdx.efi captured blk2: into fs0:\\capture.vhdx" "image
 		fail "capture.vhdx is not on the ESP"
 	fi
 
-step "6. the deployed disk booted alone: no ESP, no shell; OVMF starts its \\EFI\\BOOT\\BOOTX64.EFI"
+step "6. a network deploy: the golden VHDX by URL, from nginx on the host's loopback"
+echo "--- fs0:\\> vhdx.efi ${NSH_ARGS["$N|netdeploy"]}"
+out_of "$L" netdeploy | sed 's/^/    /'
+echo "    (returned status %lasterror% = $(rc_of "$L" netdeploy))"
+read -r reqs bytes _ < <(python3 "$NETKIT" log "$W/access.log" '*')
+echo "nginx served $reqs ranged GETs, $bytes bytes of the $(stat -c %s "$W/www/golden.vhdx")-byte file (only the blocks it stores)"
+expect_demo netdeploy 0x0 "vhdx.efi deployed http://10.0.2.100/golden.vhdx onto the third disk" "done: wrote" &&
+	dp_deployed "the disk deployed from the URL, on the host" "$W/nettarget.img" "$W/golden.raw" -
+
+step "7. the deployed disk booted alone: no ESP, no shell; OVMF starts its \\EFI\\BOOT\\BOOTX64.EFI"
 boot_marker x86_64 "$W/marker" \
 	-drive "if=none,id=d2,format=raw,file=$W/target.img" -device virtio-blk-pci,drive=d2,addr=0x6
 echo "boot took ${BOOT_SECONDS} s (qemu exit $BOOT_RC); its serial console ends with:"

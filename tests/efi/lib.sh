@@ -95,7 +95,8 @@ boot_x86() {
 }
 
 # boot_aarch64 DIR ESP QEMU-ARGS...: AAVMF on virt/cortex-a57, ESP on
-# virtio-blk at PCI 0x4.
+# virtio-blk at PCI 0x4 (BOOT_ESP_OPTS: more of its options, e.g.
+# ",bootindex=1" when a NIC would be tried first).
 boot_aarch64() {
 	local dir=$1 esp=$2 t0
 	shift 2
@@ -106,7 +107,7 @@ boot_aarch64() {
 		-serial "file:$dir/serial.raw" \
 		-drive "if=pflash,format=raw,readonly=on,file=$AAVMF_CODE" \
 		-drive "if=pflash,format=raw,file=$dir/vars.fd" \
-		-drive "if=none,id=esp,format=raw,file=$esp" -device virtio-blk-pci,drive=esp,addr=0x4 \
+		-drive "if=none,id=esp,format=raw,file=$esp" -device "virtio-blk-pci,drive=esp,addr=0x4${BOOT_ESP_OPTS:-}" \
 		"$@" < /dev/null > "$dir/qemu.out" 2>&1
 	BOOT_RC=$?
 	BOOT_SECONDS=$(( ($(date +%s%N) - t0) / 1000000000 ))

@@ -1,11 +1,14 @@
 #!/bin/bash
 # tests/efi/net.sh - issue 20 in vhdx.efi: images deployed from http:// and
-# https:// URLs under OVMF (x86_64, TCG), in one boot, with no `ifconfig`
-# in the script (the app connects the NIC and asks DHCP itself).
+# https:// URLs under OVMF (x86_64, TCG), in one boot (keys over the serial
+# port, for ESC), with no `ifconfig` in the script (the app connects the
+# NIC and asks DHCP itself); beside it one AAVMF (aarch64) boot deploying
+# over HTTP; then the disk deployed from a URL booted alone.
 #
-# Hermetic: every server listens on 127.0.0.1; the guest's network is
-# QEMU's user network with restrict=on and one guestfwd per port, to
-# 10.0.2.100, each connection relayed to a loopback port by netkit.py.
+# Hermetic (netrig.sh): every server listens on 127.0.0.1; the guest's
+# network is QEMU's user network with restrict=on and one guestfwd per
+# port, to 10.0.2.100, each connection relayed to a loopback port by
+# netkit.py; the DNS server DHCP hands out (10.0.2.5) answers nobody.
 #   10.0.2.100:80    nginx (nginx-light, our own configuration)
 #   10.0.2.100:443   nginx, TLS with a certificate of our CA (trusted: its
 #                    EFI_SIGNATURE_LIST is OVMF's etc/edk2/https/cacerts)
@@ -16,7 +19,9 @@
 #   10.0.2.100:81    netkit.py flaky: nginx behind a proxy that cuts the
 #                    first connection mid-body
 #   10.0.2.100:82    netkit.py tricky: chunked bodies, a Content-Range off
-#                    the range asked, a 500 once the deploy has begun
+#                    the range asked, a 500 once the deploy has begun, a
+#                    body longer than its Content-Length, a chunked body
+#                    longer than the range, a slow body (for ESC)
 # Cases (the query ?case=TAG tells them apart in nginx's log):
 #   nhttp   deploy over HTTP onto a disk of old data: the disk reads as
 #           qemu-img reads the image; nginx's log: no byte asked twice, the
@@ -33,7 +38,8 @@
 #           (..\golden.vhdx) resolved against the child's URL: the same disk
 #   nchunk  206 answers with chunked bodies (de-chunked by the app): the
 #           same disk
-#   nshift  a Content-Range that is not the range asked: 0x2, untouched
+#   nshift  a Content-Range that is not the range asked: 0x2, one line,
+#           untouched; nishift info of that URL: 0x7, one line
 #   nlate   a 500 after the deploy began: 0x7, "HTTP 500", the disk's first
 #           MiB zero (written last)
 #   nbefore the third CA's server without --cacert: 0x2, TLS
@@ -42,6 +48,26 @@
 #           but edk2's TlsDxe keeps every CA it was given in one store until
 #           reset: the third CA stays trusted for the rest of the boot, so the
 #           put-back is not observable here
+#   n403, n503  nginx answers 403 / 503: 0x2, "HTTP 403" / "HTTP 503", disk
+#           untouched
+#   nlong   4 KiB of body past the first answer's Content-Length: 0x2, one
+#           line naming it, disk untouched
+#   nwide   a chunked body longer than the range asked, in the copy: 0x7,
+#           "longer than the range", first MiB zero, nothing written past
+#           the image's 8 MiB
+#   ndns    a host name (nosuch.invalid) no DNS server answers: 0x2, "DNS",
+#           disk untouched; the seconds it took are printed
+#   ndirty  DiscUtils' Windows 10 image with a dirty log (1 GiB virtual, one
+#           32 MiB block after the log's replay), --sparse onto a blank disk:
+#           the disk is qemu-img's reading after its own replay on a copy;
+#           the served file unchanged
+#   ngold   the golden disk of deploy.sh (GPT, an ESP holding the marker) by
+#           URL onto old data: the disk is the golden raw disk; then booted
+#           alone (no ESP, no shell), OVMF starts its marker
+#   nesc    ESC sent while a slow server trickles the blocks: 0x15, one line,
+#           the disk's first MiB zero
+#   aarch64 (AAVMF) one deploy over HTTP: the disk is the image as qemu-img
+#           reads it
 # Prints PASS/FAIL lines and "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -50,17 +76,16 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 W=$BUILD/tests/efi/net-$$
 . "$HERE/lib.sh"
+. "$HERE/netrig.sh"
 APP=$BUILD/efi/x86_64/vhdx.efi
+APP_ARM=$BUILD/efi/aarch64/vhdx.efi
 V=$BUILD/host/vhdx
-KIT=$HERE/netkit.py
-PIDS=()
+SAMPLES=$ROOT/../shared/samples
+ARM_PID=
 
 finish() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	[ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null
+	[ -n "$ARM_PID" ] && wait "$ARM_PID" 2>/dev/null
+	netrig_stop
 	if [ "$FAIL" -eq 0 ]; then
 		find "$W" \( -name '*.img' -o -name '*.vhdx' -o -name '*.raw' -o -name '*.fd' \) -delete 2>/dev/null
 	fi
@@ -71,24 +96,30 @@ finish() {
 }
 
 ok=1
-need qemu-system-x86_64 qemu-img qemu-io mkfs.vfat mcopy sha256sum timeout cmp python3 openssl || ok=0
+need qemu-system-x86_64 qemu-system-aarch64 qemu-img qemu-io mkfs.vfat mcopy mmd sha256sum timeout cmp \
+	python3 openssl gunzip || ok=0
 need_file /usr/sbin/nginx "Debian package nginx-light" || ok=0
 need_file "$OVMF_CODE" "Debian package ovmf" || ok=0
+need_file "$AAVMF_CODE" "Debian package qemu-efi-aarch64" || ok=0
 need_file "$APP" "make efi" || ok=0
+need_file "$APP_ARM" "make efi" || ok=0
 need_file "$V" "make host" || ok=0
+need_file "$BUILD/tests/efi/x86_64/marker.efi" "make efi-markers" || ok=0
+need_file "$BUILD/tests/efi/aarch64/marker.efi" "make efi-markers" || ok=0
+need_file "$SAMPLES/discutils-vhdx-log-replay.vhdx.gz" "the shared samples folder" || ok=0
 [ $ok = 1 ] || finish
 for old in "$BUILD"/tests/efi/net-*; do
 	[ -d "$old" ] || continue
 	kill -0 "${old##*/net-}" 2>/dev/null || rm -rf "$old"
 done
 rm -rf "$W"
-mkdir -p "$W/www" "$W/tmp"
+mkdir -p "$W/www" "$W/arm"
 chmod 755 "$W" "$W/www"
 
-expect() { # TAG RC WHAT [TEXT]
-	local got out
-	got=$(rc_of "$W/serial.txt" "$1")
-	out=$(out_of "$W/serial.txt" "$1")
+expect() { # TAG RC WHAT [TEXT] [LOG]
+	local got out log=${5:-$W/serial.txt}
+	got=$(rc_of "$log" "$1")
+	out=$(out_of "$log" "$1")
 	if [ "$got" != "$2" ]; then
 		fail "$3: %lasterror% '${got:-none}', expected $2; output: $(tail -c 400 <<<"$out")"
 		return 1
@@ -100,7 +131,19 @@ expect() { # TAG RC WHAT [TEXT]
 	pass "$3: %lasterror% $2${4:+, says '$4'}"
 }
 
-# ---- the image: 8 MiB, 1 MiB blocks, three of them holding data ----
+# one_line TAG WHAT: the failure was said in one line (no other "vhdx:" line)
+one_line() {
+	local n
+	n=$(out_of "$W/serial.txt" "$1" | grep -c '^vhdx: ')
+	if [ "$n" = 1 ]; then
+		pass "$2: one line"
+	else
+		fail "$2: $n lines starting 'vhdx: ', expected one: $(out_of "$W/serial.txt" "$1" | grep '^vhdx: ' | tr '\n' '|')"
+	fi
+}
+
+# ---- the images ----
+# golden.vhdx: 8 MiB, 1 MiB blocks, three of them holding data
 G=$W/www/golden.vhdx
 if ! "$V" create -q -s 8M -b 1M "$G" ||
    ! qemu-io -f vhdx -c "write -P 0x5a 512 1M" -c "write -P 0xc3 5M 4096" "$G" >/dev/null ||
@@ -111,8 +154,17 @@ fi
 mkdir -p "$W/www/vm"
 "$V" create -q -t differencing --parent "$G" "$W/www/vm/child.vhdx" ||
 	{ fail "cannot make the differencing child (host vhdx)"; finish; }
+# gold.vhdx: deploy.sh's golden disk (GPT, an ESP holding the marker, data
+# in partition 2), 64 MiB, 2 MiB blocks
+make_golden "$W/gold.raw" "$BUILD/tests/efi/x86_64/marker.efi" "$BUILD/tests/efi/aarch64/marker.efi" &&
+	"$V" convert -q -b 2M "$W/gold.raw" "$W/www/gold.vhdx" ||
+	{ fail "cannot make the golden disk (make_golden, host vhdx convert)"; finish; }
+# dirty.vhdx: DiscUtils' log-replay sample (Windows 10, a dirty log)
+gunzip -c "$SAMPLES/discutils-vhdx-log-replay.vhdx.gz" > "$W/www/dirty.vhdx" ||
+	{ fail "cannot unpack the dirty-log sample"; finish; }
+sha256sum < "$W/www/dirty.vhdx" > "$W/dirty.vhdx.sha"
 chmod 755 "$W/www/vm"
-chmod 644 "$G" "$W/www/vm/child.vhdx"
+chmod 644 "$G" "$W/www/vm/child.vhdx" "$W/www/gold.vhdx" "$W/www/dirty.vhdx"
 FILE_SIZE=$(stat -c %s "$G")
 # the allocated bytes: the 1 MiB blocks of qemu-img's reading that are not all zeros
 ALLOC=$(python3 -c '
@@ -120,109 +172,110 @@ import sys
 d = open(sys.argv[1], "rb").read()
 print(sum(1 << 20 for i in range(0, len(d), 1 << 20) if d[i:i + (1 << 20)].strip(b"\0")))' "$W/golden.raw")
 
-# ---- disks: old data (0xA5) everywhere ----
-DISKS="http https cut e404 etls erange chain chunk eshift late cacert"
+# ---- disks: old data (0xA5) everywhere, 16 MiB (gold 64); dirty blank ----
+DISKS="http https cut e404 etls erange chain chunk eshift late cacert e403 e503 elong wide edns gold esc dirty"
+declare -A DP
+i=5
 for d in $DISKS; do
-	head -c $((16 << 20)) /dev/zero | tr '\0' '\245' > "$W/$d.img"
+	DP[$d]=$(printf 'PciRoot(0x0)/Pci(0x%X,0x0)' $i)
+	i=$((i + 1))
+	case $d in
+	dirty) truncate -s 1G "$W/$d.img"; continue ;;
+	gold) mib=64 ;;
+	*) mib=16 ;;
+	esac
+	head -c $((mib << 20)) /dev/zero | tr '\0' '\245' > "$W/$d.img"
 	sha256sum < "$W/$d.img" > "$W/$d.sha"
 done
 
-# ---- certificates: our CA (trusted), another CA (not), a server cert of each ----
-cert() { # NAME CA
-	openssl req -new -newkey rsa:2048 -nodes -subj "/CN=10.0.2.100" -keyout "$W/$1.key" \
-		-out "$W/$1.csr" 2>/dev/null &&
-		printf 'subjectAltName=IP:10.0.2.100\n' > "$W/$1.ext" &&
-		openssl x509 -req -in "$W/$1.csr" -CA "$W/$2.crt" -CAkey "$W/$2.key" -CAcreateserial \
-			-days 2 -extfile "$W/$1.ext" -out "$W/$1.crt" 2>/dev/null
-}
+# ---- certificates: our CA (trusted), another CA (not), a third (--cacert) ----
 for ca in ca other third; do
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=vhdx test $ca" \
-		-keyout "$W/$ca.key" -out "$W/$ca.crt" 2>/dev/null || { fail "openssl: CA $ca"; finish; }
+	netrig_ca $ca || { fail "openssl: CA $ca"; finish; }
 done
-cert srv ca && cert srv2 other && cert srv3 third || { fail "openssl: server certificates"; finish; }
-openssl x509 -in "$W/ca.crt" -outform DER -out "$W/ca.der" &&
-	python3 "$KIT" esl "$W/ca.der" "$W/cacerts.esl" || { fail "cacerts: EFI_SIGNATURE_LIST"; finish; }
+netrig_cert srv ca && netrig_cert srv2 other && netrig_cert srv3 third ||
+	{ fail "openssl: server certificates"; finish; }
+netrig_cacerts ca || { fail "cacerts: EFI_SIGNATURE_LIST"; finish; }
 
 # ---- servers, on free loopback ports ----
-read -r P_HTTP P_HTTPS P_OTHER P_PY P_FLAKY P_TRICKY P_THIRD < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(7)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
-cat > "$W/nginx.conf" <<EOF
-worker_processes 1;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	log_format ranges '\$request_uri \$status \$body_bytes_sent \$http_range';
-	client_body_temp_path $W/tmp;
-	proxy_temp_path $W/tmp;
-	fastcgi_temp_path $W/tmp;
-	uwsgi_temp_path $W/tmp;
-	scgi_temp_path $W/tmp;
-	default_type application/octet-stream;
-	root $W/www;
-	ssl_protocols TLSv1.2;
-	ssl_ciphers AES256-GCM-SHA384:AES128-GCM-SHA256:@SECLEVEL=0;
-	server { listen 127.0.0.1:$P_HTTP; access_log $W/access.log ranges; }
-	server { listen 127.0.0.1:$P_HTTPS ssl; ssl_certificate $W/srv.crt; ssl_certificate_key $W/srv.key;
-		access_log $W/access.log ranges; }
-	server { listen 127.0.0.1:$P_OTHER ssl; ssl_certificate $W/srv2.crt; ssl_certificate_key $W/srv2.key;
-		access_log $W/access.log ranges; }
-	server { listen 127.0.0.1:$P_THIRD ssl; ssl_certificate $W/srv3.crt; ssl_certificate_key $W/srv3.key;
-		access_log $W/access.log ranges; }
+read -r P_HTTP P_HTTPS P_OTHER P_PY P_FLAKY P_TRICKY P_THIRD < <(netrig_ports 7)
+tls() { # CERT: the TLS lines of a server
+	echo "$NETRIG_TLS ssl_certificate $W/$1.crt; ssl_certificate_key $W/$1.key;"
 }
-EOF
-if ! /usr/sbin/nginx -c "$W/nginx.conf" -p "$W" -e "$W/nginx-error.log" 2>"$W/nginx.out"; then
+if ! netrig_nginx "
+	server { listen 127.0.0.1:$P_HTTP;
+		location /e403/ { return 403; }
+		location /e503/ { return 503; } }
+	server { listen 127.0.0.1:$P_HTTPS ssl; $(tls srv) }
+	server { listen 127.0.0.1:$P_OTHER ssl; $(tls srv2) }
+	server { listen 127.0.0.1:$P_THIRD ssl; $(tls srv3) }"; then
 	fail "nginx does not start: $(cat "$W/nginx.out")"
 	finish
 fi
 (cd "$W/www" && exec python3 -m http.server --bind 127.0.0.1 "$P_PY" >"$W/pyhttp.log" 2>&1) &
-PIDS+=($!)
+NETRIG_PIDS+=($!)
 # the cut: the first connection that carries more than 1.5 MiB (the first
 # GET is 1 MiB; the blocks follow on that keep-alive connection)
-python3 "$KIT" flaky "$P_FLAKY" "$P_HTTP" $((3 << 19)) 2>"$W/flaky.log" &
-PIDS+=($!)
-python3 "$KIT" tricky "$P_TRICKY" "$W/www" 2>"$W/tricky.log" &
-PIDS+=($!)
+netrig_bg python3 "$NETKIT" flaky "$P_FLAKY" "$P_HTTP" $((3 << 19)) 2>"$W/flaky.log"
+netrig_bg python3 "$NETKIT" tricky "$P_TRICKY" "$W/www" 2>"$W/tricky.log"
 sleep 1
 if ! python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$P_HTTP/golden.vhdx?case=host').read()"; then
 	fail "nginx does not serve golden.vhdx on 127.0.0.1:$P_HTTP"
 	finish
 fi
+netrig_netdev "$(netrig_fwd 80 "$P_HTTP")" "$(netrig_fwd 443 "$P_HTTPS")" "$(netrig_fwd 8443 "$P_OTHER")" \
+	"$(netrig_fwd 8080 "$P_PY")" "$(netrig_fwd 81 "$P_FLAKY")" "$(netrig_fwd 82 "$P_TRICKY")" \
+	"$(netrig_fwd 9443 "$P_THIRD")"
 
-# ---- the boot ----
+# ---- aarch64 (AAVMF), beside the x86_64 boot: one deploy over HTTP ----
 U=http://10.0.2.100
-DP=()
-for i in 5 6 7 8 9 A B C D E F; do
-	DP+=("PciRoot(0x0)/Pci(0x$i,0x0)")
-done
+A=$W/arm
+NA=$A/startup.nsh
+nsh_begin "$NA"
+nsh_run "$NA" arm convert -f -y "$U/golden.vhdx?case=arm" "PciRoot(0x0)/Pci(0x5,0x0)"
+nsh_end "$NA"
+head -c $((16 << 20)) /dev/zero | tr '\0' '\245' > "$A/arm.img"
+make_esp "$A/esp.img" "$APP_ARM" "$NA" || { fail "aarch64 ESP"; finish; }
+(
+	BOOT_ESP_OPTS=,bootindex=1 boot_aarch64 "$A" "$A/esp.img" "${NETRIG_NET[@]}" \
+		-drive "if=none,id=d0,format=raw,file=$A/arm.img" -device virtio-blk-pci,drive=d0,addr=0x5
+	echo "$BOOT_RC $BOOT_SECONDS" > "$A/boot.result"
+) &
+ARM_PID=$!
+
+# ---- the x86_64 boot ----
 N=$W/startup.nsh
+nsh_clock() { # TAG: the shell's clock (1 s) after a marker line
+	printf 'echo "=== clock %s"\r\ntime\r\n' "$1" >> "$N"
+}
 nsh_begin "$N"
-nsh_run "$N" nhttp convert -f -y "$U/golden.vhdx?case=http" "${DP[0]}"
+nsh_run "$N" nhttp convert -f -y "$U/golden.vhdx?case=http" "${DP[http]}"
 nsh_run "$N" ninfo info "$U/golden.vhdx?case=info"
-nsh_run "$N" ncmp compare "$U/golden.vhdx?case=cmp" "${DP[0]}"
-nsh_run "$N" nhttps convert -f -y "https://10.0.2.100/golden.vhdx?case=https" "${DP[1]}"
-nsh_run "$N" ncut convert -f -y "http://10.0.2.100:81/golden.vhdx?case=cut" "${DP[2]}"
-nsh_run "$N" n404 convert -f -y "$U/missing.vhdx?case=404" "${DP[3]}"
-nsh_run "$N" ntls convert -f -y "https://10.0.2.100:8443/golden.vhdx?case=tls" "${DP[4]}"
-nsh_run "$N" nrange convert -f -y "http://10.0.2.100:8080/golden.vhdx" "${DP[5]}"
-nsh_run "$N" nchain convert -f -y "$U/vm/child.vhdx?case=chain" "${DP[6]}"
-nsh_run "$N" nchunk convert -f -y "http://10.0.2.100:82/chunked/golden.vhdx" "${DP[7]}"
-nsh_run "$N" nshift convert -f -y "http://10.0.2.100:82/shifted/golden.vhdx" "${DP[8]}"
-nsh_run "$N" nlate convert -f -y "http://10.0.2.100:82/late500/golden.vhdx" "${DP[9]}"
+nsh_run "$N" ncmp compare "$U/golden.vhdx?case=cmp" "${DP[http]}"
+nsh_run "$N" nhttps convert -f -y "https://10.0.2.100/golden.vhdx?case=https" "${DP[https]}"
+nsh_run "$N" ncut convert -f -y "http://10.0.2.100:81/golden.vhdx?case=cut" "${DP[cut]}"
+nsh_run "$N" n404 convert -f -y "$U/missing.vhdx?case=404" "${DP[e404]}"
+nsh_run "$N" n403 convert -f -y "$U/e403/golden.vhdx?case=403" "${DP[e403]}"
+nsh_run "$N" n503 convert -f -y "$U/e503/golden.vhdx?case=503" "${DP[e503]}"
+nsh_run "$N" ntls convert -f -y "https://10.0.2.100:8443/golden.vhdx?case=tls" "${DP[etls]}"
+nsh_run "$N" nrange convert -f -y "http://10.0.2.100:8080/golden.vhdx" "${DP[erange]}"
+nsh_run "$N" nchain convert -f -y "$U/vm/child.vhdx?case=chain" "${DP[chain]}"
+nsh_run "$N" nchunk convert -f -y "http://10.0.2.100:82/chunked/golden.vhdx" "${DP[chunk]}"
+nsh_run "$N" nshift convert -f -y "http://10.0.2.100:82/shifted/golden.vhdx" "${DP[eshift]}"
+nsh_run "$N" nishift info "http://10.0.2.100:82/shifted/golden.vhdx"
+nsh_run "$N" nlate convert -f -y "http://10.0.2.100:82/late500/golden.vhdx" "${DP[late]}"
+nsh_run "$N" nlong convert -f -y "http://10.0.2.100:82/long/golden.vhdx" "${DP[elong]}"
+nsh_run "$N" nwide convert -f -y "http://10.0.2.100:82/wide/golden.vhdx" "${DP[wide]}"
+nsh_clock dns0
+nsh_run "$N" ndns convert -f -y "http://nosuch.invalid/golden.vhdx" "${DP[edns]}"
+nsh_clock dns1
+nsh_run "$N" ndirty convert -y --sparse "$U/dirty.vhdx?case=dirty" "${DP[dirty]}"
+nsh_run "$N" ngold convert -f -y "$U/gold.vhdx?case=gold" "${DP[gold]}"
 nsh_run "$N" nbefore info "https://10.0.2.100:9443/golden.vhdx?case=before"
-nsh_run "$N" ncacert convert -f -y --cacert 'fs0:\third.pem' "https://10.0.2.100:9443/golden.vhdx?case=cacert" "${DP[10]}"
+nsh_run "$N" ncacert convert -f -y --cacert 'fs0:\third.pem' "https://10.0.2.100:9443/golden.vhdx?case=cacert" "${DP[cacert]}"
+nsh_run "$N" nesc convert -f -y "http://10.0.2.100:82/slow/golden.vhdx" "${DP[esc]}"
 nsh_end "$N"
 make_esp "$W/esp.img" "$APP" "$N" && mcopy -i "$W/esp.img" "$W/third.crt" ::third.pem || { fail "ESP"; finish; }
-fwd() { # GUEST-PORT LOOPBACK-PORT
-	printf 'guestfwd=tcp:10.0.2.100:%s-cmd:python3 %s relay %s' "$1" "$KIT" "$2"
-}
-QARGS=(-global ide-hd.bootindex=1
-	-netdev "user,id=n0,restrict=on,$(fwd 80 "$P_HTTP"),$(fwd 443 "$P_HTTPS"),$(fwd 8443 "$P_OTHER"),$(fwd 8080 "$P_PY"),$(fwd 81 "$P_FLAKY"),$(fwd 82 "$P_TRICKY"),$(fwd 9443 "$P_THIRD")"
-	-device virtio-net-pci,netdev=n0,romfile=,addr=0x3
+QARGS=(-global ide-hd.bootindex=1 "${NETRIG_NET[@]}"
 	-device virtio-rng-pci,addr=0x4
 	-fw_cfg "name=etc/edk2/https/cacerts,file=$W/cacerts.esl")
 i=0
@@ -231,8 +284,27 @@ for d in $DISKS; do
 		-device "virtio-blk-pci,drive=d$i,addr=$(printf 0x%x $((5 + i)))")
 	i=$((i + 1))
 done
-boot_x86 "$W" "$W/esp.img" "${QARGS[@]}"
+BOOT_TIMEOUT=400 boot_x86_start "$W" "$W/esp.img" "${QARGS[@]}"
+# ESC once the slow deploy's plan is out (its copy, from the network,
+# begins: the server trickles each 1 MiB range for 6 s; the firmware's
+# terminal holds a lone ESC back about 2 s, to tell it from a sequence)
+esc_sent=0
+if wait_for "$W" "=== nesc begin" 390 && wait_for "$W" "vhdx convert -O raw -f http://10.0.2.100:82/slow/" 60 &&
+   send_keys '\033'; then
+	esc_sent=1
+	wait_for "$W" "=== nesc rc" 60
+	boot_x86_wait "$W"
+else
+	boot_x86_wait "$W" kill
+fi
 echo "boot: ${BOOT_SECONDS} s (qemu rc $BOOT_RC)"
+# the disk deployed from a URL, alone: no ESP, no shell script
+boot_marker x86_64 "$W/marker" \
+	-drive "if=none,id=g,format=raw,file=$W/gold.img" -device virtio-blk-pci,drive=g,addr=0x5
+wait "$ARM_PID"
+ARM_PID=
+read -r ARM_RC ARM_SECONDS < "$A/boot.result"
+echo "aarch64 boot: ${ARM_SECONDS} s (qemu rc $ARM_RC)"
 
 # ---- what the app said ----
 expect nhttp 0x0 "deploy over HTTP, no ifconfig before" &&
@@ -243,14 +315,38 @@ expect ncmp 0x0 "compare of the URL with the disk deployed from it"
 expect nhttps 0x0 "deploy over HTTPS (the firmware's TLS, our CA from fw_cfg)"
 expect ncut 0x0 "deploy through a connection cut mid-body" "retry 1"
 expect n404 0x2 "a missing file" "HTTP 404"
+expect n403 0x2 "a forbidden file" "HTTP 403" && one_line n403 "HTTP 403"
+expect n503 0x2 "a server that is unavailable" "HTTP 503" && one_line n503 "HTTP 503"
 expect ntls 0x2 "a certificate of a CA the firmware does not trust" "TLS"
 expect nrange 0x2 "a server that ignores Range" "ignores Range"
 expect nchain 0x0 "deploy of a differencing child, its parent by URL" "a chain of 2"
 expect nchunk 0x0 "deploy from a server sending chunked bodies"
-expect nshift 0x2 "a Content-Range that is not the range asked" "not the range asked"
+expect nshift 0x2 "a Content-Range that is not the range asked" "not the range asked" &&
+	one_line nshift "a Content-Range that is not the range asked"
+expect nishift 0x7 "info of the same URL: a read failed" "not the range asked" &&
+	one_line nishift "info, a Content-Range that is not the range asked"
 expect nlate 0x7 "a server error after the deploy began" "HTTP 500"
+expect nlong 0x2 "a body longer than its Content-Length" "longer than its Content-Length" &&
+	one_line nlong "a body longer than its Content-Length"
+expect nwide 0x7 "a chunked body longer than the range asked, in the copy" "longer than the range"
+expect ndns 0x2 "a host name no DNS server answers" "DNS" && one_line ndns "DNS"
+clock() { # TAG: the clock line after the marker, in seconds of the day
+	sed -n "/^=== clock $1\$/,\$p" "$W/serial.txt" | grep -m1 -o '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]' |
+		awk -F: '{ print $1 * 3600 + $2 * 60 + $3 }'
+}
+t0=$(clock dns0) t1=$(clock dns1)
+[ -n "$t0" ] && [ -n "$t1" ] && echo "ndns: the failed lookup took $((t1 - t0)) s (the shell's clock, 1 s steps)"
+expect ndirty 0x0 "deploy by URL of a VHDX whose log is dirty (Windows 10, DiscUtils' sample)" \
+	"its log read through the overlay"
+expect ngold 0x0 "deploy by URL of the golden disk (GPT, an ESP with the marker)"
 expect nbefore 0x2 "a server of a third CA, without --cacert" "TLS"
 expect ncacert 0x0 "--cacert: the same server, its CA in that file"
+if [ $esc_sent = 1 ]; then
+	expect nesc 0x15 "ESC during a deploy's network read: EFI_ABORTED" "aborted by ESC" && one_line nesc "ESC"
+else
+	fail "nesc: the slow deploy's plan never showed: no ESC sent"
+fi
+expect arm 0x0 "aarch64 (AAVMF): deploy over HTTP" "" "$A/serial.txt"
 
 # ---- the disks on the host ----
 for d in http https cut chain chunk cacert; do
@@ -260,18 +356,54 @@ for d in http https cut chain chunk cacert; do
 		fail "$d: the disk differs from qemu-img's reading of the image: $(cmp -n $((8 << 20)) "$W/$d.img" "$W/golden.raw" 2>&1 | head -1)"
 	fi
 done
+if cmp -s -n $((8 << 20)) "$A/arm.img" "$W/golden.raw"; then
+	pass "aarch64: the disk's first 8 MiB are the image as qemu-img reads it"
+else
+	fail "aarch64: the disk differs from qemu-img's reading of the image: $(cmp -n $((8 << 20)) "$A/arm.img" "$W/golden.raw" 2>&1 | head -1)"
+fi
 if "$V" convert -q "$W/www/vm/child.vhdx" "$W/child.raw" >/dev/null 2>&1 &&
    cmp -s -n $((8 << 20)) "$W/chain.img" "$W/child.raw"; then
 	pass "chain: the disk is also the host tool's reading of the chain"
 else
 	fail "chain: the disk differs from the host tool's reading of the chain"
 fi
-if cmp -s -n $((1 << 20)) "$W/late.img" /dev/zero; then
-	pass "late: the disk's first MiB is zero (no partition table left after the failure)"
+if cmp -s "$W/gold.img" "$W/gold.raw"; then
+	pass "gold: the disk is the golden raw disk (64 MiB, cmp)"
 else
-	fail "late: the disk's first MiB is not zero after the failure"
+	fail "gold: the disk differs from the golden raw disk: $(cmp "$W/gold.img" "$W/gold.raw" 2>&1 | head -1)"
 fi
-for d in e404 etls erange eshift; do
+marker_verify "gold, deployed from a URL" "$W/marker" "PciRoot(0)/Pci(0x5,0x0)/"
+# the dirty log judged by qemu's reading: qemu-img replays the log of a
+# copy (check -r all), its raw conversion compared with the disk
+cp --sparse=always "$W/www/dirty.vhdx" "$W/dirty.qemu.vhdx"
+if qemu-img check -q -r all -f vhdx "$W/dirty.qemu.vhdx" >/dev/null 2>&1 &&
+   qemu-img convert -f vhdx -O raw "$W/dirty.qemu.vhdx" "$W/dirty.want" &&
+   cmp -s "$W/dirty.img" "$W/dirty.want"; then
+	pass "dirty: the disk equals qemu-img's reading after its replay on a copy (1 GiB, cmp)"
+else
+	fail "dirty: the disk differs from qemu-img's reading after its replay: $(cmp "$W/dirty.img" "$W/dirty.want" 2>&1 | head -1)"
+fi
+rm -f "$W/dirty.want" "$W/dirty.qemu.vhdx"
+if sha256sum < "$W/www/dirty.vhdx" | cmp -s - "$W/dirty.vhdx.sha"; then
+	pass "dirty: the served file byte for byte unchanged"
+else
+	fail "dirty: the served file CHANGED"
+fi
+for d in late wide esc; do
+	if cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero; then
+		pass "$d: the disk's first MiB is zero (no partition table left after the failure)"
+	else
+		fail "$d: the disk's first MiB is not zero after the failure"
+	fi
+done
+for d in wide esc; do
+	if tail -c +$(((8 << 20) + 1)) "$W/$d.img" | cmp -s - <(head -c $((8 << 20)) /dev/zero | tr '\0' '\245'); then
+		pass "$d: nothing written past the image's 8 MiB"
+	else
+		fail "$d: bytes past the image's 8 MiB CHANGED"
+	fi
+done
+for d in e404 etls erange eshift e403 e503 elong edns; do
 	if sha256sum < "$W/$d.img" | cmp -s - "$W/$d.sha"; then
 		pass "$d: disk byte-for-byte untouched"
 	else
@@ -279,8 +411,8 @@ for d in e404 etls erange eshift; do
 	fi
 done
 
-# ---- what nginx served ----
-read -r REQS BYTES TWICE < <(python3 "$KIT" log "$W/access.log" http)
+# ---- what the servers served ----
+read -r REQS BYTES TWICE < <(python3 "$NETKIT" log "$W/access.log" http)
 echo "nhttp: $REQS requests, $BYTES body bytes; image file $FILE_SIZE bytes, $ALLOC allocated"
 if [ "${TWICE:-x}" = 0 ]; then
 	pass "nhttp: no byte asked twice ($REQS requests)"
@@ -292,9 +424,23 @@ if [ "${BYTES:-0}" -ge "$ALLOC" ] && [ "${BYTES:-0}" -le "$FILE_SIZE" ]; then
 else
 	fail "nhttp: $BYTES bytes fetched, not within [$ALLOC, $FILE_SIZE]"
 fi
+read -r REQS BYTES TWICE < <(python3 "$NETKIT" log "$W/access.log" dirty)
+DIRTY_SIZE=$(stat -c %s "$W/www/dirty.vhdx")
+if [ "${TWICE:-x}" = 0 ] && [ "${BYTES:-0}" -le "$DIRTY_SIZE" ]; then
+	pass "ndirty: no byte asked twice, $BYTES bytes of the $DIRTY_SIZE-byte file in $REQS requests"
+else
+	fail "ndirty: ${TWICE:-?} bytes asked twice, $BYTES bytes of the $DIRTY_SIZE-byte file in $REQS requests"
+fi
 if grep -q "cut a connection" "$W/flaky.log"; then
 	pass "ncut: the proxy did cut a connection mid-body"
 else
 	fail "ncut: the proxy never cut (the case proves nothing)"
+fi
+# ESC landed in a network read: the app closed the connection while the
+# slow server was sending a body (between two reads none is in flight)
+if grep -q '^tricky: /slow/.*closed the connection mid-body' "$W/tricky.log"; then
+	pass "nesc: ESC stopped the read mid-body: $(grep -m1 'closed the connection mid-body' "$W/tricky.log")"
+else
+	fail "nesc: the slow server sent every body it began: ESC was not seen during a network read"
 fi
 finish

@@ -12,15 +12,23 @@
 #                              /shifted/F  a Content-Range 512 bytes off the range
 #                                          asked for ranges from 2 MiB on
 #                              /late500/F  HTTP 500 for ranges from 5 MiB on
+#                              /long/F     4 KiB more body than its Content-Length
+#                                          on the first range (bytes=0-...)
+#                              /wide/F     a chunked body 4 KiB longer than the
+#                                          range asked for ranges from 5 MiB on
+#                              /slow/F     bodies trickled at 160 KiB/s for ranges
+#                                          from 4 MiB on (time to press ESC); a
+#                                          body the client cut short is logged
 #   esl CA.der OUT             an EFI_SIGNATURE_LIST of one X.509 certificate, what
 #                              OVMF takes as etc/edk2/https/cacerts (NETWORK.md)
-#   log LOG TAG                nginx's log lines of query ?case=TAG: requests,
+#   log LOG TAG                nginx's log lines of query ?case=TAG (* all): requests,
 #                              body bytes, and the bytes asked twice (ranges overlapping)
 import os
 import socket
 import struct
 import sys
 import threading
+import time
 import uuid
 
 
@@ -126,6 +134,9 @@ def tricky(port, root):
             body = data[a + shift:b + shift + 1]
             self.send_response(206)
             self.send_header("Content-Range", "bytes %d-%d/%d" % (a + shift, b + shift, len(data)))
+            if mode == "wide" and a >= 5 << 20:
+                body += b"\xee" * 4096
+                mode = "chunked"
             if mode == "chunked":
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
@@ -136,10 +147,23 @@ def tricky(port, root):
                     self.wfile.write(b"%x%s\r\n" % (len(piece), ext.encode()) + piece + b"\r\n")
                     k += 1
                 self.wfile.write(b"0\r\n\r\n")
+            elif mode == "slow" and a >= 4 << 20:
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(0, len(body), 16384):
+                        self.wfile.write(body[i:i + 16384])
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    sys.stderr.write("tricky: %s %s: the client closed the connection mid-body, at %d of %d bytes\n"
+                                     % (self.path, self.headers.get("Range"), i, len(body)))
             else:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                if mode == "long" and a == 0:
+                    self.wfile.write(b"\xee" * 4096)
 
     http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
@@ -159,7 +183,7 @@ def log(path, tag):
     for line in open(path):
         f = line.split()
         # log_format: $request_uri $status $body_bytes_sent $http_range
-        if len(f) < 3 or not f[0].endswith("case=" + tag):
+        if len(f) < 3 or (tag != "*" and not f[0].endswith("case=" + tag)):
             continue
         requests += 1
         body += int(f[2])
