@@ -355,7 +355,27 @@ static void failure_line(struct http_xfer *x, CURLcode rc, char *why, size_t why
 		snprintf(why, why_len, "more than %ld redirects", HTTP_MAX_REDIRS);
 		return;
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		snprintf(why, why_len, "redirected to a URL that is not http:// or https://: %s", detail);
+	case CURLE_WEIRD_SERVER_REPLY:
+		if (x->status >= 300 && x->status < 400) {
+			snprintf(why, why_len, "redirected to a URL that is not http:// or https://: %s", detail);
+			return;
+		}
+		/* no status line: bytes the last answer left on the connection */
+		snprintf(why, why_len,
+			 "the server's answer is not an HTTP/1.x response (a body longer than its Content-Length before it?): %s",
+			 detail);
+		return;
+	case CURLE_OUT_OF_MEMORY:
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE:
+#endif
+		if (!x->judged) {
+			snprintf(why, why_len,
+				 "the server's response headers are larger than libcurl takes (a line over 100 KiB?): %s",
+				 detail);
+			return;
+		}
+		snprintf(why, why_len, "%s", detail);
 		return;
 	default:
 		snprintf(why, why_len, "%s", detail);
