@@ -5,7 +5,8 @@
 # qemu-img convert -O raw of the same URL (qemu-block-extra's curl driver),
 # over HTTP and HTTPS from Debian's nginx on 127.0.0.1
 # (tests/host/http_rig.sh), for a fully allocated image and a sparse one;
-# with the bytes and requests nginx logged and the peak RSS of each way
+# with the bytes and requests nginx logged (and the bytes it sent more
+# than once: overlapping ranges) and the peak RSS of each way
 # (/usr/bin/time %M; for curl -o + convert, the larger of the two).  RUNS
 # rounds (default 3), medians (min-max), in seconds; each output checked
 # once with cmp against the image's raw disk.
@@ -55,7 +56,7 @@ fi
 # rss_of FILE: the peak RSS /usr/bin/time wrote, in MiB
 rss_of() { awk '{printf "%.0f", $1 / 1024}' "$1"; }
 
-echo "| image | file | virtual | scheme | vhdx convert URL s | curl -o + vhdx convert s | ratio | qemu-img convert URL s | URL: bytes, requests | curl: bytes | qemu-img: bytes, requests | peak RSS MiB: URL, curl+convert, qemu-img |"
+echo "| image | file | virtual | scheme | vhdx convert URL s | curl -o + vhdx convert s | ratio | qemu-img convert URL s | URL: bytes, requests, sent twice | curl: bytes | qemu-img: bytes, requests, sent twice | peak RSS MiB: URL, curl+convert, qemu-img |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for img in full sparse; do
 	file=$(stat -c %s "$W/$img.vhdx")
@@ -71,7 +72,7 @@ for img in full sparse; do
 			/usr/bin/time -f %M -o "$T/rss.d" "$VHDX" convert -q --cacert "$CA" "$base/$img.vhdx" "$T/out.raw" || exit 1
 			t1=$(now)
 			direct+=("$(echo "$t1 - $t0" | bc)")
-			dbytes=$(log_bytes "$n0") dreqs=$(log_requests "$n0")
+			dbytes=$(log_bytes "$n0") dreqs=$(log_requests "$n0") dtwice=$(log_twice "$n0")
 			[ "$r" = 1 ] && { cmp -s "$T/out.raw" "$T/$img.raw" || echo "MISMATCH: $img $scheme direct"; }
 			rm -f "$T/out.raw"
 			sync
@@ -91,7 +92,7 @@ for img in full sparse; do
 				/usr/bin/time -f %M -o "$T/rss.q" qemu-img convert -O raw "$(qemu_json "$base" "$img")" "$T/out.raw" || exit 1
 				t1=$(now)
 				qemu+=("$(echo "$t1 - $t0" | bc)")
-				qbytes=$(log_bytes "$n0") qreqs=$(log_requests "$n0")
+				qbytes=$(log_bytes "$n0") qreqs=$(log_requests "$n0") qtwice=$(log_twice "$n0")
 				[ "$r" = 1 ] && { cmp -s "$T/out.raw" "$T/$img.raw" || echo "MISMATCH: $img $scheme qemu-img"; }
 			fi
 		done
@@ -100,10 +101,10 @@ for img in full sparse; do
 		rc=$(rss_of "$T/rss.c") rs=$(rss_of "$T/rss.s")
 		[ "$rc" -gt "$rs" ] && rs=$rc
 		if [ $QEMU = 1 ]; then
-			qm=$(median_of "${qemu[@]}") qcol="$qbytes, $qreqs" qrss=$(rss_of "$T/rss.q")
+			qm=$(median_of "${qemu[@]}") qcol="$qbytes, $qreqs, $qtwice" qrss=$(rss_of "$T/rss.q")
 		else
 			qm="-" qcol="-" qrss="-"
 		fi
-		echo "| $img | $file | $virt | $scheme | $dm | $sm | $ratio | $qm | $dbytes, $dreqs | $sbytes | $qcol | $(rss_of "$T/rss.d"), $rs, $qrss |"
+		echo "| $img | $file | $virt | $scheme | $dm | $sm | $ratio | $qm | $dbytes, $dreqs, $dtwice | $sbytes | $qcol | $(rss_of "$T/rss.d"), $rs, $qrss |"
 	done
 done

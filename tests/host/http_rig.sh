@@ -255,3 +255,31 @@ log_count() { wc -l <"$NGINX_LOG"; }
 # log_bytes FROM: the body bytes nginx sent from log line FROM+1 on
 log_bytes() { tail -n +"$(($1 + 1))" "$NGINX_LOG" | awk '{s += $4} END {print s + 0}'; }
 log_requests() { tail -n +"$(($1 + 1))" "$NGINX_LOG" | wc -l; }
+# log_twice FROM [URI]: bytes of the file at URI (default: every URI)
+# that nginx sent more than once from log line FROM+1 on, by the ranges
+# it logged (a 200's whole body counts as bytes 0-LENGTH-1)
+log_twice() {
+	local from=$1
+	shift
+	tail -n +"$((from + 1))" "$NGINX_LOG" | python3 -c '
+import re, sys
+uri = sys.argv[1] if len(sys.argv) > 1 else None
+spans = {}
+for line in sys.stdin:
+    f = line.split()
+    if len(f) < 4 or (uri and f[1] != uri) or f[2] not in ("200", "206"):
+        continue
+    m = re.search(r"bytes=(\d+)-(\d+)", line)
+    a = int(m.group(1)) if m and f[2] == "206" else 0
+    n = int(f[3])  # what was sent: a cut response sends less than asked
+    if n:
+        spans.setdefault(f[1], []).append((a, a + n))
+twice = 0
+for s in spans.values():
+    s.sort()
+    end = 0
+    for a, b in s:
+        twice += max(0, min(b, end) - a)
+        end = max(end, b)
+print(twice)' "$@"
+}

@@ -118,6 +118,9 @@ file=$(stat -c %s "$W/images/sparse.vhdx")
 [ "$reqs" -le 12 ] && ok "sparse: $reqs requests (few: adjacent reads coalesced)" || bad "sparse: $reqs requests"
 grep -q "0 bytes fetched twice" "$T/err" && ok "sparse: no byte fetched twice" ||
 	bad "sparse: bytes fetched twice: $(grep 'http:' "$T/err")"
+twice=$(log_twice "$n0")
+[ "$twice" = 0 ] && ok "sparse: nginx's log: no byte sent twice (ranges do not overlap)" ||
+	bad "sparse: nginx sent $twice bytes twice"
 # -- --nic N picks vhdx.efi's interface; the same script runs here: taken,
 # one note, the system's routing used; a value vhdx.efi refuses, refused
 rm -f "$T/out.raw"
@@ -143,6 +146,9 @@ file=$(stat -c %s "$W/images/golden.vhdx")
 	bad "golden: compare fetched $bytes bytes, more than the $file-byte file"
 grep -q "0 bytes fetched twice" "$T/err" && ok "golden: no byte fetched twice" ||
 	bad "golden: bytes fetched twice: $(grep 'http:' "$T/err")"
+twice=$(log_twice "$n0")
+[ "$twice" = 0 ] && ok "golden: nginx's log: no byte sent twice (ranges do not overlap)" ||
+	bad "golden: nginx sent $twice bytes twice"
 grep -q "bytes=" "$NGINX_LOG" && ! awk '$3 != 206' "$NGINX_LOG" | grep -q . &&
 	ok "every request was a ranged GET answered 206" || bad "requests other than 206: $(awk '$3 != 206' "$NGINX_LOG" | head -3)"
 ! grep -q 'bytes=[0-9]*-[0-9]*,' "$NGINX_LOG" && ok "single-range requests only" || bad "a multi-range request"
