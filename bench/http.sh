@@ -48,6 +48,7 @@ qemu_json() { # BASE IMG
 	printf 'json:{"driver":"vhdx","file":{"driver":"%s","url":"%s/%s.vhdx"%s}}' "$drv" "$1" "$2" "$extra"
 }
 QEMU=1
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-60} # [s] a run of qemu-img that takes longer is killed and said
 if ! qemu-img info "$(qemu_json "http://127.0.0.1:$HTTP_PORT" sparse)" >/dev/null 2>"$T/qerr"; then
 	QEMU=0
 	echo "qemu-img: no column: it cannot read an http:// URL here ($(head -1 "$T/qerr"));" \
@@ -63,7 +64,7 @@ for img in full sparse; do
 	virt=$(stat -c %s "$T/$img.raw")
 	for scheme in http https; do
 		[ $scheme = http ] && base=http://127.0.0.1:$HTTP_PORT || base=https://127.0.0.1:$HTTPS_PORT
-		direct=() staged=() qemu=()
+		direct=() staged=() qemu=() qfail=0
 		for r in $(seq "$RUNS"); do
 			rm -f "$T/out.raw" "$T/dl.vhdx"
 			sync
@@ -89,19 +90,26 @@ for img in full sparse; do
 				sync
 				n0=$(log_count)
 				t0=$(now)
-				/usr/bin/time -f %M -o "$T/rss.q" qemu-img convert -O raw "$(qemu_json "$base" "$img")" "$T/out.raw" || exit 1
-				t1=$(now)
-				qemu+=("$(echo "$t1 - $t0" | bc)")
-				qbytes=$(log_bytes "$n0") qreqs=$(log_requests "$n0") qtwice=$(log_twice "$n0")
-				[ "$r" = 1 ] && { cmp -s "$T/out.raw" "$T/$img.raw" || echo "MISMATCH: $img $scheme qemu-img"; }
+				if timeout "$QEMU_TIMEOUT" /usr/bin/time -f %M -o "$T/rss.q" \
+					qemu-img convert -O raw "$(qemu_json "$base" "$img")" "$T/out.raw"; then
+					t1=$(now)
+					qemu+=("$(echo "$t1 - $t0" | bc)")
+					qbytes=$(log_bytes "$n0") qreqs=$(log_requests "$n0") qtwice=$(log_twice "$n0")
+					cmp -s "$T/out.raw" "$T/$img.raw" || echo "MISMATCH: $img $scheme qemu-img"
+				else
+					qfail=$((qfail + 1))
+				fi
 			fi
 		done
 		dm=$(median_of "${direct[@]}") sm=$(median_of "${staged[@]}")
 		ratio=$(python3 -c "print('%.2f' % (float('${dm%% *}') / float('${sm%% *}')))")
 		rc=$(rss_of "$T/rss.c") rs=$(rss_of "$T/rss.s")
 		[ "$rc" -gt "$rs" ] && rs=$rc
-		if [ $QEMU = 1 ]; then
+		if [ $QEMU = 1 ] && [ ${#qemu[@]} -gt 0 ]; then
 			qm=$(median_of "${qemu[@]}") qcol="$qbytes, $qreqs, $qtwice" qrss=$(rss_of "$T/rss.q")
+			[ $qfail = 0 ] || qm="$qm; $qfail of $RUNS runs hung, killed after $QEMU_TIMEOUT s"
+		elif [ $QEMU = 1 ]; then
+			qm="hung in all $RUNS runs (killed after $QEMU_TIMEOUT s)" qcol="-" qrss="-"
 		else
 			qm="-" qcol="-" qrss="-"
 		fi
