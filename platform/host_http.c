@@ -360,10 +360,10 @@ static void failure_line(struct http_xfer *x, CURLcode rc, char *why, size_t why
 			snprintf(why, why_len, "redirected to a URL that is not http:// or https://: %s", detail);
 			return;
 		}
-		/* no status line: bytes the last answer left on the connection */
-		snprintf(why, why_len,
-			 "the server's answer is not an HTTP/1.x response (a body longer than its Content-Length before it?): %s",
-			 detail);
+		/* no status line; after a first answer, bytes it left on the
+		 * connection past its Content-Length */
+		snprintf(why, why_len, "the server's answer is not an HTTP/1.x response%s: %s",
+			 x->h->size_known ? " (a body longer than its Content-Length before it?)" : "", detail);
 		return;
 	case CURLE_OUT_OF_MEMORY:
 #if LIBCURL_VERSION_NUM >= 0x080600
