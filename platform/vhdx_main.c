@@ -4,6 +4,37 @@
 
 #include "host.h"
 #include "host_http.h"
+#include "vhdx_url.h"
+
+/*
+ * --nic N picks vhdx.efi's network interface; the same command line runs
+ * on the host, where the system's routing picks the interface.  N is
+ * checked as vhdx.efi checks it (digits: 0, 1, ...), so a script that
+ * works here works there; for a URL one note says it is not used here.
+ * 0, or VHDX_EXIT_USAGE after one line.
+ */
+static int host_nic(const struct vhdx_cli *cli)
+{
+	const char *c = cli->nic;
+	unsigned n = 0;
+	bool number;
+
+	if (!c)
+		return 0;
+	number = *c != '\0';
+	for (; *c && number; c++) {
+		number = *c >= '0' && *c <= '9' && n <= 1000; /* efi_net.c's bound */
+		n = n * 10u + (unsigned)(*c - '0');
+	}
+	c = cli->nic;
+	if (!number) {
+		host_error("--nic %s: give the interface's number (0, 1, ...)", c);
+		return VHDX_EXIT_USAGE;
+	}
+	if (vhdx_url_is_url(cli->source) || vhdx_url_is_url(cli->target))
+		host_error("note: --nic %s is for vhdx.efi; on the host the system's routing picks the interface", c);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -19,6 +50,8 @@ int main(int argc, char **argv)
 		host_error("--bench-raw: only in the UEFI app (vhdx.efi)");
 		return VHDX_EXIT_USAGE;
 	}
+	if (host_nic(&cli))
+		return VHDX_EXIT_USAGE;
 	host_http_set_cacert(cli.cacert);
 	switch (cli.cmd) {
 	case VHDX_CMD_CREATE:

@@ -13,6 +13,7 @@ packages=(
 	ovmf qemu-system-x86 qemu-efi-aarch64 qemu-system-arm  # UEFI runs under QEMU
 	qemu-utils 7zip libvhdi-utils bmap-tools               # independent validators (bmaptool: test_bmap.sh)
 	strace valgrind                                        # make bench (not make check)
+	qemu-block-extra                                       # bench-http: qemu-img reads http(s):// (its curl driver)
 	fdisk gdisk e2fsprogs                                  # target-safety tests: MBR, GPT, ext4
 	debhelper dpkg-dev lintian scdoc man-db groff-base git # make deb, check-deb: package, manual, lintian
 	nginx-light openssl                                    # network deploy tests (tests/efi/net.sh)

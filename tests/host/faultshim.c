@@ -39,13 +39,18 @@
  *   FAULT_ALLOC_OVER  malloc and aligned_alloc of this many bytes or more
  *                 fail with ENOMEM (the tool's buffers: 1 MiB and up; libc's
  *                 own small allocations go through)
+ *   FAULT_DNS     1: getaddrinfo of a name (not a numeric address) answers
+ *                 EAI_NONAME at once, asking no resolver: a DNS failure
+ *                 under the real libcurl with no query leaving the machine
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <arpa/inet.h>
 #include <linux/fs.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,7 +67,7 @@ static int trace_fd = -1;
 static int fail_kind = -1;
 static long fail_at;
 static int fail_errno;
-static int mode_short, mode_full, mode_kill, full_now, nozero, nosync;
+static int mode_short, mode_full, mode_kill, full_now, nozero, nosync, dns_fails;
 static long delay_us;
 static size_t alloc_over;
 
@@ -93,6 +98,7 @@ __attribute__((constructor)) static void shim_init(void)
 	alloc_over = getenv("FAULT_ALLOC_OVER") ? strtoull(getenv("FAULT_ALLOC_OVER"), NULL, 10) : 0;
 	nozero = nz && !strcmp(nz, "1");
 	nosync = getenv("FAULT_NOSYNC") && !strcmp(getenv("FAULT_NOSYNC"), "1");
+	dns_fails = getenv("FAULT_DNS") && !strcmp(getenv("FAULT_DNS"), "1");
 	if (getenv("FAULT_TRACE"))
 		trace_fd = open(getenv("FAULT_TRACE"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
@@ -351,4 +357,14 @@ void *malloc(size_t len)
 void *aligned_alloc(size_t align, size_t len)
 {
 	return alloc_fails(len) ? NULL : __libc_memalign(align, len);
+}
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+	unsigned char addr[16];
+
+	if (dns_fails && node && inet_pton(AF_INET, node, addr) != 1 && inet_pton(AF_INET6, node, addr) != 1)
+		return EAI_NONAME;
+	return ((int (*)(const char *, const char *, const struct addrinfo *, struct addrinfo **))real(
+		"getaddrinfo"))(node, service, hints, res);
 }

@@ -7,12 +7,15 @@
 #                        "METHOD URI STATUS BODY_BYTES RANGE" per request
 #                        (the URI as asked: percent-encoded)
 #   plain_server_start WWW  python3's http.server (ignores Range) on $PLAIN_PORT
-#   flaky_proxy_start CUT [AFTER [TOUCH]]  a proxy of our own to nginx's
-#                        HTTP port on $FLAKY_PORT that cuts every CUT-th
-#                        response after half its body (connection closed;
-#                        CUT 0: none); with AFTER, only responses after the
-#                        AFTER-th are cut; with TOUCH, the file TOUCH gets a
-#                        new mtime (a new ETag) after the AFTER-th response
+#   flaky_proxy_start CUT [AFTER [TOUCH [STATUS]]]  a proxy of our own to
+#                        nginx's HTTP port on $FLAKY_PORT that cuts every
+#                        CUT-th response after half its body (connection
+#                        closed; CUT 0: none); with AFTER, only responses
+#                        after the AFTER-th are cut; with TOUCH, the file
+#                        TOUCH gets a new mtime (a new ETag) after the
+#                        AFTER-th response; with STATUS (403, 503, ...),
+#                        every response after the AFTER-th is that status
+#                        with an empty body instead
 # Test traffic never leaves the machine: every server listens on 127.0.0.1.
 
 RIG=$T/rig
@@ -90,6 +93,9 @@ http {
 		# /moved/NAME: a redirect to /images/NAME; /loop/NAME: to itself
 		location /moved/ { rewrite ^/moved/(.*)\$ /images/\$1 redirect; }
 		location /loop/ { rewrite ^(.*)\$ \$1 redirect; }
+		# /forbidden/NAME: 403; /unavailable/NAME: 503
+		location /forbidden/ { return 403; }
+		location /unavailable/ { return 503; }
 	}
 	server {
 		listen 127.0.0.1:$HTTPS_PORT ssl;
@@ -115,7 +121,9 @@ plain_server_start() {
 # chosen by the first path component: /wrongrange/NAME answers 512 bytes
 # later than asked; /long/NAME sends 100 bytes more than its Content-Range
 # (and says so in Content-Length); /norange/NAME a 206 without
-# Content-Range; /bigtotal/NAME a length that grows at every answer.
+# Content-Range; /bigtotal/NAME a length that grows at every answer;
+# /excess/NAME the range and a Content-Length that says so, then 100 bytes
+# more on the connection; /hugeheader/NAME a header line of 1 MiB.
 liar_server_start() {
 	LIAR_PORT=$(free_port)
 	python3 -u - "$LIAR_PORT" "$1" >"$RIG/liar.log" 2>&1 <<'PY' &
@@ -145,7 +153,11 @@ class Liar(http.server.BaseHTTPRequestHandler):
         if fault != "norange":
             self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, total))
         self.send_header("Content-Length", str(len(body)))
+        if fault == "hugeheader":
+            self.send_header("X-Padding", "y" * (1 << 20))
         self.end_headers()
+        if fault == "excess":  # one write: the extra bytes come with the body's end
+            body += b"z" * 100
         self.wfile.write(body)
 
 http.server.ThreadingHTTPServer(("127.0.0.1", port), Liar).serve_forever()
@@ -160,10 +172,10 @@ PY
 flaky_proxy_start() {
 	FLAKY_PORT=$(free_port)
 	FLAKY_LOG=$RIG/flaky.$FLAKY_PORT.log
-	python3 -u - "$FLAKY_PORT" "$HTTP_PORT" "$1" "${2:-0}" "${3:-}" >"$FLAKY_LOG" 2>&1 <<'PY' &
+	python3 -u - "$FLAKY_PORT" "$HTTP_PORT" "$1" "${2:-0}" "${3:-}" "${4:-0}" >"$FLAKY_LOG" 2>&1 <<'PY' &
 import os, socket, sys, threading
 listen_port, upstream, cut_every, after = (int(a) for a in sys.argv[1:5])
-touch = sys.argv[5]
+touch, status = sys.argv[5], int(sys.argv[6])
 count = [0]
 lock = threading.Lock()
 
@@ -212,6 +224,11 @@ def relay(client):
                     st = os.stat(touch)
                     os.utime(touch, (st.st_atime, st.st_mtime + 1000))
                     print("touched %s after response %d" % (touch, after), flush=True)
+                answer = status and count[0] > after
+            if answer:
+                print("answered %d to request %d" % (status, count[0]), flush=True)
+                client.sendall(b"HTTP/1.1 %d Refused by the test\r\nContent-Length: 0\r\n\r\n" % status)
+                continue
             if cut:
                 print("cut response %d after %d of %d bytes" % (count[0], length // 2, length), flush=True)
                 client.sendall(head + body[:length // 2])
@@ -238,3 +255,31 @@ log_count() { wc -l <"$NGINX_LOG"; }
 # log_bytes FROM: the body bytes nginx sent from log line FROM+1 on
 log_bytes() { tail -n +"$(($1 + 1))" "$NGINX_LOG" | awk '{s += $4} END {print s + 0}'; }
 log_requests() { tail -n +"$(($1 + 1))" "$NGINX_LOG" | wc -l; }
+# log_twice FROM [URI]: bytes of the file at URI (default: every URI)
+# that nginx sent more than once from log line FROM+1 on, by the ranges
+# it logged (a 200's whole body counts as bytes 0-LENGTH-1)
+log_twice() {
+	local from=$1
+	shift
+	tail -n +"$((from + 1))" "$NGINX_LOG" | python3 -c '
+import re, sys
+uri = sys.argv[1] if len(sys.argv) > 1 else None
+spans = {}
+for line in sys.stdin:
+    f = line.split()
+    if len(f) < 4 or (uri and f[1] != uri) or f[2] not in ("200", "206"):
+        continue
+    m = re.search(r"bytes=(\d+)-(\d+)", line)
+    a = int(m.group(1)) if m and f[2] == "206" else 0
+    n = int(f[3])  # what was sent: a cut response sends less than asked
+    if n:
+        spans.setdefault(f[1], []).append((a, a + n))
+twice = 0
+for s in spans.values():
+    s.sort()
+    end = 0
+    for a, b in s:
+        twice += max(0, min(b, end) - a)
+        end = max(end, b)
+print(twice)' "$@"
+}

@@ -9,9 +9,15 @@
 #     image on disk; a chain by URL (parents relative to the child's URL, a
 #     folder with a space in its name) equal to 7-Zip's reading; a dirty
 #     log read through the overlay;
-#   - refusals with one line, exit 2 and the target untouched: 404, an
-#     untrusted certificate, a server that ignores Range, a name that does
-#     not resolve;
+#   - refusals with one line, exit 2 and the target untouched: 404, 403,
+#     503, an untrusted certificate, a server that ignores Range, a name
+#     that does not resolve (a network namespace of its own, and
+#     getaddrinfo failed by faultshim.c: no query leaves the machine), a
+#     redirect loop, lies (another range, a body longer than its range or
+#     than its Content-Length, a header line of 1 MiB, ...);
+#   - a 403 or 503 mid-deploy: exit 1, the first MiB zeros;
+#   - --nic N: accepted with one note (vhdx.efi's option), checked as
+#     vhdx.efi checks it;
 #   - transfers cut mid-block resumed, the result identical;
 #   - info/check/compare of a URL print what they print for the file;
 #   - what nginx logged: a sparse image costs about its allocated bytes,
@@ -112,6 +118,24 @@ file=$(stat -c %s "$W/images/sparse.vhdx")
 [ "$reqs" -le 12 ] && ok "sparse: $reqs requests (few: adjacent reads coalesced)" || bad "sparse: $reqs requests"
 grep -q "0 bytes fetched twice" "$T/err" && ok "sparse: no byte fetched twice" ||
 	bad "sparse: bytes fetched twice: $(grep 'http:' "$T/err")"
+twice=$(log_twice "$n0")
+[ "$twice" = 0 ] && ok "sparse: nginx's log: no byte sent twice (ranges do not overlap)" ||
+	bad "sparse: nginx sent $twice bytes twice"
+# -- --nic N picks vhdx.efi's interface; the same script runs here: taken,
+# one note, the system's routing used; a value vhdx.efi refuses, refused
+rm -f "$T/out.raw"
+out=$("$VHDX" convert -q --nic 1 "$H/images/sparse.vhdx" "$T/out.raw" 2>&1); rc=$?
+[ $rc = 0 ] && cmp -s "$T/out.raw" "$T/sparse.model" && [ "$(wc -l <<<"$out")" = 1 ] &&
+	grep -q -- "--nic 1 is for vhdx.efi; on the host the system's routing picks the interface" <<<"$out" &&
+	ok "--nic 1 on the host: deployed, one note ($out)" || bad "--nic 1 on the host: rc $rc: $out"
+n0=$(log_count)
+out=$("$VHDX" info --nic eth0 "$H/images/sparse.vhdx" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q -- "--nic eth0: give the interface's number" <<<"$out" &&
+	[ "$(log_count)" = "$n0" ] &&
+	ok "--nic eth0: refused as vhdx.efi refuses it (exit 2, one line), nothing asked of the server" ||
+	bad "--nic eth0: rc $rc: $out"
+out=$("$VHDX" info --nic 0 "$W/images/sparse.vhdx" 2>&1 >/dev/null); rc=$?
+[ $rc = 0 ] && [ -z "$out" ] && ok "--nic 0 with a file: no note" || bad "--nic 0 with a file: rc $rc: $out"
 # a full image: about its file, once
 n0=$(log_count)
 VHDX_HTTP_STATS=1 "$VHDX" compare -q "$H/images/golden.vhdx" "$T/golden.ref" 2>"$T/err" &&
@@ -122,6 +146,9 @@ file=$(stat -c %s "$W/images/golden.vhdx")
 	bad "golden: compare fetched $bytes bytes, more than the $file-byte file"
 grep -q "0 bytes fetched twice" "$T/err" && ok "golden: no byte fetched twice" ||
 	bad "golden: bytes fetched twice: $(grep 'http:' "$T/err")"
+twice=$(log_twice "$n0")
+[ "$twice" = 0 ] && ok "golden: nginx's log: no byte sent twice (ranges do not overlap)" ||
+	bad "golden: nginx sent $twice bytes twice"
 grep -q "bytes=" "$NGINX_LOG" && ! awk '$3 != 206' "$NGINX_LOG" | grep -q . &&
 	ok "every request was a ranged GET answered 206" || bad "requests other than 206: $(awk '$3 != 206' "$NGINX_LOG" | head -3)"
 ! grep -q 'bytes=[0-9]*-[0-9]*,' "$NGINX_LOG" && ok "single-range requests only" || bad "a multi-range request"
@@ -201,6 +228,8 @@ refused() { # NAME WORDS URL [OPTIONS]
 		ok "$name: an existing target is untouched" || bad "$name: existing target: rc $rc, $out"
 }
 refused "404" "404 (Not Found)" "$H/images/absent.vhdx"
+refused "403" "answered 403 (Forbidden)" "$H/forbidden/golden.vhdx"
+refused "503" "answered 503 (Service" "$H/unavailable/golden.vhdx"
 refused "untrusted certificate" "certificate is not trusted" "$S/images/golden.vhdx"
 refused "a CA file that is not one" "cacert" "$S/images/golden.vhdx" --cacert "$W/images/golden.vhdx"
 # a name that does not resolve, in a network namespace of its own (only a
@@ -211,6 +240,26 @@ if unshare -n true 2>/dev/null; then
 	WRAP=()
 else
 	skipped "a name that does not resolve: unshare -n (a network namespace) is not allowed here"
+fi
+# the same with the real libcurl and getaddrinfo failed for every name by
+# faultshim.c (FAULT_DNS=1): it asks no resolver, so nothing leaves
+SHIM=$T/faultshim.so
+if cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$SHIM" tests/host/faultshim.c -ldl; then
+	WRAP=(env LD_PRELOAD="$SHIM" FAULT_DNS=1)
+	refused "a name that does not resolve (getaddrinfo fails)" "cannot resolve the host name (DNS)" \
+		"http://vhdx-test.invalid/golden.vhdx"
+	WRAP=()
+	if command -v strace >/dev/null; then
+		LD_PRELOAD="$SHIM" FAULT_DNS=1 strace -f -e trace=connect -o "$T/dns.trace" \
+			"$VHDX" info "http://vhdx-test.invalid/golden.vhdx" >/dev/null 2>&1
+		grep -q 'exited with 2' "$T/dns.trace" && ! grep -q 'connect(' "$T/dns.trace" &&
+			ok "a name that does not resolve: no connect() at all (no resolver asked)" ||
+			bad "the DNS failure connected somewhere: $(grep 'connect(' "$T/dns.trace" | head -2)"
+	else
+		skipped "the DNS failure's hermeticity: strace is not installed"
+	fi
+else
+	bad "cannot build faultshim.so"
 fi
 refused "a malformed URL" "port" "http://127.0.0.1:99999/x.vhdx"
 refused "another scheme" "http" "ftp://127.0.0.1/x.vhdx"
@@ -234,6 +283,11 @@ if liar_server_start "$W/images"; then
 	refused "a body longer than its range" "body longer than the range" "$L/long/golden.vhdx"
 	refused "a 206 without Content-Range" "without one 'Content-Range" "$L/norange/golden.vhdx"
 	refused "a length that changes" "length changed from" "$L/bigtotal/golden.vhdx"
+	# bytes after a body of its Content-Length: taken as the next answer's
+	# start by libcurl, refused there (nothing past the range is taken)
+	refused "a body longer than its Content-Length" "not an HTTP/1.x response (a body longer than its Content-Length" \
+		"$L/excess/golden.vhdx"
+	refused "a header line of 1 MiB" "headers are larger than libcurl takes" "$L/hugeheader/golden.vhdx"
 else
 	bad "the lying server did not start"
 fi
@@ -283,6 +337,24 @@ if flaky_proxy_start 1 14; then
 else
 	bad "the second flaky proxy did not start"
 fi
+
+# -- a server that starts refusing mid-deploy (403, 503 after the 14th
+# answer): one line naming it, exit 1, the first MiB zeros
+for status in 403 503; do
+	if flaky_proxy_start 0 14 "" $status; then
+		head -c $((2 * M)) /dev/zero | tr '\0' '\125' >"$T/disk.img"
+		truncate -s 1G "$T/disk.img"
+		out=$("$VHDX" convert -q -f "http://127.0.0.1:$FLAKY_PORT/images/golden.vhdx" "$T/disk.img" 2>&1); rc=$?
+		[ $rc = 1 ] && grep -q "answered $status" <<<"$out" && [ "$(grep -c "answered $status" <<<"$out")" = 1 ] &&
+			! grep -q retry <<<"$out" &&
+			ok "a $status mid-deploy: exit 1, said once, not retried ($(grep "answered" <<<"$out" | sed 's/.*: the/the/'))" ||
+			bad "a $status mid-deploy: rc $rc: $out"
+		cmp -s -n $M "$T/disk.img" /dev/zero && ok "a $status mid-deploy: the first MiB reads as zeros" ||
+			bad "a $status mid-deploy: the first MiB is not zeros"
+	else
+		bad "the $status proxy did not start"
+	fi
+done
 
 # -- the file replaced on the server while it is read (a new ETag after
 # the third answer): refused before the new bytes are taken
