@@ -26,6 +26,16 @@
 #   vstray0 a byte in an unmapped block: 0x0 without --zeros; vstray 0x21
 #           with --zeros, the block and byte named
 # Prints PASS/FAIL lines and "N passed, M failed".
+#
+# `bash tests/efi/bmap.sh bench [MIB]` (not in make check; BENCHMARKS.md
+# "UEFI verify"): one boot with a VHDX of MIB (64) MiB of random data on the
+# ESP, each step timed on the host's clock from its markers on the serial
+# line (and the rate of vhdx.efi's own progress line when it printed one):
+# a read of a blank disk of that size (verify --zeros against a manifest
+# with no range: read, tested for zeros, nothing hashed), the deploy
+# (convert onto it), compare of the deployed disk with itself (two plain
+# reads and a memcmp), verify of the deployed disk (a read and SHA-256),
+# verify of the VHDX file.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -133,6 +143,55 @@ open("chk.bmap", "w").write(t); print(t[i:i + 64])')
 	printf 'a stale temporary file\n' >stale.tmp
 	return 0
 }
+bench() {
+	local mib=${1:-64} tag
+	head -c $((mib * M)) /dev/urandom >big.raw && "$V" convert -q big.raw big.vhdx &&
+		"$V" bmap big.vhdx big.bmap >/dev/null && truncate -s $((mib * M)) blank.img &&
+		"$V" bmap blank.img empty.bmap >/dev/null 2>&1 || { fail "bench setup"; finish; }
+	grep -q '<MappedBlocksCount> 0 ' empty.bmap || { fail "bench setup: empty.bmap maps blocks"; finish; }
+	N=startup.nsh
+	nsh_begin $N
+	for r in 1 2; do
+		nsh_run $N "read-$r" verify --zeros --bmap 'fs0:\empty.bmap' "$DEV5"
+	done
+	nsh_run $N deploy convert -f -y 'fs0:\big.vhdx' "$DEV5"
+	for r in 1 2; do
+		nsh_run $N "compare-$r" compare "$DEV5" "$DEV5"
+		nsh_run $N "verify-$r" verify --bmap 'fs0:\big.bmap' "$DEV5"
+		nsh_run $N "vfile-$r" verify --bmap 'fs0:\big.bmap' 'fs0:\big.vhdx'
+	done
+	nsh_end $N
+	make_esp esp.img "$APP" $N $(((mib + 40) * 1024)) && mcopy -i esp.img big.vhdx empty.bmap big.bmap :: ||
+		{ fail "bench: cannot build the ESP"; finish; }
+	echo "booting OVMF (x86_64) under TCG: the bmap bench, $mib MiB..."
+	# the host's clock on each serial line as it arrives (0.1 s or better):
+	# a step's time from its begin marker to its rc marker
+	: >serial.raw
+	tail -n +1 -F serial.raw 2>/dev/null | python3 -u -c 'import sys, time
+for l in sys.stdin: print("%.3f %s" % (time.monotonic(), l.rstrip()), flush=True)' >stamps.txt &
+	local stamper=$!
+	boot_x86 "$W" esp.img -drive "if=none,id=v5,format=raw,file=blank.img" -device virtio-blk-pci,drive=v5,addr=0x5
+	sleep 1
+	kill $stamper 2>/dev/null
+	pkill -P $stamper 2>/dev/null
+	echo "boot: $BOOT_SECONDS s, qemu exit $BOOT_RC"
+	echo "| step | status | seconds (host clock, marker to marker) | MiB/s | vhdx.efi's progress line MiB/s |"
+	echo "|---|---|---|---|---|"
+	for tag in read-1 read-2 deploy compare-1 verify-1 vfile-1 compare-2 verify-2 vfile-2; do
+		local t0 t1
+		t0=$(grep -a "=== $tag begin" stamps.txt | head -1 | cut -d' ' -f1)
+		t1=$(grep -a "=== $tag rc" stamps.txt | head -1 | cut -d' ' -f1)
+		python3 -S -c 'import sys
+t0, t1, mib = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+print("| %s | %s | %.2f | %.1f | %s |" % (sys.argv[4], sys.argv[5], t1 - t0, mib / (t1 - t0), sys.argv[6] or "-"))' \
+			"${t0:-0}" "${t1:-1}" "$mib" "$tag" "$(rc_of serial.txt $tag)" \
+			"$(out_of serial.txt $tag | grep -o '[0-9.]* MiB/s, done' | tail -1 | cut -d' ' -f1)"
+	done
+	cmp -s blank.img big.raw && pass "bench: the deployed disk is the raw" || fail "bench: the deployed disk differs"
+	finish
+}
+[ "${1:-}" = bench ] && bench "${2:-64}"
+
 setup || { fail "host setup: the image, its raw, the manifests and the disks"; finish; }
 
 N=startup.nsh
