@@ -63,11 +63,13 @@ static int out_create(struct bmap_out *o, const char *path)
 	o->path = path;
 	o->saved_errno = 0;
 	if ((size_t)snprintf(o->tmp, sizeof(o->tmp), "%s.tmp-XXXXXX", path) >= sizeof(o->tmp)) {
+		o->tmp[0] = 0; /* a name cut short is nobody's to remove */
 		host_error("%s: %s", path, strerror(ENAMETOOLONG));
 		return -1;
 	}
 	o->fd = mkstemp(o->tmp);
 	if (o->fd < 0) {
+		o->tmp[0] = 0;
 		host_error("%s: cannot create a file beside it: %s", path, strerror(errno));
 		return -1;
 	}
