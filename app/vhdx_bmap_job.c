@@ -293,8 +293,9 @@ bool vhdx_bmap_pin(const char *text, size_t len, const char *hex, const char *na
 	vhdx_text_str(&t, name);
 	vhdx_text_str(&t, ": its SHA-256 is ");
 	vhdx_text_str(&t, got);
-	vhdx_text_str(&t, ", not the --bmap-sha256 given ");
+	vhdx_text_str(&t, ", not the --bmap-sha256 given (");
 	vhdx_text_str(&t, hex);
+	vhdx_text_str(&t, ")");
 	return false;
 }
 

@@ -82,7 +82,9 @@ void vhdx_bmap_make_say(const struct vhdx_bmap_make *job, const char *out, char 
 /*
  * vhdx_bmap_pin - the manifest's own SHA-256 against --bmap-sha256 @hex
  * (64 hexadecimal digits, any case): true when equal; else false and @why
- * "NAME: its SHA-256 is <64 digits>, not the --bmap-sha256 given <hex>".
+ * "NAME: its SHA-256 is <64 digits>, not the --bmap-sha256 given (<hex>)",
+ * the words of bmapjob's vhdx_bmap_check_pin (app/vhdx_bmap.c on that
+ * branch, written at the same time): one of the two goes at the merge.
  */
 bool vhdx_bmap_pin(const char *text, size_t len, const char *hex, const char *name, char *why, size_t why_len);
 
