@@ -7,7 +7,7 @@
 APP_SRCS := $(sort $(wildcard app/*.c))
 APP_HDRS := $(wildcard app/*.h)
 APP_PUBLIC_HDRS := app/vhdx_cli.h app/vhdx_describe.h app/vhdx_identify.h app/vhdx_print.h \
-	app/vhdx_bmap.h app/vhdx_sha256.h app/vhdx_convert.h app/vhdx_url.h
+	app/vhdx_bmap.h app/vhdx_bmap_job.h app/vhdx_sha256.h app/vhdx_convert.h app/vhdx_url.h
 APP_CFLAGS := -Icore -Iapp
 
 HOST_APP_OBJS := $(patsubst app/%.c,$(BUILD)/host/app/%.o,$(APP_SRCS))

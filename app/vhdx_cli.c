@@ -81,10 +81,10 @@
 #define TEXT_BMAP \
 	"bmap: a bmap 2.0 manifest (bmaptool's) of SOURCE's virtual disk: the\n" \
 	"  4096-byte blocks that hold data, in ranges of at most 1 MiB, a SHA-256\n" \
-	"  each (host)\n"
+	"  each; OUT.bmap written whole beside its name, then renamed\n"
 #define TEXT_VERIFY \
 	"verify: TARGET read back against a bmap: exit 0 every range matches, 1 the\n" \
-	"  first bad range named, 2 could not run (host)\n" \
+	"  first bad range named (UEFI: 0x21), 2 could not run (UEFI: 0x2)\n" \
 	"      --bmap F.bmap            the manifest\n" \
 	"      --bmap-sha256 HEX        the manifest file's own SHA-256 must be HEX\n" \
 	"      --zeros                  unmapped blocks must read as zeros too\n"

@@ -4,7 +4,8 @@
 #   make efi        build/efi/x86_64/vhdx.efi and build/efi/aarch64/vhdx.efi
 #   make check-linker  the linker scripts' promises, checked and broken on purpose
 #   make check-efi  boot QEMU (TCG) with the app, check the disks on the host
-#                   (tests/efi/run.sh; then tests/efi/net.sh: deploys from URLs)
+#                   (tests/efi/run.sh; then tests/efi/net.sh: deploys from URLs;
+#                   tests/efi/bmap.sh: bmap and verify against bmaptool)
 #   make demo       build, boot OVMF, create an image, validate it, say what happened
 
 EFI_ARCHES := x86_64 aarch64
@@ -99,6 +100,7 @@ check-linker: efi
 check-efi: host efi
 	BUILD=$(BUILD) bash tests/efi/run.sh
 	BUILD=$(BUILD) bash tests/efi/net.sh
+	BUILD=$(BUILD) bash tests/efi/bmap.sh
 
 demo: host efi
 	BUILD=$(BUILD) bash tests/efi/demo.sh

@@ -399,5 +399,8 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image);
  * EFI_VOLUME_CORRUPTED replayed, errors remain that repair does not fix;
  * EFI_APP_FAILED part-way. */
 EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image);
+/* bmap and verify (efi_bmap.c): the statuses are in its head comment. */
+EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image);
+EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image);
 
 #endif /* EFI_APP_H */

@@ -112,8 +112,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		st = efi_cmd_convert(&cli, image);
 		break;
 	case VHDX_CMD_BMAP:
+		st = efi_cmd_bmap(&cli, image);
+		break;
 	case VHDX_CMD_VERIFY:
-		st = efi_con_fail(EFI_UNSUPPORTED, "bmap and verify run on the host only, not yet in the UEFI app");
+		st = efi_cmd_verify(&cli, image);
 		break;
 	default:
 		st = efi_con_fail(EFI_UNSUPPORTED, "unknown command");

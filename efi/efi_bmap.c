@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * efi_bmap.c - `vhdx bmap SOURCE OUT.bmap` and `vhdx verify --bmap F
+ * [--bmap-sha256 HEX] [--zeros] TARGET` in the UEFI shell, over the jobs
+ * of app/vhdx_bmap_job.h (the host runs the same).  SOURCE and TARGET are
+ * what compare reads (efi_disk_open): a file, a mapping (blk1:), a device
+ * path, or an http(s):// URL; F a file on a volume or a URL; OUT.bmap a
+ * file on a volume.
+ *
+ * OUT.bmap is written whole as OUT.bmap.tmp beside it, flushed, then the
+ * old OUT.bmap (if any) is deleted and the new one renamed over its name
+ * through EFI_FILE_INFO (SetInfo): the FAT driver refuses to rename onto
+ * an existing name, so a crash between the two leaves the complete new
+ * manifest as OUT.bmap.tmp, never a part of one as OUT.bmap.
+ *
+ * Status (%lasterror%):
+ *   bmap    EFI_SUCCESS written; EFI_APP_REFUSED nothing written (a bad
+ *           SOURCE or OUT); EFI_APP_FAILED a read or a write failed
+ *           (OUT.bmap untouched, the temporary file deleted);
+ *           EFI_ABORTED ESC
+ *   verify  EFI_SUCCESS every range matches (and with --zeros every other
+ *           block reads as zeros); EFI_COMPROMISED_DATA (0x21) the first
+ *           bad range (both hashes) or non-zero byte named;
+ *           EFI_APP_REFUSED could not run: the manifest refused (its
+ *           SHA-256 not the pin, not a valid bmap, its BmapFileChecksum,
+ *           another ImageSize) or TARGET missing or not a VHDX that
+ *           opens; EFI_APP_FAILED a read failed; EFI_VOLUME_CORRUPTED a
+ *           VHDX whose data cannot be mapped (see vhdx check);
+ *           EFI_ABORTED ESC
+ */
+#include "efi_app.h"
+#include "vhdx_bmap_job.h"
+
+#define EFI_BMAP_KEEP (4u * 1024u * 1024u)  /* [byte] ranges kept from bmap's first pass (87381) */
+#define EFI_BMAP_BUF (VHDX_BMAP_MAKE_BUF_MIN + EFI_BMAP_KEEP)
+#define EFI_VERIFY_BUF (1024u * 1024u)      /* [byte] read at a time */
+#define EFI_BMAP_FILE_MAX (256u * 1024u * 1024u) /* [byte] the largest manifest read */
+
+/* Progress and ESC through the sink's (efi_sink.c): no sink is written. */
+struct efi_bmap_progress {
+	struct efi_job job;
+	struct vhdx_sink sink;
+};
+
+static void efi_bmap_progress_init(struct efi_bmap_progress *p, const struct vhdx_cli *cli)
+{
+	ZeroMem(p, sizeof(*p));
+	p->job.quiet = cli->quiet;
+	efi_sink_init(&p->sink, &p->job);
+}
+
+static int efi_bmap_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct efi_bmap_progress *p = ctx;
+
+	return p->sink.progress(&p->sink, done, total);
+}
+
+/* The progress line ended before the next line. */
+static void efi_bmap_progress_end(struct efi_bmap_progress *p)
+{
+	if (p->job.printed && !p->job.aborted)
+		efi_con_utf8("\n");
+	p->job.printed = FALSE;
+}
+
+/* The outcome of a read of the disk that failed (@err), at @off. */
+static EFI_STATUS efi_bmap_read_failed(struct efi_disk *d, int err, uint64_t off)
+{
+	if (err == VHDX_ERR_ABORTED)
+		return efi_con_fail(EFI_ABORTED, "stopped (ESC)");
+	if (err == VHDX_ERR_IO)
+		return efi_con_failf(efi_status_of(err), L"%s: read failed near offset %ld: %r", d->t.name, off,
+				     d->src.status);
+	return efi_con_failf(efi_status_of(err), L"%s: cannot read offset %ld: %a (see vhdx check)", d->t.name, off,
+			     vhdx_strerror(err));
+}
+
+/* ---- bmap ---- */
+
+struct efi_bmap_out {
+	struct efi_bmap_progress progress;
+	EFI_FILE_HANDLE file;        /* OUT.bmap.tmp */
+	EFI_STATUS status;           /* of a failed write */
+};
+
+static int efi_bmap_write(void *ctx, uint64_t offset, const void *data, size_t len)
+{
+	struct efi_bmap_out *o = ctx;
+	UINTN n = len;
+	EFI_STATUS st = o->file->SetPosition(o->file, offset);
+
+	if (!EFI_ERROR(st))
+		st = o->file->Write(o->file, &n, (void *)(UINTN)data);
+	if (!EFI_ERROR(st) && n != len)
+		st = EFI_VOLUME_FULL;
+	if (EFI_ERROR(st)) {
+		o->status = st;
+		return VHDX_ERR_IO;
+	}
+	return VHDX_OK;
+}
+
+static int efi_bmap_make_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	return efi_bmap_progress(&((struct efi_bmap_out *)ctx)->progress, done, total);
+}
+
+/* The last component of a volume path (after the last '\'). */
+static const CHAR16 *efi_bmap_base_name(const CHAR16 *path)
+{
+	const CHAR16 *base = path;
+
+	for (; *path; path++)
+		if (*path == L'\\')
+			base = path + 1;
+	return base;
+}
+
+/* The flushed temporary file renamed to @t's name: the old file deleted
+ * first (a rename onto an existing name is refused). */
+static EFI_STATUS efi_bmap_rename(struct efi_target *t, EFI_FILE_HANDLE tmp)
+{
+	const CHAR16 *base = efi_bmap_base_name(t->path);
+	EFI_FILE_INFO *fi = LibFileInfo(tmp), *ni;
+	EFI_FILE_HANDLE old;
+	UINTN size;
+	EFI_STATUS st;
+
+	if (!fi)
+		return EFI_OUT_OF_RESOURCES;
+	if (t->exists) {
+		st = t->root->Open(t->root, &old, t->path, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, 0);
+		if (!EFI_ERROR(st))
+			st = old->Delete(old); /* closes it; a warning when it could not */
+		if (st != EFI_SUCCESS) {
+			FreePool(fi);
+			return st == EFI_WARN_DELETE_FAILURE ? EFI_ACCESS_DENIED : st;
+		}
+	}
+	size = SIZE_OF_EFI_FILE_INFO + StrSize(base);
+	ni = AllocateZeroPool(size);
+	if (!ni) {
+		FreePool(fi);
+		return EFI_OUT_OF_RESOURCES;
+	}
+	CopyMem(ni, fi, SIZE_OF_EFI_FILE_INFO);
+	ni->Size = size;
+	StrCpy(ni->FileName, base);
+	st = tmp->SetInfo(tmp, &gEfiFileInfoGuid, size, ni);
+	if (!EFI_ERROR(st))
+		st = tmp->Flush(tmp);
+	FreePool(ni);
+	FreePool(fi);
+	return st;
+}
+
+/* OUT.bmap.tmp, created empty (a stale one replaced). */
+static EFI_STATUS efi_bmap_create_tmp(struct efi_target *t, CHAR16 *tmp_path, EFI_FILE_HANDLE *ret)
+{
+	const UINT64 mode = EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE;
+	EFI_STATUS st = t->root->Open(t->root, ret, tmp_path, mode, 0);
+
+	if (EFI_ERROR(st))
+		return st;
+	st = (*ret)->Delete(*ret);
+	*ret = NULL;
+	if (st != EFI_SUCCESS)
+		return st == EFI_WARN_DELETE_FAILURE ? EFI_ACCESS_DENIED : st;
+	return t->root->Open(t->root, ret, tmp_path, mode, 0);
+}
+
+/* TRUE when @out names the file @src reads. */
+static BOOLEAN efi_bmap_same_file(const struct efi_target *out, const struct efi_target *src)
+{
+	return src->kind == EFI_TARGET_FILE && out->exists && efi_dp_equal(out->fs_dp, src->fs_dp) &&
+	       StriCmp(out->path, src->path) == 0;
+}
+
+EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
+{
+	struct efi_disk *d = AllocateZeroPool(sizeof(*d));
+	struct efi_target *out = AllocateZeroPool(sizeof(*out));
+	struct efi_bmap_out *o = AllocateZeroPool(sizeof(*o));
+	struct vhdx_cli c = *cli;
+	struct vhdx_bmap_make job;
+	CHAR16 *tmp_path = NULL;
+	void *buf = NULL;
+	char line[600];
+	EFI_STATUS st;
+	int err;
+
+	if (!d || !out || !o) {
+		st = efi_out_of_memory();
+		goto free_only;
+	}
+	d->arg = cli->source;
+	st = efi_disk_open(d, cli, image);
+	if (EFI_ERROR(st))
+		goto out;
+	c.target = cli->target;
+	st = efi_target_resolve(out, &c, TRUE, image);
+	if (EFI_ERROR(st))
+		goto out;
+	if (out->kind != EFI_TARGET_FILE) {
+		st = efi_refusef(L"%s: a bmap is written to a file on a volume (fs0:\\x.bmap)", out->name);
+		goto out;
+	}
+	if (efi_bmap_same_file(out, &d->t)) {
+		st = efi_refusef(L"%s: is the source, not a place for its bmap", out->name);
+		goto out;
+	}
+	if (!d->r.size) {
+		st = efi_refusef(L"%s: an empty disk has no bmap (ImageSize 0)", d->t.name);
+		goto out;
+	}
+	tmp_path = PoolPrint(L"%s.tmp", out->path);
+	buf = efi_pages_alloc(EFI_BMAP_BUF);
+	if (!tmp_path || !buf) {
+		st = efi_out_of_memory();
+		goto out;
+	}
+	st = efi_bmap_create_tmp(out, tmp_path, &o->file);
+	if (EFI_ERROR(st)) {
+		o->file = NULL;
+		st = efi_refusef(L"%s: cannot create %s beside it: %r", out->name, tmp_path, st);
+		goto out;
+	}
+	efi_bmap_progress_init(&o->progress, cli);
+	ZeroMem(&job, sizeof(job));
+	job.disk = &d->r;
+	job.write = efi_bmap_write;
+	job.progress = efi_bmap_make_progress;
+	job.ctx = o;
+	err = vhdx_bmap_make(&job, buf, EFI_BMAP_BUF);
+	efi_bmap_progress_end(&o->progress);
+	if (!err) {
+		st = o->file->Flush(o->file);
+		if (EFI_ERROR(st)) {
+			o->status = st;
+			job.write_failed = TRUE;
+			err = VHDX_ERR_IO;
+		}
+	}
+	if (err) {
+		if (job.write_failed)
+			st = efi_con_failf(EFI_APP_FAILED, L"%s: write failed: %r", tmp_path, o->status);
+		else if (job.source_changed)
+			st = efi_con_failf(EFI_APP_FAILED,
+					   L"%s: read differently the second time (the disk changed while it was read)",
+					   d->t.name);
+		else if (job.source_failed || err == VHDX_ERR_ABORTED)
+			st = efi_bmap_read_failed(d, err, job.failed_offset);
+		else
+			st = efi_con_fail(efi_status_of(err), vhdx_strerror(err));
+		o->file->Delete(o->file);
+		o->file = NULL;
+		goto out;
+	}
+	st = efi_bmap_rename(out, o->file);
+	if (EFI_ERROR(st)) {
+		st = efi_con_failf(EFI_APP_FAILED, L"%s: written whole as %s, but cannot rename it: %r", out->name,
+				   tmp_path, st);
+		goto out;
+	}
+	vhdx_bmap_make_say(&job, cli->target, line, sizeof(line));
+	efi_con_utf8(line);
+	efi_con_utf8("\n");
+	st = EFI_SUCCESS;
+out:
+	if (o && o->file)
+		o->file->Close(o->file);
+	efi_pages_free(buf, EFI_BMAP_BUF);
+	if (tmp_path)
+		FreePool(tmp_path);
+	efi_target_free(out);
+	efi_disk_close(d);
+free_only:
+	if (o)
+		FreePool(o);
+	if (out)
+		FreePool(out);
+	if (d)
+		FreePool(d);
+	return st;
+}
+
+/* ---- verify ---- */
+
+/* The manifest @name, whole, into a pool (*ret, *ret_len): a file on a
+ * volume or a URL.  Prints the reason otherwise. */
+static EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE image, char **ret, UINTN *ret_len)
+{
+	struct efi_target t;
+	struct efi_source src;
+	struct vhdx_source s;
+	struct vhdx_cli c = *cli;
+	char *text = NULL;
+	EFI_STATUS st;
+
+	ZeroMem(&t, sizeof(t));
+	c.target = cli->bmap;
+	st = efi_target_resolve(&t, &c, FALSE, image);
+	if (EFI_ERROR(st))
+		goto out;
+	if (t.kind == EFI_TARGET_BLOCK) {
+		st = efi_refusef(L"%s: a manifest is a file (fs0:\\x.bmap) or a URL, not a device", t.name);
+		goto out;
+	}
+	st = efi_source_open(&src, &t, &s);
+	if (EFI_ERROR(st)) {
+		st = efi_refusef(L"%s: cannot open: %r", t.name, st);
+		efi_source_close(&src);
+		goto out;
+	}
+	if (s.size > EFI_BMAP_FILE_MAX) {
+		st = efi_refusef(L"%s: not a bmap: larger than 256 MiB", t.name);
+	} else if (!(text = AllocatePool(s.size + 1))) {
+		st = efi_out_of_memory();
+	} else if (s.size && s.read(&s, 0, text, s.size) != VHDX_OK) {
+		st = efi_refusef(L"%s: read failed: %r", t.name, src.status);
+	} else {
+		*ret = text;
+		*ret_len = s.size;
+		text = NULL;
+		st = EFI_SUCCESS;
+	}
+	efi_source_close(&src);
+out:
+	if (text)
+		FreePool(text);
+	efi_target_free(&t);
+	return st;
+}
+
+EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image)
+{
+	struct efi_disk *d = AllocateZeroPool(sizeof(*d));
+	struct vhdx_verify *v = AllocateZeroPool(sizeof(*v));
+	struct efi_bmap_progress *p = AllocateZeroPool(sizeof(*p));
+	char *text = NULL, why[VHDX_VERIFY_WHY_SIZE + 512], line[900];
+	void *buf = NULL;
+	UINTN len = 0;
+	EFI_STATUS st;
+	int err;
+
+	if (!d || !v || !p) {
+		st = efi_out_of_memory();
+		goto free_only;
+	}
+	st = efi_bmap_read_manifest(cli, image, &text, &len);
+	if (EFI_ERROR(st))
+		goto out;
+	d->arg = cli->target;
+	st = efi_disk_open(d, cli, image);
+	if (EFI_ERROR(st))
+		goto out;
+	buf = efi_pages_alloc(EFI_VERIFY_BUF);
+	if (!buf) {
+		st = efi_out_of_memory();
+		goto out;
+	}
+	efi_bmap_progress_init(p, cli);
+	v->disk = &d->r;
+	v->zeros = cli->zeros;
+	v->progress = efi_bmap_progress;
+	v->ctx = p;
+	err = vhdx_verify_open(v, text, len, cli->bmap_sha256, cli->bmap, cli->target, why, sizeof(why));
+	if (err) {
+		st = efi_con_fail(EFI_APP_REFUSED, why);
+		goto out;
+	}
+	err = vhdx_verify_run(v, buf, EFI_VERIFY_BUF);
+	efi_bmap_progress_end(p);
+	if (err) {
+		st = efi_bmap_read_failed(d, err, v->failed_offset);
+		goto out;
+	}
+	vhdx_verify_say(v, cli->target, cli->bmap, line, sizeof(line));
+	efi_con_utf8(line);
+	efi_con_utf8("\n");
+	st = v->outcome == VHDX_VERIFY_MATCH ? EFI_SUCCESS : EFI_COMPROMISED_DATA;
+out:
+	efi_pages_free(buf, EFI_VERIFY_BUF);
+	if (text)
+		FreePool(text);
+	efi_disk_close(d);
+free_only:
+	if (p)
+		FreePool(p);
+	if (v)
+		FreePool(v);
+	if (d)
+		FreePool(d);
+	return st;
+}
