@@ -349,6 +349,11 @@ int host_cmd_verify(const struct vhdx_cli *cli)
 
 	if (!text)
 		return VHDX_EXIT_USAGE;
+	if (cli->bmap_sha256 && vhdx_bmap_check_pin(text, len, cli->bmap_sha256, NULL, why, sizeof(why)) != VHDX_OK) {
+		host_error("%s: %s", cli->bmap, why);
+		free(text);
+		return VHDX_EXIT_USAGE;
+	}
 	if (vhdx_bmap_parse(&p, text, len, why, sizeof(why)) != VHDX_OK) {
 		host_error("%s: not a valid bmap: %s", cli->bmap, why);
 		free(text);

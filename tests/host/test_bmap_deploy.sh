@@ -90,6 +90,17 @@ full_written=$(json full.json bytes_written)
 	ok "--json without --bmap: \"bmap\": null" || bad "--json without --bmap: $(cat plain.json)"
 "$VHDX" convert -q --bmap ours.bmap --bmap-sha256 "$(sum ours.bmap | tr a-f A-F)" $img pinned.raw >out.txt 2>&1 &&
 	cmp -s pinned.raw q.raw && ok "the right --bmap-sha256 (upper case): deployed" || bad "the right pin: $(cat out.txt)"
+"$VHDX" verify --bmap ours.bmap --bmap-sha256 "$(sum ours.bmap)" new.raw >out.txt 2>&1 &&
+	ok "verify --bmap-sha256, the right one" || bad "verify --bmap-sha256: $(cat out.txt)"
+expect "verify --bmap-sha256, a wrong one" 2 "not the --bmap-sha256 given" -- verify --bmap ours.bmap --bmap-sha256 "$(printf '%064d' 7)" new.raw
+# the core's own SHA-256 in place of libcrypto's: the same deploy
+VHDX_SHA256=core "$VHDX" convert -q --bmap ours.bmap $img core.raw >out.txt 2>&1 && cmp -s core.raw q.raw &&
+	ok "the core's own SHA-256 (VHDX_SHA256=core): the same deploy" || bad "VHDX_SHA256=core: $(cat out.txt)"
+cp $img flipped.vhdx
+flip_byte flipped.vhdx $((4 * M + 65536 + 100))
+VHDX_SHA256=core "$VHDX" convert -q --bmap ours.bmap flipped.vhdx core2.raw >out.txt 2>&1
+[ $? = 1 ] && grep -q "does not match ours.bmap" out.txt && ok "the core's own SHA-256: a flipped byte found" ||
+	bad "VHDX_SHA256=core, a flipped byte: $(cat out.txt)"
 
 # -- bmaptool create's bmap of the raw: long ranges, checked after writing
 bmaptool create q.raw -o theirs.bmap 2>/dev/null || bad "bmaptool create"
