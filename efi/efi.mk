@@ -99,6 +99,7 @@ check-linker: efi
 check-efi: host efi
 	BUILD=$(BUILD) bash tests/efi/run.sh
 	BUILD=$(BUILD) bash tests/efi/net.sh
+	BUILD=$(BUILD) bash tests/efi/bmapdeploy.sh
 
 demo: host efi
 	BUILD=$(BUILD) bash tests/efi/demo.sh
