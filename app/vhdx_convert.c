@@ -513,7 +513,7 @@ static int source_failed_(struct vhdx_convert *j, int err, uint64_t off)
 /*
  * One extent of the body, a chunk at a time; chunks end on multiples of
  * the chunk (a 16 MiB chunk never straddles a block of 16 MiB or more:
- * one read each).  This loop is where a per-range check would go.
+ * one read each).  With --bmap the body goes through put_body_checked_.
  */
 static int write_extent_(struct vhdx_convert *j, const struct vhdx_sink *k, struct vhdx_extent *e, uint64_t off,
 			 uint8_t *buf, size_t chunk, bool skip_zeros, uint64_t head)

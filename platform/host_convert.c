@@ -160,7 +160,7 @@ static int convert_probe(struct convert_job *j)
 	st = host_target_refuse_nonblank(&j->tgt, cli->force);
 	if (st != VHDX_EXIT_OK)
 		return st;
-	if (!cli->quiet && !cli->json)
+	if (!cli->quiet && (!cli->json || cli->dry_run))
 		print_plan(j);
 	return VHDX_EXIT_OK;
 }
@@ -293,7 +293,7 @@ int host_cmd_convert(const struct vhdx_cli *cli)
 	j.job.output = vhdx_convert_output_of(cli);
 	rc = convert_probe(&j);
 	if (rc == VHDX_EXIT_OK && cli->dry_run) {
-		if (!cli->quiet && !cli->json)
+		if (!cli->quiet)
 			puts("dry run: nothing written");
 	} else if (rc == VHDX_EXIT_OK) {
 		rc = convert_write(&j);
