@@ -751,3 +751,34 @@ int vhdx_bmap_next(struct vhdx_bmap_parser *p, struct vhdx_bmap_range *ret)
 	p->pos = sc.pos;
 	return 1;
 }
+
+/* ---- --bmap-sha256 ---- */
+
+int vhdx_bmap_check_pin(const char *text, size_t len, const char *pin, uint8_t *ret_digest, char *why,
+			size_t why_len)
+{
+	uint8_t digest[VHDX_SHA256_SIZE];
+	char hex[VHDX_SHA256_HEX + 1];
+	struct vhdx_text t;
+	size_t i;
+
+	vhdx_sha256(text, len, digest);
+	if (ret_digest)
+		vhdx_mem_copy_(ret_digest, digest, sizeof(digest));
+	vhdx_sha256_hex(digest, hex);
+	for (i = 0; i < VHDX_SHA256_HEX && pin[i]; i++) {
+		char c = pin[i] >= 'A' && pin[i] <= 'F' ? (char)(pin[i] - 'A' + 'a') : pin[i];
+
+		if (c != hex[i])
+			break;
+	}
+	if (i == VHDX_SHA256_HEX && !pin[i])
+		return VHDX_OK;
+	vhdx_text_init(&t, why, why_len);
+	vhdx_text_str(&t, "its SHA-256 is ");
+	vhdx_text_str(&t, hex);
+	vhdx_text_str(&t, ", not the --bmap-sha256 given (");
+	vhdx_text_str(&t, pin);
+	vhdx_text_str(&t, ")");
+	return VHDX_ERR_CORRUPT;
+}

@@ -100,4 +100,13 @@ int vhdx_bmap_next(struct vhdx_bmap_parser *p, struct vhdx_bmap_range *ret);
 /* 64 lowercase hex digits to a digest: true, or false when they are not. */
 bool vhdx_sha256_from_hex(const char *hex, uint8_t digest[VHDX_SHA256_SIZE]);
 
+/*
+ * vhdx_bmap_check_pin - --bmap-sha256: the SHA-256 of the whole file
+ * (@text, @len bytes) must be @pin (64 hex digits, either case).  The
+ * digest into @ret_digest (may be NULL).  VHDX_OK, else VHDX_ERR_CORRUPT
+ * and @why one line: "its SHA-256 is X, not the --bmap-sha256 given (Y)".
+ */
+int vhdx_bmap_check_pin(const char *text, size_t len, const char *pin, uint8_t *ret_digest, char *why,
+			size_t why_len);
+
 #endif /* VHDX_BMAP_H */

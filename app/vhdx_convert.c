@@ -335,28 +335,89 @@ static int plan_vhdx_(struct vhdx_convert *j, struct vhdx_text *t)
 	return plan_bounds_(j, t);
 }
 
+/* --bmap: the manifest's pin, its every rule, its image size. */
+static int plan_bmap_(struct vhdx_convert *j, struct vhdx_text *t)
+{
+	const struct vhdx_cli *cli = j->cli;
+	struct vhdx_bmap_parser it;
+	struct vhdx_bmap_range r;
+	char why[VHDX_CONVERT_NOTE_SIZE];
+	uint64_t start, end;
+	int err;
+
+	if (j->output != VHDX_CONVERT_TO_RAW) {
+		refusal_(t, cli->target);
+		vhdx_text_str(t, "--bmap deploys a raw disk, and this output is a VHDX (-O vhdx or a *.vhdx name); "
+				 "nothing written");
+		return VHDX_ERR_INVAL;
+	}
+	if (!j->bmap_text) {
+		refusal_(t, cli->bmap);
+		vhdx_text_str(t, "the manifest was not read");
+		return VHDX_ERR_INVAL;
+	}
+	why[0] = '\0';
+	if (cli->bmap_sha256) {
+		err = vhdx_bmap_check_pin(j->bmap_text, j->bmap_len, cli->bmap_sha256, j->bmap_sha256, why,
+					  sizeof(why));
+		if (err) {
+			refusal_(t, cli->bmap);
+			vhdx_text_str(t, why);
+			return VHDX_ERR_CORRUPT;
+		}
+	} else {
+		vhdx_sha256(j->bmap_text, j->bmap_len, j->bmap_sha256);
+	}
+	err = vhdx_bmap_parse(&j->bmap, j->bmap_text, j->bmap_len, why, sizeof(why));
+	if (err) {
+		refusal_(t, cli->bmap);
+		vhdx_text_str(t, "not a valid bmap: ");
+		vhdx_text_str(t, why);
+		return VHDX_ERR_CORRUPT;
+	}
+	if (j->bmap.info.image_size != j->size) {
+		refusal_(t, cli->bmap);
+		vhdx_text_str(t, "ImageSize ");
+		vhdx_text_u64(t, j->bmap.info.image_size);
+		vhdx_text_str(t, " bytes differs from the virtual size of ");
+		vhdx_text_str(t, cli->source);
+		vhdx_text_str(t, ", ");
+		vhdx_text_u64(t, j->size);
+		vhdx_text_str(t, " bytes: a bmap of another image");
+		return VHDX_ERR_CORRUPT;
+	}
+	j->bmap_long_ranges = 0;
+	vhdx_mem_copy_(&it, &j->bmap, sizeof(it));
+	while (vhdx_bmap_next(&it, &r)) {
+		vhdx_bmap_range_bytes(&r, j->size, &start, &end);
+		if (end - start > VHDX_CONVERT_CHECKED_MAX)
+			j->bmap_long_ranges++;
+	}
+	j->with_bmap = true;
+	return VHDX_OK;
+}
+
 int vhdx_convert_plan(struct vhdx_convert *j, void *head, char *why, size_t why_len)
 {
 	struct vhdx_text t;
 	int err;
 
 	vhdx_text_init(&t, why, why_len);
-	if (j->cli->bmap || j->cli->json) {
-		/* the parser knows these ahead of the job (issue 21) */
-		vhdx_text_str(&t, j->cli->bmap ? "--bmap" : "--json");
-		vhdx_text_str(&t, ": not implemented in convert yet; nothing written");
-		return VHDX_ERR_INVAL;
-	}
 	j->output = vhdx_convert_output_of(j->cli);
 	j->size = j->source->size;
 	j->data_bytes = j->max_blocks = j->bound = 0;
 	j->may_not_fit = NULL;
-	j->padded = j->sector_from_device = false;
+	j->padded = j->sector_from_device = j->with_bmap = false;
 	j->mismatch[0] = '\0';
 	if (!j->size) {
 		refusal_(&t, j->cli->source);
 		vhdx_text_str(&t, "an empty disk; nothing to convert");
 		return VHDX_ERR_RANGE;
+	}
+	if (j->cli->bmap) {
+		err = plan_bmap_(j, &t);
+		if (err)
+			return err;
 	}
 	err = j->output == VHDX_CONVERT_TO_VHDX ? plan_vhdx_(j, &t) : plan_raw_(j, head, &t);
 	if (err)
@@ -452,7 +513,7 @@ static int source_failed_(struct vhdx_convert *j, int err, uint64_t off)
 /*
  * One extent of the body, a chunk at a time; chunks end on multiples of
  * the chunk (a 16 MiB chunk never straddles a block of 16 MiB or more:
- * one read each).  This loop is where a per-range check would go.
+ * one read each).  With --bmap the body goes through put_body_checked_.
  */
 static int write_extent_(struct vhdx_convert *j, const struct vhdx_sink *k, struct vhdx_extent *e, uint64_t off,
 			 uint8_t *buf, size_t chunk, bool skip_zeros, uint64_t head)
@@ -487,6 +548,313 @@ static int write_extent_(struct vhdx_convert *j, const struct vhdx_sink *k, stru
 	return VHDX_OK;
 }
 
+/* ---- --bmap: each range checked ---- */
+
+static void hash_init_(struct vhdx_convert *j)
+{
+	if (j->sha256)
+		j->sha256->init(j->sha256->ctx);
+	else
+		vhdx_sha256_init(&j->own_sha256);
+}
+
+static void hash_update_(struct vhdx_convert *j, const void *data, size_t len)
+{
+	if (j->sha256)
+		j->sha256->update(j->sha256->ctx, data, len);
+	else
+		vhdx_sha256_update(&j->own_sha256, data, len);
+}
+
+static void hash_final_(struct vhdx_convert *j, uint8_t digest[VHDX_SHA256_SIZE])
+{
+	if (j->sha256)
+		j->sha256->final(j->sha256->ctx, digest);
+	else
+		vhdx_sha256_final(&j->own_sha256, digest);
+}
+
+static void hash_(struct vhdx_convert *j, const void *data, size_t len, uint8_t digest[VHDX_SHA256_SIZE])
+{
+	hash_init_(j);
+	hash_update_(j, data, len);
+	hash_final_(j, digest);
+}
+
+static bool same_digest_(const uint8_t *a, const uint8_t *b)
+{
+	unsigned i, d = 0;
+
+	for (i = 0; i < VHDX_SHA256_SIZE; i++)
+		d |= (unsigned)(a[i] ^ b[i]);
+	return !d;
+}
+
+/* The source's bytes [off, off + n) into @buf, extent by extent: DATA read
+ * straight from the file that holds them, ZERO as zeros. */
+static int read_span_(struct vhdx_convert *j, uint64_t off, uint8_t *buf, size_t n)
+{
+	struct vhdx_extent e;
+	size_t at = 0, m;
+	int err;
+
+	while (at < n) {
+		err = vhdx_reader_map(j->source, off + at, n - at, &e);
+		if (err)
+			return source_failed_(j, err, off + at);
+		m = e.length < n - at ? (size_t)e.length : n - at;
+		if (e.kind == VHDX_EXTENT_DATA) {
+			err = read_data_(j->source, &e, e.file_offset, off + at, buf + at, m);
+			if (err)
+				return source_failed_(j, err, off + at);
+		} else {
+			vhdx_mem_zero_(buf + at, m);
+		}
+		at += m;
+	}
+	return VHDX_OK;
+}
+
+static int range_failed_(struct vhdx_convert *j, const struct vhdx_bmap_range *r, uint64_t start, uint64_t end,
+			 const uint8_t *found, bool written)
+{
+	j->bmap_failed = true;
+	j->bad_written = written;
+	vhdx_mem_copy_(&j->bad_range, r, sizeof(*r));
+	j->bad_at = start;
+	j->bad_end = end;
+	vhdx_mem_copy_(j->bad_sha256, found, VHDX_SHA256_SIZE);
+	return VHDX_ERR_CORRUPT;
+}
+
+/* @n bytes at @buf, where the manifest maps nothing, must be zeros. */
+static int check_unmapped_(struct vhdx_convert *j, uint64_t off, const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	if (vhdx_is_zero(buf, n))
+		return VHDX_OK;
+	for (i = 0; !buf[i]; i++)
+		;
+	j->bmap_failed = j->bad_unmapped = true;
+	j->bad_at = off + i;
+	return VHDX_ERR_CORRUPT;
+}
+
+/* The range's bytes [@start, @end) of the source into the target from
+ * @from (the first MiB is written last), the sink's zeros left where a
+ * new file or --sparse reads as zeros already. */
+static int put_(const struct vhdx_sink *k, uint64_t off, const uint8_t *buf, size_t n, bool skip_zeros)
+{
+	return skip_zeros ? write_nonzero_(k, off, buf, n) : vhdx_dev_write_(k, off, buf, n);
+}
+
+/* --resume: the target's [start, end) hashes to @want.  true/false; a
+ * failed read of the target counts as false (the range is written). */
+static bool target_holds_(struct vhdx_convert *j, uint64_t start, uint64_t end, const uint8_t *want, uint8_t *buf,
+			  size_t chunk)
+{
+	uint8_t got[VHDX_SHA256_SIZE];
+	uint64_t off;
+	size_t n;
+
+	if (!j->target_source || end > j->target_source->size)
+		return false;
+	hash_init_(j);
+	for (off = start; off < end; off += n) {
+		n = end - off < chunk ? (size_t)(end - off) : chunk;
+		if (vhdx_dev_read_(j->target_source, off, buf, n))
+			return false;
+		hash_update_(j, buf, n);
+	}
+	hash_final_(j, got);
+	return same_digest_(got, want);
+}
+
+/* One mapped range of the body: kept (--resume), checked whole then
+ * written, or (a long one) hashed while written and compared at its end.
+ * A range that crosses into the first MiB: its part there read and hashed
+ * (written last, in write_head_), with a digest of that part alone. */
+static int put_range_(struct vhdx_convert *j, const struct vhdx_sink *k, const struct vhdx_bmap_range *r,
+		      uint8_t *buf, size_t chunk, bool skip_zeros, uint64_t head)
+{
+	uint64_t start, end, off, from;
+	uint8_t got[VHDX_SHA256_SIZE];
+	struct vhdx_sha256 cross;
+	size_t n;
+	int err;
+
+	vhdx_bmap_range_bytes(r, j->size, &start, &end);
+	from = start < head ? head : start;
+	if (start < head)
+		j->cross_start = start;
+	else if (j->cli->resume && target_holds_(j, start, end, r->sha256, buf, chunk)) {
+		j->kept++;
+		return progress_(k, end - head, j->size);
+	}
+	if (end - start <= VHDX_CONVERT_CHECKED_MAX) {
+		err = read_span_(j, start, buf, (size_t)(end - start));
+		if (err)
+			return err;
+		hash_(j, buf, (size_t)(end - start), got);
+		if (!same_digest_(got, r->sha256))
+			return range_failed_(j, r, start, end, got, false);
+		if (start < head)
+			vhdx_sha256(buf, (size_t)(head - start), j->cross_sha256);
+		j->checked_before++;
+		err = put_(k, from, buf + (from - start), (size_t)(end - from), skip_zeros);
+		return err ? err : progress_(k, end - head, j->size);
+	}
+	vhdx_sha256_init(&cross);
+	hash_init_(j);
+	for (off = start; off < end; off += n) {
+		n = chunk - (size_t)(off & (chunk - 1));
+		if (n > end - off)
+			n = (size_t)(end - off);
+		if (off < head && off + n > head)
+			n = (size_t)(head - off);
+		err = read_span_(j, off, buf, n);
+		if (err)
+			return err;
+		hash_update_(j, buf, n);
+		if (off < head) {
+			vhdx_sha256_update(&cross, buf, n);
+			continue;
+		}
+		err = put_(k, off, buf, n, skip_zeros);
+		if (!err)
+			err = progress_(k, off + n - head, j->size);
+		if (err)
+			return err;
+	}
+	hash_final_(j, got);
+	if (start < head)
+		vhdx_sha256_final(&cross, j->cross_sha256);
+	if (!same_digest_(got, r->sha256))
+		return range_failed_(j, r, start, end, got, true);
+	j->checked_after++;
+	return VHDX_OK;
+}
+
+/* [off, end) of the body, which the manifest leaves unmapped: the source
+ * must read as zeros there (ZERO extents are not read); the target is
+ * made zero (unless it reads as zeros already: a new file, --sparse, or
+ * --resume finding zeros there). */
+static int put_gap_(struct vhdx_convert *j, const struct vhdx_sink *k, uint64_t off, uint64_t end, uint8_t *buf,
+		    size_t chunk, bool skip_zeros, uint64_t head)
+{
+	struct vhdx_extent e;
+	uint64_t n;
+	bool leave;
+	int err;
+
+	while (off < end) {
+		err = vhdx_reader_map(j->source, off, end - off, &e);
+		if (err)
+			return source_failed_(j, err, off);
+		n = chunk - (off & (chunk - 1));
+		if (n > e.length)
+			n = e.length;
+		if (e.kind == VHDX_EXTENT_DATA) {
+			err = read_data_(j->source, &e, e.file_offset, off, buf, (size_t)n);
+			if (err)
+				return source_failed_(j, err, off);
+			err = check_unmapped_(j, off, buf, (size_t)n);
+			if (err)
+				return err;
+		}
+		leave = skip_zeros;
+		if (!leave && j->cli->resume && j->target_source && off + n <= j->target_source->size &&
+		    !vhdx_dev_read_(j->target_source, off, buf, (size_t)n))
+			leave = vhdx_is_zero(buf, (size_t)n);
+		err = leave ? VHDX_OK : zero_(k, off, n, buf, chunk);
+		if (!err)
+			err = progress_(k, off + n - head, j->size);
+		if (err)
+			return err;
+		off += n;
+	}
+	return VHDX_OK;
+}
+
+/* The body [head, size) against the manifest: its ranges and the gaps. */
+static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk,
+			     bool skip_zeros, uint64_t head)
+{
+	struct vhdx_bmap_parser it;
+	struct vhdx_bmap_range r;
+	uint64_t pos = head, start, end;
+	bool more;
+	int err;
+
+	vhdx_mem_copy_(&it, &j->bmap, sizeof(it)); /* j->bmap is never advanced */
+	for (;;) {
+		more = vhdx_bmap_next(&it, &r);
+		if (more)
+			vhdx_bmap_range_bytes(&r, j->size, &start, &end);
+		else
+			start = end = j->size;
+		if (start > pos) {
+			err = put_gap_(j, k, pos, start, buf, chunk, skip_zeros, head);
+			if (err)
+				return err;
+		}
+		if (!more)
+			return VHDX_OK;
+		if (end <= head)
+			continue;
+		err = put_range_(j, k, &r, buf, chunk, skip_zeros, head);
+		if (err)
+			return err;
+		pos = end;
+	}
+}
+
+/* The first MiB (@head bytes, in @buf as the source has them) against the
+ * manifest, before it is written: its ranges hashed, the part of one that
+ * crosses out of it as it was checked, its gaps zeros. */
+static int check_head_(struct vhdx_convert *j, const uint8_t *buf, uint64_t head)
+{
+	struct vhdx_bmap_parser it;
+	struct vhdx_bmap_range r;
+	uint8_t got[VHDX_SHA256_SIZE];
+	uint64_t pos = 0, start, end;
+	bool more;
+	int err;
+
+	vhdx_mem_copy_(&it, &j->bmap, sizeof(it));
+	for (;;) {
+		more = vhdx_bmap_next(&it, &r);
+		if (more)
+			vhdx_bmap_range_bytes(&r, j->size, &start, &end);
+		if (!more || start >= head) {
+			start = head;
+			end = head;
+		}
+		if (start > pos) {
+			err = check_unmapped_(j, pos, buf + pos, (size_t)(start - pos));
+			if (err)
+				return err;
+		}
+		if (start >= head)
+			return VHDX_OK;
+		if (end > head) {
+			/* checked whole in the body: the bytes written here must be those */
+			vhdx_sha256(buf + start, (size_t)(head - start), got);
+			if (j->cross_start != start || !same_digest_(got, j->cross_sha256)) {
+				hash_(j, buf + start, (size_t)(head - start), got);
+				return range_failed_(j, &r, start, end, got, false);
+			}
+			return VHDX_OK;
+		}
+		hash_(j, buf + start, (size_t)(end - start), got);
+		if (!same_digest_(got, r.sha256))
+			return range_failed_(j, &r, start, end, got, false);
+		j->checked_before++;
+		pos = end;
+	}
+}
+
 static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk)
 {
 	uint64_t size = j->size, head = size < CONVERT_HEAD ? size : CONVERT_HEAD, off, len;
@@ -507,8 +875,13 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 	err = progress_(k, 0, size);
 	if (err)
 		return err;
-	/* 2. the rest, extent by extent */
-	for (off = head; off < size; off += len) {
+	/* 2. the rest, extent by extent; or against the manifest */
+	if (j->with_bmap) {
+		err = put_body_checked_(j, k, buf, chunk, skip_zeros, head);
+		if (err)
+			return err;
+	}
+	for (off = j->with_bmap ? size : head; off < size; off += len) {
 		err = vhdx_reader_map(j->source, off, size - off, &e);
 		if (err)
 			return source_failed_(j, err, off);
@@ -528,6 +901,21 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 	/* 3. the first MiB last, a chunk at a time from its end: byte 0 (the
 	 * MBR, the GPT's protective MBR) is the very last write; from here on
 	 * the target may look partitioned */
+	if (j->with_bmap) {
+		/* head <= chunk: read once, checked, written from that buffer */
+		err = read_span_(j, 0, buf, (size_t)head);
+		if (!err)
+			err = check_head_(j, buf, head);
+		if (!err)
+			err = put_(k, 0, buf, (size_t)head, fresh);
+		if (!err)
+			err = vhdx_dev_flush_(k);
+		if (err)
+			return err;
+		if (k->progress)
+			k->progress(k, size, size);
+		return VHDX_OK;
+	}
 	for (off = (head - 1) & ~(uint64_t)(chunk - 1);; off -= chunk) {
 		len = head - off < chunk ? head - off : chunk;
 		err = vhdx_reader_read(j->source, off, buf, (size_t)len);
@@ -547,24 +935,216 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 	return VHDX_OK;
 }
 
+/* The caller's sink, each byte written or zeroed through it counted. */
+struct counted_sink {
+	struct vhdx_sink sink;
+	const struct vhdx_sink *inner;
+	struct vhdx_convert *job;
+};
+
+static int counted_write_(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
+{
+	const struct counted_sink *c = s->ctx;
+	int err = c->inner->write(c->inner, off, buf, len);
+
+	if (!err)
+		c->job->bytes_written += len;
+	return err;
+}
+
+static int counted_zero_(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	const struct counted_sink *c = s->ctx;
+	int err = c->inner->zero(c->inner, off, len);
+
+	if (!err)
+		c->job->bytes_zeroed += len;
+	return err;
+}
+
+static int counted_flush_(const struct vhdx_sink *s)
+{
+	const struct counted_sink *c = s->ctx;
+
+	return c->inner->flush(c->inner);
+}
+
+static int counted_allocate_(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	const struct counted_sink *c = s->ctx;
+
+	return c->inner->allocate(c->inner, off, len);
+}
+
+static int counted_progress_(const struct vhdx_sink *s, uint64_t done, uint64_t total)
+{
+	const struct counted_sink *c = s->ctx;
+
+	return c->inner->progress(c->inner, done, total);
+}
+
+static void counted_init_(struct counted_sink *c, const struct vhdx_sink *inner, struct vhdx_convert *j)
+{
+	vhdx_mem_copy_(&c->sink, inner, sizeof(c->sink));
+	c->sink.ctx = c;
+	c->sink.write = counted_write_;
+	c->sink.zero = inner->zero ? counted_zero_ : NULL;
+	c->sink.flush = inner->flush ? counted_flush_ : NULL;
+	c->sink.allocate = inner->allocate ? counted_allocate_ : NULL;
+	c->sink.progress = inner->progress ? counted_progress_ : NULL;
+	c->inner = inner;
+	c->job = j;
+}
+
 int vhdx_convert_write(struct vhdx_convert *j, const struct vhdx_sink *sink, void *buf, size_t buf_len)
 {
 	size_t chunk = VHDX_CONVERT_CHUNK_MIN;
+	struct counted_sink counted;
 	int err;
 
 	j->head_zeroed = j->source_failed = false;
 	j->failed_offset = 0;
+	j->bytes_written = j->bytes_zeroed = 0;
+	j->checked_before = j->checked_after = j->kept = 0;
+	j->bmap_failed = j->bad_unmapped = j->bad_written = false;
+	j->cross_start = ~(uint64_t)0;
 	vhdx_mem_zero_(&j->fill, sizeof(j->fill));
 	if (buf_len < VHDX_CONVERT_CHUNK_MIN + 4096u || ((uintptr_t)buf & 4095u))
 		return VHDX_ERR_INVAL;
 	while (chunk <= (buf_len - 4096u) / 2)
 		chunk *= 2;
+	if (j->with_bmap && (chunk < VHDX_CONVERT_CHECKED_MAX ||
+			     (j->cli->resume && !j->target_source && j->target.kind != VHDX_CONVERT_NEW_FILE)))
+		return VHDX_ERR_INVAL;
+	counted_init_(&counted, sink, j);
 	if (j->output == VHDX_CONVERT_TO_RAW)
-		return write_raw_(j, sink, buf, chunk);
-	err = vhdx_image_write_from(&j->plan, sink, j->source, buf, buf_len, &j->fill);
+		return write_raw_(j, &counted.sink, buf, chunk);
+	err = vhdx_image_write_from(&j->plan, &counted.sink, j->source, buf, buf_len, &j->fill);
 	if (err && j->fill.source_failed) {
 		j->source_failed = true;
 		j->failed_offset = j->fill.failed_offset;
 	}
 	return err;
+}
+
+/* ---- the outcome as JSON ---- */
+
+static void json_u64_(struct vhdx_text *t, const char *key, uint64_t v)
+{
+	vhdx_text_str(t, ", \"");
+	vhdx_text_str(t, key);
+	vhdx_text_str(t, "\": ");
+	vhdx_text_u64(t, v);
+}
+
+static void json_digest_(struct vhdx_text *t, const char *key, const uint8_t *digest)
+{
+	char hex[VHDX_SHA256_HEX + 1];
+
+	vhdx_sha256_hex(digest, hex);
+	vhdx_text_str(t, ", \"");
+	vhdx_text_str(t, key);
+	vhdx_text_str(t, "\": \"");
+	vhdx_text_str(t, hex);
+	vhdx_text_str(t, "\"");
+}
+
+static const char *json_result_(const struct vhdx_convert *j, int err)
+{
+	if (!err)
+		return "ok";
+	if (j->bmap_failed)
+		return "mismatch";
+	return err == VHDX_ERR_ABORTED ? "aborted" : "failed";
+}
+
+void vhdx_convert_json(const struct vhdx_convert *j, int err, void (*line)(void *ctx, const char *text), void *ctx)
+{
+	char buf[2048];
+	struct vhdx_text t;
+
+	vhdx_text_init(&t, buf, sizeof(buf));
+	vhdx_text_str(&t, "{\"source\": ");
+	vhdx_text_json_(&t, j->cli->source);
+	vhdx_text_str(&t, ", \"target\": ");
+	vhdx_text_json_(&t, j->cli->target);
+	vhdx_text_str(&t, ", \"output\": ");
+	vhdx_text_str(&t, j->output == VHDX_CONVERT_TO_VHDX ? "\"vhdx\"" : "\"raw\"");
+	vhdx_text_str(&t, ", \"result\": \"");
+	vhdx_text_str(&t, json_result_(j, err));
+	vhdx_text_str(&t, "\"");
+	json_u64_(&t, "size", j->size);
+	json_u64_(&t, "bytes_written", j->bytes_written);
+	json_u64_(&t, "bytes_zeroed", j->bytes_zeroed);
+	vhdx_text_str(&t, ", \"bmap\": ");
+	if (!j->with_bmap) {
+		vhdx_text_str(&t, "null}");
+		line(ctx, buf);
+		return;
+	}
+	vhdx_text_str(&t, "{\"file\": ");
+	vhdx_text_json_(&t, j->cli->bmap);
+	json_digest_(&t, "sha256", j->bmap_sha256);
+	json_u64_(&t, "ranges", j->bmap.info.ranges);
+	json_u64_(&t, "mapped_bytes", j->bmap.info.mapped_blocks << VHDX_BMAP_BLOCK_SHIFT);
+	json_u64_(&t, "checked_before_write", j->checked_before);
+	json_u64_(&t, "checked_after_write", j->checked_after);
+	json_u64_(&t, "kept_by_resume", j->kept);
+	vhdx_text_str(&t, ", \"failed_range\": ");
+	if (!j->bmap_failed) {
+		vhdx_text_str(&t, "null");
+	} else if (j->bad_unmapped) {
+		vhdx_text_str(&t, "{\"unmapped\": true");
+		json_u64_(&t, "block", j->bad_at >> VHDX_BMAP_BLOCK_SHIFT);
+		json_u64_(&t, "byte", j->bad_at);
+		vhdx_text_str(&t, "}");
+	} else {
+		vhdx_text_str(&t, "{\"unmapped\": false");
+		json_u64_(&t, "first_block", j->bad_range.first);
+		json_u64_(&t, "last_block", j->bad_range.last);
+		json_u64_(&t, "first_byte", j->bad_at);
+		json_u64_(&t, "last_byte", j->bad_end - 1);
+		json_digest_(&t, "expected", j->bad_range.sha256);
+		json_digest_(&t, "found", j->bad_sha256);
+		vhdx_text_str(&t, j->bad_written ? ", \"written\": true}" : ", \"written\": false}");
+	}
+	vhdx_text_str(&t, "}}");
+	line(ctx, buf);
+}
+
+void vhdx_convert_mismatch(const struct vhdx_convert *j, char *why, size_t why_len)
+{
+	char hex[VHDX_SHA256_HEX + 1];
+	struct vhdx_text t;
+
+	vhdx_text_init(&t, why, why_len);
+	refusal_(&t, j->cli->source);
+	if (j->bad_unmapped) {
+		vhdx_text_str(&t, "block ");
+		vhdx_text_u64(&t, j->bad_at >> VHDX_BMAP_BLOCK_SHIFT);
+		vhdx_text_str(&t, " (byte ");
+		vhdx_text_u64(&t, j->bad_at);
+		vhdx_text_str(&t, ") is not in the ranges of ");
+		vhdx_text_str(&t, j->cli->bmap);
+		vhdx_text_str(&t, " but does not read as zeros");
+		return;
+	}
+	vhdx_text_str(&t, "range ");
+	vhdx_text_u64(&t, j->bad_range.first);
+	vhdx_text_str(&t, "-");
+	vhdx_text_u64(&t, j->bad_range.last);
+	vhdx_text_str(&t, " (bytes ");
+	vhdx_text_u64(&t, j->bad_at);
+	vhdx_text_str(&t, "-");
+	vhdx_text_u64(&t, j->bad_end - 1);
+	vhdx_text_str(&t, ") does not match ");
+	vhdx_text_str(&t, j->cli->bmap);
+	vhdx_text_str(&t, ": expected sha256 ");
+	vhdx_sha256_hex(j->bad_range.sha256, hex);
+	vhdx_text_str(&t, hex);
+	vhdx_text_str(&t, ", found ");
+	vhdx_sha256_hex(j->bad_sha256, hex);
+	vhdx_text_str(&t, hex);
+	vhdx_text_str(&t, j->bad_written ? " (a range longer than 1 MiB: written, then checked)" :
+					   " (checked before it was written: not written)");
 }

@@ -24,6 +24,7 @@
 #include "vhdx.h"
 #include "vhdx_cli.h"
 #include "vhdx_identify.h"
+#include "vhdx_bmap.h"
 
 /*
  * vhdx_convert_open_source - the disk @src holds, for reading: a VHDX when
@@ -70,6 +71,11 @@ struct vhdx_convert_target {
 
 #define VHDX_CONVERT_NOTE_SIZE 320u    /* [byte] a note line's text */
 #define VHDX_CONVERT_CHUNK_MIN 4096u   /* [byte] smallest chunk of vhdx_convert_write */
+/* [byte] --bmap: a range up to this long is read whole, hashed and compared
+ * before a byte of it is written (every range `vhdx bmap` writes); a longer
+ * one (a foreign manifest) is hashed while written and compared at its end.
+ * vhdx_convert_write with a manifest needs a chunk this large. */
+#define VHDX_CONVERT_CHECKED_MAX (1024u * 1024u)
 
 struct vhdx_convert {
 	/* set by the caller before vhdx_convert_plan */
@@ -82,6 +88,15 @@ struct vhdx_convert {
 	 * cut).  0 or VHDX_ERR_IO. */
 	int (*set_size)(void *ctx, uint64_t size);
 	void *ctx;
+	/* optional, --bmap: the manifest file's text as read (not
+	 * NUL-terminated), kept until the write ends */
+	const char *bmap_text;
+	size_t bmap_len;
+	/* --resume: the target's bytes as they are (read only); NULL only
+	 * for a new file (nothing to keep) */
+	const struct vhdx_source *target_source;
+	/* optional: a faster SHA-256 (the host's libcrypto); NULL: the core's */
+	const struct vhdx_sha256_ops *sha256;
 
 	/* the plan (vhdx_convert_plan) */
 	enum vhdx_convert_output output;
@@ -94,12 +109,34 @@ struct vhdx_convert {
 	bool padded;                         /* VHDX: the source's size rounded up to sectors */
 	bool sector_from_device;             /* VHDX: 4096-byte sectors of the source device */
 	char mismatch[VHDX_CONVERT_NOTE_SIZE]; /* raw: the table written anyway, or "" */
+	bool with_bmap;                      /* --bmap: the manifest below, checked */
+	struct vhdx_bmap_parser bmap;        /* parsed (never advanced: copies iterate) */
+	uint8_t bmap_sha256[VHDX_SHA256_SIZE]; /* of the whole manifest file */
+	uint64_t bmap_long_ranges;           /* longer than VHDX_CONVERT_CHECKED_MAX */
 
 	/* the write (vhdx_convert_write), also on failure */
 	bool head_zeroed;                    /* raw: the target's first MiB reads as zeros */
 	bool source_failed;                  /* the error was the source's, at failed_offset */
 	uint64_t failed_offset;              /* [byte] of the disk */
 	struct vhdx_fill_result fill;        /* VHDX */
+	uint64_t bytes_written;              /* [byte] passed to the sink's write */
+	uint64_t bytes_zeroed;               /* [byte] made zero through the sink's zero */
+	uint64_t checked_before;             /* --bmap: ranges compared before written */
+	uint64_t checked_after;              /* ... hashed while written, compared at the end */
+	uint64_t kept;                       /* --resume: ranges already right on the target */
+	/* --bmap: the source did not match the manifest (the error is
+	 * VHDX_ERR_CORRUPT): bad_range, or (bad_unmapped) a non-zero byte at
+	 * bad_at where the manifest maps nothing */
+	bool bmap_failed;
+	bool bad_unmapped;
+	bool bad_written;                    /* the range was written before its check */
+	struct vhdx_bmap_range bad_range;    /* its sha256 the manifest's */
+	uint64_t bad_at, bad_end;            /* [byte] the range's bytes; bad_at alone when unmapped */
+	uint8_t bad_sha256[VHDX_SHA256_SIZE]; /* what the source's bytes hash to */
+	/* private to the write */
+	struct vhdx_sha256 own_sha256;
+	uint8_t cross_sha256[VHDX_SHA256_SIZE]; /* the first MiB's part of a range that crosses it */
+	uint64_t cross_start;                /* [byte] that range's first; ~0: none */
 };
 
 /* The output of @cli: -O, else by TARGET's name (vhdx_convert_vhdx_name). */
@@ -107,7 +144,9 @@ enum vhdx_convert_output vhdx_convert_output_of(const struct vhdx_cli *cli);
 
 /*
  * vhdx_convert_plan - every check before anything is written, and the
- * plan.  @head: VHDX_PARTITION_HEAD bytes (the source's first sectors are
+ * plan.  With --bmap (job->bmap_text): --bmap-sha256 against the whole
+ * file, the manifest's every rule and BmapFileChecksum (vhdx_bmap_parse),
+ * its ImageSize against the source's virtual size, a raw output.  @head: VHDX_PARTITION_HEAD bytes (the source's first sectors are
  * read into it for vhdx_sector_mismatch).
  * Returns VHDX_OK, or the error with @why one line naming the rule
  * (the source's or target's name first): VHDX_ERR_IO when reading the
@@ -133,8 +172,33 @@ void vhdx_convert_describe(const struct vhdx_convert *job, const char *const *pl
  * set_size, a flush, the first MiB, a flush.  VHDX: vhdx_image_write_from.
  * @buf: at least VHDX_CONVERT_CHUNK_MIN + 4096 bytes, 4096-aligned; not the
  * reader's scratch.
+ * --bmap: each range read from the source and hashed before it is written
+ * (longer than VHDX_CONVERT_CHECKED_MAX: while written, compared at its
+ * end); the unmapped bytes must read as zeros (ZERO extents are not read);
+ * ranges in or crossing the first MiB checked before it is written.  A
+ * mismatch stops the write with VHDX_ERR_CORRUPT and job->bmap_failed;
+ * the first MiB reads as zeros.  --resume: a range whose bytes on
+ * job->target_source hash right is not written (job->kept); an unmapped
+ * stretch is read there and made zero only where it is not.
+ * @buf: with --bmap at least VHDX_CONVERT_CHECKED_MAX + 4096.
  * Returns VHDX_OK or the error (job->source_failed says whose).
  */
 int vhdx_convert_write(struct vhdx_convert *job, const struct vhdx_sink *sink, void *buf, size_t buf_len);
+
+/*
+ * vhdx_convert_json - the outcome of vhdx_convert_write (its @err) as one
+ * JSON object on one line, the same from both frontends: "source",
+ * "target", "output", "result" (ok, mismatch, aborted, failed),
+ * "bytes_written", "bytes_zeroed", "bmap" (null, or the manifest's
+ * "sha256", "ranges", "checked_before_write", "checked_after_write",
+ * "kept_by_resume", "failed_range": null or what did not match).
+ */
+void vhdx_convert_json(const struct vhdx_convert *job, int err, void (*line)(void *ctx, const char *text),
+		       void *ctx);
+
+/* After job->bmap_failed: one line, "SOURCE: range F-L (bytes A-B) does
+ * not match F.bmap: expected sha256 X, found Y (...)" or the unmapped
+ * block that does not read as zeros.  About 400 bytes. */
+void vhdx_convert_mismatch(const struct vhdx_convert *job, char *why, size_t why_len);
 
 #endif /* VHDX_CONVERT_H */

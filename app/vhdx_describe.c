@@ -270,6 +270,46 @@ static void convert_vhdx_lines(const struct vhdx_convert *j, void (*line)(void *
 	}
 }
 
+/* --bmap: the manifest, what is checked when, --resume. */
+static void convert_bmap_lines(const struct vhdx_convert *j, void (*line)(void *, const char *), void *ctx,
+			       struct vhdx_text *t)
+{
+	const struct vhdx_bmap_info *b = &j->bmap.info;
+	char hex[VHDX_SHA256_HEX + 1];
+
+	vhdx_text_str(t, "  bmap           ");
+	vhdx_text_str(t, j->cli->bmap);
+	vhdx_text_str(t, ": ");
+	vhdx_text_u64(t, b->ranges);
+	vhdx_text_str(t, b->ranges == 1 ? " range, " : " ranges, ");
+	size_pair_line(t, b->mapped_blocks << VHDX_BMAP_BLOCK_SHIFT);
+	vhdx_text_str(t, " mapped; its checksum matches");
+	if (j->cli->bmap_sha256)
+		vhdx_text_str(t, ", and its SHA-256 the --bmap-sha256 given");
+	emit_line(line, ctx, t);
+	vhdx_text_str(t, "  bmap sha256    ");
+	vhdx_sha256_hex(j->bmap_sha256, hex);
+	vhdx_text_str(t, hex);
+	emit_line(line, ctx, t);
+	vhdx_text_str(t, "  checks         ");
+	if (!j->bmap_long_ranges) {
+		vhdx_text_str(t, "every range read, hashed and compared before it is written");
+	} else {
+		vhdx_text_u64(t, b->ranges - j->bmap_long_ranges);
+		vhdx_text_str(t, " ranges checked before they are written; ");
+		vhdx_text_u64(t, j->bmap_long_ranges);
+		vhdx_text_str(t, " longer than 1 MiB hashed while written and compared at their end, as bmaptool does");
+	}
+	vhdx_text_str(t, "; unmapped ranges must read as zeros in the source; a mismatch stops the deploy with the "
+			 "first MiB zero");
+	emit_line(line, ctx, t);
+	if (j->cli->resume) {
+		vhdx_text_str(t, "  resume         ranges whose bytes on the target already hash right are kept; "
+				 "unmapped ranges zeroed where the target is not zero");
+		emit_line(line, ctx, t);
+	}
+}
+
 static void convert_command_line(const struct vhdx_convert *j, struct vhdx_text *t)
 {
 	const struct vhdx_cli *cli = j->cli;
@@ -297,6 +337,16 @@ static void convert_command_line(const struct vhdx_convert *j, struct vhdx_text 
 			vhdx_text_str(t, " --sparse");
 		if (cli->allow_sector_mismatch)
 			vhdx_text_str(t, " --allow-sector-mismatch");
+		if (cli->bmap) {
+			vhdx_text_str(t, " --bmap ");
+			quoted(t, cli->bmap);
+		}
+		if (cli->bmap_sha256) {
+			vhdx_text_str(t, " --bmap-sha256 ");
+			vhdx_text_str(t, cli->bmap_sha256);
+		}
+		if (cli->resume)
+			vhdx_text_str(t, " --resume");
 	}
 	if (cli->source_format == VHDX_FORMAT_RAW)
 		vhdx_text_str(t, " --source-format raw");
@@ -381,6 +431,8 @@ void vhdx_convert_describe(const struct vhdx_convert *j, const char *const *plat
 			       "  zeros          zero ranges are written as zeros: the disk reads exactly as the source");
 		emit_line(line, ctx, &t);
 	}
+	if (j->with_bmap)
+		convert_bmap_lines(j, line, ctx, &t);
 	for (i = 0; i < platform_count; i++)
 		line(ctx, platform[i]);
 	vhdx_text_str(&t, to_vhdx ? "  order          payload and BAT first, the VHDX signature last" :

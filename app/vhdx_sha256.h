@@ -29,4 +29,17 @@ void vhdx_sha256(const void *data, size_t len, uint8_t digest[VHDX_SHA256_SIZE])
 /* @digest as 64 lowercase hex digits into @hex, NUL-terminated (65 bytes). */
 void vhdx_sha256_hex(const uint8_t digest[VHDX_SHA256_SIZE], char hex[VHDX_SHA256_HEX + 1]);
 
+/*
+ * The same function from elsewhere, where a platform has a faster one (the
+ * host's libcrypto, with the CPU's SHA instructions): streaming over the
+ * frontend's own state @ctx, one message at a time.  A job given NULL
+ * uses the functions above; the tests of this file test those.
+ */
+struct vhdx_sha256_ops {
+	void *ctx;
+	void (*init)(void *ctx);
+	void (*update)(void *ctx, const void *data, size_t len);
+	void (*final)(void *ctx, uint8_t digest[VHDX_SHA256_SIZE]);
+};
+
 #endif /* VHDX_SHA256_H */

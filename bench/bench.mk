@@ -13,6 +13,9 @@
 #   make bench-mapper source reads of a convert (preads per MiB, re-reads) and
 #                     wall time on a 1 MiB-block image and a three-level chain,
 #                     qemu-img beside; BENCH_BEFORE=PATH adds an older vhdx's rows
+#   make bench-bmap   vhdx convert against convert --bmap (libcrypto's and the
+#                     core's SHA-256) and qemu-img convert, a fully allocated
+#                     4 GiB image (~8 GiB in BENCH_DIR; BENCH_BMAP_RUNS runs)
 #   make size         sizes of vhdx.efi and of the core's code and data
 # BENCH_DIR: where images are created (default build/bench, on the
 # repository's filesystem); BENCH_RUNS: runs per tool and row.
@@ -23,6 +26,13 @@ BENCH_ZERO_MIB  ?= 2048
 BENCH_ZERO_RUNS ?= 3
 # seconds qemu-img may take to convert the nearly empty 64 TiB image
 BENCH_BIG_TIMEOUT ?= 60
+
+BENCH_BMAP_RUNS ?= 3
+
+.PHONY: bench-bmap
+
+bench-bmap: host
+	@bash bench/bmap.sh $(BUILD)/host/vhdx $(BENCH_DIR) 4 $(BENCH_BMAP_RUNS)
 
 .PHONY: bench-create bench-zero bench-core bench-convert bench-longlog bench-http bench-mapper
 

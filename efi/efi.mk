@@ -101,6 +101,7 @@ check-efi: host efi
 	BUILD=$(BUILD) bash tests/efi/run.sh
 	BUILD=$(BUILD) bash tests/efi/net.sh
 	BUILD=$(BUILD) bash tests/efi/bmap.sh
+	BUILD=$(BUILD) bash tests/efi/bmapdeploy.sh
 
 demo: host efi
 	BUILD=$(BUILD) bash tests/efi/demo.sh

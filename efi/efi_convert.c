@@ -36,10 +36,12 @@
  */
 #include "efi_app.h"
 #include "vhdx_convert.h"
+#include "vhdx_url.h"
 
 #define EFI_CV_CHUNK     (16u << 20)  /* [byte] reads and writes (create's measured best) */
 #define EFI_CV_CHUNK_MIN (1u << 20)   /* [byte] when the firmware has less memory */
 #define EFI_CV_FAT_MAX   0xFFFFFFFFull /* [byte] largest FAT file (UEFI 2.x 13.3: FAT volumes) */
+#define EFI_CV_BMAP_MAX  (64u << 20)  /* [byte] the largest manifest read into pool memory (600k ranges) */
 
 struct efi_cv {
 	const struct vhdx_cli *cli;
@@ -59,7 +61,54 @@ struct efi_cv {
 	void *zeros;
 	UINT64 t0;
 	UINT64 bench_from;          /* [byte] --bench-raw copy: of the source's file */
+	char *bmap_text;            /* --bmap: the manifest as read (pool) */
+	struct efi_source tgt_read; /* --resume: the target device read back */
+	struct vhdx_source tgt_src;
 };
+
+/*
+ * --bmap FILE: the manifest from a volume (fs0:\golden.bmap), whole, into
+ * pool memory; one line and EFI_APP_REFUSED when it cannot be.
+ */
+static EFI_STATUS efi_cv_read_manifest(struct efi_cv *cv)
+{
+	const struct vhdx_cli *cli = cv->cli;
+	struct vhdx_cli c = *cli;
+	struct efi_target ft;
+	struct efi_source fs;
+	struct vhdx_source src;
+	EFI_STATUS st;
+
+	ZeroMem(&ft, sizeof(ft));
+	ZeroMem(&fs, sizeof(fs));
+	if (vhdx_url_is_url(cli->bmap))
+		return efi_refusef(L"--bmap %a: give a file on a volume (fs0:\\golden.bmap); nothing written", cli->bmap);
+	c.target = cli->bmap;
+	st = efi_target_resolve(&ft, &c, FALSE, NULL);
+	if (EFI_ERROR(st))
+		goto out;
+	if (ft.kind != EFI_TARGET_FILE || !ft.exists || ft.old_size == 0 || ft.old_size > EFI_CV_BMAP_MAX) {
+		st = efi_refusef(L"--bmap %a: not a bmap: give a file of at most 64 MiB on a volume; nothing written",
+				   cli->bmap);
+		goto out;
+	}
+	st = efi_source_open(&fs, &ft, &src);
+	cv->bmap_text = EFI_ERROR(st) ? NULL : AllocatePool((UINTN)ft.old_size);
+	if (!EFI_ERROR(st) && !cv->bmap_text)
+		st = EFI_OUT_OF_RESOURCES;
+	if (!EFI_ERROR(st) && src.read(&src, 0, cv->bmap_text, (size_t)ft.old_size) != VHDX_OK)
+		st = fs.status;
+	if (EFI_ERROR(st)) {
+		st = efi_refusef(L"--bmap %a: cannot read it: %r; nothing written", cli->bmap, st);
+		goto out;
+	}
+	cv->job.bmap_text = cv->bmap_text;
+	cv->job.bmap_len = (size_t)ft.old_size;
+out:
+	efi_source_close(&fs);
+	efi_target_free(&ft);
+	return st;
+}
 
 /* ASCII case-insensitive equality (FAT names). */
 static BOOLEAN efi_cv_same_name(const char *a, const char *b)
@@ -326,7 +375,7 @@ static void efi_cv_done(struct efi_cv *cv)
 	char line[240];
 	struct vhdx_text s;
 
-	if (cv->cli->quiet)
+	if (cv->cli->quiet || cv->cli->json)
 		return;
 	vhdx_text_init(&s, line, sizeof(line));
 	vhdx_text_str(&s, "done: wrote ");
@@ -373,6 +422,12 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 	if (k->aborted || err == VHDX_ERR_ABORTED || (j->source_failed && cv->src.src.status == EFI_ABORTED))
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC after %ld bytes; %s", cv->t.name, k->bytes,
 				     left);
+	if (j->bmap_failed) {
+		char line[600];
+
+		vhdx_convert_mismatch(j, line, sizeof(line));
+		return efi_con_failf(EFI_COMPROMISED_DATA, L"%a; %s: %s", line, cv->t.name, left);
+	}
 	if (j->source_failed && err == VHDX_ERR_IO)
 		return efi_con_failf(EFI_APP_FAILED, L"%s: reading the source failed at byte %ld: %r; %s", cv->t.name,
 				     j->failed_offset, cv->src.src.status, left);
@@ -425,13 +480,19 @@ static EFI_STATUS efi_cv_write(struct efi_cv *cv)
 	EFI_STATUS st;
 	int err;
 
+	if (cv->cli->resume && cv->t.kind == EFI_TARGET_BLOCK) {
+		efi_source_bio(&cv->tgt_read, &cv->t.bio, &cv->tgt_src);
+		cv->job.target_source = &cv->tgt_src;
+	}
 	err = vhdx_convert_write(&cv->job, &cv->sink, cv->buf, cv->buf_len + 4096);
 	st = efi_cv_close_target(cv, err == VHDX_OK);
+	if (cv->cli->json)
+		vhdx_convert_json(&cv->job, err, efi_cv_line, NULL);
 	if (err)
 		return to_vhdx ? efi_cv_capture_fail(cv, err) : efi_cv_deploy_fail(cv, err);
 	if (EFI_ERROR(st)) /* the file's last writes failed at Close; it stays, unusable */
 		return efi_con_failf(EFI_APP_FAILED, L"%s: closing the file failed: %r; do not use it", cv->t.name, st);
-	if (to_vhdx && !cv->cli->quiet) {
+	if (to_vhdx && !cv->cli->quiet && !cv->cli->json) {
 		char line[200];
 		struct vhdx_text s;
 
@@ -514,6 +575,11 @@ static EFI_STATUS efi_cv_prepare(struct efi_cv *cv)
 		j->target.room = cv->t.free_space == ~0ull ? 0 : cv->t.free_space + cv->t.old_size;
 		j->target.file_max = EFI_CV_FAT_MAX;
 	}
+	if (cli->bmap) {
+		st = efi_cv_read_manifest(cv);
+		if (EFI_ERROR(st))
+			return st;
+	}
 	head = AllocatePool(VHDX_PARTITION_HEAD);
 	if (!head)
 		return efi_out_of_memory();
@@ -556,7 +622,7 @@ EFI_STATUS efi_cmd_convert(const struct vhdx_cli *cli, EFI_HANDLE image)
 	st = efi_cv_buffers(cv);
 	if (EFI_ERROR(st))
 		goto out;
-	if (!cli->quiet || cli->dry_run)
+	if ((!cli->quiet && !cli->json) || cli->dry_run)
 		efi_cv_plan(cv);
 	if (cli->dry_run) {
 		efi_con_utf8("dry run: nothing written\n");
@@ -585,6 +651,8 @@ out:
 	efi_pages_free(cv->zeros, cv->buf_len);
 	efi_disk_close(&cv->src);
 	efi_target_free(&cv->t);
+	if (cv->bmap_text)
+		FreePool(cv->bmap_text);
 	FreePool(cv);
 	return st;
 }

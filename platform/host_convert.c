@@ -12,16 +12,21 @@
  * progress, the messages and the exit status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host_disk.h"
 #include "host_target.h"
+#include "host_sha256.h"
 #include "vhdx_convert.h"
 
-#define CONVERT_CHUNK (1024u * 1024u) /* [byte] read and written at a time (BENCHMARKS.md 6) */
+#define CONVERT_CHUNK (1024u * 1024u) /* [byte] read and written at a time (BENCHMARKS.md 6); holds
+					* a range checked before it is written (VHDX_CONVERT_CHECKED_MAX) */
+#define BMAP_FILE_MAX (256ull * 1024 * 1024) /* [byte] the largest manifest read (2.5M ranges) */
 
 struct convert_job {
 	const struct vhdx_cli *cli;
@@ -32,8 +37,53 @@ struct convert_job {
 	struct vhdx_convert job;
 	uint8_t *page;             /* a raw source's bounce page */
 	uint8_t *buf;              /* CONVERT_CHUNK + a BAT page */
-	char failure[300];
+	char *bmap_text;           /* --bmap: the manifest as read */
+	struct posix_target tgt_read; /* --resume: the target read back */
+	struct vhdx_source tgt_src;
+	char failure[600];
 };
+
+/* --bmap: the manifest file, whole, at most BMAP_FILE_MAX bytes.  One line
+ * printed when it cannot be read. */
+static int read_manifest(struct convert_job *j)
+{
+	const char *path = j->cli->bmap;
+	struct stat st;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		host_error("%s: cannot open: %s; nothing written", path, strerror(errno));
+		return VHDX_EXIT_USAGE;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > BMAP_FILE_MAX) {
+		host_error("%s: not a bmap: %s; nothing written", path,
+			   !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 256 MiB");
+		close(fd);
+		return VHDX_EXIT_USAGE;
+	}
+	j->bmap_text = malloc((size_t)st.st_size + 1);
+	while (j->bmap_text && done < (size_t)st.st_size) {
+		ssize_t n = read(fd, j->bmap_text + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	if (!j->bmap_text)
+		return host_out_of_memory();
+	if (done != (size_t)st.st_size) {
+		host_error("%s: read failed (%zu of %llu bytes); nothing written", path, done,
+			   (unsigned long long)st.st_size);
+		return VHDX_EXIT_USAGE;
+	}
+	j->job.bmap_text = j->bmap_text;
+	j->job.bmap_len = done;
+	return VHDX_EXIT_OK;
+}
 
 /* The target's lines of the plan: what the host sees of it. */
 static void print_line(void *ctx, const char *text)
@@ -93,6 +143,11 @@ static int convert_probe(struct convert_job *j)
 			   j->tgt.exists   ? VHDX_CONVERT_OLD_FILE : VHDX_CONVERT_NEW_FILE;
 	job->target.size = j->tgt.size;
 	job->target.sector = j->tgt.sector;
+	if (cli->bmap) {
+		st = read_manifest(j);
+		if (st != VHDX_EXIT_OK)
+			return st;
+	}
 	err = vhdx_convert_plan(job, head, why, sizeof(why));
 	if (err == VHDX_ERR_IO) {
 		host_error("%s: %s", why, strerror(j->src.t.saved_errno ? j->src.t.saved_errno : EIO));
@@ -105,7 +160,7 @@ static int convert_probe(struct convert_job *j)
 	st = host_target_refuse_nonblank(&j->tgt, cli->force);
 	if (st != VHDX_EXIT_OK)
 		return st;
-	if (!cli->quiet)
+	if (!cli->quiet && (!cli->json || cli->dry_run))
 		print_plan(j);
 	return VHDX_EXIT_OK;
 }
@@ -126,6 +181,8 @@ static void say_failure(struct convert_job *j, int err)
 			 (unsigned long long)job->failed_offset,
 			 err == VHDX_ERR_IO ? strerror(j->src.t.saved_errno ? j->src.t.saved_errno : EIO) :
 					      vhdx_strerror(err));
+	else if (err != VHDX_ERR_ABORTED && job->bmap_failed)
+		vhdx_convert_mismatch(job, j->failure, sizeof(j->failure));
 	else if (err == VHDX_ERR_DEVFULL)
 		snprintf(j->failure, sizeof(j->failure), "the device is full: block %llu would end past its %llu bytes",
 			 (unsigned long long)job->fill.blocks_stored, (unsigned long long)j->tgt.size);
@@ -153,6 +210,10 @@ static int convert_write(struct convert_job *j)
 		job->set_size = trim_to;
 		job->ctx = &j->tgt;
 	}
+	/* --resume reads the target back through its own descriptor's view */
+	if (j->cli->resume && posix_source_init(&j->tgt_src, &j->tgt_read, j->tgt.t.fd) == 0)
+		job->target_source = &j->tgt_src;
+	host_sha256_ops(&job->sha256);
 	/* a new file has the disk's size from the start, all holes */
 	if (!to_vhdx && j->tgt.t.fresh && ftruncate(j->tgt.t.fd, (off_t)job->size) < 0) {
 		j->tgt.t.saved_errno = errno;
@@ -163,6 +224,8 @@ static int convert_write(struct convert_job *j)
 		err = host_interrupted ? VHDX_ERR_ABORTED : vhdx_convert_write(job, &sink, j->buf, CONVERT_CHUNK + 4096);
 	if (!err && to_vhdx)
 		err = host_target_trim(&j->tgt, job->fill.file_size);
+	if (j->cli->json)
+		vhdx_convert_json(job, err, print_line, NULL);
 	if (err) {
 		if (j->ps.show)
 			fputc('\n', stderr);
@@ -175,7 +238,7 @@ static int convert_write(struct convert_job *j)
 		return VHDX_EXIT_FAILED;
 	}
 	j->tgt.t.fd = -1;
-	if (j->cli->quiet)
+	if (j->cli->quiet || j->cli->json)
 		return VHDX_EXIT_OK;
 	if (to_vhdx) {
 		char a[32];
@@ -196,6 +259,7 @@ static int convert_release(struct convert_job *j, int rc)
 	const char *target = j->cli->target;
 
 	free(j->buf);
+	free(j->bmap_text);
 	if (j->job.output == VHDX_CONVERT_TO_VHDX) {
 		host_target_release_vhdx(&j->tgt, rc, j->failure);
 	} else {

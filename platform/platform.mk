@@ -12,6 +12,10 @@ HOST_LDFLAGS ?=
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl)
 CURL_LIBS   := $(shell pkg-config --libs libcurl)
 PLATFORM_CFLAGS += $(CURL_CFLAGS)
+# SHA-256 with the CPU's SHA instructions (host_sha256.c): libcrypto (libssl-dev)
+CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto)
+CRYPTO_LIBS   := $(shell pkg-config --libs libcrypto)
+PLATFORM_CFLAGS += $(CRYPTO_CFLAGS)
 
 host: $(BUILD)/host/vhdx $(BUILD)/host/libvhdx.a
 
@@ -20,4 +24,4 @@ $(BUILD)/host/platform/%.o: platform/%.c $(PLATFORM_HDRS) $(CORE_HDRS) $(APP_HDR
 	$(HOST_CC) $(PLATFORM_CFLAGS) $(WARN) $(OPT) $(HOST_CFLAGS) -c $< -o $@
 
 $(BUILD)/host/vhdx: $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a
-	$(HOST_CC) $(OPT) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a $(CURL_LIBS)
+	$(HOST_CC) $(OPT) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a $(CURL_LIBS) $(CRYPTO_LIBS)

@@ -6,6 +6,7 @@ packages=(
 	make gcc libc6-dev binutils python3 util-linux bzip2 gzip  # build, host tests, samples
 	libcmocka-dev                                          # unit tests
 	libcurl4-openssl-dev pkg-config                        # URL sources on the host (host_http.c)
+	libssl-dev                                             # SHA-256 of libcrypto (host_sha256.c)
 	nginx-light openssl curl                               # test_http.sh: servers on 127.0.0.1, test CA
 	clang libclang-rt-14-dev                               # fuzzing (libFuzzer), i686 freestanding check
 	gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu gcc-arm-none-eabi  # freestanding proof, AArch64 EFI

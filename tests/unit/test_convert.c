@@ -280,6 +280,320 @@ static void test_abort_and_source_failure(void **state)
 	fixture_free(&f);
 }
 
+/* ---- --bmap ---- */
+
+#define BMAP_BUF_LEN (MiB + 4096u) /* a range checked before written: a 1 MiB chunk */
+
+struct manifest {
+	char *text;
+	size_t len;
+};
+
+/* A bmap of @disk (@size bytes) with the ranges @r[0..n) (blocks, inclusive). */
+static void manifest_of(struct manifest *mf, const uint8_t *disk, uint64_t size, const uint64_t (*r)[2], size_t n)
+{
+	struct vhdx_bmap_writer w;
+	struct vhdx_bmap_range range;
+	char hex[VHDX_SHA256_HEX + 1];
+	uint64_t mapped = 0, start, end;
+	size_t cap = 8192 + n * 256, len, add, i;
+
+	mf->text = malloc(cap);
+	assert_non_null(mf->text);
+	for (i = 0; i < n; i++)
+		mapped += r[i][1] - r[i][0] + 1;
+	assert_int_equal(vhdx_bmap_write_head(&w, size, mapped, mf->text, cap, &len), VHDX_OK);
+	for (i = 0; i < n; i++) {
+		range.first = r[i][0];
+		range.last = r[i][1];
+		vhdx_bmap_range_bytes(&range, size, &start, &end);
+		vhdx_sha256(disk + start, (size_t)(end - start), range.sha256);
+		assert_int_equal(vhdx_bmap_write_range(&w, &range, mf->text + len, cap - len, &add), VHDX_OK);
+		len += add;
+	}
+	assert_int_equal(vhdx_bmap_write_tail(&w, mf->text + len, cap - len, &add), VHDX_OK);
+	len += add;
+	assert_int_equal(vhdx_bmap_write_checksum(&w, hex), VHDX_OK);
+	memcpy(mf->text + w.checksum_offset, hex, VHDX_SHA256_HEX);
+	mf->len = len;
+}
+
+static int plan_bmap(struct fixture *f, struct manifest *mf)
+{
+	f->cli.bmap = "golden.bmap";
+	f->job.bmap_text = mf->text;
+	f->job.bmap_len = mf->len;
+	return plan(f);
+}
+
+/* The ranges `vhdx bmap` writes of the fixture: within aligned MiBs. */
+static const uint64_t own_ranges[][2] = { { 0, 255 }, { 514, 518 } };
+
+/* Every range checked before it is written; the disk as the source. */
+static void test_bmap_deploy(void **state)
+{
+	static char lines[8192];
+	struct fixture f;
+	struct manifest mf;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, own_ranges, 2);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	assert_true(f.job.with_bmap);
+	assert_int_equal(f.job.bmap_long_ranges, 0);
+	lines[0] = '\0';
+	vhdx_convert_describe(&f.job, NULL, 0, collect, lines);
+	assert_non_null(strstr(lines, "\n  bmap           golden.bmap: 2 ranges, 1044 KiB (1069056 bytes) mapped; "
+				     "its checksum matches\n"));
+	assert_non_null(strstr(lines, "\n  checks         every range read, hashed and compared before it is written;"));
+	assert_non_null(strstr(lines, "  command        vhdx convert -O raw --bmap golden.bmap disk.img blk2:\n"));
+	/* a buffer that cannot hold a range: refused before anything is written */
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BUF_LEN), VHDX_ERR_INVAL);
+	assert_int_equal(f.m.writes + f.m.zeros + f.m.flushes, 0);
+	free(f.buf);
+	f.buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	assert_int_equal(f.m.data[DISK], 0xEE);
+	assert_false(f.job.bmap_failed);
+	assert_int_equal(f.job.checked_before, 2);
+	assert_int_equal(f.job.checked_after, 0);
+	assert_int_equal(f.job.bytes_written, MiB + 5 * 4096);
+	assert_int_equal(f.job.bytes_zeroed, DISK - 5 * 4096);
+	assert_int_equal(f.m.progress_last_done, DISK);
+	free(mf.text);
+	fixture_free(&f);
+}
+
+/* A deploy stopped by a mismatch: the error, the range, the first MiB zero. */
+static void deploy_mismatch(const uint64_t (*r)[2], size_t n, uint64_t flip, bool written, uint64_t bad_first)
+{
+	static const uint8_t zeros[MiB];
+	struct fixture f;
+	struct manifest mf;
+	char line[600];
+
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, r, n);
+	f.disk[flip] ^= 0x40;
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	free(f.buf);
+	f.buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_CORRUPT);
+	assert_true(f.job.bmap_failed);
+	assert_false(f.job.source_failed);
+	assert_false(f.job.bad_unmapped);
+	assert_int_equal(f.job.bad_written, written);
+	assert_int_equal(f.job.bad_range.first, bad_first);
+	assert_true(f.job.head_zeroed);
+	assert_memory_equal(f.m.data, zeros, MiB);
+	if (!written) /* nothing of the range reached the target */
+		assert_true(f.m.data[flip] == 0 || f.m.data[flip] == 0xEE);
+	vhdx_convert_mismatch(&f.job, line, sizeof(line));
+	assert_true(strncmp(line, "disk.img: range ", 16) == 0);
+	assert_non_null(strstr(line, ") does not match golden.bmap: expected sha256 "));
+	free(mf.text);
+	fixture_free(&f);
+}
+
+/* A flipped byte: in the first MiB (checked before it is written, last),
+ * in a range crossing into it (either part), in the body, in a long range. */
+static void test_bmap_mismatch(void **state)
+{
+	static const uint64_t crossing[][2] = { { 0, 199 }, { 200, 300 }, { 514, 518 } };
+	static const uint64_t long_range[][2] = { { 0, 255 }, { 256, 767 } };
+
+	(void)state;
+	deploy_mismatch(own_ranges, 2, 4096 * 10 + 3, false, 0);
+	deploy_mismatch(own_ranges, 2, 2 * MiB + 8192 + 5, false, 514);
+	deploy_mismatch(crossing, 3, 4096 * 210, false, 200);
+	deploy_mismatch(crossing, 3, 4096 * 290, false, 200);
+	deploy_mismatch(long_range, 2, 2 * MiB + 8192 + 5, true, 256);
+}
+
+/* The long range and the crossing one, when they match: the counts. */
+static void test_bmap_long_and_crossing(void **state)
+{
+	static const uint64_t ranges[][2] = { { 0, 199 }, { 200, 300 }, { 301, 767 } };
+	struct fixture f;
+	struct manifest mf;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, ranges, 3);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	assert_int_equal(f.job.bmap_long_ranges, 1);
+	free(f.buf);
+	f.buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	assert_int_equal(f.job.checked_before, 2);
+	assert_int_equal(f.job.checked_after, 1);
+	free(mf.text);
+	fixture_free(&f);
+}
+
+/* Bytes the manifest leaves unmapped must read as zeros: in the body, and
+ * in the first MiB. */
+static void test_bmap_unmapped_nonzero(void **state)
+{
+	static const uint64_t no_tail[][2] = { { 0, 255 } };
+	static const uint64_t no_head[][2] = { { 1, 255 }, { 514, 518 } };
+	static const uint8_t zeros[MiB];
+	struct fixture f;
+	struct manifest mf;
+	char line[600];
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, no_tail, 1);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	free(f.buf);
+	f.buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_CORRUPT);
+	assert_true(f.job.bmap_failed && f.job.bad_unmapped);
+	assert_int_equal(f.job.bad_at, 2 * MiB + 8192);
+	assert_memory_equal(f.m.data, zeros, MiB);
+	vhdx_convert_mismatch(&f.job, line, sizeof(line));
+	assert_string_equal(line, "disk.img: block 514 (byte 2105344) is not in the ranges of golden.bmap but does "
+				  "not read as zeros");
+	free(mf.text);
+	fixture_free(&f);
+
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, no_head, 2);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	free(f.buf);
+	f.buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_CORRUPT);
+	assert_true(f.job.bad_unmapped);
+	assert_int_equal(f.job.bad_at, 0);
+	assert_memory_equal(f.m.data, zeros, MiB);
+	free(mf.text);
+	fixture_free(&f);
+}
+
+/* Refused before anything is written: the pin, the format, the size, a
+ * VHDX output. */
+static void test_bmap_refusals(void **state)
+{
+	struct fixture f;
+	struct manifest mf;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, own_ranges, 2);
+	f.cli.bmap_sha256 = "00000000000000000000000000000000000000000000000000000000000000AA";
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_ERR_CORRUPT);
+	assert_non_null(strstr(f.why, "golden.bmap: its SHA-256 is "));
+	assert_non_null(strstr(f.why, ", not the --bmap-sha256 given (0000"));
+	f.cli.bmap_sha256 = NULL;
+	mf.text[mf.len - 20] ^= 1;
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_ERR_CORRUPT);
+	assert_non_null(strstr(f.why, "golden.bmap: not a valid bmap: line "));
+	mf.text[mf.len - 20] ^= 1;
+	f.cli.target = "out.vhdx";
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_ERR_INVAL);
+	assert_non_null(strstr(f.why, "--bmap deploys a raw disk"));
+	assert_int_equal(f.m.writes + f.m.zeros + f.m.flushes, 0);
+	free(mf.text);
+	fixture_free(&f);
+
+	fixture_init(&f, DISK + 4096, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, own_ranges, 2);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_ERR_CORRUPT);
+	assert_string_equal(f.why, "golden.bmap: ImageSize 3145728 bytes differs from the virtual size of disk.img, "
+				   "3149824 bytes: a bmap of another image");
+	free(mf.text);
+	fixture_free(&f);
+}
+
+/* --resume after a deploy cut part-way: the ranges already right kept, the
+ * disk the same. */
+static void test_bmap_resume(void **state)
+{
+	static const uint64_t ranges[][2] = { { 0, 255 }, { 256, 300 }, { 514, 518 }, { 600, 700 } };
+	struct fixture f;
+	struct manifest mf;
+	struct mem_source target;
+	uint64_t first_written;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	memset(f.disk + 600 * 4096, 0x33, 101 * 4096);
+	manifest_of(&mf, f.disk, DISK, ranges, 4);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	free(f.buf);
+	f.buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	f.m.fail_write_at = 3; /* the head zeroed; two ranges written, the third write fails */
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_IO);
+	first_written = f.job.bytes_written;
+	f.m.fail_write_at = 0;
+	f.m.progress_calls = 0;
+	f.m.progress_last_done = 0;
+	f.cli.resume = true;
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_INVAL);
+	mem_source_init(&target, f.m.data, 4 * MiB, 4 * MiB);
+	f.job.target_source = &target.src;
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	assert_int_equal(f.job.kept, 2);
+	assert_int_equal(f.job.checked_before, 2);
+	assert_int_equal(f.job.bytes_written, MiB + 101 * 4096);
+	assert_true(first_written + f.job.bytes_written > f.job.bytes_written);
+	/* once more, nothing to do but the first MiB */
+	f.m.progress_calls = 0;
+	f.m.progress_last_done = 0;
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	assert_int_equal(f.job.kept, 3);
+	assert_int_equal(f.job.bytes_written, MiB);
+	assert_int_equal(f.job.bytes_zeroed, MiB);
+	free(mf.text);
+	fixture_free(&f);
+}
+
+static void json_collect(void *ctx, const char *text)
+{
+	strcpy(ctx, text);
+}
+
+/* --json: the outcome, with the range that did not match. */
+static void test_json(void **state)
+{
+	static char out[4096];
+	struct fixture f;
+	struct manifest mf;
+
+	(void)state;
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	assert_int_equal(plan(&f), VHDX_OK);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BUF_LEN), VHDX_OK);
+	vhdx_convert_json(&f.job, VHDX_OK, json_collect, out);
+	assert_non_null(strstr(out, "{\"source\": \"disk.img\", \"target\": \"blk2:\", \"output\": \"raw\", "
+				    "\"result\": \"ok\", \"size\": 3145728, \"bytes_written\": "));
+	assert_non_null(strstr(out, ", \"bmap\": null}"));
+	fixture_free(&f);
+
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	manifest_of(&mf, f.disk, DISK, own_ranges, 2);
+	f.disk[2 * MiB + 8192] ^= 1;
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	free(f.buf);
+	f.buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_CORRUPT);
+	vhdx_convert_json(&f.job, VHDX_ERR_CORRUPT, json_collect, out);
+	assert_non_null(strstr(out, "\"result\": \"mismatch\""));
+	assert_non_null(strstr(out, "\"ranges\": 2, \"mapped_bytes\": 1069056, \"checked_before_write\": 0, "
+				    "\"checked_after_write\": 0, \"kept_by_resume\": 0, \"failed_range\": "
+				    "{\"unmapped\": false, \"first_block\": 514, \"last_block\": 518, "
+				    "\"first_byte\": 2105344, \"last_byte\": 2125823, \"expected\": \""));
+	assert_non_null(strstr(out, "\", \"written\": false}}}"));
+	free(mf.text);
+	fixture_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +604,13 @@ int main(void)
 		cmocka_unit_test(test_vhdx_pads_raw_source),
 		cmocka_unit_test(test_vhdx_name_without_signature),
 		cmocka_unit_test(test_abort_and_source_failure),
+		cmocka_unit_test(test_bmap_deploy),
+		cmocka_unit_test(test_bmap_mismatch),
+		cmocka_unit_test(test_bmap_long_and_crossing),
+		cmocka_unit_test(test_bmap_unmapped_nonzero),
+		cmocka_unit_test(test_bmap_refusals),
+		cmocka_unit_test(test_bmap_resume),
+		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

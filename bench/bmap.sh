@@ -1,0 +1,67 @@
+#!/bin/bash
+# bench/bmap.sh - what a verified deploy costs (issue 21: --bmap adds at
+# most 10% on the host): a fully allocated 4 GiB VHDX (random data, every
+# block stored) deployed to a raw file by `vhdx convert`, `vhdx convert
+# --bmap` (every range hashed with libcrypto's SHA-256, and again with the
+# core's own: VHDX_SHA256=core), and `qemu-img convert -O raw`, side by
+# side in one run, each the median of RUNS wall times.  The target is
+# removed before each run (a new file); its data is flushed by each tool
+# (qemu-img: -t writeback and a sync of the file afterwards, counted).
+# Not a test: prints a table.
+#   bench/bmap.sh VHDX DIR [GIB] [RUNS] [OUTDIR]
+# OUTDIR: where the target file is written (default DIR; /dev/shm takes the
+# disk out of the figures: what is left is the CPU's share).
+set -u
+VHDX=$(realpath "$1")
+DIR=$2
+GIB=${3:-4}
+RUNS=${4:-3}
+mkdir -p "$DIR"
+W=$(mktemp -d "$DIR/bmap.XXXXXX")
+OUTD=$(mktemp -d "${5:-$W}/bmap-out.XXXXXX")
+trap 'rm -rf "$W" "$OUTD"' EXIT
+cd "$W" || exit 2
+OUT=$OUTD/out.raw
+
+# the image: random bytes (openssl's AES-CTR stream: fast), every block stored
+head -c 32 /dev/urandom >key
+openssl enc -aes-128-ctr -pass file:key -nosalt -pbkdf2 -in /dev/zero 2>/dev/null |
+	head -c $((GIB << 30)) >src.raw
+"$VHDX" convert -q -b 32M src.raw img.vhdx || { echo "cannot make the image"; exit 1; }
+rm -f src.raw
+"$VHDX" bmap img.vhdx img.bmap >/dev/null || { echo "cannot make the bmap"; exit 1; }
+ranges=$(grep -c "</Range>" img.bmap)
+
+# median SECONDS...: the middle one
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# timed CMD...: wall seconds, the target removed first and the caches of
+# the target dropped from the run (the source stays cached: all rows alike)
+timed() {
+	local t0 t1
+	rm -f "$OUT"
+	sync
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>err.txt || { echo "failed: $* $(head -2 err.txt)" >&2; echo 0; return; }
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc
+}
+qemu_run() { qemu-img convert -f vhdx -O raw -t writeback img.vhdx "$OUT" && sync "$OUT"; }
+declare -A t
+rows=("vhdx convert" "vhdx convert --bmap (libcrypto SHA-256)" "vhdx convert --bmap (the core's SHA-256)" "qemu-img convert -O raw")
+for r in $(seq "$RUNS"); do
+	t[0,$r]=$(timed "$VHDX" convert -q img.vhdx "$OUT")
+	t[1,$r]=$(timed "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT")
+	t[2,$r]=$(timed env VHDX_SHA256=core "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT")
+	t[3,$r]=$(timed qemu_run)
+done
+base=$(median ${t[0,1]} $(for r in $(seq 2 "$RUNS"); do echo ${t[0,$r]}; done))
+echo "deploy of a fully allocated ${GIB} GiB VHDX (32 MiB blocks, $ranges bmap ranges) to a new raw file in ${5:-DIR}; median of $RUNS runs"
+echo
+echo "| tool | median [s] | MiB/s | vs vhdx convert | runs [s] |"
+echo "|---|---:|---:|---:|---|"
+for i in 0 1 2 3; do
+	all=$(for r in $(seq "$RUNS"); do printf '%.2f ' "${t[$i,$r]}"; done)
+	m=$(median $(for r in $(seq "$RUNS"); do echo ${t[$i,$r]}; done))
+	printf '| %s | %.2f | %.0f | %+.1f%% | %s|\n' "${rows[$i]}" "$m" "$(echo "($GIB * 1024) / $m" | bc -l)" \
+		"$(echo "($m / $base - 1) * 100" | bc -l)" "$all"
+done
