@@ -271,34 +271,6 @@ void vhdx_bmap_make_say(const struct vhdx_bmap_make *job, const char *out, char 
 	vhdx_text_str(&t, " bytes)");
 }
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c;
-}
-
-bool vhdx_bmap_pin(const char *text, size_t len, const char *hex, const char *name, char *why, size_t why_len)
-{
-	uint8_t digest[VHDX_SHA256_SIZE];
-	char got[VHDX_SHA256_HEX + 1];
-	struct vhdx_text t;
-	size_t i;
-
-	vhdx_sha256(text, len, digest);
-	vhdx_sha256_hex(digest, got);
-	for (i = 0; i < VHDX_SHA256_HEX && hex[i] && lower(hex[i]) == got[i]; i++)
-		;
-	if (i == VHDX_SHA256_HEX && !hex[i])
-		return true;
-	vhdx_text_init(&t, why, why_len);
-	vhdx_text_str(&t, name);
-	vhdx_text_str(&t, ": its SHA-256 is ");
-	vhdx_text_str(&t, got);
-	vhdx_text_str(&t, ", not the --bmap-sha256 given (");
-	vhdx_text_str(&t, hex);
-	vhdx_text_str(&t, ")");
-	return false;
-}
-
 int vhdx_verify_open(struct vhdx_verify *v, const char *text, size_t len, const char *pin, const char *bmap_name,
 		     const char *disk_name, char *why, size_t why_len)
 {
@@ -310,9 +282,13 @@ int vhdx_verify_open(struct vhdx_verify *v, const char *text, size_t len, const 
 	v->device_tail = 0;
 	v->outcome = VHDX_VERIFY_MATCH;
 	v->failed_offset = 0;
-	if (pin && !vhdx_bmap_pin(text, len, pin, bmap_name, why, why_len))
-		return VHDX_ERR_CORRUPT;
 	vhdx_text_init(&t, why, why_len);
+	if (pin && vhdx_bmap_check_pin(text, len, pin, NULL, rule, sizeof(rule))) {
+		vhdx_text_str(&t, bmap_name);
+		vhdx_text_str(&t, ": ");
+		vhdx_text_str(&t, rule);
+		return VHDX_ERR_CORRUPT;
+	}
 	err = vhdx_bmap_parse(&v->parser, text, len, rule, sizeof(rule));
 	if (err) {
 		vhdx_text_str(&t, bmap_name);

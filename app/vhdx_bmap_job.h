@@ -79,15 +79,6 @@ int vhdx_bmap_make(struct vhdx_bmap_make *job, void *buf, size_t buf_len);
  * 10485760 bytes)", no newline. */
 void vhdx_bmap_make_say(const struct vhdx_bmap_make *job, const char *out, char *line, size_t len);
 
-/*
- * vhdx_bmap_pin - the manifest's own SHA-256 against --bmap-sha256 @hex
- * (64 hexadecimal digits, any case): true when equal; else false and @why
- * "NAME: its SHA-256 is <64 digits>, not the --bmap-sha256 given (<hex>)",
- * the words of bmapjob's vhdx_bmap_check_pin (app/vhdx_bmap.c on that
- * branch, written at the same time): one of the two goes at the merge.
- */
-bool vhdx_bmap_pin(const char *text, size_t len, const char *hex, const char *name, char *why, size_t why_len);
-
 enum vhdx_verify_outcome {
 	VHDX_VERIFY_MATCH = 0,       /* every range matches (and with zeros, the rest reads as zeros) */
 	VHDX_VERIFY_RANGE_DIFFERS,   /* range, start, end, found */
@@ -118,7 +109,7 @@ struct vhdx_verify {
 /*
  * vhdx_verify_open - the manifest @text (@len bytes, kept by @v until the
  * run ends) checked before the disk is read: its SHA-256 against @pin when
- * given (vhdx_bmap_pin), then parsed (vhdx_bmap_parse, its
+ * given (vhdx_bmap_check_pin), then parsed (vhdx_bmap_parse, its
  * BmapFileChecksum), then its ImageSize against the disk's size: equal, or
  * a raw block device larger (an image deployed onto it; its tail is not
  * verified).  @bmap_name, @disk_name: for @why.

@@ -777,6 +777,19 @@ static int put_gap_(struct vhdx_convert *j, const struct vhdx_sink *k, uint64_t 
 	return VHDX_OK;
 }
 
+/* The manifest's next range in bytes, [*start, *end); none left: false,
+ * both the disk's size. */
+static bool next_range_(const struct vhdx_convert *j, struct vhdx_bmap_parser *it, struct vhdx_bmap_range *r,
+			uint64_t *start, uint64_t *end)
+{
+	if (vhdx_bmap_next(it, r)) {
+		vhdx_bmap_range_bytes(r, j->size, start, end);
+		return true;
+	}
+	*start = *end = j->size;
+	return false;
+}
+
 /* The body [head, size) against the manifest: its ranges and the gaps. */
 static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk,
 			     bool skip_zeros, uint64_t head)
@@ -789,11 +802,7 @@ static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, 
 
 	vhdx_mem_copy_(&it, &j->bmap, sizeof(it)); /* j->bmap is never advanced */
 	for (;;) {
-		more = vhdx_bmap_next(&it, &r);
-		if (more)
-			vhdx_bmap_range_bytes(&r, j->size, &start, &end);
-		else
-			start = end = j->size;
+		more = next_range_(j, &it, &r, &start, &end);
 		if (start > pos) {
 			err = put_gap_(j, k, pos, start, buf, chunk, skip_zeros, head);
 			if (err)
@@ -824,9 +833,7 @@ static int check_head_(struct vhdx_convert *j, const uint8_t *buf, uint64_t head
 
 	vhdx_mem_copy_(&it, &j->bmap, sizeof(it));
 	for (;;) {
-		more = vhdx_bmap_next(&it, &r);
-		if (more)
-			vhdx_bmap_range_bytes(&r, j->size, &start, &end);
+		more = next_range_(j, &it, &r, &start, &end);
 		if (!more || start >= head) {
 			start = head;
 			end = head;
@@ -853,6 +860,19 @@ static int check_head_(struct vhdx_convert *j, const uint8_t *buf, uint64_t head
 		j->checked_before++;
 		pos = end;
 	}
+}
+
+/* The first MiB is on the target: flushed, and the progress at its end (an
+ * interrupt no longer counts). */
+static int finish_raw_(const struct vhdx_sink *k, uint64_t size)
+{
+	int err = vhdx_dev_flush_(k);
+
+	if (err)
+		return err;
+	if (k->progress)
+		k->progress(k, size, size);
+	return VHDX_OK;
 }
 
 static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk)
@@ -908,13 +928,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 			err = check_head_(j, buf, head);
 		if (!err)
 			err = put_(k, 0, buf, (size_t)head, fresh);
-		if (!err)
-			err = vhdx_dev_flush_(k);
-		if (err)
-			return err;
-		if (k->progress)
-			k->progress(k, size, size);
-		return VHDX_OK;
+		return err ? err : finish_raw_(k, size);
 	}
 	for (off = (head - 1) & ~(uint64_t)(chunk - 1);; off -= chunk) {
 		len = head - off < chunk ? head - off : chunk;
@@ -927,12 +941,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 		if (!off)
 			break;
 	}
-	err = vhdx_dev_flush_(k);
-	if (err)
-		return err;
-	if (k->progress)
-		k->progress(k, size, size); /* the end; an interrupt no longer counts */
-	return VHDX_OK;
+	return finish_raw_(k, size);
 }
 
 /* The caller's sink, each byte written or zeroed through it counted. */
