@@ -273,6 +273,11 @@ UINT64 efi_http_size(const struct efi_http *h);
 /* A failure of the server's or the network's was said in a line of its own
  * (the caller adds none). */
 BOOLEAN efi_http_said(const struct efi_http *h);
+/* Once a command has begun writing, a failure of the server's or the
+ * network's is not printed but kept: the command's one line gives it with
+ * what the target holds (efi_http_reason: "URL: what", or NULL). */
+void efi_http_keep_reason(struct efi_http *h);
+const CHAR16 *efi_http_reason(const struct efi_http *h);
 EFI_HANDLE efi_http_nic(const struct efi_http *h);
 /* Reads exactly [off, off + len) of the file: EFI_SUCCESS or the failure
  * (its line printed; EFI_ABORTED, ESC, is the caller's to say). */

@@ -428,6 +428,8 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 		vhdx_convert_mismatch(j, line, sizeof(line));
 		return efi_con_failf(EFI_COMPROMISED_DATA, L"%a; %s: %s", line, cv->t.name, left);
 	}
+	if (j->source_failed && err == VHDX_ERR_IO && efi_http_reason(cv->src.src.http))
+		return efi_con_failf(EFI_APP_FAILED, L"%s; %s: %s", efi_http_reason(cv->src.src.http), cv->t.name, left);
 	if (j->source_failed && err == VHDX_ERR_IO)
 		return efi_con_failf(EFI_APP_FAILED, L"%s: reading the source failed at byte %ld: %r; %s", cv->t.name,
 				     j->failed_offset, cv->src.src.status, left);
@@ -447,6 +449,8 @@ static EFI_STATUS efi_cv_capture_fail(struct efi_cv *cv, int err)
 
 	if (err == VHDX_ERR_ABORTED || k->aborted)
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC; %s", cv->t.name, efi_cv_left(cv));
+	if (err == VHDX_ERR_IO && j->source_failed && efi_http_reason(cv->src.src.http))
+		return efi_con_failf(EFI_APP_FAILED, L"%s; %s", efi_http_reason(cv->src.src.http), efi_cv_left(cv));
 	if (err == VHDX_ERR_IO && j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: reading the source failed near offset %ld: %r; %s",
 				     cv->cli->source, j->failed_offset, cv->src.src.status, efi_cv_left(cv));
@@ -484,6 +488,7 @@ static EFI_STATUS efi_cv_write(struct efi_cv *cv)
 		efi_source_bio(&cv->tgt_read, &cv->t.bio, &cv->tgt_src);
 		cv->job.target_source = &cv->tgt_src;
 	}
+	efi_http_keep_reason(cv->src.src.http); /* said once, in the failure's line */
 	err = vhdx_convert_write(&cv->job, &cv->sink, cv->buf, cv->buf_len + 4096);
 	st = efi_cv_close_target(cv, err == VHDX_OK);
 	if (cv->cli->json)

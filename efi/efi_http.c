@@ -84,6 +84,8 @@ struct efi_http {
 	UINT8 tail[64];            /* a chunked body's framing after the data */
 	BOOLEAN fatal;             /* the last failure is not worth a retry */
 	BOOLEAN said;              /* ... and its line is printed */
+	BOOLEAN keep_reason;       /* ... or kept for the command's line (a write began) */
+	CHAR16 reason[200];        /* "URL: what failed", the last fatal failure's */
 	BOOLEAN esc;               /* ESC stopped a wait */
 	UINT64 esc_us;             /* [us] the last look at the keyboard, across waits:
 				    * one wait (a TCP segment) is far shorter than
@@ -213,8 +215,11 @@ static EFI_STATUS efi_http_fatal(struct efi_http *h, EFI_STATUS st, const CHAR16
 	what = VPoolPrint(fmt, args);
 	va_end(args);
 	h->fatal = TRUE;
-	h->said = TRUE;
-	Print(L"\rvhdx: %a: %s\n", h->url, what ? what : L"failed");
+	UnicodeSPrint(h->reason, sizeof(h->reason), L"%a: %s", h->url, what ? what : L"failed");
+	if (!h->keep_reason) {
+		h->said = TRUE;
+		Print(L"\rvhdx: %s\n", h->reason);
+	}
 	if (what)
 		FreePool(what);
 	return st;
@@ -644,6 +649,17 @@ EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len)
 BOOLEAN efi_http_said(const struct efi_http *h)
 {
 	return h && h->said;
+}
+
+void efi_http_keep_reason(struct efi_http *h)
+{
+	if (h)
+		h->keep_reason = TRUE;
+}
+
+const CHAR16 *efi_http_reason(const struct efi_http *h)
+{
+	return h && h->fatal && h->reason[0] ? h->reason : NULL;
 }
 
 UINT64 efi_http_size(const struct efi_http *h)

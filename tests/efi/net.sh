@@ -40,7 +40,8 @@
 #           same disk
 #   nshift  a Content-Range that is not the range asked: 0x2, one line,
 #           untouched; nishift info of that URL: 0x7, one line
-#   nlate   a 500 after the deploy began: 0x7, "HTTP 500", the disk's first
+#   nlate   a 500 after the deploy began: 0x7, one line naming "HTTP 500" and
+#           what the disk holds, the disk's first
 #           MiB zero (written last)
 #   nbefore the third CA's server without --cacert: 0x2, TLS
 #   ncacert the same with --cacert fs0:\third.pem: 0x0, the same disk.  The
@@ -52,7 +53,7 @@
 #           untouched
 #   nlong   4 KiB of body past the first answer's Content-Length: 0x2, one
 #           line naming it, disk untouched
-#   nwide   a chunked body longer than the range asked, in the copy: 0x7,
+#   nwide   a chunked body longer than the range asked, in the copy: 0x7, one line,
 #           "longer than the range", first MiB zero, nothing written past
 #           the image's 8 MiB
 #   ndns    a host name (nosuch.invalid) no DNS server answers: 0x2, "DNS",
@@ -325,10 +326,12 @@ expect nshift 0x2 "a Content-Range that is not the range asked" "not the range a
 	one_line nshift "a Content-Range that is not the range asked"
 expect nishift 0x7 "info of the same URL: a read failed" "not the range asked" &&
 	one_line nishift "info, a Content-Range that is not the range asked"
-expect nlate 0x7 "a server error after the deploy began" "HTTP 500"
+expect nlate 0x7 "a server error after the deploy began" "HTTP 500" &&
+	one_line nlate "a server error after the deploy began"
 expect nlong 0x2 "a body longer than its Content-Length" "longer than its Content-Length" &&
 	one_line nlong "a body longer than its Content-Length"
-expect nwide 0x7 "a chunked body longer than the range asked, in the copy" "longer than the range"
+expect nwide 0x7 "a chunked body longer than the range asked, in the copy" "longer than the range" &&
+	one_line nwide "a chunked body longer than the range asked, in the copy"
 expect ndns 0x2 "a host name no DNS server answers" "DNS" && one_line ndns "DNS"
 clock() { # TAG: the clock line after the marker, in seconds of the day
 	sed -n "/^=== clock $1\$/,\$p" "$W/serial.txt" | grep -m1 -o '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]' |
