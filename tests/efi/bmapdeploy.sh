@@ -13,6 +13,12 @@
 #           disk's first MiB zero
 #   bpin    a wrong --bmap-sha256: 0x2, the disk untouched
 #   bsum    a bmap whose BmapFileChecksum is wrong: 0x2, the disk untouched
+#   bchk    a range's chksum changed, the file resealed: 0x21, that range and
+#           both hashes named, the disk's first MiB zero
+#   bedit   the range at 5 MiB moved one block on, resealed: 0x21 (the block
+#           that holds data is now unmapped), the disk's first MiB zero
+#   btrunc  a truncated bmap: 0x2, the disk untouched
+#   bother  the bmap of an image of another size: 0x2, the disk untouched
 # Prints PASS/FAIL lines and "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -78,14 +84,34 @@ if ! "$V" create -q -s 8M -b 1M "$G" ||
 fi
 sed 's/<BmapFileChecksum> ./<BmapFileChecksum> 0/;s/<BmapFileChecksum> 00/<BmapFileChecksum> 11/' "$W/g.bmap" >"$W/sum.bmap"
 RANGES=$(grep -c "</Range>" "$W/g.bmap")
+# reseal BMAP: its BmapFileChecksum made right again after an edit
+reseal() {
+	python3 -S -c 'import hashlib, re, sys
+p = sys.argv[1]; t = open(p, "rb").read()
+m = re.search(rb"<BmapFileChecksum> ([0-9a-f]{64}) ", t)
+z = t[:m.start(1)] + b"0" * 64 + t[m.end(1):]
+open(p, "wb").write(t[:m.start(1)] + hashlib.sha256(z).hexdigest().encode() + t[m.end(1):])' "$1"
+}
+# the last range's (block 1280, 5 MiB) chksum: its first digit changed
+CHK=$(python3 -S -c 'import sys
+t = open(sys.argv[1]).read(); i = t.rindex("chksum=\"") + 8
+t = t[:i] + ("1" if t[i] != "1" else "2") + t[i + 1:]
+open(sys.argv[2], "w").write(t); print(t[i:i + 64])' "$W/g.bmap" "$W/chk.bmap")
+reseal "$W/chk.bmap"
+sed 's/"> 1280 <\/Range>/"> 1281 <\/Range>/' "$W/g.bmap" >"$W/edit.bmap"
+reseal "$W/edit.bmap"
+head -c $(( $(stat -c %s "$W/g.bmap") - 30 )) "$W/g.bmap" >"$W/trunc.bmap"
+"$V" create -q -s 16M -b 1M "$W/other.vhdx" && "$V" bmap "$W/other.vhdx" "$W/other.bmap" >/dev/null ||
+	fail "cannot make the other image's bmap"
+cmp -s "$W/chk.bmap" "$W/g.bmap" || cmp -s "$W/edit.bmap" "$W/g.bmap" && fail "an edited bmap is unchanged (test setup)"
 
-DISKS="good json flip pin sum"
+DISKS="good json flip pin sum chk edit trunc other"
 for d in $DISKS; do
 	head -c $((16 << 20)) /dev/zero | tr '\0' '\245' > "$W/$d.img"
 	sha256sum < "$W/$d.img" > "$W/$d.sha"
 done
 DP=()
-for i in 5 6 7 8 9; do
+for i in 5 6 7 8 9 A B C D; do
 	DP+=("PciRoot(0x0)/Pci(0x$i,0x0)")
 done
 N=$W/startup.nsh
@@ -96,9 +122,13 @@ nsh_run "$N" bjson convert -f -y --json --bmap 'fs0:\g.bmap' 'fs0:\g.vhdx' "${DP
 nsh_run "$N" bflip convert -f -y --bmap 'fs0:\g.bmap' 'fs0:\flip.vhdx' "${DP[2]}"
 nsh_run "$N" bpin convert -f -y --bmap 'fs0:\g.bmap' --bmap-sha256 "$(printf '%064d' 7)" 'fs0:\g.vhdx' "${DP[3]}"
 nsh_run "$N" bsum convert -f -y --bmap 'fs0:\sum.bmap' 'fs0:\g.vhdx' "${DP[4]}"
+nsh_run "$N" bchk convert -f -y --bmap 'fs0:\chk.bmap' 'fs0:\g.vhdx' "${DP[5]}"
+nsh_run "$N" bedit convert -f -y --bmap 'fs0:\edit.bmap' 'fs0:\g.vhdx' "${DP[6]}"
+nsh_run "$N" btrunc convert -f -y --bmap 'fs0:\trunc.bmap' 'fs0:\g.vhdx' "${DP[7]}"
+nsh_run "$N" bother convert -f -y --bmap 'fs0:\other.bmap' 'fs0:\g.vhdx' "${DP[8]}"
 nsh_end "$N"
 make_esp "$W/esp.img" "$APP" "$N" || { fail "ESP"; finish; }
-for f in g.vhdx flip.vhdx g.bmap sum.bmap; do
+for f in g.vhdx flip.vhdx g.bmap sum.bmap chk.bmap edit.bmap trunc.bmap other.bmap; do
 	mcopy -i "$W/esp.img" "$W/$f" "::$f" || { fail "ESP: $f"; finish; }
 done
 QARGS=(-global ide-hd.bootindex=1)
@@ -132,9 +162,18 @@ cmp -s -n $((1 << 20)) "$W/flip.img" /dev/zero && pass "bflip: the disk's first 
 	fail "bflip: the disk's first MiB is not zero"
 expect bpin 0x2 "a wrong --bmap-sha256" "not the --bmap-sha256 given"
 expect bsum 0x2 "a wrong BmapFileChecksum" "BmapFileChecksum does not match"
+expect bchk 0x21 "a range's chksum changed (resealed)" "expected sha256 $CHK"
+expect bedit 0x21 "a range moved one block on (resealed)" "fs0:\\edit.bmap"
+for d in chk edit; do
+	cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero && pass "b$d: the disk's first MiB is zero" ||
+		fail "b$d: the disk's first MiB is not zero"
+done
+expect btrunc 0x2 "a truncated bmap" "truncated"
+expect bother 0x2 "the bmap of an image of another size" "differs from"
 echo "bflip said: $(out_of "$W/serial.txt" bflip | grep -v '^ ' | tail -2)"
 echo "bresume said: $(out_of "$W/serial.txt" bresume | grep '^{')"
-for d in pin sum; do
+echo "bedit said: $(out_of "$W/serial.txt" bedit | grep '^vhdx' | tail -1)"
+for d in pin sum trunc other; do
 	sha256sum < "$W/$d.img" | cmp -s - "$W/$d.sha" && pass "$d: disk byte-for-byte untouched" || fail "$d: disk CHANGED"
 done
 finish
