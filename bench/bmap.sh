@@ -17,6 +17,7 @@ DIR=$2
 GIB=${3:-4}
 RUNS=${4:-3}
 mkdir -p "$DIR"
+DIR=$(realpath "$DIR") # the runs cd into W: every path absolute
 W=$(mktemp -d "$DIR/bmap.XXXXXX")
 OUTD=$(mktemp -d "${5:-$W}/bmap-out.XXXXXX")
 trap 'rm -rf "$W" "$OUTD"' EXIT
@@ -41,7 +42,7 @@ timed() {
 	rm -f "$OUT"
 	sync
 	t0=$(date +%s.%N)
-	"$@" >/dev/null 2>err.txt || { echo "failed: $* $(head -2 err.txt)" >&2; echo 0; return; }
+	"$@" >/dev/null 2>err.txt || { echo "failed: $* $(head -2 err.txt)" >&2; return 1; }
 	t1=$(date +%s.%N)
 	echo "$t1 - $t0" | bc
 }
@@ -49,10 +50,10 @@ qemu_run() { qemu-img convert -f vhdx -O raw -t writeback img.vhdx "$OUT" && syn
 declare -A t
 rows=("vhdx convert" "vhdx convert --bmap (libcrypto SHA-256)" "vhdx convert --bmap (the core's SHA-256)" "qemu-img convert -O raw")
 for r in $(seq "$RUNS"); do
-	t[0,$r]=$(timed "$VHDX" convert -q img.vhdx "$OUT")
-	t[1,$r]=$(timed "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT")
-	t[2,$r]=$(timed env VHDX_SHA256=core "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT")
-	t[3,$r]=$(timed qemu_run)
+	t[0,$r]=$(timed "$VHDX" convert -q img.vhdx "$OUT") || exit 1
+	t[1,$r]=$(timed "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
+	t[2,$r]=$(timed env VHDX_SHA256=core "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
+	t[3,$r]=$(timed qemu_run) || exit 1
 done
 base=$(median ${t[0,1]} $(for r in $(seq 2 "$RUNS"); do echo ${t[0,$r]}; done))
 echo "deploy of a fully allocated ${GIB} GiB VHDX (32 MiB blocks, $ranges bmap ranges) to a new raw file in ${5:-DIR}; median of $RUNS runs"
