@@ -347,44 +347,54 @@ static void efi_bench_tcp4_close(struct efi_bench_tcp4 *b)
 		BS->CloseEvent(b->event);
 }
 
-static EFI_STATUS efi_bench_tcp4_send(struct efi_bench_tcp4 *b, char *req, UINTN n)
+/* One Transmit (tx) or Receive of n bytes at p, waited for: *got bytes
+ * moved (a receive ends the stream with EFI_END_OF_FILE at 0 bytes). */
+static EFI_STATUS efi_bench_tcp4_io(struct efi_bench_tcp4 *b, BOOLEAN tx, UINT8 *p, UINTN n, UINTN *got)
 {
-	EFI_TCP4_TRANSMIT_DATA tx;
+	union {
+		EFI_TCP4_TRANSMIT_DATA tx;
+		EFI_TCP4_RECEIVE_DATA rx;
+	} data;
 	EFI_TCP4_IO_TOKEN tok;
 	EFI_STATUS st;
 
-	ZeroMem(&tx, sizeof(tx));
+	ZeroMem(&data, sizeof(data));
 	ZeroMem(&tok, sizeof(tok));
-	tx.Push = TRUE;
-	tx.DataLength = (UINT32)n;
-	tx.FragmentCount = 1;
-	tx.FragmentTable[0].FragmentLength = (UINT32)n;
-	tx.FragmentTable[0].FragmentBuffer = req;
 	tok.CompletionToken.Event = b->event;
-	tok.Packet.TxData = &tx;
-	st = b->tcp->Transmit(b->tcp, &tok);
-	return EFI_ERROR(st) ? st : efi_bench_tcp4_wait(b, &tok.CompletionToken);
+	if (tx) {
+		data.tx.Push = TRUE;
+		data.tx.DataLength = (UINT32)n;
+		data.tx.FragmentCount = 1;
+		data.tx.FragmentTable[0].FragmentLength = (UINT32)n;
+		data.tx.FragmentTable[0].FragmentBuffer = p;
+		tok.Packet.TxData = &data.tx;
+		st = b->tcp->Transmit(b->tcp, &tok);
+	} else {
+		data.rx.DataLength = (UINT32)n;
+		data.rx.FragmentCount = 1;
+		data.rx.FragmentTable[0].FragmentLength = (UINT32)n;
+		data.rx.FragmentTable[0].FragmentBuffer = p;
+		tok.Packet.RxData = &data.rx;
+		st = b->tcp->Receive(b->tcp, &tok);
+	}
+	if (!EFI_ERROR(st))
+		st = efi_bench_tcp4_wait(b, &tok.CompletionToken);
+	*got = EFI_ERROR(st) ? 0 : tx ? n : data.rx.DataLength;
+	return st;
+}
+
+static EFI_STATUS efi_bench_tcp4_send(struct efi_bench_tcp4 *b, char *req, UINTN n)
+{
+	UINTN sent;
+
+	return efi_bench_tcp4_io(b, TRUE, (UINT8 *)req, n, &sent);
 }
 
 /* Up to n bytes into p: *got of them (at least 1 on success). */
 static EFI_STATUS efi_bench_tcp4_recv(struct efi_bench_tcp4 *b, UINT8 *p, UINTN n, UINTN *got)
 {
-	EFI_TCP4_RECEIVE_DATA rx;
-	EFI_TCP4_IO_TOKEN tok;
-	EFI_STATUS st;
+	EFI_STATUS st = efi_bench_tcp4_io(b, FALSE, p, n, got);
 
-	ZeroMem(&rx, sizeof(rx));
-	ZeroMem(&tok, sizeof(tok));
-	rx.DataLength = (UINT32)n;
-	rx.FragmentCount = 1;
-	rx.FragmentTable[0].FragmentLength = (UINT32)n;
-	rx.FragmentTable[0].FragmentBuffer = p;
-	tok.CompletionToken.Event = b->event;
-	tok.Packet.RxData = &rx;
-	st = b->tcp->Receive(b->tcp, &tok);
-	if (!EFI_ERROR(st))
-		st = efi_bench_tcp4_wait(b, &tok.CompletionToken);
-	*got = EFI_ERROR(st) ? 0 : rx.DataLength;
 	if (!EFI_ERROR(st) && !*got)
 		st = EFI_END_OF_FILE;
 	b->calls += *got != 0;
