@@ -51,6 +51,8 @@ import statistics
 import subprocess
 import sys
 
+from benchlib import run, spawn_fields, cpu_times, remove, fmt_range
+
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 
 IMAGES = {
@@ -62,10 +64,6 @@ IMAGES = {
     "big": (64 * TiB, 1 * MiB, 8, "dynamic 64 TiB, 1 MiB blocks, 8 written"),
 }
 STAMP = "convert-images v2"
-
-
-def run(argv, **kw):
-    return subprocess.run(argv, check=True, **kw)
 
 
 def make_images(d):
@@ -104,37 +102,6 @@ def make_images(d):
         os.unlink(p)
     with open(stamp, "w") as f:
         f.write(STAMP)
-
-
-def timed(spawn, out, argv):
-    res = subprocess.run([spawn, out] + argv, stdout=subprocess.PIPE, text=True)
-    if res.returncode != 0:
-        sys.exit("bench: %s failed" % " ".join(argv))
-    wall, durable, rss = res.stdout.split()[:3]
-    return float(wall), float(durable), int(rss)
-
-
-def remove(p):
-    if not p:
-        return
-    try:
-        os.unlink(p)
-    except FileNotFoundError:
-        pass
-
-
-def cpu_times(argv):
-    """user and system CPU seconds of one run (wait4 from here; not for RSS)."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fd = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(fd, 1)
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
-    return ru.ru_utime, ru.ru_stime
 
 
 SYSCALL_RE = re.compile(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$")
@@ -198,12 +165,17 @@ def alternate_outs(spawn, argvs, outs, runs):
     return res
 
 
+def timed(spawn, out, argv):
+    f, _ = spawn_fields(spawn, out, argv)
+    return float(f[0]), float(f[1]), int(f[2])
+
+
 def fmt_t(xs):
-    return "%.3f (%.3f-%.3f)" % (statistics.median(xs), min(xs), max(xs))
+    return fmt_range(xs)
 
 
 def fmt_rss(xs):
-    return "%.1f (%.1f-%.1f)" % (statistics.median(xs) / 1024, min(xs) / 1024, max(xs) / 1024)
+    return fmt_range(xs, scale=1024, digits=1)
 
 
 def alternate(spawn, argvs, out, runs, check_file):
@@ -274,7 +246,7 @@ def main():
             remove(out)
             info[t] = {"sys": syscalls(a, d)}
             remove(out)
-            info[t]["cpu"] = cpu_times(a)
+            info[t]["cpu"] = cpu_times(a, check=False)
         remove(out)
         conv_rows.append((name, res, alloc, info))
         load.append(os.getloadavg()[0])
@@ -320,7 +292,7 @@ def main():
             remove(outs[t])
             info[t]["sys"] = syscalls(a, d)
             remove(outs[t])
-            info[t]["cpu"] = cpu_times(a)
+            info[t]["cpu"] = cpu_times(a, check=False)
             remove(outs[t])
         res = alternate_outs(args.spawn, argvs, outs, args.runs)
         vx_rows.append((name, res, info))
@@ -380,7 +352,7 @@ def main():
         cpu = []
         for _ in range(3):
             remove(out)
-            cpu.append(cpu_times(argv))
+            cpu.append(cpu_times(argv, check=False))
         remove(out)
         cost[name] = (total, incl, min(c[0] for c in cpu), min(c[1] for c in cpu))
 

@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchlib import remove, fmt_range
+
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 
 # (label, type, virtual size, block size, dynamic blocks ZERO rather than
@@ -103,18 +105,6 @@ def run_traced(argv, target, tmp):
     return {"written": written, "write_calls": calls, "fallocated": fallocated}
 
 
-def remove(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def fmt_time(xs):
-    med = statistics.median(xs)
-    return "%.3f (%.3f-%.3f)" % (med, min(xs), max(xs))
-
-
 def fmt_mib(n):
     if n < MiB:
         return "%.0f KiB" % (n / KiB) if n else "0"
@@ -122,8 +112,7 @@ def fmt_mib(n):
 
 
 def fmt_rss(xs):
-    med = statistics.median(xs)
-    return "%.1f (%.1f-%.1f)" % (med / 1024, min(xs) / 1024, max(xs) / 1024)
+    return fmt_range(xs, scale=1024, digits=1)
 
 
 def main():
@@ -189,8 +178,8 @@ def main():
             rs = r["runs"]
             print("| %s | %s | %d | %s | %s | %s | %s (%d) | %s | %s | %s | %s |" % (
                 row["label"] if tool == "vhdx" else "", tool, len(rs),
-                fmt_time([x["wall"] for x in rs]),
-                fmt_time([x["durable"] for x in rs]),
+                fmt_range([x["wall"] for x in rs]),
+                fmt_range([x["durable"] for x in rs]),
                 fmt_rss([x["rss_kib"] for x in rs]),
                 fmt_mib(r["written"]), r["write_calls"], fmt_mib(r["fallocated"]),
                 fmt_mib(statistics.median(x["dirtied"] for x in rs)),

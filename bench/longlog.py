@@ -40,6 +40,8 @@ import subprocess
 import sys
 import uuid
 
+from benchlib import spawn_fields, fmt_range
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "host"))
 from vhdx_poke import crc32c  # noqa: E402
 
@@ -156,12 +158,8 @@ def make_images(d, vhdx, logs):
 
 
 def timed(spawn, out, argv):
-    res = subprocess.run([spawn, out] + argv, stdout=subprocess.PIPE, text=True)
-    return float(res.stdout.split()[0]), res.returncode
-
-
-def med(xs):
-    return "%.3f (%.3f-%.3f)" % (statistics.median(xs), min(xs), max(xs))
+    f, rc = spawn_fields(spawn, out, argv, check=False)
+    return float(f[0]) if f else 0.0, rc
 
 
 def main():
@@ -206,8 +204,8 @@ def main():
                     if r:
                         times[t].append(w)
             ratio = statistics.median(times[0]) / statistics.median(times[1])
-            print("| %d MiB | %d | %s | %s | %s | %.2fx | %s |" % (n, entries[n], name, med(times[0]),
-                                                                  med(times[1]), ratio, med(times[2])))
+            print("| %d MiB | %d | %s | %s | %s | %.2fx | %s |" % (n, entries[n], name, fmt_range(times[0]),
+                                                                  fmt_range(times[1]), ratio, fmt_range(times[2])))
     if os.path.exists(out):
         os.unlink(out)
 

@@ -40,15 +40,13 @@ import statistics
 import subprocess
 import sys
 
+from benchlib import run, spawn_fields, cpu_times, remove
+
 MiB, GiB = 1 << 20, 1 << 30
 STAMP = "mapper-images v1"
 POKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "host", "vhdx_poke.py")
 # the chain's levels: (blocks written whole, blocks PARTIALLY_PRESENT)
 CHAIN_BLOCKS = ((24, 0), (4, 8), (2, 6))
-
-
-def run(argv, **kw):
-    return subprocess.run(argv, check=True, **kw)
 
 
 def qemu_io(img, cmds, fmt="vhdx"):
@@ -124,33 +122,7 @@ def preads(argv, files, tmpdir):
 
 
 def timed(spawn, out, argv):
-    res = subprocess.run([spawn, out] + argv, stdout=subprocess.PIPE, text=True)
-    if res.returncode != 0:
-        sys.exit("bench: %s failed" % " ".join(argv))
-    return float(res.stdout.split()[0])
-
-
-def cpu_time(argv):
-    """user + system CPU seconds of one run (wait4)"""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fd = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(fd, 1)
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
-    if status:
-        sys.exit("bench: %s failed" % " ".join(argv))
-    return ru.ru_utime + ru.ru_stime
-
-
-def remove(p):
-    try:
-        os.unlink(p)
-    except FileNotFoundError:
-        pass
+    return float(spawn_fields(spawn, out, argv)[0][0])
 
 
 def main():
@@ -210,7 +182,7 @@ def main():
                 os.sync()
                 w = timed(args.spawn, o, argv)
                 remove(o)
-                c = cpu_time(argv)
+                c = sum(cpu_times(argv))
                 if i:
                     walls[t].append(w)
                     cpus[t].append(c)
