@@ -121,6 +121,9 @@ struct efi_http {
 	UINT64 bytes;              /* [byte] of data received */
 	struct efi_http_page *pages; /* EFI_HTTP_PAGE_SLOTS, pooled */
 	UINTN pages_kept;
+	/* a chain's URLs, the child's first: a failure of any is said once,
+	 * in the command's line (efi_http_keep_reason, efi_http_reason) */
+	struct efi_http *chain_prev, *chain_next;
 };
 
 /* ---- the HTTP child: created, configured, dropped ---- */
@@ -708,18 +711,35 @@ EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len)
 
 BOOLEAN efi_http_said(const struct efi_http *h)
 {
-	return h && h->said;
+	for (; h; h = h->chain_next)
+		if (h->said)
+			return TRUE;
+	return FALSE;
 }
 
 void efi_http_keep_reason(struct efi_http *h)
 {
-	if (h)
+	for (; h; h = h->chain_next)
 		h->keep_reason = TRUE;
 }
 
 const CHAR16 *efi_http_reason(const struct efi_http *h)
 {
-	return h && h->fatal && h->reason[0] ? h->reason : NULL;
+	for (; h; h = h->chain_next)
+		if (h->fatal && h->reason[0])
+			return h->reason;
+	return NULL;
+}
+
+void efi_http_chain_add(struct efi_http *child, struct efi_http *parent)
+{
+	if (!child || !parent)
+		return;
+	while (child->chain_next)
+		child = child->chain_next;
+	child->chain_next = parent;
+	parent->chain_prev = child;
+	parent->keep_reason = child->keep_reason;
 }
 
 UINT64 efi_http_size(const struct efi_http *h)
@@ -738,6 +758,10 @@ void efi_http_close(struct efi_http *h)
 
 	if (!h)
 		return;
+	if (h->chain_prev)
+		h->chain_prev->chain_next = h->chain_next;
+	if (h->chain_next)
+		h->chain_next->chain_prev = h->chain_prev;
 	efi_http_drop(h);
 	if (h->event)
 		BS->CloseEvent(h->event);

@@ -72,6 +72,9 @@
 #           again (the reader keeps 1 MiB): 0x7, one line naming the rule
 #           ("other bytes for offset N than before"), first MiB zero; the
 #           server's log shows bytes it sent twice
+#   nlatep  a chain whose parent's URL answers 500 once the deploy has
+#           begun (tricky's /late500/vm/child.vhdx): 0x7, one line naming
+#           the parent's "HTTP 500", first MiB zero
 #   aarch64 (AAVMF) one deploy over HTTP: the disk is the image as qemu-img
 #           reads it
 # Prints PASS/FAIL lines and "N passed, M failed".
@@ -187,7 +190,7 @@ print(sum(1 << 20 for i in range(0, len(d), 1 << 20) if d[i:i + (1 << 20)].strip
 
 # ---- disks: old data (0xA5) everywhere, 16 MiB (gold 64); dirty blank ----
 DISKS="http https cut e404 etls erange chain chunk eshift late cacert e403 e503 elong wide edns gold esc dirty"
-DISKS="$DISKS changed"
+DISKS="$DISKS changed latep"
 declare -A DP
 i=5
 for d in $DISKS; do
@@ -284,6 +287,7 @@ nsh_run "$N" nlate convert -f -y "http://10.0.2.100:82/late500/golden.vhdx" "${D
 nsh_run "$N" nlong convert -f -y "http://10.0.2.100:82/long/golden.vhdx" "${DP[elong]}"
 nsh_run "$N" nwide convert -f -y "http://10.0.2.100:82/wide/golden.vhdx" "${DP[wide]}"
 nsh_run "$N" nchanged convert -f -y --sparse "http://10.0.2.100:82/changed/bigbat.vhdx" "${DP[changed]}"
+nsh_run "$N" nlatep convert -f -y "http://10.0.2.100:82/late500/vm/child.vhdx" "${DP[latep]}"
 nsh_clock dns0
 nsh_run "$N" ndns convert -f -y "http://nosuch.invalid/golden.vhdx" "${DP[edns]}"
 nsh_clock dns1
@@ -354,6 +358,8 @@ expect ndns 0x2 "a host name no DNS server answers" "DNS" && one_line ndns "DNS"
 expect nchanged 0x7 "other bytes for a range fetched before (a BAT changed between plan and copy)" \
 	"than before: the image changed while being read" &&
 	one_line nchanged "other bytes for a range fetched before"
+expect nlatep 0x7 "a chain's parent answering 500 after the deploy began" "/late500/golden.vhdx: HTTP 500" &&
+	one_line nlatep "a chain's parent answering 500 after the deploy began"
 clock() { # TAG: the clock line after the marker, in seconds of the day
 	sed -n "/^=== clock $1\$/,\$p" "$W/serial.txt" | grep -m1 -o '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]' |
 		awk -F: '{ print $1 * 3600 + $2 * 60 + $3 }'
@@ -420,7 +426,7 @@ for d in late wide esc; do
 		fail "$d: the disk's first MiB is not zero after the failure"
 	fi
 done
-for d in changed; do
+for d in changed latep; do
 	if cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero; then
 		pass "$d: the disk's first MiB is zero after the failure"
 	else
