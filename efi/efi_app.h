@@ -278,6 +278,10 @@ BOOLEAN efi_http_said(const struct efi_http *h);
  * what the target holds (efi_http_reason: "URL: what", or NULL). */
 void efi_http_keep_reason(struct efi_http *h);
 const CHAR16 *efi_http_reason(const struct efi_http *h);
+/* @parent, a chain's parent opened for @child's chain: said, kept and
+ * given by the child's efi_http_said/keep_reason/reason with the child's
+ * own (unlinked by efi_http_close). */
+void efi_http_chain_add(struct efi_http *child, struct efi_http *parent);
 EFI_HANDLE efi_http_nic(const struct efi_http *h);
 /* Reads exactly [off, off + len) of the file: EFI_SUCCESS or the failure
  * (its line printed; EFI_ABORTED, ESC, is the caller's to say). */
@@ -300,6 +304,7 @@ struct efi_chain_ops {
 	struct vhdx_parent_ops ops;  /* pass &ops to the core */
 	EFI_FILE_HANDLE root;        /* the child's volume; NULL: a block device */
 	EFI_HANDLE nic;              /* a URL child's network interface, or NULL */
+	struct efi_http *http;       /* a URL child's, which its parents join, or NULL */
 };
 /* Parents of @child are looked up on its volume (none for a block device),
  * or for a URL by its relative_path resolved against the child's URL. */

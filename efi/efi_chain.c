@@ -61,6 +61,7 @@ static enum vhdx_parent_open efi_chain_open_url(struct efi_chain_ops *c, const c
 						       "cannot be read over the network (see the line above)");
 		return st == EFI_NOT_FOUND ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
 	}
+	efi_http_chain_add(c->http, h);
 	efi_source_url(&pf->src, h, ret_src);
 	return VHDX_PARENT_OPENED;
 }
@@ -189,6 +190,7 @@ void efi_chain_ops_init(struct efi_chain_ops *c, const struct efi_target *child)
 	ZeroMem(c, sizeof(*c));
 	c->root = child->kind == EFI_TARGET_FILE ? child->root : NULL;
 	c->nic = child->kind == EFI_TARGET_URL ? efi_http_nic(child->http) : NULL;
+	c->http = child->kind == EFI_TARGET_URL ? child->http : NULL;
 	c->ops.ctx = c;
 	c->ops.open = efi_chain_open;
 	c->ops.close = efi_chain_close;

@@ -16,6 +16,19 @@
  * or a short body is asked again from the byte where it stopped, a bounded
  * number of times with a pause, on a new HTTP child.
  *
+ * Changed bytes (issue 20: "different bytes for the same range on a second
+ * request"): the core reads the headers, metadata and BAT again (the copy
+ * after the plan; a BAT larger than the reader's 1 MiB scratch page by
+ * page) and the read-ahead windows keep only the last few ranges, so some
+ * bytes are fetched twice.  The CRC-32C of each whole 4 KiB page fetched
+ * is kept, the first EFI_HTTP_PAGES_KEPT pages of each URL (a chain's
+ * parents have their own): the structures come first (the header section,
+ * the metadata, the BAT as the plan reads it).  A page fetched again must
+ * come back with the same CRC, or the read fails with "the server sent
+ * other bytes for offset N than before".  Past the bound, pages fetched
+ * are not kept: a second fetch of those is held only to the file's length
+ * (the Content-Range's), as before.
+ *
  * Completion by polling: CheckEvent on a plain event (type 0, no notify
  * function) with Poll() in between; ESC stops the wait.
  */
@@ -36,6 +49,10 @@
 #define EFI_HTTP_TRIES_TOTAL  32u            /* retries in all, per opened URL */
 #define EFI_HTTP_PAUSE_US     1000000u       /* [us] before a retry */
 #define EFI_HTTP_ESC_US       200000u        /* [us] between two looks at the keyboard */
+#define EFI_HTTP_PAGE         4096u          /* [byte] the unit of the changed-bytes check */
+#define EFI_HTTP_PAGE_SLOTS   8192u          /* the table: 8192 x 16 bytes = 128 KiB per URL */
+#define EFI_HTTP_PAGES_KEPT   6144u          /* pages kept, 3/4 of the slots: the first 24 MiB
+					      * fetched (a 2.5 TiB disk's BAT at 1 MiB blocks) */
 
 /* EFI_HTTP_STATUS_CODE, by the specification's order, as numbers. */
 static const UINT16 efi_http_codes[] = {
@@ -54,6 +71,12 @@ static CHAR8 efi_http_name_host[] = "Host";
 static CHAR8 efi_http_name_range[] = "Range";
 static CHAR8 efi_http_name_agent[] = "User-Agent";
 static CHAR8 efi_http_agent[] = "vhdx/" VHDX_VERSION;
+
+/* A page's CRC-32C, in an open-addressed table keyed by page number. */
+struct efi_http_page {
+	UINT64 page_plus_one;      /* 0: a free slot */
+	UINT32 crc;
+};
 
 struct efi_http {
 	EFI_HANDLE nic;
@@ -96,6 +119,11 @@ struct efi_http {
 	UINTN retries;
 	UINT64 requests;
 	UINT64 bytes;              /* [byte] of data received */
+	struct efi_http_page *pages; /* EFI_HTTP_PAGE_SLOTS, pooled */
+	UINTN pages_kept;
+	/* a chain's URLs, the child's first: a failure of any is said once,
+	 * in the command's line (efi_http_keep_reason, efi_http_reason) */
+	struct efi_http *chain_prev, *chain_next;
 };
 
 /* ---- the HTTP child: created, configured, dropped ---- */
@@ -525,6 +553,41 @@ static EFI_STATUS efi_http_get(struct efi_http *h, UINT64 first, UINT64 *len, UI
 	}
 }
 
+/* The slot of @page: its own, or the free one where it goes. */
+static struct efi_http_page *efi_http_page_slot(struct efi_http *h, UINT64 page)
+{
+	UINTN i = (UINTN)(((page + 1) * 0x9E3779B97F4A7C15ull) >> 51) & (EFI_HTTP_PAGE_SLOTS - 1);
+
+	/* never full: at most EFI_HTTP_PAGES_KEPT of the slots are used */
+	while (h->pages[i].page_plus_one && h->pages[i].page_plus_one != page + 1)
+		i = (i + 1) & (EFI_HTTP_PAGE_SLOTS - 1);
+	return &h->pages[i];
+}
+
+/* Every whole page of [off, off + len) just fetched into @buf: kept, or
+ * held to the CRC kept from its first fetch. */
+static EFI_STATUS efi_http_pages_check(struct efi_http *h, UINT64 off, const UINT8 *buf, UINT64 len)
+{
+	UINT64 page = (off + EFI_HTTP_PAGE - 1) / EFI_HTTP_PAGE;
+
+	for (; (page + 1) * EFI_HTTP_PAGE <= off + len; page++) {
+		struct efi_http_page *p = efi_http_page_slot(h, page);
+		const UINT8 *at = buf + (page * EFI_HTTP_PAGE - off);
+
+		if (p->page_plus_one) {
+			if (vhdx_crc32c(0, at, EFI_HTTP_PAGE) != p->crc)
+				return efi_http_fatal(h, EFI_CRC_ERROR,
+						      L"the server sent other bytes for offset %ld than before: the image changed while being read",
+						      page * EFI_HTTP_PAGE);
+		} else if (h->pages_kept < EFI_HTTP_PAGES_KEPT) {
+			p->page_plus_one = page + 1;
+			p->crc = vhdx_crc32c(0, at, EFI_HTTP_PAGE);
+			h->pages_kept++;
+		}
+	}
+	return EFI_SUCCESS;
+}
+
 /*
  * [off, off + len) of the file into dst, retried from the byte where an
  * answer broke off.  probe: the first GET (len may come back shorter:
@@ -545,7 +608,7 @@ static EFI_STATUS efi_http_fetch(struct efi_http *h, UINT64 off, UINT64 *len, UI
 		done += got;
 		if (!EFI_ERROR(st)) {
 			h->next_off = off + *len;
-			return st;
+			return efi_http_pages_check(h, off, dst, *len);
 		}
 		efi_http_drop(h);
 		if (h->fatal)
@@ -648,18 +711,35 @@ EFI_STATUS efi_http_read(struct efi_http *h, UINT64 off, void *buf, UINTN len)
 
 BOOLEAN efi_http_said(const struct efi_http *h)
 {
-	return h && h->said;
+	for (; h; h = h->chain_next)
+		if (h->said)
+			return TRUE;
+	return FALSE;
 }
 
 void efi_http_keep_reason(struct efi_http *h)
 {
-	if (h)
+	for (; h; h = h->chain_next)
 		h->keep_reason = TRUE;
 }
 
 const CHAR16 *efi_http_reason(const struct efi_http *h)
 {
-	return h && h->fatal && h->reason[0] ? h->reason : NULL;
+	for (; h; h = h->chain_next)
+		if (h->fatal && h->reason[0])
+			return h->reason;
+	return NULL;
+}
+
+void efi_http_chain_add(struct efi_http *child, struct efi_http *parent)
+{
+	if (!child || !parent)
+		return;
+	while (child->chain_next)
+		child = child->chain_next;
+	child->chain_next = parent;
+	parent->chain_prev = child;
+	parent->keep_reason = child->keep_reason;
 }
 
 UINT64 efi_http_size(const struct efi_http *h)
@@ -678,6 +758,10 @@ void efi_http_close(struct efi_http *h)
 
 	if (!h)
 		return;
+	if (h->chain_prev)
+		h->chain_prev->chain_next = h->chain_next;
+	if (h->chain_next)
+		h->chain_next->chain_prev = h->chain_prev;
 	efi_http_drop(h);
 	if (h->event)
 		BS->CloseEvent(h->event);
@@ -687,6 +771,8 @@ void efi_http_close(struct efi_http *h)
 		FreePool(h->url);
 	if (h->url16)
 		FreePool(h->url16);
+	if (h->pages)
+		FreePool(h->pages);
 	FreePool(h);
 }
 
@@ -727,7 +813,8 @@ EFI_STATUS efi_http_open(struct efi_http **ret, const char *url, EFI_HANDLE nic)
 	h->url = AllocatePool(u.origin_len + u.path_len + 1);
 	h->url16 = AllocatePool((u.origin_len + u.path_len + 1) * sizeof(CHAR16));
 	h->win[0].buf = efi_pages_alloc(EFI_HTTP_WINDOW);
-	if (!h->url || !h->url16 || !h->win[0].buf)
+	h->pages = AllocateZeroPool(EFI_HTTP_PAGE_SLOTS * sizeof(*h->pages));
+	if (!h->url || !h->url16 || !h->win[0].buf || !h->pages)
 		return efi_out_of_memory();
 	CopyMem(h->url, url, u.origin_len);
 	CopyMem(h->url + u.origin_len, u.path, u.path_len);

@@ -67,6 +67,14 @@
 #           alone (no ESP, no shell), OVMF starts its marker
 #   nesc    ESC sent while a slow server trickles the blocks: 0x15, one line,
 #           the disk's first MiB zero
+#   nchanged  a server that inverts every byte it sent before (tricky's
+#           /changed/), a 256 GiB image whose 2 MiB BAT the copy reads
+#           again (the reader keeps 1 MiB): 0x7, one line naming the rule
+#           ("other bytes for offset N than before"), first MiB zero; the
+#           server's log shows bytes it sent twice
+#   nlatep  a chain whose parent's URL answers 500 once the deploy has
+#           begun (tricky's /late500/vm/child.vhdx): 0x7, one line naming
+#           the parent's "HTTP 500", first MiB zero
 #   aarch64 (AAVMF) one deploy over HTTP: the disk is the image as qemu-img
 #           reads it
 # Prints PASS/FAIL lines and "N passed, M failed".
@@ -164,6 +172,13 @@ make_golden "$W/gold.raw" "$BUILD/tests/efi/x86_64/marker.efi" "$BUILD/tests/efi
 gunzip -c "$SAMPLES/discutils-vhdx-log-replay.vhdx.gz" > "$W/www/dirty.vhdx" ||
 	{ fail "cannot unpack the dirty-log sample"; finish; }
 sha256sum < "$W/www/dirty.vhdx" > "$W/dirty.vhdx.sha"
+# bigbat.vhdx: 256 GiB, 1 MiB blocks: a BAT of 2 MiB, more than the
+# reader's 1 MiB of scratch, so the copy reads its pages again; blocks
+# stored in reverse order (each read alone, the read-ahead windows move on)
+"$V" create -q -s 256G -b 1M "$W/www/bigbat.vhdx" &&
+	python3 -S "$ROOT/tests/host/vhdx_poke.py" blocks "$W/www/bigbat.vhdx" /dev/null 0 full:9 full:8 full:7 \
+		full:6 full:5 full:4 full:3 full:2 full:1 full:0 full:600 full:3000 full:200000 >/dev/null &&
+	chmod 644 "$W/www/bigbat.vhdx" || { fail "cannot make bigbat.vhdx (host vhdx, vhdx_poke.py)"; finish; }
 chmod 755 "$W/www/vm"
 chmod 644 "$G" "$W/www/vm/child.vhdx" "$W/www/gold.vhdx" "$W/www/dirty.vhdx"
 FILE_SIZE=$(stat -c %s "$G")
@@ -175,6 +190,7 @@ print(sum(1 << 20 for i in range(0, len(d), 1 << 20) if d[i:i + (1 << 20)].strip
 
 # ---- disks: old data (0xA5) everywhere, 16 MiB (gold 64); dirty blank ----
 DISKS="http https cut e404 etls erange chain chunk eshift late cacert e403 e503 elong wide edns gold esc dirty"
+DISKS="$DISKS changed latep"
 declare -A DP
 i=5
 for d in $DISKS; do
@@ -182,6 +198,10 @@ for d in $DISKS; do
 	i=$((i + 1))
 	case $d in
 	dirty) truncate -s 1G "$W/$d.img"; continue ;;
+	changed) # old data in the first 2 MiB, 256 GiB sparse
+		head -c $((2 << 20)) /dev/zero | tr '\0' '\245' > "$W/$d.img"
+		truncate -s 256G "$W/$d.img"
+		continue ;;
 	gold) mib=64 ;;
 	*) mib=16 ;;
 	esac
@@ -266,6 +286,8 @@ nsh_run "$N" nishift info "http://10.0.2.100:82/shifted/golden.vhdx"
 nsh_run "$N" nlate convert -f -y "http://10.0.2.100:82/late500/golden.vhdx" "${DP[late]}"
 nsh_run "$N" nlong convert -f -y "http://10.0.2.100:82/long/golden.vhdx" "${DP[elong]}"
 nsh_run "$N" nwide convert -f -y "http://10.0.2.100:82/wide/golden.vhdx" "${DP[wide]}"
+nsh_run "$N" nchanged convert -f -y --sparse "http://10.0.2.100:82/changed/bigbat.vhdx" "${DP[changed]}"
+nsh_run "$N" nlatep convert -f -y "http://10.0.2.100:82/late500/vm/child.vhdx" "${DP[latep]}"
 nsh_clock dns0
 nsh_run "$N" ndns convert -f -y "http://nosuch.invalid/golden.vhdx" "${DP[edns]}"
 nsh_clock dns1
@@ -333,6 +355,11 @@ expect nlong 0x2 "a body longer than its Content-Length" "longer than its Conten
 expect nwide 0x7 "a chunked body longer than the range asked, in the copy" "longer than the range" &&
 	one_line nwide "a chunked body longer than the range asked, in the copy"
 expect ndns 0x2 "a host name no DNS server answers" "DNS" && one_line ndns "DNS"
+expect nchanged 0x7 "other bytes for a range fetched before (a BAT changed between plan and copy)" \
+	"than before: the image changed while being read" &&
+	one_line nchanged "other bytes for a range fetched before"
+expect nlatep 0x7 "a chain's parent answering 500 after the deploy began" "/late500/golden.vhdx: HTTP 500" &&
+	one_line nlatep "a chain's parent answering 500 after the deploy began"
 clock() { # TAG: the clock line after the marker, in seconds of the day
 	sed -n "/^=== clock $1\$/,\$p" "$W/serial.txt" | grep -m1 -o '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]' |
 		awk -F: '{ print $1 * 3600 + $2 * 60 + $3 }'
@@ -399,6 +426,13 @@ for d in late wide esc; do
 		fail "$d: the disk's first MiB is not zero after the failure"
 	fi
 done
+for d in changed latep; do
+	if cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero; then
+		pass "$d: the disk's first MiB is zero after the failure"
+	else
+		fail "$d: the disk's first MiB is not zero after the failure"
+	fi
+done
 for d in wide esc; do
 	if tail -c +$(((8 << 20) + 1)) "$W/$d.img" | cmp -s - <(head -c $((8 << 20)) /dev/zero | tr '\0' '\245'); then
 		pass "$d: nothing written past the image's 8 MiB"
@@ -438,6 +472,11 @@ if grep -q "cut a connection" "$W/flaky.log"; then
 	pass "ncut: the proxy did cut a connection mid-body"
 else
 	fail "ncut: the proxy never cut (the case proves nothing)"
+fi
+if grep -q '^changed: /changed/bigbat.vhdx .* [1-9][0-9]* bytes sent before, inverted' "$W/tricky.log"; then
+	pass "nchanged: the app asked bytes again and the server changed them: $(grep -m1 '[1-9][0-9]* bytes sent before' "$W/tricky.log")"
+else
+	fail "nchanged: the server never sent a byte twice (the case proves nothing)"
 fi
 # ESC landed in a network read: the app closed the connection while the
 # slow server was sending a body (between two reads none is in flight)

@@ -19,6 +19,11 @@
 #                              /slow/F     bodies trickled at 160 KiB/s for ranges
 #                                          from 4 MiB on (time to press ESC); a
 #                                          body the client cut short is logged
+#                              /changed/F  every byte sent before (by this path
+#                                          and query) comes back inverted, the
+#                                          length the same: a file that changes
+#                                          between two reads of the same range
+#                                          ("changed: ..." logged per request)
 #   esl CA.der OUT             an EFI_SIGNATURE_LIST of one X.509 certificate, what
 #                              OVMF takes as etc/edk2/https/cacerts (NETWORK.md)
 #   log LOG TAG                nginx's log lines of query ?case=TAG (* all): requests,
@@ -104,9 +109,32 @@ def flaky(port, upstream, cut):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
+INVERT = bytes(255 - i for i in range(256))
+
+
 def tricky(port, root):
     import http.server
     import re
+
+    sent = {}  # /changed/: the path's byte ranges [a, b] sent so far
+    lock = threading.Lock()
+
+    def changed(key, a, body):
+        # the bytes of body (file bytes from a) sent before, inverted once
+        b = a + len(body) - 1
+        out = bytearray(body)
+        flipped = 0
+        with lock:
+            spans = sorted(sent.get(key, []))
+            sent.setdefault(key, []).append((a, b))
+        reach = a - 1  # the last byte inverted: earlier spans overlap
+        for x, y in spans:
+            lo, hi = max(a, x, reach + 1), min(b, y)
+            if lo <= hi:
+                out[lo - a:hi - a + 1] = bytes(out[lo - a:hi - a + 1]).translate(INVERT)
+                flipped += hi - lo + 1
+                reach = hi
+        return bytes(out), flipped
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -132,6 +160,10 @@ def tricky(port, root):
                 return
             shift = 512 if mode == "shifted" and a >= 2 << 20 else 0
             body = data[a + shift:b + shift + 1]
+            if mode == "changed":
+                body, flipped = changed(self.path, a, body)
+                sys.stderr.write("changed: %s bytes=%d-%d: %d bytes sent before, inverted\n"
+                                 % (self.path, a, b, flipped))
             self.send_response(206)
             self.send_header("Content-Range", "bytes %d-%d/%d" % (a + shift, b + shift, len(data)))
             if mode == "wide" and a >= 5 << 20:

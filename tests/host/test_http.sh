@@ -21,7 +21,10 @@
 #   - transfers cut mid-block resumed, the result identical;
 #   - info/check/compare of a URL print what they print for the file;
 #   - what nginx logged: a sparse image costs about its allocated bytes,
-#     not its virtual size, and no byte is fetched twice.
+#     not its virtual size, and no byte is fetched twice;
+#   - a server that sends other bytes for a range it sent before
+#     (tests/efi/netkit.py's /changed/): a deploy stops with exit 1, the
+#     rule named once, the first MiB zeros; compare stops with exit 2.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_rig.sh"
 need_samples
@@ -50,6 +53,12 @@ $POKE blocks "$W/golden images/base.vhdx" "$T/base.model" 0 full:0 full:3 full:9
 cp "$T/base.model" "$T/child.model"
 $POKE blocks "$W/vm/child.avhdx" "$T/child.model" 1 partial:0:1 full:2 zero:4 partial:5:2 >/dev/null ||
 	bad "poke child"
+# bigbat: 256 GiB virtual, 1 MiB blocks: a BAT of 2 MiB, more than the
+# reader's 1 MiB of scratch holds, so the copy reads its pages again; the
+# blocks stored in reverse order (each read a lone one)
+"$VHDX" create -q -b 1M -s 256G "$W/images/bigbat.vhdx" || bad "create bigbat.vhdx"
+$POKE blocks "$W/images/bigbat.vhdx" /dev/null 0 full:9 full:8 full:7 full:6 full:5 full:4 full:3 full:2 full:1 \
+	full:0 full:600 full:3000 full:200000 >/dev/null || bad "poke bigbat"
 sha256sum "$W"/images/* "$W"/vm/* "$W/golden images"/* >"$T/served.sha256"
 
 if ! http_rig_start "$W"; then
@@ -367,6 +376,35 @@ if flaky_proxy_start 0 3 "$W/images/golden.vhdx"; then
 		bad "a file changed on the server: rc $rc: $out"
 else
 	bad "the third proxy did not start"
+fi
+
+# -- other bytes for the same range on a second request (issue 20, "a BAT
+# that changes between the plan and the copy"): netkit.py tricky's
+# /changed/ inverts every byte it sent before (per path and query).  The
+# host fetches bigbat's BAT pages and blocks again once its streams have
+# moved on; each page fetched twice must come back with its first CRC
+CHANGED_PORT=$(free_port)
+python3 -u tests/efi/netkit.py tricky "$CHANGED_PORT" "$W/images" 2>"$RIG/changed.log" &
+RIG_PIDS+=($!)
+if wait_port "$CHANGED_PORT"; then
+	C=http://127.0.0.1:$CHANGED_PORT/changed/bigbat.vhdx
+	rule="the server sent other bytes for offset [0-9]* than before: the image changed while being read"
+	head -c $((2 * M)) /dev/zero | tr '\0' '\125' >"$T/disk.img"
+	truncate -s 256G "$T/disk.img"
+	out=$("$VHDX" convert -q -f --sparse "$C?deploy" "$T/disk.img" 2>&1); rc=$?
+	grep -q "^changed: /changed/bigbat.vhdx?deploy .* [1-9][0-9]* bytes sent before, inverted" "$RIG/changed.log" ||
+		bad "changed bytes, deploy: the server never sent a range twice (the case proves nothing)"
+	[ $rc = 1 ] && [ "$(grep -c "$rule" <<<"$out")" = 1 ] &&
+		ok "changed bytes mid-deploy: exit 1, the rule named once ($(grep -o 'the server sent other bytes for offset [0-9]*' <<<"$out"))" ||
+		bad "changed bytes mid-deploy: rc $rc: $out"
+	cmp -s -n $M "$T/disk.img" /dev/zero && ok "changed bytes mid-deploy: the first MiB reads as zeros" ||
+		bad "changed bytes mid-deploy: the first MiB is not zeros"
+	rm -f "$T/disk.img"
+	out=$("$VHDX" compare -q "$C?compare" "$W/images/bigbat.vhdx" 2>&1); rc=$?
+	[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "$rule" <<<"$out" &&
+		ok "changed bytes in a compare: exit 2, one line" || bad "changed bytes in a compare: rc $rc: $out"
+else
+	bad "netkit.py tricky did not start"
 fi
 
 sha256sum -c --quiet "$T/served.sha256" && ok "the served files are unchanged" || bad "a served file changed"
