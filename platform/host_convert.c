@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "host_disk.h"
+#include "host_http.h"
 #include "host_target.h"
 #include "host_sha256.h"
 #include "vhdx_convert.h"
@@ -175,7 +176,10 @@ static void say_failure(struct convert_job *j, int err)
 {
 	const struct vhdx_convert *job = &j->job;
 
-	if (err != VHDX_ERR_ABORTED && job->source_failed)
+	if (err != VHDX_ERR_ABORTED && job->source_failed && host_http_failure())
+		/* a URL's failure, said once: here, with what the target holds */
+		snprintf(j->failure, sizeof(j->failure), "%s", host_http_failure());
+	else if (err != VHDX_ERR_ABORTED && job->source_failed)
 		/* a parent's errno is kept by its own descriptor: EIO names it */
 		snprintf(j->failure, sizeof(j->failure), "reading %s failed near offset %llu: %s", j->cli->source,
 			 (unsigned long long)job->failed_offset,
@@ -220,6 +224,7 @@ static int convert_write(struct convert_job *j)
 		j->tgt.t.failed_op = "truncate";
 		err = VHDX_ERR_IO;
 	}
+	host_http_keep_failure();
 	if (!err)
 		err = host_interrupted ? VHDX_ERR_ABORTED : vhdx_convert_write(job, &sink, j->buf, CONVERT_CHUNK + 4096);
 	if (!err && to_vhdx)

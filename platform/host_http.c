@@ -138,6 +138,10 @@ struct host_http {
 static const char *cacert_file;
 static bool curl_ready;
 static struct host_http_stats totals;
+/* host_http_keep_failure: a failed read's line kept here for the command's
+ * own line instead of printed (convert: one line with what the disk holds) */
+static bool keep_failure;
+static char kept_failure[512];
 
 void host_http_set_cacert(const char *file)
 {
@@ -642,7 +646,10 @@ static int pages_note(struct host_http *h, uint64_t off, const uint8_t *buf, siz
 
 static int fail_read(struct posix_target *t, struct host_http *h, uint64_t off, const char *why)
 {
-	fprintf(stderr, "vhdx: %s: %s\n", h->url, why);
+	if (!keep_failure)
+		fprintf(stderr, "vhdx: %s: %s\n", h->url, why);
+	else if (!kept_failure[0])
+		snprintf(kept_failure, sizeof(kept_failure), "%s: %s", h->url, why);
 	if (!t->failed_op) {
 		t->saved_errno = EIO;
 		t->failed_op = "read";
@@ -1022,4 +1029,15 @@ enum vhdx_parent_open host_http_open_parent(const char *child_url, const char *p
 		return absent ? VHDX_PARENT_ABSENT : VHDX_PARENT_FAILED;
 	}
 	return VHDX_PARENT_OPENED;
+}
+
+void host_http_keep_failure(void)
+{
+	keep_failure = true;
+	kept_failure[0] = '\0';
+}
+
+const char *host_http_failure(void)
+{
+	return kept_failure[0] ? kept_failure : NULL;
 }

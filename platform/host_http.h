@@ -44,6 +44,15 @@ enum vhdx_parent_open host_http_open_parent(const char *child_url, const char *p
 					    struct vhdx_source *ret_src, char *name, size_t name_len, char *why,
 					    size_t why_len);
 
+/*
+ * From host_http_keep_failure on, the first failed read of any URL (a cut
+ * past its retries, a changed page, a server's error) is kept, not printed:
+ * host_http_failure returns it ("URL: why"), or NULL when none failed.  For
+ * a command that says the failure in its own line (convert).
+ */
+void host_http_keep_failure(void);
+const char *host_http_failure(void);
+
 /* What the connections fetched, for `VHDX_HTTP_STATS=1` on stderr at exit. */
 struct host_http_stats {
 	unsigned long long requests, bytes, retries, refetched;

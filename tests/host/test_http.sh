@@ -337,8 +337,8 @@ if flaky_proxy_start 1 14; then
 	head -c $((2 * M)) /dev/zero | tr '\0' '\125' >"$T/disk.img"
 	truncate -s 1G "$T/disk.img"
 	out=$("$VHDX" convert -q -f "http://127.0.0.1:$FLAKY_PORT/images/golden.vhdx" "$T/disk.img" 2>&1); rc=$?
-	[ $rc = 1 ] && grep -q "cut 6 times" <<<"$out" &&
-		ok "a server gone mid-deploy: 5 retries, then exit 1 naming it" || bad "server gone: rc $rc: $(tail -2 <<<"$out")"
+	[ $rc = 1 ] && grep -q "cut 6 times.*; its first MiB is zero" <<<"$out" && [ "$(grep -vc retry <<<"$out")" = 1 ] &&
+		ok "a server gone mid-deploy: 5 retries, then exit 1 naming it in one line with what the disk holds" || bad "server gone: rc $rc: $(tail -2 <<<"$out")"
 	[ "$(grep -c "retry" <<<"$out")" = 5 ] && ok "a server gone mid-deploy: each of the 5 retries said" ||
 		bad "server gone: $(grep -c retry <<<"$out") retry lines"
 	cmp -s -n $M "$T/disk.img" /dev/zero && ok "a server gone mid-deploy: the first MiB reads as zeros" ||
@@ -348,13 +348,14 @@ else
 fi
 
 # -- a server that starts refusing mid-deploy (403, 503 after the 14th
-# answer): one line naming it, exit 1, the first MiB zeros
+# answer): one line naming it and what the disk holds, exit 1, the first
+# MiB zeros
 for status in 403 503; do
 	if flaky_proxy_start 0 14 "" $status; then
 		head -c $((2 * M)) /dev/zero | tr '\0' '\125' >"$T/disk.img"
 		truncate -s 1G "$T/disk.img"
 		out=$("$VHDX" convert -q -f "http://127.0.0.1:$FLAKY_PORT/images/golden.vhdx" "$T/disk.img" 2>&1); rc=$?
-		[ $rc = 1 ] && grep -q "answered $status" <<<"$out" && [ "$(grep -c "answered $status" <<<"$out")" = 1 ] &&
+		[ $rc = 1 ] && grep -q "answered $status.*; its first MiB is zero" <<<"$out" && [ "$(wc -l <<<"$out")" = 1 ] &&
 			! grep -q retry <<<"$out" &&
 			ok "a $status mid-deploy: exit 1, said once, not retried ($(grep "answered" <<<"$out" | sed 's/.*: the/the/'))" ||
 			bad "a $status mid-deploy: rc $rc: $out"
@@ -394,8 +395,8 @@ if wait_port "$CHANGED_PORT"; then
 	out=$("$VHDX" convert -q -f --sparse "$C?deploy" "$T/disk.img" 2>&1); rc=$?
 	grep -q "^changed: /changed/bigbat.vhdx?deploy .* [1-9][0-9]* bytes sent before, inverted" "$RIG/changed.log" ||
 		bad "changed bytes, deploy: the server never sent a range twice (the case proves nothing)"
-	[ $rc = 1 ] && [ "$(grep -c "$rule" <<<"$out")" = 1 ] &&
-		ok "changed bytes mid-deploy: exit 1, the rule named once ($(grep -o 'the server sent other bytes for offset [0-9]*' <<<"$out"))" ||
+	[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "$rule; its first MiB is zero" <<<"$out" &&
+		ok "changed bytes mid-deploy: exit 1, one line with the rule and what the disk holds ($(grep -o 'the server sent other bytes for offset [0-9]*' <<<"$out"))" ||
 		bad "changed bytes mid-deploy: rc $rc: $out"
 	cmp -s -n $M "$T/disk.img" /dev/zero && ok "changed bytes mid-deploy: the first MiB reads as zeros" ||
 		bad "changed bytes mid-deploy: the first MiB is not zeros"
