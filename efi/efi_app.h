@@ -278,6 +278,8 @@ BOOLEAN efi_http_said(const struct efi_http *h);
  * what the target holds (efi_http_reason: "URL: what", or NULL). */
 void efi_http_keep_reason(struct efi_http *h);
 const CHAR16 *efi_http_reason(const struct efi_http *h);
+/* ESC stopped a wait of this URL or of a parent's in its chain. */
+BOOLEAN efi_http_esc(const struct efi_http *h);
 /* @parent, a chain's parent opened for @child's chain: said, kept and
  * given by the child's efi_http_said/keep_reason/reason with the child's
  * own (unlinked by efi_http_close). */

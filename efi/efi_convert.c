@@ -419,7 +419,8 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 		L"its first MiB is zero (no partition table), the rest is partly written" :
 		L"zeroing its first MiB failed: the device is as the failure left it";
 
-	if (k->aborted || err == VHDX_ERR_ABORTED || (j->source_failed && cv->src.src.status == EFI_ABORTED))
+	if (k->aborted || err == VHDX_ERR_ABORTED ||
+	    (j->source_failed && (cv->src.src.status == EFI_ABORTED || efi_http_esc(cv->src.src.http))))
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC after %ld bytes; %s", cv->t.name, k->bytes,
 				     left);
 	if (j->bmap_failed) {
@@ -447,7 +448,7 @@ static EFI_STATUS efi_cv_capture_fail(struct efi_cv *cv, int err)
 	const struct vhdx_convert *j = &cv->job;
 	const struct efi_job *k = &cv->sink_job;
 
-	if (err == VHDX_ERR_ABORTED || k->aborted)
+	if (err == VHDX_ERR_ABORTED || k->aborted || (j->source_failed && efi_http_esc(cv->src.src.http)))
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC; %s", cv->t.name, efi_cv_left(cv));
 	if (err == VHDX_ERR_IO && j->source_failed && efi_http_reason(cv->src.src.http))
 		return efi_con_failf(EFI_APP_FAILED, L"%s; %s", efi_http_reason(cv->src.src.http), efi_cv_left(cv));

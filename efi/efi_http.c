@@ -717,6 +717,14 @@ BOOLEAN efi_http_said(const struct efi_http *h)
 	return FALSE;
 }
 
+BOOLEAN efi_http_esc(const struct efi_http *h)
+{
+	for (; h; h = h->chain_next)
+		if (h->esc)
+			return TRUE;
+	return FALSE;
+}
+
 void efi_http_keep_reason(struct efi_http *h)
 {
 	for (; h; h = h->chain_next)

@@ -72,6 +72,10 @@
 #           again (the reader keeps 1 MiB): 0x7, one line naming the rule
 #           ("other bytes for offset N than before"), first MiB zero; the
 #           server's log shows bytes it sent twice
+#   nescp   ESC while the slow server trickles a chain's PARENT (tricky's
+#           /slow/vm/child.vhdx: the child's few MiB come at once, the
+#           parent's blocks slowly): 0x15 "aborted by ESC", one line, first
+#           MiB zero (before: the child's status, 0x7 "reading ... failed")
 #   nlatep  a chain whose parent's URL answers 500 once the deploy has
 #           begun (tricky's /late500/vm/child.vhdx): 0x7, one line naming
 #           the parent's "HTTP 500", first MiB zero
@@ -190,7 +194,7 @@ print(sum(1 << 20 for i in range(0, len(d), 1 << 20) if d[i:i + (1 << 20)].strip
 
 # ---- disks: old data (0xA5) everywhere, 16 MiB (gold 64); dirty blank ----
 DISKS="http https cut e404 etls erange chain chunk eshift late cacert e403 e503 elong wide edns gold esc dirty"
-DISKS="$DISKS changed latep"
+DISKS="$DISKS changed latep escp"
 declare -A DP
 i=5
 for d in $DISKS; do
@@ -296,6 +300,7 @@ nsh_run "$N" ngold convert -f -y "$U/gold.vhdx?case=gold" "${DP[gold]}"
 nsh_run "$N" nbefore info "https://10.0.2.100:9443/golden.vhdx?case=before"
 nsh_run "$N" ncacert convert -f -y --cacert 'fs0:\third.pem' "https://10.0.2.100:9443/golden.vhdx?case=cacert" "${DP[cacert]}"
 nsh_run "$N" nesc convert -f -y "http://10.0.2.100:82/slow/golden.vhdx" "${DP[esc]}"
+nsh_run "$N" nescp convert -f -y "http://10.0.2.100:82/slow/vm/child.vhdx" "${DP[escp]}"
 nsh_end "$N"
 make_esp "$W/esp.img" "$APP" "$N" && mcopy -i "$W/esp.img" "$W/third.crt" ::third.pem || { fail "ESP"; finish; }
 QARGS=(-global ide-hd.bootindex=1 "${NETRIG_NET[@]}"
@@ -311,11 +316,18 @@ BOOT_TIMEOUT=400 boot_x86_start "$W" "$W/esp.img" "${QARGS[@]}"
 # ESC once the slow deploy's plan is out (its copy, from the network,
 # begins: the server trickles each 1 MiB range for 6 s; the firmware's
 # terminal holds a lone ESC back about 2 s, to tell it from a sequence)
-esc_sent=0
-if wait_for "$W" "=== nesc begin" 390 && wait_for "$W" "vhdx convert -O raw -f http://10.0.2.100:82/slow/" 60 &&
+esc_sent=0 escp_sent=0
+if wait_for "$W" "=== nesc begin" 390 && wait_for "$W" "vhdx convert -O raw -f http://10.0.2.100:82/slow/golden" 60 &&
    send_keys '\033'; then
 	esc_sent=1
 	wait_for "$W" "=== nesc rc" 60
+	# the same for the chain: the plan's line comes after the child's
+	# structures and the parent's are read; its copy waits on the parent
+	if wait_for "$W" "=== nescp begin" 60 && wait_for "$W" "vhdx convert -O raw -f http://10.0.2.100:82/slow/vm/" 60 &&
+	   send_keys '\033'; then
+		escp_sent=1
+		wait_for "$W" "=== nescp rc" 60
+	fi
 	boot_x86_wait "$W"
 else
 	boot_x86_wait "$W" kill
@@ -376,6 +388,12 @@ if [ $esc_sent = 1 ]; then
 else
 	fail "nesc: the slow deploy's plan never showed: no ESC sent"
 fi
+if [ $escp_sent = 1 ]; then
+	expect nescp 0x15 "ESC while a chain's parent is read over the network: EFI_ABORTED" "aborted by ESC" &&
+		one_line nescp "ESC in a parent's read"
+else
+	fail "nescp: the slow chain deploy's plan never showed: no ESC sent"
+fi
 expect arm 0x0 "aarch64 (AAVMF): deploy over HTTP" "" "$A/serial.txt"
 
 # ---- the disks on the host ----
@@ -426,7 +444,7 @@ for d in late wide esc; do
 		fail "$d: the disk's first MiB is not zero after the failure"
 	fi
 done
-for d in changed latep; do
+for d in changed latep escp; do
 	if cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero; then
 		pass "$d: the disk's first MiB is zero after the failure"
 	else
