@@ -9,7 +9,8 @@
 # replaced); in \d the deploy image g.vhdx (8 MiB, 1 MiB blocks, data from
 # byte 512 across the first MiB, 2 MiB at 2 MiB and 4 KiB at 5 MiB), a copy
 # with one byte changed at 5 MiB + 100 (flip.vhdx), its bmap (the host
-# tool's) and broken ones; in \r1..\r3 the states a power cut can leave of bmap's
+# tool's) and broken ones; in \c a differencing child.vhdx and its
+# base.vhdx; in \r1..\r3 the states a power cut can leave of bmap's
 # delete-and-rename of \rN\g.bmap, made with mtools.  Disks:
 # Pci(0x5) the raw of fixed.vhdx deployed onto a 16 MiB disk whose tail
 # holds random bytes; Pci(0x6) the same with one byte of a mapped range
@@ -23,6 +24,10 @@
 #   mkdev   bmap of the deployed device: identical to the host's bmap of
 #           the same bytes as a raw file
 #   mksame  bmap onto its own source: 0x2
+#   cpar cparx  bmap of the child onto its parent's file (as named, and
+#           as \c\..\C\BASE.VHDX): 0x2, the host's line; the parent
+#           unchanged, no base.vhdx.tmp; cok the child's bmap: 0x0, the
+#           host's bytes
 #   vpart   verify with the partial g.bmap.tmp a cut left: 0x2
 #   r1 r2 r3  bmap after a cut left old g.bmap + a partial .tmp / old + a
 #           complete .tmp / a complete .tmp and no g.bmap: 0x0, g.bmap the
@@ -182,9 +187,14 @@ setup_deploy() {
 	done
 }
 
-# -- the states a power cut can leave of bmap's OUT.bmap.tmp / delete /
-# rename (efi_bmap.c)
+# -- a chain (bmap must not write onto its parent), and the states a power
+# cut can leave of bmap's OUT.bmap.tmp / delete / rename (efi_bmap.c)
 setup_cuts() {
+	mkdir -p c && "$V" create -q -s 8M -b 1M c/base.vhdx &&
+		qemu-io -f vhdx -c "write -P 0x61 1M 64k" c/base.vhdx >/dev/null &&
+		(cd c && "$V" create -q -t differencing --parent base.vhdx child.vhdx) &&
+		"$V" bmap c/child.vhdx child.bmap >/dev/null || return 1
+	BASE_SUM=$(sha256_of c/base.vhdx)
 	head -c $(($(stat -c %s d/g.bmap) * 2 / 5)) d/g.bmap >partial.tmp
 	mkdir -p r1 r2 r3 &&
 		cp old.bmap r1/g.bmap && cp partial.tmp r1/g.bmap.tmp &&
@@ -250,7 +260,7 @@ print("| %s | %s | %.2f | %.1f | %s |" % (sys.argv[4], sys.argv[5], t1 - t0, mib
 setup_verify || { fail "host setup: the image, its raw, the manifests and the disks"; finish; }
 setup_deploy || { fail "host setup: the deploy image, its bmap, the broken ones, the disks (vhdx, qemu-io, qemu-img)"; finish; }
 setup_esc || { fail "host setup: the blank disk and its empty manifest"; finish; }
-setup_cuts || { fail "host setup: the cut states of a bmap's rename"; finish; }
+setup_cuts || { fail "host setup: the chain, the cut states of a bmap's rename"; finish; }
 DP=()
 for i in 8 9 A B C D E F 10 11; do
 	DP+=("PciRoot(0x0)/Pci(0x$i,0x0)")
@@ -261,6 +271,9 @@ nsh_begin $N
 nsh_run $N mkimg bmap 'fs0:\s\fixed.vhdx' 'fs0:\o\fixed.bmap'
 nsh_run $N mkdev bmap "$DEV5" 'fs0:\o\dev.bmap'
 nsh_run $N mksame bmap 'fs0:\s\fixed.vhdx' 'fs0:\s\fixed.vhdx'
+nsh_run $N cpar bmap 'fs0:\c\child.vhdx' 'fs0:\c\base.vhdx'
+nsh_run $N cparx bmap 'fs0:\c\child.vhdx' 'fs0:\c\..\C\BASE.VHDX'
+nsh_run $N cok bmap 'fs0:\c\child.vhdx' 'fs0:\c\child.bmap'
 nsh_run $N vpart verify --bmap 'fs0:\r1\g.bmap.tmp' 'fs0:\d\g.vhdx'
 for r in r1 r2 r3; do
 	nsh_run $N $r bmap 'fs0:\d\g.vhdx' "fs0:\\$r\\g.bmap"
@@ -310,7 +323,7 @@ nsh_end "$NA"
 	{ fail "cannot build the AArch64 ESP"; finish; }
 
 { make_esp esp.img "$APP" $N 65536 &&
-	mmd -i esp.img ::s ::o ::m ::d ::r1 ::r2 ::r3 &&
+	mmd -i esp.img ::s ::o ::m ::d ::c ::r1 ::r2 ::r3 &&
 	mcopy -i esp.img fixed.vhdx ::s/fixed.vhdx &&
 	mcopy -i esp.img old.bmap ::o/fixed.bmap &&
 	mcopy -i esp.img stale.tmp ::o/fixed.bmap.tmp &&
@@ -318,6 +331,7 @@ nsh_end "$NA"
 	for f in g.vhdx flip.vhdx g.bmap sum.bmap chk.bmap edit.bmap trunc.bmap other.bmap; do
 		mcopy -i esp.img d/$f ::d/$f || exit 1
 	done &&
+	mcopy -i esp.img c/base.vhdx c/child.vhdx ::c &&
 	for r in r1 r2 r3; do mcopy -i esp.img $r/* ::$r || exit 1; done; } ||
 	{ fail "cannot build the ESP"; finish; }
 dep_sum=$(sha256_of dep.img)
@@ -381,6 +395,24 @@ mcopy -i esp.img ::o/dev.bmap efidev.bmap 2>/dev/null
 cmp -s efidev.bmap hostdev.bmap && pass "mkdev: the device's bmap equals the host's bmap of the same bytes" ||
 	fail "mkdev: the device's bmap differs from the host's: $(cmp efidev.bmap hostdev.bmap 2>&1 | head -1)"
 expect mksame 0x2 "bmap onto its own source is refused" "is the source"
+
+# -- bmap onto a parent of the source's chain: the host's rule and line
+for tag in cpar cparx; do
+	expect $tag 0x2 "bmap of a child onto its parent's file ($(out_of serial.txt $tag | grep -o 'fs0:[^:]*' | head -1))" \
+		"is the source (or a level of its chain), not a place for its bmap"
+done
+rm -f base.back
+mcopy -i esp.img ::c/base.vhdx base.back 2>/dev/null
+[ "$(sha256_of base.back)" = "$BASE_SUM" ] && pass "cpar: the parent is byte for byte unchanged" ||
+	fail "cpar: the parent CHANGED"
+mdir -b -i esp.img ::c >cdir.txt 2>&1
+! grep -qi '\.tmp' cdir.txt && grep -qi 'base.vhdx' cdir.txt && pass "cpar: no temporary file written beside it" ||
+	fail "cpar: \\c holds: $(tr '\n' ' ' <cdir.txt)"
+expect cok 0x0 "bmap of the child (through its chain)"
+rm -f efichild.bmap
+mcopy -i esp.img ::c/child.bmap efichild.bmap 2>/dev/null
+cmp -s efichild.bmap child.bmap && pass "cok: the child's bmap equals the host's" ||
+	fail "cok: the child's bmap differs from the host's: $(cmp efichild.bmap child.bmap 2>&1 | head -1)"
 
 # -- bmap after a power cut of its delete-and-rename: each state a cut can
 # leave (made with mtools), the next run ends with the whole manifest
