@@ -353,10 +353,20 @@ echo "booting OVMF (x86_64) and AAVMF (aarch64) under TCG: bmap, verify, convert
 ) &
 ARM_PID=$!
 boot_x86_start "$W" esp.img "${QARGS[@]}"
-# ESC a second into the verify of the blank disk (the firmware's terminal
-# holds a lone ESC back about 2 s, to tell it from a sequence)
+# ESC once the verify of the blank disk shows its progress line (sent
+# earlier, the shell could take it; the firmware's terminal holds a lone
+# ESC back about 2 s, to tell it from a sequence)
 esc_sent=0
-if wait_for "$W" "=== vesc begin" $((BOOT_TIMEOUT - 30)) && sleep 1 && send_keys '\033'; then
+vesc_progress() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		tr -d '\r' <serial.raw | sed -n '/=== vesc begin/,$p' | grep -qF "ESC aborts" && return 0
+		kill -0 "$BOOT_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+if wait_for "$W" "=== vesc begin" $((BOOT_TIMEOUT - 30)) && vesc_progress && send_keys '\033'; then
 	esc_sent=1
 	wait_for "$W" "=== vesc rc" 60
 	boot_x86_wait "$W"
