@@ -96,7 +96,7 @@ DEV7='PciRoot(0x0)/Pci(0x7,0x0)'
 
 finish() {
 	if [ "$FAIL" -eq 0 ]; then
-		find "$W" \( -name '*.img' -o -name '*.vhdx' -o -name '*.raw' -o -name '*.fd' \) -delete 2>/dev/null
+		find "$W" \( -name '*.img' -o -name '*.vhdx' -o -name '*.raw' -o -name '*.fd' \) ! -name serial.raw -delete 2>/dev/null
 	fi
 	echo "logs: $W"
 	echo "$PASS passed, $FAIL failed"
@@ -105,13 +105,12 @@ finish() {
 }
 
 ok=1
-need qemu-system-x86_64 qemu-img qemu-io mkfs.vfat mcopy mdir mmd bmaptool sha256sum timeout cmp python3 gzip bzip2 ||
+need qemu-system-x86_64 qemu-img qemu-io mkfs.vfat mcopy mdir mmd bmaptool sha256sum timeout cmp python3 gzip ||
 	ok=0
 need_file "$OVMF_CODE" "Debian package ovmf" || ok=0
 need_file "$APP" "make efi" || ok=0
 need_file "$V" "make host" || ok=0
 need_file "$SAMPLES/win10-fixed-10M.vhdx.gz" "the shared samples" || ok=0
-need_file "$SAMPLES/win81-dynamic-100M.vhdx.bz2" "the shared samples" || ok=0
 if [ "${1:-}" != bench ]; then
 	need qemu-system-aarch64 || ok=0
 	need_file "$AAVMF_CODE" "Debian package qemu-efi-aarch64" || ok=0
@@ -135,11 +134,9 @@ json() {
 # -- the host side: bmap and verify's image, its raw, the manifests, the disks
 setup_verify() {
 	gzip -dc "$SAMPLES/win10-fixed-10M.vhdx.gz" >fixed.vhdx &&
-		bzip2 -dc "$SAMPLES/win81-dynamic-100M.vhdx.bz2" >other.vhdx &&
 		qemu-img convert -f vhdx -O raw fixed.vhdx fixed.raw &&
 		"$V" bmap fixed.vhdx host.bmap >/dev/null &&
-		bmaptool create fixed.raw -o bt.bmap 2>/dev/null &&
-		"$V" bmap other.vhdx other.bmap >/dev/null || return 1
+		bmaptool create fixed.raw -o bt.bmap 2>/dev/null || return 1
 	# the deployed disk: the raw, then random bytes to 16 MiB
 	cp fixed.raw dep.img && head -c $((16 * M - $(stat -c %s fixed.raw))) /dev/urandom >>dep.img &&
 		"$V" bmap dep.img hostdev.bmap >/dev/null || return 1
@@ -288,7 +285,7 @@ nsh_run $N vchk verify --bmap 'fs0:\m\chk.bmap' "$DEV5"
 nsh_run $N vchkseal verify --bmap 'fs0:\m\chkseal.bmap' "$DEV5"
 nsh_run $N vtrunc verify --bmap 'fs0:\m\trunc.bmap' "$DEV5"
 nsh_run $N vsum verify --bmap 'fs0:\m\sum.bmap' "$DEV5"
-nsh_run $N vother verify --bmap 'fs0:\m\other.bmap' 'fs0:\s\fixed.vhdx'
+nsh_run $N vother verify --bmap 'fs0:\d\other.bmap' 'fs0:\s\fixed.vhdx'
 nsh_run $N vmissing verify --bmap 'fs0:\m\none.bmap' "$DEV5"
 nsh_run $N vpinbad verify --bmap-sha256 "$BADPIN" --bmap 'fs0:\m\host.bmap' "$DEV5"
 nsh_run $N vpinok verify --bmap-sha256 "$PIN" --bmap 'fs0:\m\host.bmap' "$DEV5"
@@ -327,7 +324,7 @@ nsh_end "$NA"
 	mcopy -i esp.img fixed.vhdx ::s/fixed.vhdx &&
 	mcopy -i esp.img old.bmap ::o/fixed.bmap &&
 	mcopy -i esp.img stale.tmp ::o/fixed.bmap.tmp &&
-	for f in host bt chk chkseal trunc sum other empty; do mcopy -i esp.img $f.bmap ::m/$f.bmap || exit 1; done &&
+	for f in host bt chk chkseal trunc sum empty; do mcopy -i esp.img $f.bmap ::m/$f.bmap || exit 1; done &&
 	for f in g.vhdx flip.vhdx g.bmap sum.bmap chk.bmap edit.bmap trunc.bmap other.bmap; do
 		mcopy -i esp.img d/$f ::d/$f || exit 1
 	done &&
@@ -353,6 +350,8 @@ echo "booting OVMF (x86_64) and AAVMF (aarch64) under TCG: bmap, verify, convert
 ) &
 ARM_PID=$!
 boot_x86_start "$W" esp.img "${QARGS[@]}"
+# a key at the shell's countdown starts startup.nsh at once (5 s saved)
+wait_for "$W" "any other key to continue" 120 && send_keys ' '
 # ESC once the verify of the blank disk shows its progress line (sent
 # earlier, the shell could take it; the firmware's terminal holds a lone
 # ESC back about 2 s, to tell it from a sequence)
@@ -458,7 +457,7 @@ expect vchk 0x2 "a range's chksum changed, the file checksum not: refused" "Bmap
 expect vchkseal 0x21 "a range's chksum changed and resealed: that range" "expected sha256 $CHK, found"
 expect vtrunc 0x2 "a truncated manifest: refused" "truncated"
 expect vsum 0x2 "a wrong BmapFileChecksum: refused" "BmapFileChecksum does not match"
-expect vother 0x2 "another image's manifest (100 MiB): refused" "differs from"
+expect vother 0x2 "another image's manifest (16 MiB): refused" "differs from"
 expect vmissing 0x2 "no manifest: refused" "cannot open"
 expect vpinbad 0x2 "a wrong --bmap-sha256: refused" "not the --bmap-sha256 given"
 expect vpinok 0x0 "the right --bmap-sha256" "matches"
