@@ -62,8 +62,8 @@
 #           rcutv verify of that disk: 0x21; rres convert --bmap --resume
 #           --json from g.vhdx: 0x0, the disk reads as qemu-img reads the
 #           image, fewer bytes written than bjson's full deploy
-#   vesc    ESC sent during verify --zeros of a blank 8 GiB disk (Pci(0x12),
-#           sparse): 0x15 (EFI_ABORTED), "stopped (ESC)"
+#   vesc    ESC sent during verify --zeros of a blank 64 GiB disk (Pci(0x12),
+#           QEMU's null-co): 0x15 (EFI_ABORTED), "stopped (ESC)"
 # AArch64 (AAVMF, one short boot beside the x86_64 one): abmap bmap of
 # g.vhdx, the host's bytes; averify verify of g.vhdx: 0x0; aflip verify of
 # flip.vhdx: 0x21, the range named.
@@ -199,10 +199,11 @@ setup_cuts() {
 		cp d/g.bmap r3/g.bmap.tmp
 }
 
-# -- ESC: a blank disk of 8 GiB (sparse) and a manifest with no range: verify
-# --zeros reads it all (about 10 s under TCG), so ESC lands mid-read
+# -- ESC: a manifest with no range of 64 GiB for the blank disk (QEMU's
+# null-co driver: zeros, no file to read): verify --zeros reads it all
+# (20 s or more under TCG), so ESC lands mid-read
 setup_esc() {
-	truncate -s 8G esc.img && "$V" bmap esc.img empty.bmap >/dev/null
+	truncate -s 64G esc.img && "$V" bmap esc.img empty.bmap >/dev/null && rm -f esc.img
 }
 bench() {
 	local mib=${1:-64} tag
@@ -342,7 +343,8 @@ for d in $DISKS; do
 	QARGS+=(-drive "if=none,id=d$i,format=raw,file=d-$d.img" -device "virtio-blk-pci,drive=d$i,addr=$(printf 0x%x $((8 + i)))")
 	i=$((i + 1))
 done
-QARGS+=(-drive "if=none,id=esc,format=raw,file=esc.img,readonly=on" -device virtio-blk-pci,drive=esc,addr=0x12)
+QARGS+=(-drive "if=none,id=esc,driver=null-co,size=64G,read-zeroes=on,readonly=on"
+	-device virtio-blk-pci,drive=esc,addr=0x12)
 echo "booting OVMF (x86_64) and AAVMF (aarch64) under TCG: bmap, verify, convert --bmap..."
 (
 	boot_aarch64 "$A" "$A/esp.img"
@@ -517,7 +519,7 @@ cmp -s -n $((8 * M)) d-cut.img g.raw && pass "rres: the resumed disk reads as qe
 
 # -- ESC, and AArch64
 if [ $esc_sent = 1 ]; then
-	expect vesc 0x15 "ESC during verify of a blank 8 GiB disk: EFI_ABORTED" "stopped (ESC)"
+	expect vesc 0x15 "ESC during verify of a blank 64 GiB disk: EFI_ABORTED" "stopped (ESC)"
 else
 	fail "vesc: the verify never began: no ESC sent"
 fi
