@@ -5,7 +5,8 @@
 #   make check-linker  the linker scripts' promises, checked and broken on purpose
 #   make check-efi  boot QEMU (TCG) with the app, check the disks on the host
 #                   (tests/efi/run.sh; then tests/efi/net.sh: deploys from URLs;
-#                   tests/efi/bmap.sh: bmap and verify against bmaptool)
+#                   tests/efi/bmap.sh: bmap, verify and convert --bmap against
+#                   bmaptool and qemu-img, in one boot)
 #   make demo       build, boot OVMF, create an image, validate it, say what happened
 
 EFI_ARCHES := x86_64 aarch64
@@ -101,7 +102,6 @@ check-efi: host efi
 	BUILD=$(BUILD) bash tests/efi/run.sh
 	BUILD=$(BUILD) bash tests/efi/net.sh
 	BUILD=$(BUILD) bash tests/efi/bmap.sh
-	BUILD=$(BUILD) bash tests/efi/bmapdeploy.sh
 
 demo: host efi
 	BUILD=$(BUILD) bash tests/efi/demo.sh

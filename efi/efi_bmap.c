@@ -15,8 +15,9 @@
  *
  * Status (%lasterror%):
  *   bmap    EFI_SUCCESS written; EFI_APP_REFUSED nothing written (a bad
- *           SOURCE or OUT); EFI_APP_FAILED a read or a write failed
- *           (OUT.bmap untouched, the temporary file deleted);
+ *           SOURCE or OUT; OUT the file SOURCE reads or a parent file of
+ *           its chain, as on the host); EFI_APP_FAILED a read or a write
+ *           failed (OUT.bmap untouched, the temporary file deleted);
  *           EFI_ABORTED ESC
  *   verify  EFI_SUCCESS every range matches (and with --zeros every other
  *           block reads as zeros); EFI_COMPROMISED_DATA (0x21) the first
@@ -170,11 +171,62 @@ static EFI_STATUS efi_bmap_create_tmp(struct efi_target *t, CHAR16 *tmp_path, EF
 	return t->root->Open(t->root, ret, tmp_path, mode, 0);
 }
 
-/* TRUE when @out names the file @src reads. */
-static BOOLEAN efi_bmap_same_file(const struct efi_target *out, const struct efi_target *src)
+/* @name ("fs0:\\vm\\..\\base.vhdx") as one spelling per file of a FAT
+ * volume: its path after the mapping, '\\'-rooted, "." and ".." folded as
+ * the chain folds a locator's (vhdx_path_join), ASCII lower-cased.  Its
+ * length, or 0 when it does not fit @buf (VHDX_NAME_SIZE bytes). */
+static size_t efi_bmap_fold_name(const char *name, char *buf)
 {
-	return src->kind == EFI_TARGET_FILE && out->exists && efi_dp_equal(out->fs_dp, src->fs_dp) &&
-	       StriCmp(out->path, src->path) == 0;
+	struct vhdx_text t;
+	const char *p = name;
+	char *c;
+
+	while (*p && *p != ':')
+		p++;
+	vhdx_text_init(&t, buf, VHDX_NAME_SIZE);
+	if (vhdx_path_join("\\", 1, '\\', *p ? p + 1 : name, &t) != VHDX_OK)
+		return 0;
+	for (c = buf; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return t.pos;
+}
+
+/*
+ * TRUE when @out (an existing file) is the file @d reads or one of its
+ * chain's parents: the host's rule (host_disk_holds).  The parents lie on
+ * the child's volume (efi_chain.c), so one volume and one folded name is
+ * one file.  *ret_st: EFI_OUT_OF_RESOURCES when it could not be told.
+ */
+static BOOLEAN efi_bmap_holds(const struct efi_disk *d, const struct efi_target *out, EFI_STATUS *ret_st)
+{
+	char *oname = NULL, *want = AllocatePool(VHDX_NAME_SIZE), *have = AllocatePool(VHDX_NAME_SIZE);
+	BOOLEAN holds = FALSE;
+	size_t n;
+	unsigned k;
+
+	*ret_st = EFI_SUCCESS;
+	if (!out->exists || d->t.kind != EFI_TARGET_FILE || !efi_dp_equal(out->fs_dp, d->t.fs_dp))
+		goto out;
+	oname = efi_chain_name(out);
+	if (!oname || !want || !have) {
+		*ret_st = EFI_OUT_OF_RESOURCES;
+		goto out;
+	}
+	n = efi_bmap_fold_name(oname, want);
+	if (!n)
+		goto out; /* longer than any level's name: none of them */
+	holds = efi_bmap_fold_name(d->name, have) == n && CompareMem(want, have, n) == 0;
+	for (k = 1; !holds && d->levels && k < d->chain.depth; k++)
+		holds = efi_bmap_fold_name(d->levels[k].name, have) == n && CompareMem(want, have, n) == 0;
+out:
+	if (oname)
+		FreePool(oname);
+	if (want)
+		FreePool(want);
+	if (have)
+		FreePool(have);
+	return holds;
 }
 
 EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
@@ -206,8 +258,12 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_refusef(L"%s: a bmap is written to a file on a volume (fs0:\\x.bmap)", out->name);
 		goto out;
 	}
-	if (efi_bmap_same_file(out, &d->t)) {
-		st = efi_refusef(L"%s: is the source, not a place for its bmap", out->name);
+	if (efi_bmap_holds(d, out, &st)) {
+		st = efi_refusef(L"%s: is the source (or a level of its chain), not a place for its bmap", out->name);
+		goto out;
+	}
+	if (EFI_ERROR(st)) {
+		st = efi_out_of_memory();
 		goto out;
 	}
 	if (!d->r.size) {

@@ -1,4 +1,4 @@
-# tests/efi/lib.sh - shared by run.sh and demo.sh: boot OVMF/AAVMF under
+# tests/efi/lib.sh - shared by the scripts of tests/efi: boot OVMF/AAVMF under
 # QEMU (TCG) with vhdx.efi on a FAT ESP and a startup.nsh, then read the
 # serial log and check images on the host.  Source it; needs bash.
 
@@ -122,6 +122,24 @@ out_of() {
 # rc_of LOG TAG: the %lasterror% echoed after TAG ("" if the run never ended).
 rc_of() {
 	sed -n "s/^=== $2 rc \(.*\)\$/\1/p" "$1" | tr -d ' ' | head -n 1
+}
+
+# expect TAG RC WHAT [TEXT] [LOG]: TAG's run returned RC (%lasterror%) and
+# printed TEXT (fixed string) in LOG (default $W/serial.txt): one PASS or
+# one FAIL with the end of what it printed
+expect() {
+	local got out log=${5:-$W/serial.txt}
+	got=$(rc_of "$log" "$1")
+	out=$(out_of "$log" "$1")
+	if [ "$got" != "$2" ]; then
+		fail "$3: %lasterror% '${got:-none}', expected $2; output: $(tail -c 400 <<<"$out")"
+		return 1
+	fi
+	if [ -n "${4:-}" ] && ! grep -qF -- "$4" <<<"$out"; then
+		fail "$3: $2 but no '$4' in: $(tail -c 400 <<<"$out")"
+		return 1
+	fi
+	pass "$3: %lasterror% $2${4:+, says '$4'}"
 }
 
 # bytes_of TEXT: "64M" / "1G" / "4096" -> bytes

@@ -7,6 +7,7 @@
 # tampering with the disk, the image or the bmap is refused with the right
 # exit status and one line.
 source "$(dirname "$0")/lib.sh"
+source tests/bmap_lib.sh # (lib.sh has cd to the repository)
 need bmaptool sha256sum
 M=$((1024 * 1024))
 POKE="python3 -S $PWD/tests/host/vhdx_poke.py"
@@ -53,19 +54,6 @@ expect() {
 	[ $st -eq "$rc" ] && ok "$what: exit $rc" || bad "$what: exit $st, expected $rc: $(head -3 out.txt)"
 	one_line "$what" out.txt
 	grep -qF -- "$frag" out.txt && ok "$what: says '$frag'" || bad "$what: no '$frag' in: $(cat out.txt)"
-}
-# reseal BMAP: its BmapFileChecksum made right again after an edit
-reseal() {
-	python3 -S -c 'import hashlib, re, sys
-p = sys.argv[1]; t = open(p, "rb").read()
-m = re.search(rb"<BmapFileChecksum> ([0-9a-f]{64}) ", t)
-z = t[:m.start(1)] + b"0" * 64 + t[m.end(1):]
-open(p, "wb").write(t[:m.start(1)] + hashlib.sha256(z).hexdigest().encode() + t[m.end(1):])' "$1"
-}
-flip_byte() {
-	local old
-	old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "\\x$(printf %02x $((255 - ${old:-0})))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
 # -- every sample: our bmap of the VHDX, bmaptool copy with it from qemu-img's raw
@@ -188,15 +176,12 @@ expect "a bmap range moved (resealed)" 1 "range $((first + 1))-$last" -- verify 
 sed "0,/> $first-$last </s//> $((first + 1))-$last </" fixed.bmap >range2.bmap
 expect "a bmap range moved (file checksum not updated)" 2 "BmapFileChecksum does not match" -- verify --bmap range2.bmap "$img"
 # a chksum: one digit changed
-edited=$(python3 -S -c 'import re
-t = open("fixed.bmap").read(); i = t.index("chksum=\"") + 8
-t = t[:i] + ("1" if t[i] != "1" else "2") + t[i + 1:]
-open("chk.bmap", "w").write(t); print(t[i:i + 64])')
+edited=$(edit_chksum fixed.bmap chk.bmap first)
 expect "a range chksum changed (file checksum not updated)" 2 "BmapFileChecksum does not match" -- verify --bmap chk.bmap "$img"
 reseal chk.bmap
 expect "a range chksum changed (resealed)" 1 "does not match chk.bmap: expected sha256 $edited, found" -- verify --bmap chk.bmap "$img"
 # truncated
-head -c $(( $(stat -c %s fixed.bmap) - 30 )) fixed.bmap >trunc.bmap
+truncate_bmap fixed.bmap trunc.bmap
 expect "a truncated bmap" 2 "truncated" -- verify --bmap trunc.bmap "$img"
 head -c 700 fixed.bmap >trunc2.bmap
 expect "a bmap cut in its head" 2 "truncated" -- verify --bmap trunc2.bmap "$img"
@@ -206,7 +191,7 @@ expect "the bmap of another image of the same size" 1 "does not match other.bmap
 "$VHDX" bmap s/win81-dynamic-100M.vhdx other100.bmap >/dev/null 2>&1
 expect "the bmap of an image of another size" 2 "differs from" -- verify --bmap other100.bmap "$img"
 # a wrong BmapFileChecksum
-sed 's/<BmapFileChecksum> ./<BmapFileChecksum> 0/;s/<BmapFileChecksum> 00/<BmapFileChecksum> 11/' fixed.bmap >sum.bmap
+bad_file_checksum fixed.bmap sum.bmap
 cmp -s sum.bmap fixed.bmap && bad "sum.bmap unchanged (test setup)"
 expect "a wrong BmapFileChecksum" 2 "BmapFileChecksum does not match" -- verify --bmap sum.bmap "$img"
 bmaptool copy --bmap sum.bmap fixed.raw copy.img >bt.txt 2>&1 && bad "bmaptool took a wrong BmapFileChecksum" ||

@@ -9,6 +9,7 @@
 # fault shim failing the Nth write, or killing the tool there) gives the
 # identical disk with fewer bytes written (counted by --json).
 source "$(dirname "$0")/lib.sh"
+source tests/bmap_lib.sh # (lib.sh has cd to the repository)
 need bmaptool sha256sum
 M=$((1024 * 1024))
 SHIM=$(realpath -m "$BUILD")/tests/faultshim.so
@@ -20,13 +21,9 @@ SAMPLES=$(cd "$SAMPLES" && pwd)
 cd "$T" || exit 2
 export FAULT_NOSYNC=1 # flushes counted, not done: the tests read through the same page cache
 
-sum() { sha256sum <"$1" | cut -c1-64; }
-# json FILE KEY: a number or string of the --json object (first match)
-json() { python3 -S -c 'import json, sys
-o = json.loads(open(sys.argv[1]).read())
-for k in sys.argv[2].split("."):
-    o = o[k]
-print(o)' "$1" "$2"; }
+sum() { sha256_of "$1"; }
+# json FILE KEY: a number or string of the --json object
+json() { json_key "$2" <"$1"; }
 # expect WHAT RC FRAGMENT -- ARGS: vhdx ARGS exits RC with one line (stdout
 # and stderr) holding FRAGMENT
 expect() {
@@ -46,18 +43,6 @@ untouched() {
 head_zero() {
 	cmp -s -n $M tgt.raw /dev/zero && ok "$1: the target's first MiB is zero" ||
 		bad "$1: the target's first MiB is not zero"
-}
-reseal() {
-	python3 -S -c 'import hashlib, re, sys
-p = sys.argv[1]; t = open(p, "rb").read()
-m = re.search(rb"<BmapFileChecksum> ([0-9a-f]{64}) ", t)
-z = t[:m.start(1)] + b"0" * 64 + t[m.end(1):]
-open(p, "wb").write(t[:m.start(1)] + hashlib.sha256(z).hexdigest().encode() + t[m.end(1):])' "$1"
-}
-flip_byte() {
-	local old
-	old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "\\x$(printf %02x $((255 - ${old:-0})))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
 # -- the image: win10-fixed-10M (payload contiguous from file offset 4 MiB)
@@ -126,15 +111,13 @@ old_target
 old=$(sum tgt.raw)
 expect "a wrong --bmap-sha256" 2 "not the --bmap-sha256 given" -- convert -f -q --bmap ours.bmap --bmap-sha256 "$(printf '%064d' 7)" $img tgt.raw
 untouched "$old" "a wrong --bmap-sha256"
-sed 's/<BmapFileChecksum> ./<BmapFileChecksum> 0/;s/<BmapFileChecksum> 00/<BmapFileChecksum> 11/' ours.bmap >sum.bmap
+bad_file_checksum ours.bmap sum.bmap
 expect "a wrong BmapFileChecksum" 2 "BmapFileChecksum does not match" -- convert -f -q --bmap sum.bmap $img tgt.raw
 untouched "$old" "a wrong BmapFileChecksum"
-python3 -S -c 'import sys
-t = open("ours.bmap").read(); i = t.index("chksum=\"") + 8
-open("chk.bmap", "w").write(t[:i] + ("1" if t[i] != "1" else "2") + t[i + 1:])'
+edit_chksum ours.bmap chk.bmap first >/dev/null
 expect "a range chksum digit changed (not resealed)" 2 "BmapFileChecksum does not match" -- convert -f -q --bmap chk.bmap $img tgt.raw
 untouched "$old" "a chksum digit changed"
-head -c $(( $(stat -c %s ours.bmap) - 30 )) ours.bmap >trunc.bmap
+truncate_bmap ours.bmap trunc.bmap
 expect "a truncated bmap" 2 "truncated" -- convert -f -q --bmap trunc.bmap $img tgt.raw
 untouched "$old" "a truncated bmap"
 bzip2 -dc "$SAMPLES/win81-dynamic-100M.vhdx.bz2" >other100.vhdx && "$VHDX" bmap other100.vhdx other100.bmap >/dev/null
