@@ -129,21 +129,6 @@ rm -rf "$W"
 mkdir -p "$W/www" "$W/arm"
 chmod 755 "$W" "$W/www"
 
-expect() { # TAG RC WHAT [TEXT] [LOG]
-	local got out log=${5:-$W/serial.txt}
-	got=$(rc_of "$log" "$1")
-	out=$(out_of "$log" "$1")
-	if [ "$got" != "$2" ]; then
-		fail "$3: %lasterror% '${got:-none}', expected $2; output: $(tail -c 400 <<<"$out")"
-		return 1
-	fi
-	if [ -n "${4:-}" ] && ! grep -qF -- "$4" <<<"$out"; then
-		fail "$3: $2 but no '$4' in: $(tail -c 400 <<<"$out")"
-		return 1
-	fi
-	pass "$3: %lasterror% $2${4:+, says '$4'}"
-}
-
 # one_line TAG WHAT: the failure was said in one line (no other "vhdx:" line)
 one_line() {
 	local n

@@ -162,26 +162,26 @@ cr_nsh() {
 }
 cr_verify() {
 	local c=$X/cr out want st
-	expect "$L" crsame 0x0 "compare: the dirty image (through the log view) and its raw disk on the host" \
+	expect_log "$L" crsame 0x0 "compare: the dirty image (through the log view) and its raw disk on the host" \
 		"are identical (1073741824 bytes compared)"
 	# the first differing byte, by cmp on the host (1-based; both disks' raw forms)
 	want=$(cmp "$c/raw.img" "$X/data.raw" 2>/dev/null | sed -n 's/.* differ: byte \([0-9]*\),.*/\1/p')
 	if [ -n "$want" ]; then
 		want=$((want - 1))
-		expect "$L" crdiff 0x21 "compare with another disk: EFI_COMPROMISED_DATA, the first differing byte $want (cmp)" \
+		expect_log "$L" crdiff 0x21 "compare with another disk: EFI_COMPROMISED_DATA, the first differing byte $want (cmp)" \
 			"differ at byte $want (sector $((want / 512)) of 512)" &&
-			expect "$L" crdiff 0x21 "compare of disks of different sizes says so" "sizes differ"
+			expect_log "$L" crdiff 0x21 "compare of disks of different sizes says so" "sizes differ"
 	else
 		fail "compare with another disk: cmp finds no difference to expect"
 	fi
-	expect "$L" crmissing 0x2 "compare of a missing file" "no-such.vhdx: cannot open"
-	expect "$L" crdry 0x0 "repair -n of the dirty image says what it would do" "would replay the log of"
+	expect_log "$L" crmissing 0x2 "compare of a missing file" "no-such.vhdx: cannot open"
+	expect_log "$L" crdry 0x0 "repair -n of the dirty image says what it would do" "would replay the log of"
 	if sha256sum < "$c/dry.img" | cmp -s - "$c/dry.sha"; then
 		pass "repair -n: disk file byte-for-byte unchanged"
 	else
 		fail "repair -n: disk file CHANGED"
 	fi
-	expect "$L" crfix 0x0 "repair of the dirty image on a disk" "replayed the log of"
+	expect_log "$L" crfix 0x0 "repair of the dirty image on a disk" "replayed the log of"
 	out=$("$BUILD/host/vhdx" check "$c/fix.img" 2>&1)
 	st=$?
 	if [ $st = 0 ] && grep -q ': 0 errors' <<<"$out"; then
@@ -199,7 +199,7 @@ cr_verify() {
 	else
 		fail "after repair: host vhdx compare with the raw disk: $out"
 	fi
-	expect "$L" crorphan 0x0 "repair of a LogGuid no entry carries: cleared" "cleared the LogGuid of"
+	expect_log "$L" crorphan 0x0 "repair of a LogGuid no entry carries: cleared" "cleared the LogGuid of"
 	rm -f "$c/orphan-after.vhdx"
 	if ! mcopy -n -i "$X/esp.img" ::orphan.vhdx "$c/orphan-after.vhdx" 2>/dev/null; then
 		fail "after the LogGuid was cleared: orphan.vhdx not found on the ESP"
@@ -211,13 +211,13 @@ cr_verify() {
 	else
 		fail "after the LogGuid was cleared: $(tail -n 2 <<<"$out")"
 	fi
-	expect "$L" crro 0x2 "repair of a dirty image on a read-only disk refused" "read-only"
+	expect_log "$L" crro 0x2 "repair of a dirty image on a read-only disk refused" "read-only"
 	if sha256sum < "$c/ro.img" | cmp -s - "$c/ro.sha"; then
 		pass "repair on a read-only disk: disk file byte-for-byte unchanged"
 	else
 		fail "repair on a read-only disk: disk file CHANGED"
 	fi
-	expect "$L" crconvert 0x2 "convert onto a file as raw: refused (raw output goes onto a block device)" \
+	expect_log "$L" crconvert 0x2 "convert onto a file as raw: refused (raw output goes onto a block device)" \
 		"raw output goes onto a block device"
 }
 # ==== end of compare and repair ====
@@ -391,8 +391,9 @@ else
 	fail "x86_64: the boot did not complete (qemu exit $x86_rc; 124 = timeout); see $L"
 fi
 
-# expect_rc TAG RC WHAT [TEXT]: status and (optionally) a message
-expect() {
+# expect_log LOG TAG RC WHAT [TEXT]: status and (optionally) a message in LOG
+# (lib.sh's expect takes the log last)
+expect_log() {
 	local log=$1 tag=$2 rc=$3 what=$4 text=${5:-} got out
 	got=$(rc_of "$log" "$tag")
 	out=$(out_of "$log" "$tag")
@@ -449,7 +450,7 @@ image() {
 
 # list: every device, its mapping, flags and contents
 out=$(out_of "$L" list)
-expect "$L" list 0x0 "list"
+expect_log "$L" list 0x0 "list"
 for pat in \
 	'BLK2: 64 MiB, 512-byte blocks, disk, writable: blank' \
 	'BLK3: 256 MiB, 4096-byte blocks, disk, writable: unknown data' \
@@ -473,29 +474,29 @@ for pair in 'BLK1:|Sata(0x1,0xFFFF,0x0)' 'BLK2:|PciRoot(0x0)/Pci(0x5,0x0)' 'BLK4
 	fi
 done
 
-expect "$L" badopt 0x2 "bad option" "unknown option"
+expect_log "$L" badopt 0x2 "bad option" "unknown option"
 unchanged used "bad option"
-expect "$L" small 0x2 "too small (2 MiB disk)" "too small"
+expect_log "$L" small 0x2 "too small (2 MiB disk)" "too small"
 unchanged small "too small"
-expect "$L" ro 0x2 "read-only disk" "read-only"
+expect_log "$L" ro 0x2 "read-only disk" "read-only"
 unchanged ro "read-only disk"
-expect "$L" used 0x2 "not blank without --force" "holds an MBR partition table or boot sector (non-zero byte at 450); refusing to overwrite it without --force"
-expect "$L" dry 0x0 "--dry-run" "dry run: nothing written"
+expect_log "$L" used 0x2 "not blank without --force" "holds an MBR partition table or boot sector (non-zero byte at 450); refusing to overwrite it without --force"
+expect_log "$L" dry 0x0 "--dry-run" "dry run: nothing written"
 unchanged used "not blank and --dry-run"
-expect "$L" boot 0x2 "boot device" "loaded from"
-expect "$L" ioerr 0x7 "a write error part-way (blkdebug EIO at 8 MiB): EFI_DEVICE_ERROR" \
+expect_log "$L" boot 0x2 "boot device" "loaded from"
+expect_log "$L" ioerr 0x7 "a write error part-way (blkdebug EIO at 8 MiB): EFI_DEVICE_ERROR" \
 	"write failed at byte 4194304: Device Error; the target holds nothing that looks like a VHDX"
 if ! head -c 8 "$X/ioerr.img" | grep -q vhdxfile && ! qemu-img check -q -f vhdx "$X/ioerr.img" 2>/dev/null; then
 	pass "after the write error: nothing on the disk looks like a VHDX"
 else
 	fail "after the write error: the disk looks like a VHDX"
 fi
-expect "$L" nosize 0x2 "dynamic without --size" "--size"
-expect "$L" nomap 0x2 "unknown mapping" "no such mapping"
+expect_log "$L" nosize 0x2 "dynamic without --size" "--size"
+expect_log "$L" nomap 0x2 "unknown mapping" "no such mapping"
 
-expect "$L" dyn512 0x0 "dynamic on 512-byte virtio-blk via blk2:" "done: wrote" &&
+expect_log "$L" dyn512 0x0 "dynamic on 512-byte virtio-blk via blk2:" "done: wrote" &&
 	image "$X" "$L" dyn512 "dynamic 1 GiB on virtio-blk 512" "$X/v512.img"
-expect "$L" fixed4k 0x0 "fixed filling a 4Kn virtio-blk full of old data, via device path" "done: wrote" && {
+expect_log "$L" fixed4k 0x0 "fixed filling a 4Kn virtio-blk full of old data, via device path" "done: wrote" && {
 	image "$X" "$L" fixed4k "fixed 4Kn over old data" "$X/v4k.img" 252M
 	out=$(out_of "$L" fixed4k)
 	if grep -qF -- '-s 252M' <<<"$out"; then
@@ -504,9 +505,9 @@ expect "$L" fixed4k 0x0 "fixed filling a 4Kn virtio-blk full of old data, via de
 		fail "fixed 4Kn: largest size not 252M: $(grep '^  command' <<<"$out")"
 	fi
 }
-expect "$L" nvme 0x0 "dynamic 10 GiB on NVMe via blk4:" "done: wrote" &&
+expect_log "$L" nvme 0x0 "dynamic 10 GiB on NVMe via blk4:" "done: wrote" &&
 	image "$X" "$L" nvme "dynamic 10 GiB on NVMe" "$X/nvme.img"
-expect "$L" ahci 0x0 "fixed filling a 256 MiB AHCI disk via blk1:" "done: wrote" && {
+expect_log "$L" ahci 0x0 "fixed filling a 256 MiB AHCI disk via blk1:" "done: wrote" && {
 	image "$X" "$L" ahci "fixed 252 MiB on AHCI" "$X/ahci.img" 252M
 	out=$(out_of "$L" ahci)
 	if grep -qF -- '-s 252M' <<<"$out"; then
@@ -523,14 +524,14 @@ expect "$L" ahci 0x0 "fixed filling a 256 MiB AHCI disk via blk1:" "done: wrote"
 		fail "fixed AHCI: progress: ${lines:-no} lines with throughput and time left in ${ms:-?} ms"
 	fi
 }
-expect "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "done: wrote" && {
+expect_log "$L" file 0x0 "file fs0:\\x.vhdx on the ESP" "done: wrote" && {
 	if mcopy -n -i "$X/esp.img" ::x.vhdx "$X/file.vhdx" 2>/dev/null; then
 		image "$X" "$L" file "dynamic 1 GiB file on FAT" -
 	else
 		fail "file: x.vhdx not found on the ESP"
 	fi
 }
-expect "$L" fileagain 0x2 "existing file without --force" "existing file of 4194304 bytes"
+expect_log "$L" fileagain 0x2 "existing file without --force" "existing file of 4194304 bytes"
 # every plan (images, the dry run, the failed write) from the fallback, and
 # every DataWriteGuid distinct
 n_plans=$(grep -c '^  GUIDs ' "$L")
@@ -615,30 +616,30 @@ disk_child() {
 	head -c "$size" "$2" > "$D/$1.vhdx"
 }
 
-expect "$L" diff 0x0 "differencing child fs0:\\c.vhdx of fs0:\\x.vhdx" "done: wrote" && {
+expect_log "$L" diff 0x0 "differencing child fs0:\\c.vhdx of fs0:\\x.vhdx" "done: wrote" && {
 	child_7zz "child on the ESP of an empty parent" "$D/c.vhdx" "$D/zeros"
 	child_readers "child on the ESP of an empty parent" "$D/c.vhdx" x.vhdx "dynamic, 1 GiB"
 }
-expect "$L" diffsub 0x0 "differencing child in a folder" "done: wrote" &&
-expect "$L" infosub 0x0 "info of the child in a folder shows its relative_path" 'relative_path = ..\x.vhdx' && {
+expect_log "$L" diffsub 0x0 "differencing child in a folder" "done: wrote" &&
+expect_log "$L" infosub 0x0 "info of the child in a folder shows its relative_path" 'relative_path = ..\x.vhdx' && {
 	child_readers "child in a folder" "$D/d/c2.vhdx" x.vhdx "dynamic, 1 GiB"
 	echo "  note: 7zz not run on the child in a folder: its relative_path ..\\x.vhdx has a folder, which 7-Zip on Linux cannot follow"
 }
-expect "$L" diffdata 0x0 "differencing child fs0:\\dc.vhdx of fs0:\\data.vhdx" "done: wrote" && {
+expect_log "$L" diffdata 0x0 "differencing child fs0:\\dc.vhdx of fs0:\\data.vhdx" "done: wrote" && {
 	child_7zz "child on the ESP of a parent with data" "$D/dc.vhdx" "$X/data.raw"
 	child_readers "child on the ESP of a parent with data" "$D/dc.vhdx" data.vhdx "dynamic, 16 MiB"
 }
-expect "$L" diffbad 0x2 "--parent that is not a VHDX" "not a VHDX image"
+expect_log "$L" diffbad 0x2 "--parent that is not a VHDX" "not a VHDX image"
 
-expect "$L" diffblk 0x0 "differencing child on a virtio-blk disk" 'relative_path = .\data.vhdx' &&
-expect "$L" diffblk 0x0 "differencing child on a disk: the plan says where relative_path starts" \
+expect_log "$L" diffblk 0x0 "differencing child on a virtio-blk disk" 'relative_path = .\data.vhdx' &&
+expect_log "$L" diffblk 0x0 "differencing child on a disk: the plan says where relative_path starts" \
 	"relative_path starts at the parent volume's root" &&
 disk_child diffblk "$X/child.img" "child on a disk" && {
 	child_7zz "child on a disk of a parent with data" "$D/diffblk.vhdx" "$X/data.raw"
 	child_readers "child on a disk of a parent with data" "$D/diffblk.vhdx" data.vhdx "dynamic, 16 MiB"
 }
-expect "$L" diffblk3 0x0 "differencing child on a disk of a child in a folder" 'relative_path = .\d\c2.vhdx' &&
-expect "$L" infoblk3 0x0 "info of that child on the disk shows its relative_path" 'relative_path = .\d\c2.vhdx' &&
+expect_log "$L" diffblk3 0x0 "differencing child on a disk of a child in a folder" 'relative_path = .\d\c2.vhdx' &&
+expect_log "$L" infoblk3 0x0 "info of that child on the disk shows its relative_path" 'relative_path = .\d\c2.vhdx' &&
 disk_child diffblk3 "$X/child3.img" "chain of three on a disk" && {
 	child_readers "chain of three on a disk" "$D/diffblk3.vhdx" d/c2.vhdx "differencing, 1 GiB"
 	if grep -q '^  2: .*x\.vhdx (relative_path): VHDX (dynamic, 1 GiB), DataWriteGuid matches' \
@@ -660,10 +661,10 @@ for pat in 'BLK2: 64 MiB, 512-byte blocks, disk, writable: VHDX (dynamic, 1 GiB)
 		fail "list after create lacks '$pat'"
 	fi
 done
-expect "$L" checkdyn 0x0 "check blk2: (the dynamic image)" "0 errors"
-expect "$L" checkfile 0x0 "check fs0:\\x.vhdx" "0 errors"
-expect "$L" infofile 0x0 "info fs0:\\x.vhdx" "dynamic"
-expect "$L" checkused 0xA "check on a disk that is not a VHDX: EFI_VOLUME_CORRUPTED" "not a VHDX"
+expect_log "$L" checkdyn 0x0 "check blk2: (the dynamic image)" "0 errors"
+expect_log "$L" checkfile 0x0 "check fs0:\\x.vhdx" "0 errors"
+expect_log "$L" infofile 0x0 "info fs0:\\x.vhdx" "dynamic"
+expect_log "$L" checkused 0xA "check on a disk that is not a VHDX: EFI_VOLUME_CORRUPTED" "not a VHDX"
 cr_verify
 
 LI=$I/serial.txt
@@ -676,8 +677,8 @@ if grep -qF -- '16 MiB, 512-byte blocks, partition, writable: blank' <<<"$out" &
 else
 	fail "list: partition 2 missing: $(head -c 600 <<<"$out")"
 fi
-expect "$LI" bootdisk 0x2 "the disk under the ESP partition" "loaded from (or the disk under it)"
-expect "$LI" part2 0x0 "fixed filling GPT partition 2 (device path with HD())" "done: wrote" && {
+expect_log "$LI" bootdisk 0x2 "the disk under the ESP partition" "loaded from (or the disk under it)"
+expect_log "$LI" part2 0x0 "fixed filling GPT partition 2 (device path with HD())" "done: wrote" && {
 	out=$(out_of "$LI" part2)
 	size=$(image_size "$out")
 	if [ -n "$size" ]; then
@@ -692,17 +693,17 @@ expect "$LI" part2 0x0 "fixed filling GPT partition 2 (device path with HD())" "
 		fail "partition 2: bytes outside the partition changed"
 	fi
 }
-expect "$LI" fatnoforce 0x2 "a disk holding a mounted FAT filesystem, no --force" \
+expect_log "$LI" fatnoforce 0x2 "a disk holding a mounted FAT filesystem, no --force" \
 	"holds a FAT filesystem (non-zero byte at 0); refusing to overwrite it without --force"
-expect "$LI" fatforce 0x0 "the FAT disk with --force (its FAT driver stopped by the exclusive open)" \
+expect_log "$LI" fatforce 0x0 "the FAT disk with --force (its FAT driver stopped by the exclusive open)" \
 	"done: wrote" && image "$I" "$LI" fatforce "dynamic 1 GiB over a mounted FAT" "$I/fat.img"
-expect "$LI" declined 0x15 "confirmation answered 'no': EFI_ABORTED" "not confirmed; nothing written"
+expect_log "$LI" declined 0x15 "confirmation answered 'no': EFI_ABORTED" "not confirmed; nothing written"
 if [ -f "$I/ahci.mid" ] && cmp -s "$I/ahci.mid" "$I/ahci.sha"; then
 	pass "declined: disk file byte-for-byte unchanged (checked before the next run)"
 else
 	fail "declined: disk file changed before the second run"
 fi
-expect "$LI" escaped 0x15 "ESC while zeroing a fixed payload: EFI_ABORTED" "aborted by ESC"
+expect_log "$LI" escaped 0x15 "ESC while zeroing a fixed payload: EFI_ABORTED" "aborted by ESC"
 if ! head -c 8 "$I/ahci.img" | grep -q vhdxfile && ! qemu-img check -q -f vhdx "$I/ahci.img" 2>/dev/null; then
 	pass "after ESC: nothing on the disk looks like a VHDX (no signature, qemu-img refuses it)"
 else
@@ -716,10 +717,10 @@ if [ "$arm_rc" = 0 ] && grep -q '^=== small rc' "$LA"; then
 else
 	fail "aarch64: the boot did not complete (qemu exit $arm_rc; 124 = timeout); see $LA"
 fi
-expect "$LA" list 0x0 "aarch64 list" "PciRoot(0x0)/Pci(0x5,0x0)"
-expect "$LA" fixed 0x0 "aarch64: fixed 16 MiB on virtio-blk via device path" "done: wrote" &&
+expect_log "$LA" list 0x0 "aarch64 list" "PciRoot(0x0)/Pci(0x5,0x0)"
+expect_log "$LA" fixed 0x0 "aarch64: fixed 16 MiB on virtio-blk via device path" "done: wrote" &&
 	image "$A" "$LA" fixed "aarch64 fixed 16 MiB" "$A/v512.img"
-expect "$LA" small 0x2 "aarch64: too small" \
+expect_log "$LA" small 0x2 "aarch64: too small" \
 	"too small: the image needs 4 MiB (4194304 bytes), the device has 2 MiB (2097152 bytes)"
 if grep -q '^  GUIDs          from EFI_RNG_PROTOCOL' "$LA"; then
 	pass "aarch64: GUIDs from EFI_RNG_PROTOCOL (virtio-rng)"
