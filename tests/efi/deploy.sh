@@ -47,7 +47,7 @@
 #     capture into an ESP file, checked as above, and the deployed disk
 #     booted alone: BOOTAA64.EFI prints the marker.
 #
-# Needs lib.sh, $BUILD, $HERE, expect (run.sh).  DP_* are the device paths.
+# Needs lib.sh, $BUILD, $HERE, expect_log (run.sh).  DP_* are the device paths.
 
 DP_V512="PciRoot(0x0)/Pci(0x5,0x0)"
 DP_V4K="PciRoot(0x0)/Pci(0x6,0x0)"
@@ -341,25 +341,25 @@ deploy_verify() {
 	done
 
 	# refusals
-	expect "$L" dsmall 0x2 "deploy onto a disk too small (32 MiB): both sizes" \
+	expect_log "$L" dsmall 0x2 "deploy onto a disk too small (32 MiB): both sizes" \
 		"too small: the disk needs 64 MiB (67108864 bytes), the device has 32 MiB (33554432 bytes)"
 	dp_unchanged "deploy onto a disk too small" "$d" small
-	expect "$L" dboot 0x2 "deploy onto the boot disk (the ESP's), source on another disk" "loaded from"
+	expect_log "$L" dboot 0x2 "deploy onto the boot disk (the ESP's), source on another disk" "loaded from"
 	if [ -f "$d/esp.mid" ] && cmp -s "$d/esp.mid" "$d/esp.sha"; then
 		pass "deploy: the ESP (boot disk) byte-for-byte unchanged by everything before the prompt"
 	else
 		fail "deploy: the ESP changed before the prompt (or the prompt never came)"
 	fi
-	expect "$L" dsrcdisk 0x2 "deploy onto the disk that holds the source file" "refusing to write it"
+	expect_log "$L" dsrcdisk 0x2 "deploy onto the disk that holds the source file" "refusing to write it"
 	if [ -f "$d/srcfat.mid" ] && cmp -s "$d/srcfat.mid" "$d/srcfat.sha"; then
 		pass "deploy onto the source's own disk: disk file byte-for-byte unchanged (until the prompt; then kfull writes it)"
 	else
 		fail "deploy onto the source's own disk: disk file changed (or the prompt never came)"
 	fi
-	expect "$L" dnoforce 0x2 "deploy onto a disk of old data without --force" "refusing to overwrite it without --force"
-	expect "$L" dv4kr 0x2 "deploy a 512-sector image with a GPT onto a 4096-byte virtio-blk: refused" \
+	expect_log "$L" dnoforce 0x2 "deploy onto a disk of old data without --force" "refusing to overwrite it without --force"
+	expect_log "$L" dv4kr 0x2 "deploy a 512-sector image with a GPT onto a 4096-byte virtio-blk: refused" \
 		"sector size mismatch: the image's GPT partition table (header at byte 512, LBA 1) counts 512-byte sectors, the device's are 4096 bytes" &&
-		expect "$L" dv4kr 0x2 "the sector-size refusal names the option" \
+		expect_log "$L" dv4kr 0x2 "the sector-size refusal names the option" \
 			"refusing to write it (--allow-sector-mismatch writes it anyway)" &&
 		if [ "$(out_of "$L" dv4kr | grep -c .)" = 1 ]; then
 			pass "the sector-size refusal is one line"
@@ -369,16 +369,16 @@ deploy_verify() {
 	dp_unchanged "deploy refused for its sector size" "$d" v4kr
 
 	# deploys
-	expect "$L" dv512 0x0 "deploy the VHDX onto virtio-blk 512" "done: wrote" &&
+	expect_log "$L" dv512 0x0 "deploy the VHDX onto virtio-blk 512" "done: wrote" &&
 		dp_deployed "deploy onto virtio-blk 512" "$d/v512.img" "$d/golden.raw" "$d/v512.tail"
-	expect "$L" dv4k 0x0 "deploy a 512-sector image onto a 4096-byte virtio-blk, --allow-sector-mismatch: written, with a note" \
+	expect_log "$L" dv4k 0x0 "deploy a 512-sector image onto a 4096-byte virtio-blk, --allow-sector-mismatch: written, with a note" \
 		"counts 512-byte sectors, the device's are 4096 bytes: its partitions would not be found and it would not boot (a partition table must count the device's sectors); written anyway (--allow-sector-mismatch)" &&
 		dp_deployed "deploy onto virtio-blk 4096" "$d/v4k.img" "$d/golden.raw" "$d/v4k.tail"
-	expect "$L" dnvme 0x0 "deploy the chain (child.avhdx through golden.vhdx) onto NVMe" "done: wrote" &&
+	expect_log "$L" dnvme 0x0 "deploy the chain (child.avhdx through golden.vhdx) onto NVMe" "done: wrote" &&
 		dp_deployed "deploy of the chain onto NVMe" "$d/nvme.img" "$d/chain.raw" "$d/nvme.tail"
-	expect "$L" dahci 0x0 "deploy the VHDX onto AHCI" "done: wrote" &&
+	expect_log "$L" dahci 0x0 "deploy the VHDX onto AHCI" "done: wrote" &&
 		dp_deployed "deploy onto AHCI" "$d/ahci.img" "$d/golden.raw" "$d/ahci.tail"
-	expect "$L" dsparse 0x0 "deploy --sparse onto a blank disk" "done: wrote" && {
+	expect_log "$L" dsparse 0x0 "deploy --sparse onto a blank disk" "done: wrote" && {
 		dp_deployed "deploy --sparse onto a blank disk" "$d/sparse.img" "$d/golden.raw" -
 		out=$(out_of "$L" dsparse)
 		want=$(sed -n 's/^done: wrote \([0-9]*\) bytes.*/\1/p' <<<"$out")
@@ -388,7 +388,7 @@ deploy_verify() {
 			fail "deploy --sparse: wrote '${want:-?}' bytes, not under half of the 64 MiB disk"
 		fi
 	}
-	expect "$L" ddirty 0x0 "deploy of a VHDX whose log is dirty (DiscUtils' log-replay sample)" \
+	expect_log "$L" ddirty 0x0 "deploy of a VHDX whose log is dirty (DiscUtils' log-replay sample)" \
 		"its log read through the overlay" && {
 		# judged by qemu's reading, not our core's: qemu-img replays the log
 		# of a copy (check -r all), its raw conversion is compared with the
@@ -410,18 +410,18 @@ deploy_verify() {
 		fail "deploy of the dirty-log VHDX: the source file on the ESP changed or is missing"
 	fi
 	rm -f "$d/dirty.after"
-	expect "$L" dioerr 0x7 "deploy with a write error part-way (blkdebug EIO at 16 MiB): EFI_DEVICE_ERROR" \
+	expect_log "$L" dioerr 0x7 "deploy with a write error part-way (blkdebug EIO at 16 MiB): EFI_DEVICE_ERROR" \
 		"failed at byte" &&
-		expect "$L" dioerr 0x7 "deploy with a write error: the message says the first MiB is zero" \
+		expect_log "$L" dioerr 0x7 "deploy with a write error: the message says the first MiB is zero" \
 			"its first MiB is zero"
 	dp_first_mib_zero "after the write error part-way" "$d/ioerr.img"
 
 	# compare
-	expect "$L" csame 0x0 "compare the golden VHDX with its deployed disk" "identical"
-	expect "$L" cchain 0x0 "compare the chain with its deployed disk" "identical"
+	expect_log "$L" csame 0x0 "compare the golden VHDX with its deployed disk" "identical"
+	expect_log "$L" cchain 0x0 "compare the chain with its deployed disk" "identical"
 	want=$(cmp "$d/golden.raw" "$d/chain.raw" 2>/dev/null | sed -n 's/.* differ: byte \([0-9]*\),.*/\1/p')
 	if [ -n "$want" ]; then
-		expect "$L" cdiff 0x21 "compare the golden VHDX with the chain's disk: EFI_COMPROMISED_DATA at cmp's first differing byte" \
+		expect_log "$L" cdiff 0x21 "compare the golden VHDX with the chain's disk: EFI_COMPROMISED_DATA at cmp's first differing byte" \
 			"differ at byte $((want - 1))"
 	else
 		fail "compare: cmp finds no difference between golden.raw and chain.raw"
@@ -431,26 +431,26 @@ deploy_verify() {
 	if tail -c +$((GOLDEN_BYTES + 1)) "$d/ahci.img" | cmp -s - /dev/zero; then
 		fail "compare: the AHCI disk's old data past 64 MiB is all zero"
 	else
-		expect "$L" csize 0x0 "compare the golden VHDX with its deployed disk 8 MiB larger: sizes differ, the image's extent compared" \
+		expect_log "$L" csize 0x0 "compare the golden VHDX with its deployed disk 8 MiB larger: sizes differ, the image's extent compared" \
 			"sizes differ: $DP_AHCI is a block device of 75497472 bytes, fs0:\vm\golden.vhdx is 67108864 bytes; fs0:\vm\golden.vhdx's extent is compared, the device's last 8388608 bytes lie beyond it (not compared)" &&
-			expect "$L" csize 0x0 "compare with the larger disk: the device holds the image, 8 MiB beyond it not compared" \
+			expect_log "$L" csize 0x0 "compare with the larger disk: the device holds the image, 8 MiB beyond it not compared" \
 				"are identical over fs0:\vm\golden.vhdx's 67108864 bytes: the device holds the image; its last 8388608 bytes were not compared"
 	fi
 
 	# declined and ESC
-	expect "$L" ddecl 0x15 "deploy, prompt answered 'no': EFI_ABORTED" "not confirmed; nothing written"
+	expect_log "$L" ddecl 0x15 "deploy, prompt answered 'no': EFI_ABORTED" "not confirmed; nothing written"
 	if [ -f "$d/decl.mid" ] && cmp -s "$d/decl.mid" "$d/decl.sha"; then
 		dp_unchanged "deploy declined" "$d" decl
 	else
 		fail "deploy declined: the disk changed before the answer (or the prompt never came)"
 	fi
-	expect "$L" desc 0x15 "ESC during a deploy: EFI_ABORTED" "aborted by ESC after" &&
-		expect "$L" desc 0x15 "ESC during a deploy: the message says the first MiB is zero" "its first MiB is zero"
+	expect_log "$L" desc 0x15 "ESC during a deploy: EFI_ABORTED" "aborted by ESC after" &&
+		expect_log "$L" desc 0x15 "ESC during a deploy: the message says the first MiB is zero" "its first MiB is zero"
 	dp_first_mib_zero "after ESC during a deploy" "$d/esc.img"
 
 	# capture
 	dp_unchanged "capture source (read-only)" "$d" cap
-	expect "$L" kdyn 0x0 "capture a GPT+FAT disk into fs0:\\cap.vhdx (1 MiB blocks)" "image of" &&
+	expect_log "$L" kdyn 0x0 "capture a GPT+FAT disk into fs0:\\cap.vhdx (1 MiB blocks)" "image of" &&
 		if out=$(out_of "$L" kdyn | sed -n 's/^image of [0-9]* bytes: \([0-9]*\) blocks stored, \([0-9]*\) read as zeros.*/\1 \2/p') &&
 		   read -r size want <<<"$out" && [ "${want:-0}" -gt 0 ] && [ $((size + want)) = 48 ]; then
 			pass "capture: $size of 48 blocks stored, $want that read as zeros not stored"
@@ -462,7 +462,7 @@ deploy_verify() {
 		else
 			fail "capture: cap.vhdx is not on the ESP"
 		fi
-	expect "$L" kfixed 0x0 "capture -t fixed into fs0:\\capf.vhdx" "image of" &&
+	expect_log "$L" kfixed 0x0 "capture -t fixed into fs0:\\capf.vhdx" "image of" &&
 		if mcopy -n -i "$d/esp.img" ::capf.vhdx "$d/capf.vhdx" 2>/dev/null; then
 			dp_validate_vhdx "capture -t fixed into fs0:\\capf.vhdx" "$d/capf.vhdx" "$d/cap.img"
 			out=$("$BUILD/host/vhdx" info "$d/capf.vhdx" 2>&1)
@@ -474,7 +474,7 @@ deploy_verify() {
 		else
 			fail "capture: capf.vhdx is not on the ESP"
 		fi
-	expect "$L" kdev 0x0 "capture -O vhdx onto a raw device" "image of" && {
+	expect_log "$L" kdev 0x0 "capture -O vhdx onto a raw device" "image of" && {
 		size=$(out_of "$L" kdev | sed -n 's/^image of \([0-9]*\) bytes.*/\1/p' | head -n 1)
 		if [ -n "$size" ]; then
 			head -c "$size" "$d/capdev.img" > "$d/capdev.vhdx"
@@ -483,10 +483,10 @@ deploy_verify() {
 			fail "capture onto a device: no 'image of N bytes' line to cut the image by"
 		fi
 	}
-	expect "$L" kesc 0x15 "ESC during a capture into a file: EFI_ABORTED" "aborted by ESC" &&
-		expect "$L" kesc 0x15 "ESC during a capture: the message says the partial file was removed" \
+	expect_log "$L" kesc 0x15 "ESC during a capture into a file: EFI_ABORTED" "aborted by ESC" &&
+		expect_log "$L" kesc 0x15 "ESC during a capture: the message says the partial file was removed" \
 			"the partial file was removed"
-	expect "$L" kfull 0x7 "capture into a file that outgrows its FAT volume: EFI_DEVICE_ERROR" \
+	expect_log "$L" kfull 0x7 "capture into a file that outgrows its FAT volume: EFI_DEVICE_ERROR" \
 		"(the volume is full); the partial file was removed"
 	if mdir -i "$d/srcfat.img" ::full.vhdx >/dev/null 2>&1; then
 		fail "capture onto a full volume: fs1:\\full.vhdx is still there"
@@ -548,10 +548,10 @@ deploy_arm_verify() {
 	else
 		fail "aarch64 deploy: the boot did not complete (qemu exit $BOOT_RC; 124 = timeout); see $L"
 	fi
-	expect "$L" adeploy 0x0 "aarch64: deploy the VHDX onto virtio-blk" "done: wrote" &&
+	expect_log "$L" adeploy 0x0 "aarch64: deploy the VHDX onto virtio-blk" "done: wrote" &&
 		dp_deployed "aarch64: deploy onto virtio-blk" "$d/v512.img" "$d/golden.raw" -
-	expect "$L" acompare 0x0 "aarch64: compare the VHDX with its deployed disk" "identical"
-	expect "$L" acapture 0x0 "aarch64: capture the deployed disk into fs0:\\cap.vhdx" "image of" &&
+	expect_log "$L" acompare 0x0 "aarch64: compare the VHDX with its deployed disk" "identical"
+	expect_log "$L" acapture 0x0 "aarch64: capture the deployed disk into fs0:\\cap.vhdx" "image of" &&
 		if mcopy -n -i "$d/esp.img" ::cap.vhdx "$d/cap.vhdx" 2>/dev/null; then
 			dp_validate_vhdx "aarch64: capture into fs0:\\cap.vhdx" "$d/cap.vhdx" "$d/golden.raw"
 		else
