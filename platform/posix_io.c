@@ -201,15 +201,15 @@ static int sink_allocate(const struct vhdx_sink *s, uint64_t off, uint64_t len)
 }
 
 /*
- * The writer thread's ring: RING_SLOTS buffers of RING_SLOT bytes.  A
- * slot holds one of the convert job's writes whole (1 MiB, CONVERT_CHUNK);
- * four let the job run up to 3 MiB ahead of the disk, and smooth a
- * write's stall in write-back over a few of the job's reads and hashes
- * (BENCHMARKS.md: 2 slots ... 8 slots measured).
+ * The writer thread's ring: RING_SLOTS buffers of RING_SLOT bytes (4 MiB,
+ * the peak RSS grows by that much).  A slot holds one of the convert
+ * job's writes whole (1 MiB, CONVERT_CHUNK); four let the job read and
+ * hash up to 3 MiB ahead of the write in progress, enough to ride out a
+ * write that stalls in write-back for a few of the job's steps (one step,
+ * read and hash of 1 MiB with libcrypto, is about 0.7 ms).  The copy into
+ * the slot costs about 0.13 s of CPU per 4 GiB (BENCHMARKS.md).
  */
-#ifndef RING_SLOTS
 #define RING_SLOTS 4u
-#endif
 #define RING_SLOT (1024u * 1024u) /* [byte] */
 
 int posix_sink_threaded(struct posix_target *t)
