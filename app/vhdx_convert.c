@@ -920,14 +920,17 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 		return err;
 	/* 3. the first MiB last, a chunk at a time from its end: byte 0 (the
 	 * MBR, the GPT's protective MBR) is the very last write; from here on
-	 * the target may look partitioned */
+	 * the target may look partitioned.  Each chunk is one write, zeros
+	 * and all, on a new file too: its runs of data one by one would put
+	 * byte 0 first (a crash then left a partition table over a first MiB
+	 * half written: tests/host/test_deploy_cut.sh) */
 	if (j->with_bmap) {
 		/* head <= chunk: read once, checked, written from that buffer */
 		err = read_span_(j, 0, buf, (size_t)head);
 		if (!err)
 			err = check_head_(j, buf, head);
 		if (!err)
-			err = put_(k, 0, buf, (size_t)head, fresh);
+			err = vhdx_dev_write_(k, 0, buf, (size_t)head);
 		return err ? err : finish_raw_(k, size);
 	}
 	for (off = (head - 1) & ~(uint64_t)(chunk - 1);; off -= chunk) {
@@ -935,7 +938,7 @@ static int write_raw_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t
 		err = vhdx_reader_read(j->source, off, buf, (size_t)len);
 		if (err)
 			return source_failed_(j, err, off);
-		err = fresh ? write_nonzero_(k, off, buf, (size_t)len) : vhdx_dev_write_(k, off, buf, (size_t)len);
+		err = vhdx_dev_write_(k, off, buf, (size_t)len);
 		if (err)
 			return err;
 		if (!off)

@@ -11,6 +11,8 @@
 #   bench/bmap.sh VHDX DIR [GIB] [RUNS] [OUTDIR]
 # OUTDIR: where the target file is written (default DIR; /dev/shm takes the
 # disk out of the figures: what is left is the CPU's share).
+# BEFORE=VHDX2 in the environment: two more rows, VHDX2's convert and
+# convert --bmap, in the same rounds (an older build side by side).
 set -u
 VHDX=$(realpath "$1")
 DIR=$2
@@ -49,18 +51,23 @@ timed() {
 qemu_run() { qemu-img convert -f vhdx -O raw -t writeback img.vhdx "$OUT" && sync "$OUT"; }
 declare -A t
 rows=("vhdx convert" "vhdx convert --bmap (libcrypto SHA-256)" "vhdx convert --bmap (the core's SHA-256)" "qemu-img convert -O raw")
+BEFORE=${BEFORE:+$(realpath "$BEFORE")}
+[ -z "$BEFORE" ] || rows+=("before: vhdx convert" "before: vhdx convert --bmap (libcrypto SHA-256)")
 for r in $(seq "$RUNS"); do
 	t[0,$r]=$(timed "$VHDX" convert -q img.vhdx "$OUT") || exit 1
 	t[1,$r]=$(timed "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
 	t[2,$r]=$(timed env VHDX_SHA256=core "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
 	t[3,$r]=$(timed qemu_run) || exit 1
+	[ -z "$BEFORE" ] && continue
+	t[4,$r]=$(timed "$BEFORE" convert -q img.vhdx "$OUT") || exit 1
+	t[5,$r]=$(timed "$BEFORE" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
 done
 base=$(median ${t[0,1]} $(for r in $(seq 2 "$RUNS"); do echo ${t[0,$r]}; done))
 echo "deploy of a fully allocated ${GIB} GiB VHDX (32 MiB blocks, $ranges bmap ranges) to a new raw file in ${5:-DIR}; median of $RUNS runs"
 echo
 echo "| tool | median [s] | MiB/s | vs vhdx convert | runs [s] |"
 echo "|---|---:|---:|---:|---|"
-for i in 0 1 2 3; do
+for i in "${!rows[@]}"; do
 	all=$(for r in $(seq "$RUNS"); do printf '%.2f ' "${t[$i,$r]}"; done)
 	m=$(median $(for r in $(seq "$RUNS"); do echo ${t[$i,$r]}; done))
 	printf '| %s | %.2f | %.0f | %+.1f%% | %s|\n' "${rows[$i]}" "$m" "$(echo "($GIB * 1024) / $m" | bc -l)" \

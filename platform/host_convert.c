@@ -169,7 +169,10 @@ static int convert_probe(struct convert_job *j)
 /* Raw output into a file: an old, longer one ends where the disk ends. */
 static int trim_to(void *ctx, uint64_t size)
 {
-	return host_target_trim(ctx, size);
+	struct host_target *t = ctx;
+	int err = posix_sink_drain(&t->t);
+
+	return err ? err : host_target_trim(t, size);
 }
 
 static void say_failure(struct convert_job *j, int err)
@@ -225,8 +228,16 @@ static int convert_write(struct convert_job *j)
 		err = VHDX_ERR_IO;
 	}
 	host_http_keep_failure();
+	/* raw: the writes go through a writer thread, so that the next range
+	 * is read and hashed while this one is written (posix_sink_threaded;
+	 * if the thread cannot start, they are made in place) */
+	if (!err && !to_vhdx)
+		posix_sink_threaded(&j->tgt.t);
 	if (!err)
 		err = host_interrupted ? VHDX_ERR_ABORTED : vhdx_convert_write(job, &sink, j->buf, CONVERT_CHUNK + 4096);
+	/* after a failure the writes not yet begun are dropped: nothing more is written */
+	if (posix_sink_unthreaded(&j->tgt.t, err != VHDX_OK) && !err)
+		err = VHDX_ERR_IO;
 	if (!err && to_vhdx)
 		err = host_target_trim(&j->tgt, job->fill.file_size);
 	if (j->cli->json)

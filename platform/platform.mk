@@ -16,6 +16,8 @@ PLATFORM_CFLAGS += $(CURL_CFLAGS)
 CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto)
 CRYPTO_LIBS   := $(shell pkg-config --libs libcrypto)
 PLATFORM_CFLAGS += $(CRYPTO_CFLAGS)
+# the raw target's writer thread (write_ring.c)
+PLATFORM_CFLAGS += -pthread
 
 host: $(BUILD)/host/vhdx $(BUILD)/host/libvhdx.a
 
@@ -24,4 +26,4 @@ $(BUILD)/host/platform/%.o: platform/%.c $(PLATFORM_HDRS) $(CORE_HDRS) $(APP_HDR
 	$(HOST_CC) $(PLATFORM_CFLAGS) $(WARN) $(OPT) $(HOST_CFLAGS) -c $< -o $@
 
 $(BUILD)/host/vhdx: $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a
-	$(HOST_CC) $(OPT) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a $(CURL_LIBS) $(CRYPTO_LIBS)
+	$(HOST_CC) $(OPT) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $(PLATFORM_OBJS) $(BUILD)/host/libvhdx.a $(CURL_LIBS) $(CRYPTO_LIBS) -pthread

@@ -5,8 +5,10 @@
  * for zeroing files (never a hole in a fixed image), BLKZEROOUT on devices.
  */
 #include "posix_io.h"
+#include "write_ring.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -29,9 +31,9 @@ static int failed(struct posix_target *t, const char *op, uint64_t off)
 
 #define WRITEBACK_KICK (8u << 20) /* [byte] */
 
-static int sink_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
+/* [off, off+len) written now, in this thread (or the ring's writer). */
+static int write_now(struct posix_target *t, uint64_t off, const void *buf, size_t len)
 {
-	struct posix_target *t = s->ctx;
 	const uint8_t *p = buf;
 
 	while (len) {
@@ -61,10 +63,34 @@ static int sink_write(const struct vhdx_sink *s, uint64_t off, const void *buf, 
 	return VHDX_OK;
 }
 
-static int sink_flush(const struct vhdx_sink *s)
+static int ring_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	return write_now(ctx, off, buf, len);
+}
+
+/* With a writer thread: every write queued so far made (in order), or the
+ * writer's failure (kept in t by failed(), in that thread). */
+int posix_sink_drain(struct posix_target *t)
+{
+	return t->ring ? write_ring_drain(t->ring) : VHDX_OK;
+}
+
+static int sink_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
 {
 	struct posix_target *t = s->ctx;
 
+	if (t->ring)
+		return write_ring_put(t->ring, off, buf, len);
+	return write_now(t, off, buf, len);
+}
+
+static int sink_flush(const struct vhdx_sink *s)
+{
+	struct posix_target *t = s->ctx;
+	int err = posix_sink_drain(t);
+
+	if (err)
+		return err;
 	t->flushes++;
 	if (fdatasync(t->fd) < 0)
 		return failed(t, "flush", 0);
@@ -103,7 +129,7 @@ static int zero_by_writing(const struct vhdx_sink *s, uint64_t off, uint64_t len
 	while (len) {
 		size_t n = len < ZERO_WRITE_CHUNK ? (size_t)len : ZERO_WRITE_CHUNK;
 
-		err = sink_write(s, off, zeros, n);
+		err = write_now(t, off, zeros, n);
 		if (err && direct && t->saved_errno == EINVAL) {
 			/* the target refused this alignment after all: buffered */
 			fcntl(t->fd, F_SETFL, flags);
@@ -129,8 +155,10 @@ static int zero_by_writing(const struct vhdx_sink *s, uint64_t off, uint64_t len
 static int sink_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
 {
 	struct posix_target *t = s->ctx;
-	int rc;
+	int rc = posix_sink_drain(t);
 
+	if (rc)
+		return rc;
 	if (t->is_block_device) {
 		uint64_t range[2] = { off, len };
 
@@ -160,16 +188,57 @@ static int sink_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
 static int sink_allocate(const struct vhdx_sink *s, uint64_t off, uint64_t len)
 {
 	struct posix_target *t = s->ctx;
-	int rc;
+	int rc = posix_sink_drain(t);
 
-	if (t->is_block_device)
-		return VHDX_OK;
+	if (rc || t->is_block_device)
+		return rc;
 	rc = posix_fallocate(t->fd, (off_t)off, (off_t)len);
 	if (rc) {
 		errno = rc;
 		return failed(t, "allocate", off);
 	}
 	return VHDX_OK;
+}
+
+/*
+ * The writer thread's ring: RING_SLOTS buffers of RING_SLOT bytes (4 MiB,
+ * the peak RSS grows by that much).  A slot holds one of the convert
+ * job's writes whole (1 MiB, CONVERT_CHUNK); four let the job read and
+ * hash up to 3 MiB ahead of the write in progress, enough to ride out a
+ * write that stalls in write-back for a few of the job's steps (one step,
+ * read and hash of 1 MiB with libcrypto, is about 0.7 ms).  The copy into
+ * the slot costs about 0.13 s of CPU per 4 GiB (BENCHMARKS.md).
+ */
+#define RING_SLOTS 4u
+#define RING_SLOT (1024u * 1024u) /* [byte] */
+
+int posix_sink_threaded(struct posix_target *t)
+{
+	struct write_ring *r = malloc(sizeof(*r));
+
+	if (!r)
+		return -1;
+	if (write_ring_start(r, RING_SLOTS, RING_SLOT, ring_write, t) < 0) {
+		int e = errno;
+
+		free(r);
+		errno = e;
+		return -1;
+	}
+	t->ring = r;
+	return 0;
+}
+
+int posix_sink_unthreaded(struct posix_target *t, bool discard)
+{
+	int err;
+
+	if (!t->ring)
+		return VHDX_OK;
+	err = write_ring_stop(t->ring, discard);
+	free(t->ring);
+	t->ring = NULL;
+	return err;
 }
 
 void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t)

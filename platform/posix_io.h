@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include "vhdx.h"
 
+struct write_ring;
+
 struct posix_target {
 	int fd;
 	bool is_block_device;
@@ -20,10 +22,28 @@ struct posix_target {
 	/* statistics, for benchmarks and tests */
 	uint64_t bytes_written, bytes_zeroed, writes, flushes;
 	uint64_t unkicked;    /* [byte] written since write-back was last started */
+	struct write_ring *ring; /* posix_sink_threaded: the writer thread's; NULL: writes made in place */
 };
 
 /* Fills a sink whose ctx is t.  Capacity: device size, or 0 for a file. */
 void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t);
+/*
+ * posix_sink_threaded - the sink's writes handed to a writer thread
+ * through a bounded FIFO (write_ring.h, 4 MiB): the caller reads and
+ * hashes the next range while this one is written.  Flush, zero and
+ * allocate first wait for the queued writes (nothing is reordered across
+ * them); a failed write is said (t's failed_op, offset, errno as without
+ * the thread) at the next write, flush or drain, and nothing more is
+ * written.  0, or -1 with errno set (the writes are then made in place).
+ * While it runs, t's statistics and failure are the writer's: read them
+ * after posix_sink_drain or posix_sink_unthreaded.
+ */
+int posix_sink_threaded(struct posix_target *t);
+/* Waits for the queued writes: 0 or VHDX_ERR_IO (the writer's failure). */
+int posix_sink_drain(struct posix_target *t);
+/* Ends the writer thread; @discard: writes not yet begun are dropped
+ * (after a failure or an interrupt), else made first.  0 or VHDX_ERR_IO. */
+int posix_sink_unthreaded(struct posix_target *t, bool discard);
 /* Fills a source whose ctx is t; size from fstat / BLKGETSIZE64. */
 int posix_source_init(struct vhdx_source *src, struct posix_target *t, int fd);
 

@@ -22,7 +22,11 @@ $(BUILD)/san/app/%.o: app/%.c $(APP_HDRS) $(CORE_HDRS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(SAN_APP_OBJS) $(CORE_HDRS) $(APP_HDRS) \
 		$(wildcard tests/unit/support/*.h)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(UNIT_CFLAGS) $(WARN) -O1 -g -o $@ $< $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(SAN_APP_OBJS) -lcmocka
+	$(HOST_CC) $(UNIT_CFLAGS) $(WARN) -O1 -g -o $@ $< $(UNIT_EXTRA) $(UNIT_SUPPORT_SRCS) $(SAN_CORE_OBJS) $(SAN_APP_OBJS) -lcmocka
+
+# the host's writer thread (platform/write_ring.c), the one platform file tested here
+$(BUILD)/tests/unit/test_write_ring: platform/write_ring.c platform/write_ring.h
+$(BUILD)/tests/unit/test_write_ring: UNIT_EXTRA = -Iplatform -pthread platform/write_ring.c
 
 .PHONY: check-unit check-freestanding check-layering check-duplicates check-host unit
 unit: $(UNIT_BINS)
