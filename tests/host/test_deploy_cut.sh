@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test_deploy_cut.sh - a raw deploy (convert to a file or a device, with
-# and without --bmap) is crash-safe through the writer thread
-# (platform/write_ring.c, posix_sink_threaded): the first MiB is zeroed
+# test_deploy_cut.sh - a raw deploy (convert to a file or a device) is
+# crash-safe with --bmap, through the writer thread (platform/write_ring.c,
+# posix_sink_threaded), and without, written in place: the first MiB is zeroed
 # and flushed before the body, and written last, after a flush that the
 # queued body writes have all reached.
 #  - A power cut: the fault shim traces every write, zero and flush in the
