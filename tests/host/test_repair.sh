@@ -167,7 +167,7 @@ echo "  (samples: $(( $(date +%s) - t_start )) s)"
 # entry written and flushed, BAT written, LogGuid cleared)
 t2=$(date +%s)
 for i in $(seq 0 1023); do echo "write -P $((i % 250 + 1)) $((i * M + 4096 * (i % 7))) 4k"; done >cmds.txt
-tries=0 active=0 clean=0 noseq=0
+tries=0 active=0 clean=0 noseq=0 torn=0
 while [ $tries -lt "$KILL_TRIES" ] && [ $active -lt "$KILL_WANT" ]; do
 	tries=$((tries + 1))
 	k=k$tries.vhdx
@@ -197,6 +197,27 @@ while [ $tries -lt "$KILL_TRIES" ] && [ $active -lt "$KILL_WANT" ]; do
 			qemu-img convert -f vhdx -O raw "$k" xr.raw && why=$(same_raw xr.raw xq.raw) &&
 			ok "kill $tries: repair clears the LogGuid, the content unchanged" || bad "kill $tries: repair: $(cat out.txt err.txt) ${why:-}"
 		rm -f "$k" x.raw xq.raw xr.raw ;;
+	torn)
+		# entries carry the LogGuid, none valid (killed while qemu wrote
+		# the entry): corrupt by our rule (../shared/docs/VHDX-FORMAT.md,
+		# "Entries that carry the LogGuid but fail their checksum or
+		# sequence rules: corrupt"; qemu reads it as it stands): refused in
+		# one line naming it, exit 2, nothing written, repair too
+		torn=$((torn + 1))
+		s=$(sum256 "$k")
+		"$VHDX" convert -q -O raw "$k" x.raw 2>err.txt; rc=$?
+		if one_line "kill $tries: torn entry: convert" $rc 2; then
+			grep -q "no valid sequence for its LogGuid" err.txt && [ ! -e x.raw ] &&
+				ok "kill $tries: a torn log entry: convert refuses it in one line, exit 2, nothing written" ||
+				bad "kill $tries: torn entry: convert: $(cat err.txt)"
+		fi
+		"$VHDX" repair "$k" >out.txt 2>err.txt; rc=$?
+		if one_line "kill $tries: torn entry: repair" $rc 2; then
+			grep -q "no valid sequence for its LogGuid" err.txt && [ "$(sum256 "$k")" = "$s" ] &&
+				ok "kill $tries: a torn log entry: repair refuses it, the file unchanged" ||
+				bad "kill $tries: torn entry: repair: $(cat err.txt)"
+		fi
+		rm -f "$k" x.raw ;;
 	active*)
 		active=$((active + 1))
 		dirty "qemu-io kill $tries ($state entries)" "$k" replay
@@ -204,7 +225,7 @@ while [ $tries -lt "$KILL_TRIES" ] && [ $active -lt "$KILL_WANT" ]; do
 	*) bad "kill $tries: logscan: $state" ;;
 	esac
 done
-echo "  note: qemu-io killed $tries times: $active left a log to replay, $noseq a LogGuid with no log entry yet (read as they stand, as qemu-img does; repair clears the LogGuid), $clean a clean header"
+echo "  note: qemu-io killed $tries times: $active left a log to replay, $noseq a LogGuid with no log entry yet (read as they stand, as qemu-img does; repair clears the LogGuid), $torn a torn entry (refused), $clean a clean header"
 [ $active -gt 0 ] || skipped "no qemu-io kill out of $tries left a log to replay: the dirty-image tests on made images did not run"
 echo "  (qemu-io kills: $(( $(date +%s) - t2 )) s)"
 

@@ -21,8 +21,9 @@
 #             empty:B   PARTIALLY_PRESENT with no bit set (all from parent)
 #   vhdx_poke.py logscan IMG
 #       "clean" (LogGuid zero), "active N" (N log entries carry the
-#       header's LogGuid and a valid CRC-32C), or "none" (LogGuid set, no
-#       entry carries it)
+#       header's LogGuid and a valid CRC-32C), "torn" (LogGuid set, entries
+#       carry it but none is valid: a write of the entry cut), or "none"
+#       (LogGuid set, no entry carries it)
 #   vhdx_poke.py bat IMG
 #       one JSON object from the BAT of a non-differencing image: states
 #       (count per state name), stored (FULLY_PRESENT payload blocks),
@@ -245,13 +246,14 @@ def logscan(path):
     guid = bytes.fromhex(g['log_guid'])
     if guid == bytes(16):
         return 'clean'
-    n = 0
+    n = carried = 0
     with open(path, 'rb') as f:
         f.seek(g['log_offset'])
         log = f.read(g['log_length'])
     for o in range(0, len(log), 4096):
         if log[o:o + 4] != b'loge' or log[o + 32:o + 48] != guid:
             continue
+        carried += 1
         length = struct.unpack_from('<I', log, o + 8)[0]
         if length % 4096 or length == 0 or o + length > len(log):
             continue
@@ -260,7 +262,7 @@ def logscan(path):
         e[4:8] = b'\0\0\0\0'
         if crc32c(e) == want:
             n += 1
-    return 'active %d' % n if n else 'none'
+    return 'active %d' % n if n else 'torn' if carried else 'none'
 
 
 STATES = {0: 'not_present', 1: 'undefined', 2: 'zero', 3: 'unmapped', 6: 'fully_present',
