@@ -422,16 +422,9 @@ if sha256sum < "$W/www/dirty.vhdx" | cmp -s - "$W/dirty.vhdx.sha"; then
 else
 	fail "dirty: the served file CHANGED"
 fi
-for d in late wide esc; do
+for d in late wide esc changed latep escp; do
 	if cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero; then
 		pass "$d: the disk's first MiB is zero (no partition table left after the failure)"
-	else
-		fail "$d: the disk's first MiB is not zero after the failure"
-	fi
-done
-for d in changed latep escp; do
-	if cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero; then
-		pass "$d: the disk's first MiB is zero after the failure"
 	else
 		fail "$d: the disk's first MiB is not zero after the failure"
 	fi

@@ -391,21 +391,9 @@ else
 	fail "x86_64: the boot did not complete (qemu exit $x86_rc; 124 = timeout); see $L"
 fi
 
-# expect_log LOG TAG RC WHAT [TEXT]: status and (optionally) a message in LOG
-# (lib.sh's expect takes the log last)
+# expect_log LOG TAG RC WHAT [TEXT]: lib.sh's expect with the log first
 expect_log() {
-	local log=$1 tag=$2 rc=$3 what=$4 text=${5:-} got out
-	got=$(rc_of "$log" "$tag")
-	out=$(out_of "$log" "$tag")
-	if [ "$got" != "$rc" ]; then
-		fail "$what: %lasterror% is '${got:-none}', expected $rc; output: $(head -c 300 <<<"$out")"
-		return 1
-	fi
-	if [ -n "$text" ] && ! grep -qF -- "$text" <<<"$out"; then
-		fail "$what: status $rc but no '$text' in: $(head -c 300 <<<"$out")"
-		return 1
-	fi
-	pass "$what: %lasterror% $rc${text:+, says '$text'}"
+	expect "$2" "$3" "$4" "${5:-}" "$1"
 }
 
 unchanged() {
