@@ -671,38 +671,90 @@ static bool target_holds_(struct vhdx_convert *j, uint64_t start, uint64_t end, 
 	return same_digest_(got, want);
 }
 
+/* The range being hashed beside (if any): its digest waited for, then
+ * compared and written as put_range_ does. */
+static int settle_(struct vhdx_convert *j, const struct vhdx_sink *k, bool skip_zeros, uint64_t head)
+{
+	uint8_t got[VHDX_SHA256_SIZE];
+	int err;
+
+	if (!j->pending)
+		return VHDX_OK;
+	j->pending = false;
+	j->sha256->wait(j->sha256->ctx, got);
+	if (!same_digest_(got, j->pending_range.sha256))
+		return range_failed_(j, &j->pending_range, j->pending_start, j->pending_end, got, false);
+	j->checked_before++;
+	err = put_(k, j->pending_start, j->pending_buf, (size_t)(j->pending_end - j->pending_start), skip_zeros);
+	return err ? err : progress_(k, j->pending_end - head, j->size);
+}
+
+/* A short range of the body, read into @cur, hashed beside (job->spare):
+ * the next range is read and hashed meanwhile. */
+static void start_beside_(struct vhdx_convert *j, const struct vhdx_bmap_range *r, uint64_t start, uint64_t end,
+			  const uint8_t *cur)
+{
+	j->sha256->start(j->sha256->ctx, cur, (size_t)(end - start));
+	j->pending = true;
+	vhdx_mem_copy_(&j->pending_range, r, sizeof(*r));
+	j->pending_start = start;
+	j->pending_end = end;
+	j->pending_buf = cur;
+}
+
 /* One mapped range of the body: kept (--resume), checked whole then
  * written, or (a long one) hashed while written and compared at its end.
  * A range that crosses into the first MiB: its part there read and hashed
- * (written last, in write_head_), with a digest of that part alone. */
+ * (written last, in write_head_), with a digest of that part alone.
+ * A short one after none pending may go beside (start_beside_); the
+ * pending one is settled before this one is compared. */
 static int put_range_(struct vhdx_convert *j, const struct vhdx_sink *k, const struct vhdx_bmap_range *r,
 		      uint8_t *buf, size_t chunk, bool skip_zeros, uint64_t head)
 {
+	bool beside = j->sha256 && j->sha256->start && j->sha256->wait && j->spare;
 	uint64_t start, end, off, from;
 	uint8_t got[VHDX_SHA256_SIZE];
 	struct vhdx_sha256 cross;
+	uint8_t *cur = buf;
 	size_t n;
 	int err;
 
 	vhdx_bmap_range_bytes(r, j->size, &start, &end);
 	from = start < head ? head : start;
-	if (start < head)
+	if (start < head || end - start > VHDX_CONVERT_CHECKED_MAX) {
+		err = settle_(j, k, skip_zeros, head);
+		if (err)
+			return err;
+	}
+	if (j->pending && j->pending_buf == buf)
+		cur = j->spare;
+	if (start < head) {
 		j->cross_start = start;
-	else if (j->cli->resume && target_holds_(j, start, end, r->sha256, buf, chunk)) {
+	} else if (j->cli->resume && target_holds_(j, start, end, r->sha256, cur, chunk)) {
+		err = settle_(j, k, skip_zeros, head);
+		if (err)
+			return err;
 		j->kept++;
 		return progress_(k, end - head, j->size);
 	}
 	if (end - start <= VHDX_CONVERT_CHECKED_MAX) {
-		err = read_span_(j, start, buf, (size_t)(end - start));
+		err = read_span_(j, start, cur, (size_t)(end - start));
 		if (err)
 			return err;
-		hash_(j, buf, (size_t)(end - start), got);
+		if (beside && !j->pending && start >= head) {
+			start_beside_(j, r, start, end, cur);
+			return VHDX_OK;
+		}
+		hash_(j, cur, (size_t)(end - start), got);
+		err = settle_(j, k, skip_zeros, head);
+		if (err)
+			return err;
 		if (!same_digest_(got, r->sha256))
 			return range_failed_(j, r, start, end, got, false);
 		if (start < head)
-			vhdx_sha256(buf, (size_t)(head - start), j->cross_sha256);
+			vhdx_sha256(cur, (size_t)(head - start), j->cross_sha256);
 		j->checked_before++;
-		err = put_(k, from, buf + (from - start), (size_t)(end - from), skip_zeros);
+		err = put_(k, from, cur + (from - start), (size_t)(end - from), skip_zeros);
 		return err ? err : progress_(k, end - head, j->size);
 	}
 	vhdx_sha256_init(&cross);
@@ -791,8 +843,8 @@ static bool next_range_(const struct vhdx_convert *j, struct vhdx_bmap_parser *i
 }
 
 /* The body [head, size) against the manifest: its ranges and the gaps. */
-static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk,
-			     bool skip_zeros, uint64_t head)
+static int put_ranges_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk,
+		       bool skip_zeros, uint64_t head)
 {
 	struct vhdx_bmap_parser it;
 	struct vhdx_bmap_range r;
@@ -804,12 +856,14 @@ static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, 
 	for (;;) {
 		more = next_range_(j, &it, &r, &start, &end);
 		if (start > pos) {
-			err = put_gap_(j, k, pos, start, buf, chunk, skip_zeros, head);
+			err = settle_(j, k, skip_zeros, head);
+			if (!err)
+				err = put_gap_(j, k, pos, start, buf, chunk, skip_zeros, head);
 			if (err)
 				return err;
 		}
 		if (!more)
-			return VHDX_OK;
+			return settle_(j, k, skip_zeros, head);
 		if (end <= head)
 			continue;
 		err = put_range_(j, k, &r, buf, chunk, skip_zeros, head);
@@ -817,6 +871,23 @@ static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, 
 			return err;
 		pos = end;
 	}
+}
+
+/* put_ranges_, and on its failure the range hashed beside waited for (its
+ * buffer is the caller's) and not written. */
+static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk,
+			     bool skip_zeros, uint64_t head)
+{
+	uint8_t unused[VHDX_SHA256_SIZE];
+	int err;
+
+	j->pending = false;
+	err = put_ranges_(j, k, buf, chunk, skip_zeros, head);
+	if (j->pending) {
+		j->pending = false;
+		j->sha256->wait(j->sha256->ctx, unused);
+	}
+	return err;
 }
 
 /* The first MiB (@head bytes, in @buf as the source has them) against the

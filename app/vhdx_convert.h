@@ -97,6 +97,10 @@ struct vhdx_convert {
 	const struct vhdx_source *target_source;
 	/* optional: a faster SHA-256 (the host's libcrypto); NULL: the core's */
 	const struct vhdx_sha256_ops *sha256;
+	/* optional, --bmap with sha256->start: VHDX_CONVERT_CHECKED_MAX bytes,
+	 * 4096-aligned, apart from @buf: a range is read into one of the two
+	 * while the one read before is hashed beside (two CPUs hash) */
+	void *spare;
 
 	/* the plan (vhdx_convert_plan) */
 	enum vhdx_convert_output output;
@@ -137,6 +141,12 @@ struct vhdx_convert {
 	struct vhdx_sha256 own_sha256;
 	uint8_t cross_sha256[VHDX_SHA256_SIZE]; /* the first MiB's part of a range that crosses it */
 	uint64_t cross_start;                /* [byte] that range's first; ~0: none */
+	/* a range read and being hashed beside (sha256->start): compared and
+	 * written once the next one is hashed, or before anything else */
+	bool pending;
+	struct vhdx_bmap_range pending_range;
+	uint64_t pending_start, pending_end; /* [byte] of the disk */
+	const uint8_t *pending_buf;          /* @buf or @spare */
 };
 
 /* The output of @cli: -O, else by TARGET's name (vhdx_convert_vhdx_name). */
@@ -180,7 +190,11 @@ void vhdx_convert_describe(const struct vhdx_convert *job, const char *const *pl
  * the first MiB reads as zeros.  --resume: a range whose bytes on
  * job->target_source hash right is not written (job->kept); an unmapped
  * stretch is read there and made zero only where it is not.
- * @buf: with --bmap at least VHDX_CONVERT_CHECKED_MAX + 4096.
+ * @buf: with --bmap at least VHDX_CONVERT_CHECKED_MAX + 4096.  With
+ * job->spare and sha256->start, every other range of the body is hashed
+ * beside the next; still none is written before its digest matched (a
+ * failed read of the next may be said before that range's mismatch: it
+ * was not written either).
  * Returns VHDX_OK or the error (job->source_failed says whose).
  */
 int vhdx_convert_write(struct vhdx_convert *job, const struct vhdx_sink *sink, void *buf, size_t buf_len);

@@ -40,6 +40,12 @@ struct vhdx_sha256_ops {
 	void (*init)(void *ctx);
 	void (*update)(void *ctx, const void *data, size_t len);
 	void (*final)(void *ctx, uint8_t digest[VHDX_SHA256_SIZE]);
+	/* optional, both or neither: one whole message hashed beside the
+	 * caller (on another CPU) while it goes on with the next; at most one
+	 * at a time, independent of init/update/final.  @data stays unchanged
+	 * until wait() has returned its digest. */
+	void (*start)(void *ctx, const void *data, size_t len);
+	void (*wait)(void *ctx, uint8_t digest[VHDX_SHA256_SIZE]);
 };
 
 #endif /* VHDX_SHA256_H */

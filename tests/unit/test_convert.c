@@ -554,6 +554,187 @@ static void test_bmap_resume(void **state)
 	fixture_free(&f);
 }
 
+/* ---- --bmap, every other range hashed beside (sha256->start) ---- */
+
+/* A hash "beside" that hashes in start() and, in wait(), checks that the
+ * message was left as it was meanwhile (the job may not reuse its buffer
+ * before the digest is back). */
+struct beside_fake {
+	struct vhdx_sha256 own;              /* init/update/final */
+	const uint8_t *data;
+	size_t len;
+	uint8_t digest[VHDX_SHA256_SIZE];
+	unsigned starts, waits;
+};
+
+static void fake_init(void *ctx)
+{
+	vhdx_sha256_init(&((struct beside_fake *)ctx)->own);
+}
+
+static void fake_update(void *ctx, const void *data, size_t len)
+{
+	vhdx_sha256_update(&((struct beside_fake *)ctx)->own, data, len);
+}
+
+static void fake_final(void *ctx, uint8_t digest[VHDX_SHA256_SIZE])
+{
+	vhdx_sha256_final(&((struct beside_fake *)ctx)->own, digest);
+}
+
+static void fake_start(void *ctx, const void *data, size_t len)
+{
+	struct beside_fake *b = ctx;
+
+	assert_int_equal(b->starts, b->waits); /* one at a time */
+	b->starts++;
+	b->data = data;
+	b->len = len;
+	vhdx_sha256(data, len, b->digest);
+}
+
+static void fake_wait(void *ctx, uint8_t digest[VHDX_SHA256_SIZE])
+{
+	struct beside_fake *b = ctx;
+	uint8_t now[VHDX_SHA256_SIZE];
+
+	assert_int_equal(b->starts, b->waits + 1);
+	b->waits++;
+	vhdx_sha256(b->data, b->len, now);
+	assert_memory_equal(now, b->digest, VHDX_SHA256_SIZE);
+	memcpy(digest, b->digest, VHDX_SHA256_SIZE);
+}
+
+#define BESIDE_DISK (8 * MiB)
+
+/* Short ranges back to back and after gaps, so that the one beside is
+ * settled by the next range, by a gap and by the end. */
+static const uint64_t beside_ranges[][2] = {
+	{ 0, 255 }, { 256, 300 }, { 301, 400 }, { 401, 500 }, { 600, 700 }, { 701, 900 },
+	{ 901, 1000 }, { 1024, 1100 }, { 1101, 1200 }, { 1201, 1300 }, { 2000, 2047 },
+};
+#define BESIDE_RANGES (sizeof(beside_ranges) / sizeof(beside_ranges[0]))
+
+static void beside_init(struct fixture *f, struct beside_fake *b, struct vhdx_sha256_ops *ops, struct manifest *mf)
+{
+	size_t i;
+	uint64_t at;
+
+	fixture_init(f, BESIDE_DISK, BESIDE_DISK, 512);
+	memset(f->disk + MiB, 0, BESIDE_DISK - MiB);
+	for (i = 1; i < BESIDE_RANGES; i++)
+		for (at = beside_ranges[i][0] * 4096; at < (beside_ranges[i][1] + 1) * 4096; at++)
+			f->disk[at] = (uint8_t)(at * 13 + i) | 1;
+	manifest_of(mf, f->disk, BESIDE_DISK, beside_ranges, BESIDE_RANGES);
+	memset(b, 0, sizeof(*b));
+	ops->ctx = b;
+	ops->init = fake_init;
+	ops->update = fake_update;
+	ops->final = fake_final;
+	ops->start = fake_start;
+	ops->wait = fake_wait;
+	f->job.sha256 = ops;
+	f->job.spare = aligned_alloc(4096, VHDX_CONVERT_CHECKED_MAX);
+	assert_non_null(f->job.spare);
+	free(f->buf);
+	f->buf = aligned_alloc(4096, BMAP_BUF_LEN);
+	assert_non_null(f->buf);
+}
+
+static void beside_free(struct fixture *f, struct manifest *mf)
+{
+	free(f->job.spare);
+	free(mf->text);
+	fixture_free(f);
+}
+
+/* Range @i of beside_ranges on the target: as the source has it, or
+ * (false) never written (the device's 0xEE). */
+static void assert_range_is(const struct fixture *f, size_t i, bool written)
+{
+	uint64_t at, end = (beside_ranges[i][1] + 1) * 4096;
+
+	for (at = beside_ranges[i][0] * 4096; at < end; at++)
+		if (f->m.data[at] != (written ? f->disk[at] : 0xEE))
+			fail_msg("range %zu, byte %llu: 0x%02x", i, (unsigned long long)at, f->m.data[at]);
+}
+
+/* The deploy with every other range beside; then a flipped byte in each
+ * range of the body, in turn: that range and those after it never reach
+ * the target, those before it do, the first MiB reads as zeros, and no
+ * hash is left running. */
+static void test_bmap_beside(void **state)
+{
+	static const uint8_t zeros[MiB];
+	struct vhdx_sha256_ops ops;
+	struct beside_fake b;
+	struct fixture f;
+	struct manifest mf;
+	size_t bad, i;
+	uint64_t flip;
+
+	(void)state;
+	beside_init(&f, &b, &ops, &mf);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, BESIDE_DISK);
+	assert_int_equal(f.job.checked_before, BESIDE_RANGES);
+	/* beside: 1, 3 (settled by the gap after it), 4, 6 (the gap), 7, 9
+	 * (the gap), 10 (the end); the others hashed in place */
+	assert_int_equal(b.starts, 7);
+	assert_int_equal(b.waits, b.starts);
+	assert_int_equal(f.m.progress_last_done, BESIDE_DISK);
+	for (bad = 1; bad < BESIDE_RANGES; bad++) {
+		mem_sink_free(&f.m);
+		mem_sink_init(&f.m, BESIDE_DISK, 0xEE, 512);
+		flip = (beside_ranges[bad][0] + beside_ranges[bad][1]) / 2 * 4096 + 77;
+		f.disk[flip] ^= 0x20;
+		b.starts = b.waits = 0;
+		assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_CORRUPT);
+		f.disk[flip] ^= 0x20;
+		assert_true(f.job.bmap_failed);
+		assert_false(f.job.bad_written);
+		assert_int_equal(f.job.bad_range.first, beside_ranges[bad][0]);
+		assert_int_equal(f.job.checked_before, bad - 1); /* range 0, the head, is checked last */
+		assert_int_equal(b.waits, b.starts);
+		assert_memory_equal(f.m.data, zeros, MiB);
+		for (i = 1; i < BESIDE_RANGES; i++)
+			assert_range_is(&f, i, i < bad);
+	}
+	beside_free(&f, &mf);
+}
+
+/* --resume with ranges beside: a deploy cut by a failed write, resumed:
+ * the ranges already right kept, the disk whole. */
+static void test_bmap_beside_resume(void **state)
+{
+	struct vhdx_sha256_ops ops;
+	struct beside_fake b;
+	struct fixture f;
+	struct manifest mf;
+	struct mem_source target;
+
+	(void)state;
+	beside_init(&f, &b, &ops, &mf);
+	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
+	f.m.fail_write_at = 6; /* the head zeroed; five ranges written, the sixth's write fails */
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_IO);
+	assert_int_equal(b.waits, b.starts);
+	f.m.fail_write_at = 0;
+	f.m.progress_calls = 0;
+	f.m.progress_last_done = 0;
+	f.cli.resume = true;
+	mem_source_init(&target, f.m.data, BESIDE_DISK, BESIDE_DISK);
+	f.job.target_source = &target.src;
+	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_memory_equal(f.m.data, f.disk, BESIDE_DISK);
+	assert_int_equal(f.job.kept, 5);
+	assert_int_equal(f.job.checked_before, BESIDE_RANGES - 5);
+	assert_int_equal(b.waits, b.starts);
+	assert_true(b.starts > 0);
+	beside_free(&f, &mf);
+}
+
 static void json_collect(void *ctx, const char *text)
 {
 	strcpy(ctx, text);
@@ -610,6 +791,8 @@ int main(void)
 		cmocka_unit_test(test_bmap_unmapped_nonzero),
 		cmocka_unit_test(test_bmap_refusals),
 		cmocka_unit_test(test_bmap_resume),
+		cmocka_unit_test(test_bmap_beside),
+		cmocka_unit_test(test_bmap_beside_resume),
 		cmocka_unit_test(test_json),
 	};
 
