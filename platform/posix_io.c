@@ -8,6 +8,7 @@
 #include "write_ring.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -31,16 +32,20 @@ static int failed(struct posix_target *t, const char *op, uint64_t off)
 
 #define WRITEBACK_KICK (8u << 20) /* [byte] */
 
-/* [off, off+len) written now, in this thread (or the ring's writer). */
-static int write_now(struct posix_target *t, uint64_t off, const void *buf, size_t len)
+/* [off, off+len) written through @fd now, in this thread (or the ring's
+ * writer), and counted.  @direct: EINVAL before a byte is written is
+ * VHDX_ERR_UNSUPPORTED, not a failure (the target refuses direct writes). */
+static int write_all(struct posix_target *t, int fd, bool direct, uint64_t off, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = pwrite(t->fd, p, len, (off_t)off);
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EINVAL && direct && p == buf)
+			return VHDX_ERR_UNSUPPORTED;
 		if (n < 0)
 			return failed(t, "write", off);
 		if (n == 0) {
@@ -52,10 +57,20 @@ static int write_now(struct posix_target *t, uint64_t off, const void *buf, size
 		len -= (size_t)n;
 		t->bytes_written += (uint64_t)n;
 		t->writes++;
-		t->unkicked += (uint64_t)n;
 	}
+	return VHDX_OK;
+}
+
+/* [off, off+len) written now through the page cache. */
+static int write_now(struct posix_target *t, uint64_t off, const void *buf, size_t len)
+{
+	int err = write_all(t, t->fd, false, off, buf, len);
+
+	if (err)
+		return err;
 	/* start write-back every WRITEBACK_KICK bytes: the next flush then
 	 * waits for little, and the disk writes while we read */
+	t->unkicked += len;
 	if (t->unkicked >= WRITEBACK_KICK) {
 		t->unkicked = 0;
 		sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -63,9 +78,37 @@ static int write_now(struct posix_target *t, uint64_t off, const void *buf, size
 	return VHDX_OK;
 }
 
+#define DIRECT_ALIGN 4096u /* [byte] offset, length and buffer of a direct write: any logical block divides it */
+
+/* The writer thread's write: aligned ones through t->direct_fd (no copy
+ * into the page cache: the CPU it takes is the hash's), the rest through
+ * t->fd.  A direct write the target refuses (EINVAL) is made buffered,
+ * and so are all after it. */
 static int ring_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
-	return write_now(ctx, off, buf, len);
+	struct posix_target *t = ctx;
+	int err;
+
+	if (!t->direct || ((off | len | (uintptr_t)buf) & (DIRECT_ALIGN - 1)))
+		return write_now(t, off, buf, len);
+	err = write_all(t, t->direct_fd, true, off, buf, len);
+	if (err != VHDX_ERR_UNSUPPORTED)
+		return err;
+	t->direct = false;
+	close(t->direct_fd);
+	return write_now(t, off, buf, len);
+}
+
+/* t->fd opened again for direct writes (the same file or device, by
+ * /proc/self/fd); false where that is refused (no /proc, tmpfs before
+ * Linux 6.6): the writes stay buffered. */
+static bool open_direct(struct posix_target *t)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->fd);
+	t->direct_fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	return t->direct_fd >= 0;
 }
 
 /* With a writer thread: every write queued so far made (in order), or the
@@ -226,6 +269,7 @@ int posix_sink_threaded(struct posix_target *t)
 		return -1;
 	}
 	t->ring = r;
+	t->direct = open_direct(t);
 	return 0;
 }
 
@@ -238,6 +282,9 @@ int posix_sink_unthreaded(struct posix_target *t, bool discard)
 	err = write_ring_stop(t->ring, discard);
 	free(t->ring);
 	t->ring = NULL;
+	if (t->direct)
+		close(t->direct_fd);
+	t->direct = false;
 	return err;
 }
 

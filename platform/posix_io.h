@@ -23,6 +23,8 @@ struct posix_target {
 	uint64_t bytes_written, bytes_zeroed, writes, flushes;
 	uint64_t unkicked;    /* [byte] written since write-back was last started */
 	struct write_ring *ring; /* posix_sink_threaded: the writer thread's; NULL: writes made in place */
+	bool direct;          /* the writer's aligned writes go through direct_fd */
+	int direct_fd;        /* the target opened again with O_DIRECT */
 };
 
 /* Fills a sink whose ctx is t.  Capacity: device size, or 0 for a file. */
@@ -30,7 +32,10 @@ void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t);
 /*
  * posix_sink_threaded - the sink's writes handed to a writer thread
  * through a bounded FIFO (write_ring.h, 4 MiB): the caller reads and
- * hashes the next range while this one is written.  Flush, zero and
+ * hashes the next range while this one is written.  The writer makes
+ * aligned writes with O_DIRECT through a second descriptor of the target
+ * where it opens (no copy into the page cache), the rest through t->fd;
+ * flushes stay t->fd's (fdatasync covers the file or device whole).  Flush, zero and
  * allocate first wait for the queued writes (nothing is reordered across
  * them); a failed write is said (t's failed_op, offset, errno as without
  * the thread) at the next write, flush or drain, and nothing more is

@@ -29,8 +29,14 @@
  *                   on a busy disk
  *   FAULT_DELAY_US  sleep this long before each write and zero call (all
  *                   of it, signals or not, like a slow device)
+ *   FAULT_NODIRECT  open: open(2) with O_DIRECT fails with EINVAL (a
+ *                   target that takes no direct writes); write: a pwrite
+ *                   on a descriptor with O_DIRECT fails with EINVAL (one
+ *                   that refuses the alignment), neither counted nor traced
  *   FAULT_REPORT  a file that receives "writes=N flushes=N zeros=N" at exit,
- *                 and "reads=N" on a second line (reads of read-only fds)
+ *                 "reads=N" on a second line (reads of read-only fds) and
+ *                 "direct=N" on a third (writes counted that were made on
+ *                 a descriptor with O_DIRECT)
  *   FAULT_TRACE   a file that receives one line per call, in order:
  *                 "write OFFSET LENGTH HEX" (HEX: the first 8 bytes written,
  *                 or fewer), "flush", "zero OFFSET LENGTH" (fallocate,
@@ -53,6 +59,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +69,8 @@
 #include <unistd.h>
 
 enum kind { K_WRITE, K_FLUSH, K_ZERO, K_ANY, K_READ };
-static long counts[5];
+static long counts[5], direct_writes;
+static const char *nodirect = "";
 static int trace_fd = -1;
 static int fail_kind = -1;
 static long fail_at;
@@ -99,6 +107,8 @@ __attribute__((constructor)) static void shim_init(void)
 	nozero = nz && !strcmp(nz, "1");
 	nosync = getenv("FAULT_NOSYNC") && !strcmp(getenv("FAULT_NOSYNC"), "1");
 	dns_fails = getenv("FAULT_DNS") && !strcmp(getenv("FAULT_DNS"), "1");
+	if (getenv("FAULT_NODIRECT"))
+		nodirect = getenv("FAULT_NODIRECT");
 	if (getenv("FAULT_TRACE"))
 		trace_fd = open(getenv("FAULT_TRACE"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
@@ -125,8 +135,8 @@ __attribute__((destructor)) static void shim_report(void)
 
 	if (!path || !(f = fopen(path, "w")))
 		return;
-	fprintf(f, "writes=%ld flushes=%ld zeros=%ld\nreads=%ld\n", counts[K_WRITE], counts[K_FLUSH],
-		counts[K_ZERO], counts[K_READ]);
+	fprintf(f, "writes=%ld flushes=%ld zeros=%ld\nreads=%ld\ndirect=%ld\n", counts[K_WRITE], counts[K_FLUSH],
+		counts[K_ZERO], counts[K_READ], direct_writes);
 	fclose(f);
 }
 
@@ -179,9 +189,16 @@ static ssize_t do_pwrite(const char *name, int fd, const void *buf, size_t len, 
 	ssize_t (*fn)(int, const void *, size_t, off64_t) = real(name);
 	int full_before = full_now;
 	const unsigned char *p = buf;
+	int flags = fcntl(fd, F_GETFL);
+	bool direct = flags >= 0 && (flags & O_DIRECT);
 	char hex[17] = "";
 	size_t i;
 
+	if (direct && !strcmp(nodirect, "write")) {
+		errno = EINVAL;
+		return -1;
+	}
+	direct_writes += direct;
 	for (i = 0; i < 8 && i < len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", p[i]);
 	trace("write %lld %zu %s\n", (long long)off, len, hex);
@@ -210,6 +227,43 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
 	return do_pwrite("pwrite64", fd, buf, len, off);
+}
+
+static int do_open(const char *name, const char *path, int flags, mode_t mode)
+{
+	int (*fn)(const char *, int, ...) = real(name);
+
+	if ((flags & O_DIRECT) && !strcmp(nodirect, "open")) {
+		errno = EINVAL;
+		return -1;
+	}
+	return fn(path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return do_open("open", path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return do_open("open64", path, flags, mode);
 }
 
 static int do_sync(const char *name, int fd)
