@@ -6,7 +6,8 @@
 #   make check-efi  boot QEMU (TCG) with the app, check the disks on the host
 #                   (tests/efi/run.sh; then tests/efi/net.sh: deploys from URLs;
 #                   tests/efi/bmap.sh: bmap, verify and convert --bmap against
-#                   bmaptool and qemu-img, in one boot)
+#                   bmaptool and qemu-img, in one boot; tests/efi/bmapcut.sh:
+#                   bmap cut by QEMU at each of its writes, then repaired)
 #   make demo       build, boot OVMF, create an image, validate it, say what happened
 
 EFI_ARCHES := x86_64 aarch64
@@ -102,6 +103,7 @@ check-efi: host efi
 	BUILD=$(BUILD) bash tests/efi/run.sh
 	BUILD=$(BUILD) bash tests/efi/net.sh
 	BUILD=$(BUILD) bash tests/efi/bmap.sh
+	BUILD=$(BUILD) bash tests/efi/bmapcut.sh
 
 demo: host efi
 	BUILD=$(BUILD) bash tests/efi/demo.sh

@@ -11,7 +11,11 @@
  * old OUT.bmap (if any) is deleted and the new one renamed over its name
  * through EFI_FILE_INFO (SetInfo): the FAT driver refuses to rename onto
  * an existing name, so a crash between the two leaves the complete new
- * manifest as OUT.bmap.tmp, never a part of one as OUT.bmap.
+ * manifest as OUT.bmap.tmp, never a part of one as OUT.bmap.  A crash in
+ * the delete can leave OUT.bmap's entry over clusters already freed: the
+ * next run first finishes the rename of a whole OUT.bmap.tmp, before it
+ * allocates anything (efi_bmap_settle).  tests/efi/bmapcut.sh cuts QEMU at
+ * each write request of a run and checks both.
  *
  * Status (%lasterror%):
  *   bmap    EFI_SUCCESS written; EFI_APP_REFUSED nothing written (a bad
@@ -156,6 +160,78 @@ static EFI_STATUS efi_bmap_rename(struct efi_target *t, EFI_FILE_HANDLE tmp)
 	return st;
 }
 
+/*
+ * TRUE when the file @path on @t's volume reads whole as a bmap whose
+ * BmapFileChecksum is right (vhdx_bmap_parse): a complete manifest.  A
+ * read that fails (a cluster chain a cut left broken), a short file or a
+ * part of one: FALSE.  *ret_st: EFI_OUT_OF_RESOURCES when it could not be
+ * told.
+ */
+static BOOLEAN efi_bmap_file_whole(struct efi_target *t, CHAR16 *path, EFI_STATUS *ret_st)
+{
+	struct vhdx_bmap_parser p;
+	EFI_FILE_HANDLE f;
+	EFI_FILE_INFO *fi;
+	char *text = NULL, why[160];
+	UINTN n = 0;
+	BOOLEAN whole = FALSE;
+
+	*ret_st = EFI_SUCCESS;
+	if (EFI_ERROR(t->root->Open(t->root, &f, path, EFI_FILE_MODE_READ, 0)))
+		return FALSE;
+	fi = LibFileInfo(f);
+	if (!fi) {
+		*ret_st = EFI_OUT_OF_RESOURCES;
+	} else if (fi->FileSize && fi->FileSize <= EFI_BMAP_FILE_MAX && !(fi->Attribute & EFI_FILE_DIRECTORY)) {
+		n = (UINTN)fi->FileSize;
+		text = AllocatePool(n);
+		if (!text)
+			*ret_st = EFI_OUT_OF_RESOURCES;
+		else if (!EFI_ERROR(f->Read(f, &n, text)) && n == fi->FileSize)
+			whole = vhdx_bmap_parse(&p, text, n, why, sizeof(why)) == VHDX_OK;
+	}
+	if (text)
+		FreePool(text);
+	if (fi)
+		FreePool(fi);
+	f->Close(f);
+	return whole;
+}
+
+/*
+ * What a cut left of an earlier run, settled before anything is allocated
+ * on the volume.  A whole OUT.bmap.tmp means that run was cut after its
+ * flush, in its delete of OUT.bmap or its rename: its rename is finished
+ * here (OUT.bmap deleted, OUT.bmap.tmp renamed to it).  This must come
+ * first: FAT's delete frees the clusters in the FAT before it removes the
+ * directory entry (EDK II's FAT driver writes the FAT's sectors, then the
+ * directory's), so a cut between the two leaves OUT.bmap's entry over
+ * free clusters, which the new OUT.bmap.tmp's writes would take and the
+ * later delete of that entry would free under it (seen in
+ * tests/efi/bmapcut.sh).  Anything else (no OUT.bmap.tmp, a part of one)
+ * leaves OUT.bmap as it is: its delete only ever begins after a whole
+ * OUT.bmap.tmp was flushed.  *ret_done: TRUE when a rename was finished.
+ */
+static EFI_STATUS efi_bmap_settle(struct efi_target *t, CHAR16 *tmp_path, BOOLEAN *ret_done)
+{
+	EFI_FILE_HANDLE tmp;
+	EFI_STATUS st;
+
+	*ret_done = FALSE;
+	if (!efi_bmap_file_whole(t, tmp_path, &st))
+		return st;
+	st = t->root->Open(t->root, &tmp, tmp_path, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, 0);
+	if (EFI_ERROR(st))
+		return st;
+	st = efi_bmap_rename(t, tmp);
+	tmp->Close(tmp);
+	if (EFI_ERROR(st))
+		return st;
+	t->exists = TRUE;
+	*ret_done = TRUE;
+	return EFI_SUCCESS;
+}
+
 /* OUT.bmap.tmp, created empty (a stale one replaced). */
 static EFI_STATUS efi_bmap_create_tmp(struct efi_target *t, CHAR16 *tmp_path, EFI_FILE_HANDLE *ret)
 {
@@ -239,6 +315,7 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 	CHAR16 *tmp_path = NULL;
 	void *buf = NULL;
 	char line[600];
+	BOOLEAN settled;
 	EFI_STATUS st;
 	int err;
 
@@ -276,6 +353,14 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_out_of_memory();
 		goto out;
 	}
+	st = efi_bmap_settle(out, tmp_path, &settled);
+	if (EFI_ERROR(st)) {
+		st = efi_con_failf(EFI_APP_FAILED, L"%s: cannot finish the rename of a whole %s a cut left: %r",
+				   out->name, tmp_path, st);
+		goto out;
+	}
+	if (settled && !cli->quiet)
+		Print(L"vhdx: %s: note: a cut left it whole as %s, renamed first\n", out->name, tmp_path);
 	st = efi_bmap_create_tmp(out, tmp_path, &o->file);
 	if (EFI_ERROR(st)) {
 		o->file = NULL;

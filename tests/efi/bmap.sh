@@ -31,7 +31,8 @@
 #   vpart   verify with the partial g.bmap.tmp a cut left: 0x2
 #   r1 r2 r3  bmap after a cut left old g.bmap + a partial .tmp / old + a
 #           complete .tmp / a complete .tmp and no g.bmap: 0x0, g.bmap the
-#           host's bytes, no .tmp left
+#           host's bytes, no .tmp left; r2 r3 say the whole .tmp was
+#           renamed first, r1 not (cuts made by QEMU: tests/efi/bmapcut.sh)
 # verify:
 #   vfile vdev vzeros vbt vbtfile  verify with our manifest and bmaptool's,
 #           of the VHDX and of the device (its tail not verified): 0x0
@@ -443,6 +444,11 @@ for r in r1 r2 r3; do
 	else
 		fail "$r: g.bmap $(cmp "$r.got" d/g.bmap 2>&1 | head -1); \\$r holds $(tr '\n' ' ' <"$r.dir")"
 	fi
+	# a whole .tmp (r2, r3): the rename it was cut in finished first
+	note=0
+	out_of serial.txt $r | grep -qF "a cut left it whole as \\$r\\g.bmap.tmp, renamed first" && note=1
+	[ $note = $([ $r = r1 ] && echo 0 || echo 1) ] && pass "$r: the note on a whole .tmp $([ $note = 1 ] || echo "not ")printed" ||
+		fail "$r: the note on a whole .tmp: printed $note: $(out_of serial.txt $r)"
 done
 
 # -- verify
