@@ -36,7 +36,6 @@
  */
 #include "efi_app.h"
 #include "vhdx_convert.h"
-#include "vhdx_url.h"
 
 #define EFI_CV_CHUNK     (16u << 20)  /* [byte] reads and writes (create's measured best) */
 #define EFI_CV_CHUNK_MIN (1u << 20)   /* [byte] when the firmware has less memory */
@@ -67,8 +66,11 @@ struct efi_cv {
 };
 
 /*
- * --bmap FILE: the manifest from a volume (fs0:\golden.bmap), whole, into
- * pool memory; one line and EFI_APP_REFUSED when it cannot be.
+ * --bmap F: the manifest, whole, into pool memory: a file on a volume
+ * (fs0:\golden.bmap) or a URL (its fetch is efi_http.c's: single ranges,
+ * retried; trust comes from --bmap-sha256, checked by the job before the
+ * plan).  One line and EFI_APP_REFUSED when it cannot be read: a URL's
+ * own failure (404, TLS, retries spent) in that line, said once.
  */
 static EFI_STATUS efi_cv_read_manifest(struct efi_cv *cv)
 {
@@ -81,29 +83,40 @@ static EFI_STATUS efi_cv_read_manifest(struct efi_cv *cv)
 
 	ZeroMem(&ft, sizeof(ft));
 	ZeroMem(&fs, sizeof(fs));
-	if (vhdx_url_is_url(cli->bmap))
-		return efi_refusef(L"--bmap %a: give a file on a volume (fs0:\\golden.bmap); nothing written", cli->bmap);
 	c.target = cli->bmap;
 	st = efi_target_resolve(&ft, &c, FALSE, NULL);
 	if (EFI_ERROR(st))
 		goto out;
-	if (ft.kind != EFI_TARGET_FILE || !ft.exists || ft.old_size == 0 || ft.old_size > EFI_CV_BMAP_MAX) {
-		st = efi_refusef(L"--bmap %a: not a bmap: give a file of at most 64 MiB on a volume; nothing written",
-				   cli->bmap);
+	if (ft.kind == EFI_TARGET_BLOCK) {
+		st = efi_refusef(L"--bmap %a: not a bmap: give a file on a volume (fs0:\\golden.bmap) or a URL; nothing written",
+				 cli->bmap);
 		goto out;
 	}
 	st = efi_source_open(&fs, &ft, &src);
-	cv->bmap_text = EFI_ERROR(st) ? NULL : AllocatePool((UINTN)ft.old_size);
-	if (!EFI_ERROR(st) && !cv->bmap_text)
-		st = EFI_OUT_OF_RESOURCES;
-	if (!EFI_ERROR(st) && src.read(&src, 0, cv->bmap_text, (size_t)ft.old_size) != VHDX_OK)
-		st = fs.status;
 	if (EFI_ERROR(st)) {
 		st = efi_refusef(L"--bmap %a: cannot read it: %r; nothing written", cli->bmap, st);
 		goto out;
 	}
+	if (src.size == 0 || src.size > EFI_CV_BMAP_MAX) {
+		st = efi_refusef(L"--bmap %a: not a bmap: %ld bytes, not 1 to 64 MiB; nothing written", cli->bmap,
+				 src.size);
+		goto out;
+	}
+	cv->bmap_text = AllocatePool((UINTN)src.size);
+	if (!cv->bmap_text) {
+		st = efi_out_of_memory();
+		goto out;
+	}
+	efi_http_keep_reason(ft.http); /* said once, in this line */
+	if (src.read(&src, 0, cv->bmap_text, (size_t)src.size) != VHDX_OK) {
+		if (efi_http_reason(ft.http))
+			st = efi_refusef(L"--bmap %s; nothing written", efi_http_reason(ft.http));
+		else
+			st = efi_refusef(L"--bmap %a: cannot read it: %r; nothing written", cli->bmap, fs.status);
+		goto out;
+	}
 	cv->job.bmap_text = cv->bmap_text;
-	cv->job.bmap_len = (size_t)ft.old_size;
+	cv->job.bmap_len = (size_t)src.size;
 out:
 	efi_source_close(&fs);
 	efi_target_free(&ft);

@@ -21,7 +21,8 @@
 #   10.0.2.100:82    netkit.py tricky: chunked bodies, a Content-Range off
 #                    the range asked, a 500 once the deploy has begun, a
 #                    body longer than its Content-Length, a chunked body
-#                    longer than the range, a slow body (for ESC)
+#                    longer than the range, a slow body (for ESC), a cut at
+#                    one file offset that no retry gets past (/cutoff/)
 # Cases (the query ?case=TAG tells them apart in nginx's log):
 #   nhttp   deploy over HTTP onto a disk of old data: the disk reads as
 #           qemu-img reads the image; nginx's log: no byte asked twice, the
@@ -79,6 +80,37 @@
 #   nlatep  a chain whose parent's URL answers 500 once the deploy has
 #           begun (tricky's /late500/vm/child.vhdx): 0x7, one line naming
 #           the parent's "HTTP 500", first MiB zero
+# Issue 21 by URL (manifests made on the host: golden.bmap and span.bmap
+# by `vhdx bmap`, tamper.bmap golden.bmap with its last range's chksum
+# changed and resealed; served by nginx, span.bmap also on the ESP):
+#   nbmap   bmap of golden.vhdx's URL onto fs0:\g.bmap: 0x0, the host's
+#           `vhdx bmap` of the same file byte for byte
+#   nbconv  convert --bmap URL --bmap-sha256 (the right one) --json, source
+#           a URL, onto old data: 0x0, the disk is qemu-img's raw, the JSON
+#           says every range checked before writing, and 9 MiB put on the
+#           disk (bytes_written + bytes_zeroed: the 8 MiB, and the first
+#           MiB zeroed first): what a full deploy onto old data puts
+#   nbver   verify --bmap URL of that disk: 0x0; nbvbad with tamper.bmap's
+#           URL: 0x21, the tampered range named
+#   nbtamp  convert --bmap tamper.bmap's URL: 0x21, one line naming range
+#           1280 and its expected hash, the disk's first MiB zero
+#   nbpin   tamper.bmap's URL with --bmap-sha256 of the good manifest (the
+#           pin in startup.nsh, the server's copy tampered): 0x2, one line,
+#           disk untouched
+#   nbmiss  --bmap a URL that answers 404: 0x2, one line "HTTP 404", the
+#           n404 disk still untouched
+#   nbcut   convert --bmap fs0:\span.bmap --json of span.vhdx by tricky's
+#           /cutoff/ (no byte past 7.5 MiB of the file: its data blocks at
+#           4, 5, 6, 7, 8 MiB hold virtual MiB 0, 1, 2, 3, 6): retried,
+#           then 0x7, one line ("gave up after"), the first MiB zero
+#   nbcutz  verify of that disk against zhead.bmap (its one range the
+#           first MiB, as zeros): 0x0, the first MiB is zero
+#   nbres   convert --bmap span.bmap's URL --resume --json from nginx's
+#           copy onto that disk: 0x0, the disk is qemu-img's raw of
+#           span.vhdx (8 MiB too), ranges kept, fewer bytes put on the
+#           disk than nbconv's full deploy;
+#           nbresz zhead.bmap again: 0x21 (the control: the first MiB now
+#           holds span's data)
 #   aarch64 (AAVMF) one deploy over HTTP: the disk is the image as qemu-img
 #           reads it
 # Prints PASS/FAIL lines and "N passed, M failed".
@@ -90,6 +122,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 W=$BUILD/tests/efi/net-$$
 . "$HERE/lib.sh"
 . "$HERE/netrig.sh"
+. "$ROOT/tests/bmap_lib.sh"
 APP=$BUILD/efi/x86_64/vhdx.efi
 APP_ARM=$BUILD/efi/aarch64/vhdx.efi
 V=$BUILD/host/vhdx
@@ -170,6 +203,32 @@ sha256sum < "$W/www/dirty.vhdx" > "$W/dirty.vhdx.sha"
 	chmod 644 "$W/www/bigbat.vhdx" || { fail "cannot make bigbat.vhdx (host vhdx, vhdx_poke.py)"; finish; }
 chmod 755 "$W/www/vm"
 chmod 644 "$G" "$W/www/vm/child.vhdx" "$W/www/gold.vhdx" "$W/www/dirty.vhdx"
+# issue 21: golden.vhdx's manifest, a tampered one; span.vhdx (8 MiB, 1 MiB
+# blocks, 4 KiB of data at virtual 0, 1, 2, 3 and 6 MiB, stored in that
+# order from file offset 4 MiB) and its manifest, for the cut and resume
+"$V" create -q -s 8M -b 1M "$W/www/span.vhdx" &&
+	qemu-io -f vhdx -c "write -P 0x11 0 4k" -c "write -P 0x22 1M 4k" -c "write -P 0x33 2M 4k" \
+		-c "write -P 0x44 3M 4k" -c "write -P 0x66 6M 4k" "$W/www/span.vhdx" >/dev/null &&
+	qemu-img convert -f vhdx -O raw "$W/www/span.vhdx" "$W/span.raw" &&
+	"$V" bmap "$W/www/span.vhdx" "$W/www/span.bmap" >/dev/null &&
+	"$V" bmap "$G" "$W/www/golden.bmap" >/dev/null &&
+	TCHK=$(edit_chksum "$W/www/golden.bmap" "$W/www/tamper.bmap" last) && reseal "$W/www/tamper.bmap" &&
+	! cmp -s "$W/www/golden.bmap" "$W/www/tamper.bmap" &&
+	chmod 644 "$W/www/span.vhdx" "$W/www/span.bmap" "$W/www/golden.bmap" "$W/www/tamper.bmap" ||
+	{ fail "cannot make span.vhdx and the manifests (host vhdx, qemu-io, qemu-img)"; finish; }
+# zhead.bmap: an 8 MiB image whose one range is its first MiB, as zeros
+# (chksum of 1 MiB of zeros, resealed): verify of a disk against it is 0x0
+# exactly when the disk's first MiB is zero (the host checks that here)
+head -c $((1 << 20)) /dev/zero | tr '\0' '\377' > "$W/zhead.raw" && truncate -s 8M "$W/zhead.raw" &&
+	"$V" bmap "$W/zhead.raw" "$W/zhead.bmap" >/dev/null &&
+	sed -i "s/chksum=\"[0-9a-f]*\"> 0-255 </chksum=\"$(sha256_of <(head -c $((1 << 20)) /dev/zero))\"> 0-255 </" \
+		"$W/zhead.bmap" && reseal "$W/zhead.bmap" && truncate -s 8M "$W/zero8.raw" &&
+	"$V" verify --bmap "$W/zhead.bmap" "$W/zero8.raw" >/dev/null &&
+	! "$V" verify --bmap "$W/zhead.bmap" "$W/zhead.raw" >/dev/null 2>&1 ||
+	{ fail "cannot make zhead.bmap (host vhdx bmap and verify)"; finish; }
+PIN=$(sha256_of "$W/www/golden.bmap")
+SPAN_RANGES=$(grep -c "</Range>" "$W/www/span.bmap")
+GOLD_RANGES=$(grep -c "</Range>" "$W/www/golden.bmap")
 FILE_SIZE=$(stat -c %s "$G")
 # the allocated bytes: the 1 MiB blocks of qemu-img's reading that are not all zeros
 ALLOC=$(python3 -c '
@@ -179,7 +238,7 @@ print(sum(1 << 20 for i in range(0, len(d), 1 << 20) if d[i:i + (1 << 20)].strip
 
 # ---- disks: old data (0xA5) everywhere, 16 MiB (gold 64); dirty blank ----
 DISKS="http https cut e404 etls erange chain chunk eshift late cacert e403 e503 elong wide edns gold esc dirty"
-DISKS="$DISKS changed latep escp"
+DISKS="$DISKS changed latep escp bconv btamp bpin bcut"
 declare -A DP
 i=5
 for d in $DISKS; do
@@ -277,6 +336,20 @@ nsh_run "$N" nlong convert -f -y "http://10.0.2.100:82/long/golden.vhdx" "${DP[e
 nsh_run "$N" nwide convert -f -y "http://10.0.2.100:82/wide/golden.vhdx" "${DP[wide]}"
 nsh_run "$N" nchanged convert -f -y --sparse "http://10.0.2.100:82/changed/bigbat.vhdx" "${DP[changed]}"
 nsh_run "$N" nlatep convert -f -y "http://10.0.2.100:82/late500/vm/child.vhdx" "${DP[latep]}"
+nsh_run "$N" nbmap bmap "$U/golden.vhdx?case=bmap" 'fs0:\g.bmap'
+nsh_run "$N" nbconv convert -f -y --json --bmap-sha256 "$PIN" --bmap "$U/golden.bmap?case=bconvm" \
+	"$U/golden.vhdx?case=bconv" "${DP[bconv]}"
+nsh_run "$N" nbver verify --bmap "$U/golden.bmap?case=bver" "${DP[bconv]}"
+nsh_run "$N" nbvbad verify --bmap "$U/tamper.bmap?case=bvbad" "${DP[bconv]}"
+nsh_run "$N" nbtamp convert -f -y --bmap "$U/tamper.bmap?case=btampm" "$U/golden.vhdx?case=btamp" "${DP[btamp]}"
+nsh_run "$N" nbpin convert -f -y --bmap-sha256 "$PIN" --bmap "$U/tamper.bmap?case=bpinm" \
+	"$U/golden.vhdx?case=bpin" "${DP[bpin]}"
+nsh_run "$N" nbmiss convert -f -y --bmap "$U/missing.bmap?case=bmiss" "$U/golden.vhdx?case=bmissv" "${DP[e404]}"
+nsh_run "$N" nbcut convert -f -y --json --bmap 'fs0:\span.bmap' "http://10.0.2.100:82/cutoff/span.vhdx" "${DP[bcut]}"
+nsh_run "$N" nbcutz verify --bmap 'fs0:\zhead.bmap' "${DP[bcut]}"
+nsh_run "$N" nbres convert -f -y --resume --json --bmap "$U/span.bmap?case=bresm" "$U/span.vhdx?case=bres" \
+	"${DP[bcut]}"
+nsh_run "$N" nbresz verify --bmap 'fs0:\zhead.bmap' "${DP[bcut]}"
 nsh_clock dns0
 nsh_run "$N" ndns convert -f -y "http://nosuch.invalid/golden.vhdx" "${DP[edns]}"
 nsh_clock dns1
@@ -287,7 +360,8 @@ nsh_run "$N" ncacert convert -f -y --cacert 'fs0:\third.pem' "https://10.0.2.100
 nsh_run "$N" nesc convert -f -y "http://10.0.2.100:82/slow/golden.vhdx" "${DP[esc]}"
 nsh_run "$N" nescp convert -f -y "http://10.0.2.100:82/slow/vm/child.vhdx" "${DP[escp]}"
 nsh_end "$N"
-make_esp "$W/esp.img" "$APP" "$N" && mcopy -i "$W/esp.img" "$W/third.crt" ::third.pem || { fail "ESP"; finish; }
+make_esp "$W/esp.img" "$APP" "$N" && mcopy -i "$W/esp.img" "$W/third.crt" ::third.pem &&
+	mcopy -i "$W/esp.img" "$W/www/span.bmap" "$W/zhead.bmap" :: || { fail "ESP"; finish; }
 QARGS=(-global ide-hd.bootindex=1 "${NETRIG_NET[@]}"
 	-device virtio-rng-pci,addr=0x4
 	-fw_cfg "name=etc/edk2/https/cacerts,file=$W/cacerts.esl")
@@ -357,6 +431,55 @@ expect nchanged 0x7 "other bytes for a range fetched before (a BAT changed betwe
 	one_line nchanged "other bytes for a range fetched before"
 expect nlatep 0x7 "a chain's parent answering 500 after the deploy began" "/late500/golden.vhdx: HTTP 500" &&
 	one_line nlatep "a chain's parent answering 500 after the deploy began"
+# issue 21 by URL
+json() { # TAG KEY: a value of the JSON object the app printed for TAG
+	out_of "$W/serial.txt" "$1" | grep '^{' | tail -1 | json_key "$2"
+}
+put() { # TAG: bytes_written + bytes_zeroed of its JSON object ("" without one)
+	local a b
+	a=$(json "$1" bytes_written)
+	b=$(json "$1" bytes_zeroed)
+	[ -n "$a" ] && [ -n "$b" ] && echo $((a + b))
+}
+expect nbmap 0x0 "bmap of a URL onto a file on the ESP" 'fs0:\g.bmap: '
+rm -f "$W/efi-g.bmap"
+mcopy -i "$W/esp.img" ::g.bmap "$W/efi-g.bmap" 2>/dev/null
+if cmp -s "$W/efi-g.bmap" "$W/www/golden.bmap"; then
+	pass "nbmap: the bmap of the URL is the host's bmap of the same file, byte for byte"
+else
+	fail "nbmap: the bmap of the URL differs from the host's: $(cmp "$W/efi-g.bmap" "$W/www/golden.bmap" 2>&1 | head -1)"
+fi
+expect nbconv 0x0 "convert --bmap URL --bmap-sha256, the source a URL"
+# what a deploy puts on the disk: bytes_written + bytes_zeroed; onto old
+# data, a full one puts the image's 8 MiB and the first MiB zeroed first
+FULL=$(put nbconv)
+if [ "$(json nbconv result)" = ok ] && [ "$(json nbconv bmap.checked_before_write)" = "$GOLD_RANGES" ] &&
+   [ "$(json nbconv bmap.sha256)" = "$PIN" ] && [ "$FULL" = $((9 << 20)) ]; then
+	pass "nbconv: --json: ok, $GOLD_RANGES ranges checked before writing, the manifest's sha256, $FULL bytes put on the disk (8 MiB and the first MiB zeroed first)"
+else
+	fail "nbconv: --json: $(out_of "$W/serial.txt" nbconv | grep '^{' | tail -c 600)"
+fi
+expect nbver 0x0 "verify --bmap URL of the disk deployed from it" "matches"
+expect nbvbad 0x21 "verify --bmap with a tampered manifest's URL: the range named" "range 1280-1280"
+expect nbtamp 0x21 "convert --bmap with a tampered manifest by URL: the range and its hash" "expected sha256 $TCHK" &&
+	one_line nbtamp "a tampered manifest by URL"
+expect nbpin 0x2 "--bmap-sha256 of the good manifest, the server's copy tampered" "not the --bmap-sha256 given" &&
+	one_line nbpin "a pinned manifest whose server copy was tampered"
+expect nbmiss 0x2 "--bmap a URL that answers 404" "HTTP 404" && one_line nbmiss "--bmap a URL that answers 404"
+expect nbcut 0x7 "convert --bmap from a URL cut for good at 7.5 MiB of its file" "gave up after" &&
+	one_line nbcut "a URL cut for good"
+CUTW=$(put nbcut)
+expect nbcutz 0x0 "the cut disk's first MiB is zero (verify against zhead.bmap)"
+expect nbres 0x0 "convert --bmap URL --resume from a healthy copy after the cut"
+RESW=$(put nbres)
+KEPT=$(json nbres bmap.kept_by_resume)
+# span.vhdx is 8 MiB too: a full deploy onto old data puts $FULL bytes (nbconv)
+if [ "$(json nbres result)" = ok ] && [ -n "$RESW" ] && [ -n "$FULL" ] && [ "$RESW" -lt "$FULL" ] && [ -n "$KEPT" ] && [ "$KEPT" -gt 0 ]; then
+	pass "nbres: $RESW bytes put on the disk against $FULL for a full deploy (the cut one put $CUTW), $KEPT of $SPAN_RANGES ranges kept"
+else
+	fail "nbres: put '$RESW' bytes (full '$FULL'), kept '$KEPT': $(out_of "$W/serial.txt" nbres | grep '^{')"
+fi
+expect nbresz 0x21 "the resumed disk's first MiB is not zero (zhead.bmap's control)"
 clock() { # TAG: the clock line after the marker, in seconds of the day
 	sed -n "/^=== clock $1\$/,\$p" "$W/serial.txt" | grep -m1 -o '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]' |
 		awk -F: '{ print $1 * 3600 + $2 * 60 + $3 }'
@@ -394,6 +517,16 @@ if cmp -s -n $((8 << 20)) "$A/arm.img" "$W/golden.raw"; then
 else
 	fail "aarch64: the disk differs from qemu-img's reading of the image: $(cmp -n $((8 << 20)) "$A/arm.img" "$W/golden.raw" 2>&1 | head -1)"
 fi
+if cmp -s -n $((8 << 20)) "$W/bconv.img" "$W/golden.raw"; then
+	pass "bconv: the disk deployed with a manifest by URL is qemu-img's reading of the image"
+else
+	fail "bconv: the disk differs from qemu-img's reading: $(cmp -n $((8 << 20)) "$W/bconv.img" "$W/golden.raw" 2>&1 | head -1)"
+fi
+if cmp -s -n $((8 << 20)) "$W/bcut.img" "$W/span.raw"; then
+	pass "bcut: the disk cut, then resumed from a healthy copy, is qemu-img's reading of span.vhdx"
+else
+	fail "bcut: the resumed disk differs from qemu-img's reading: $(cmp -n $((8 << 20)) "$W/bcut.img" "$W/span.raw" 2>&1 | head -1)"
+fi
 if "$V" convert -q "$W/www/vm/child.vhdx" "$W/child.raw" >/dev/null 2>&1 &&
    cmp -s -n $((8 << 20)) "$W/chain.img" "$W/child.raw"; then
 	pass "chain: the disk is also the host tool's reading of the chain"
@@ -422,7 +555,7 @@ if sha256sum < "$W/www/dirty.vhdx" | cmp -s - "$W/dirty.vhdx.sha"; then
 else
 	fail "dirty: the served file CHANGED"
 fi
-for d in late wide esc changed latep escp; do
+for d in late wide esc changed latep escp btamp; do
 	if cmp -s -n $((1 << 20)) "$W/$d.img" /dev/zero; then
 		pass "$d: the disk's first MiB is zero (no partition table left after the failure)"
 	else
@@ -436,7 +569,7 @@ for d in wide esc; do
 		fail "$d: bytes past the image's 8 MiB CHANGED"
 	fi
 done
-for d in e404 etls erange eshift e403 e503 elong edns; do
+for d in e404 etls erange eshift e403 e503 elong edns bpin; do
 	if sha256sum < "$W/$d.img" | cmp -s - "$W/$d.sha"; then
 		pass "$d: disk byte-for-byte untouched"
 	else
@@ -464,6 +597,13 @@ if [ "${TWICE:-x}" = 0 ] && [ "${BYTES:-0}" -le "$DIRTY_SIZE" ]; then
 else
 	fail "ndirty: ${TWICE:-?} bytes asked twice, $BYTES bytes of the $DIRTY_SIZE-byte file in $REQS requests"
 fi
+if grep -q '^cutoff: /cutoff/span.vhdx' "$W/tricky.log"; then
+	pass "nbcut: the server cut bodies at 7.5 MiB: $(grep -c '^cutoff: ' "$W/tricky.log") times"
+else
+	fail "nbcut: the server never cut (the case proves nothing)"
+fi
+read -r REQS BYTES TWICE < <(python3 "$NETKIT" log "$W/access.log" bres)
+echo "nbres: fetched $BYTES body bytes of span.vhdx ($(stat -c %s "$W/www/span.vhdx") bytes) in $REQS requests"
 if grep -q "cut a connection" "$W/flaky.log"; then
 	pass "ncut: the proxy did cut a connection mid-body"
 else

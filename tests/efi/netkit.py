@@ -19,6 +19,11 @@
 #                              /slow/F     bodies trickled at 160 KiB/s for ranges
 #                                          from 4 MiB on (time to press ESC); a
 #                                          body the client cut short is logged
+#                              /cutoff/F   no byte from file offset CUTOFF (7.5 MiB)
+#                                          on, ever: a body reaching it is cut there
+#                                          (its headers promise all of it) and the
+#                                          connection closed ("cutoff: ..." logged):
+#                                          a network cut no retry gets past
 #                              /changed/F  every byte sent before (by this path
 #                                          and query) comes back inverted, the
 #                                          length the same: a file that changes
@@ -110,6 +115,7 @@ def flaky(port, upstream, cut):
 
 
 INVERT = bytes(255 - i for i in range(256))
+CUTOFF = 15 << 19  # [byte] tricky's /cutoff/: the file offset no body passes
 
 
 def tricky(port, root):
@@ -190,6 +196,12 @@ def tricky(port, root):
                 except OSError:
                     sys.stderr.write("tricky: %s %s: the client closed the connection mid-body, at %d of %d bytes\n"
                                      % (self.path, self.headers.get("Range"), i, len(body)))
+            elif mode == "cutoff" and b >= CUTOFF:
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[:max(0, CUTOFF - a)])
+                self.close_connection = True
+                sys.stderr.write("cutoff: %s bytes=%d-%d: cut at byte %d\n" % (self.path, a, b, max(a, CUTOFF)))
             else:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
