@@ -20,7 +20,9 @@
  * Status (%lasterror%):
  *   bmap    EFI_SUCCESS written; EFI_APP_REFUSED nothing written (a bad
  *           SOURCE or OUT; OUT the file SOURCE reads or a parent file of
- *           its chain, as on the host); EFI_APP_FAILED a read or a write
+ *           its chain, as on the host, or OUT.tmp that file: the fixed
+ *           temporary name would replace it, where the host's mkstemp
+ *           name is new); EFI_APP_FAILED a read or a write
  *           failed (OUT.bmap untouched, the temporary file deleted);
  *           EFI_ABORTED ESC
  *   verify  EFI_SUCCESS every range matches (and with --zeros every other
@@ -269,12 +271,15 @@ static size_t efi_bmap_fold_name(const char *name, char *buf)
 }
 
 /*
- * TRUE when @out (an existing file) is the file @d reads or one of its
- * chain's parents: the host's rule (host_disk_holds).  The parents lie on
- * the child's volume (efi_chain.c), so one volume and one folded name is
- * one file.  *ret_st: EFI_OUT_OF_RESOURCES when it could not be told.
+ * TRUE when @path (a file's path inside @out's volume: OUT's, or its
+ * OUT.bmap.tmp's, which bmap replaces) names the file @d reads or one of
+ * its chain's parents: the host's rule (host_disk_holds), and the host's
+ * mkstemp name never names an existing file.  The parents lie on the
+ * child's volume (efi_chain.c), so one volume and one folded name is one
+ * file.  *ret_st: EFI_OUT_OF_RESOURCES when it could not be told.
  */
-static BOOLEAN efi_bmap_holds(const struct efi_disk *d, const struct efi_target *out, EFI_STATUS *ret_st)
+static BOOLEAN efi_bmap_holds(const struct efi_disk *d, const struct efi_target *out, const CHAR16 *path,
+			      EFI_STATUS *ret_st)
 {
 	char *oname = NULL, *want = AllocatePool(VHDX_NAME_SIZE), *have = AllocatePool(VHDX_NAME_SIZE);
 	BOOLEAN holds = FALSE;
@@ -282,9 +287,9 @@ static BOOLEAN efi_bmap_holds(const struct efi_disk *d, const struct efi_target 
 	unsigned k;
 
 	*ret_st = EFI_SUCCESS;
-	if (!out->exists || d->t.kind != EFI_TARGET_FILE || !efi_dp_equal(out->fs_dp, d->t.fs_dp))
+	if (d->t.kind != EFI_TARGET_FILE || !efi_dp_equal(out->fs_dp, d->t.fs_dp))
 		goto out;
-	oname = efi_chain_name(out);
+	oname = efi_text_to_utf8(path);
 	if (!oname || !want || !have) {
 		*ret_st = EFI_OUT_OF_RESOURCES;
 		goto out;
@@ -335,8 +340,18 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_refusef(L"%s: a bmap is written to a file on a volume (fs0:\\x.bmap)", out->name);
 		goto out;
 	}
-	if (efi_bmap_holds(d, out, &st)) {
+	tmp_path = PoolPrint(L"%s.tmp", out->path);
+	if (!tmp_path) {
+		st = efi_out_of_memory();
+		goto out;
+	}
+	if (efi_bmap_holds(d, out, out->path, &st)) {
 		st = efi_refusef(L"%s: is the source (or a level of its chain), not a place for its bmap", out->name);
+		goto out;
+	}
+	if (!EFI_ERROR(st) && efi_bmap_holds(d, out, tmp_path, &st)) {
+		st = efi_refusef(L"%s: its temporary name %s is the source (or a level of its chain), "
+				 L"not a place for its bmap", out->name, tmp_path);
 		goto out;
 	}
 	if (EFI_ERROR(st)) {
@@ -347,9 +362,8 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_refusef(L"%s: an empty disk has no bmap (ImageSize 0)", d->t.name);
 		goto out;
 	}
-	tmp_path = PoolPrint(L"%s.tmp", out->path);
 	buf = efi_pages_alloc(EFI_BMAP_BUF);
-	if (!tmp_path || !buf) {
+	if (!buf) {
 		st = efi_out_of_memory();
 		goto out;
 	}

@@ -28,6 +28,11 @@
 #           as \c\..\C\BASE.VHDX): 0x2, the host's line; the parent
 #           unchanged, no base.vhdx.tmp; cok the child's bmap: 0x0, the
 #           host's bytes
+#   ttmp    bmap of \t\x.vhdx.tmp (a copy of base.vhdx) onto \t\x.vhdx:
+#           its fixed temporary name is the source: 0x2, one line; the
+#           source byte for byte unchanged, no x.vhdx; tpar the same for
+#           \t2\child.vhdx, whose parent is \t2\p.vhdx.tmp, onto
+#           \T2\.\P.VHDX (folded): the parent and child unchanged
 #   vpart   verify with the partial g.bmap.tmp a cut left: 0x2
 #   r1 r2 r3  bmap after a cut left old g.bmap + a partial .tmp / old + a
 #           complete .tmp / a complete .tmp and no g.bmap: 0x0, g.bmap the
@@ -193,6 +198,9 @@ setup_cuts() {
 		(cd c && "$V" create -q -t differencing --parent base.vhdx child.vhdx) &&
 		"$V" bmap c/child.vhdx child.bmap >/dev/null || return 1
 	BASE_SUM=$(sha256_of c/base.vhdx)
+	# OUT.tmp, bmap's temporary name, is the source / its parent
+	mkdir -p t t2 && cp c/base.vhdx t/x.vhdx.tmp && cp c/base.vhdx t2/p.vhdx.tmp &&
+		(cd t2 && "$V" create -q -t differencing --parent p.vhdx.tmp child.vhdx) || return 1
 	head -c $(($(stat -c %s d/g.bmap) * 2 / 5)) d/g.bmap >partial.tmp
 	mkdir -p r1 r2 r3 &&
 		cp old.bmap r1/g.bmap && cp partial.tmp r1/g.bmap.tmp &&
@@ -272,6 +280,8 @@ nsh_run $N mkdev bmap "$DEV5" 'fs0:\o\dev.bmap'
 nsh_run $N mksame bmap 'fs0:\s\fixed.vhdx' 'fs0:\s\fixed.vhdx'
 nsh_run $N cpar bmap 'fs0:\c\child.vhdx' 'fs0:\c\base.vhdx'
 nsh_run $N cparx bmap 'fs0:\c\child.vhdx' 'fs0:\c\..\C\BASE.VHDX'
+nsh_run $N ttmp bmap 'fs0:\t\x.vhdx.tmp' 'fs0:\t\x.vhdx'
+nsh_run $N tpar bmap 'fs0:\t2\child.vhdx' 'fs0:\T2\.\P.VHDX'
 nsh_run $N cok bmap 'fs0:\c\child.vhdx' 'fs0:\c\child.bmap'
 nsh_run $N vpart verify --bmap 'fs0:\r1\g.bmap.tmp' 'fs0:\d\g.vhdx'
 for r in r1 r2 r3; do
@@ -322,7 +332,7 @@ nsh_end "$NA"
 	{ fail "cannot build the AArch64 ESP"; finish; }
 
 { make_esp esp.img "$APP" $N 65536 &&
-	mmd -i esp.img ::s ::o ::m ::d ::c ::r1 ::r2 ::r3 &&
+	mmd -i esp.img ::s ::o ::m ::d ::c ::t ::t2 ::r1 ::r2 ::r3 &&
 	mcopy -i esp.img fixed.vhdx ::s/fixed.vhdx &&
 	mcopy -i esp.img old.bmap ::o/fixed.bmap &&
 	mcopy -i esp.img stale.tmp ::o/fixed.bmap.tmp &&
@@ -331,6 +341,7 @@ nsh_end "$NA"
 		mcopy -i esp.img d/$f ::d/$f || exit 1
 	done &&
 	mcopy -i esp.img c/base.vhdx c/child.vhdx ::c &&
+	mcopy -i esp.img t/x.vhdx.tmp ::t && mcopy -i esp.img t2/p.vhdx.tmp t2/child.vhdx ::t2 &&
 	for r in r1 r2 r3; do mcopy -i esp.img $r/* ::$r || exit 1; done; } ||
 	{ fail "cannot build the ESP"; finish; }
 dep_sum=$(sha256_of dep.img)
@@ -420,6 +431,25 @@ mcopy -i esp.img ::c/base.vhdx base.back 2>/dev/null
 mdir -b -i esp.img ::c >cdir.txt 2>&1
 ! grep -qi '\.tmp' cdir.txt && grep -qi 'base.vhdx' cdir.txt && pass "cpar: no temporary file written beside it" ||
 	fail "cpar: \\c holds: $(tr '\n' ' ' <cdir.txt)"
+# -- bmap whose fixed temporary name OUT.tmp is the source or its parent
+for tag in ttmp tpar; do
+	expect $tag 0x2 "bmap onto OUT whose OUT.tmp is the $([ $tag = ttmp ] && echo source || echo "source's parent")" \
+		"$([ $tag = ttmp ] && echo x.vhdx || echo P.VHDX).tmp is the source (or a level of its chain)"
+	n=$(out_of serial.txt $tag | sed '/^[[:space:]]*$/d' | wc -l)
+	[ "$n" = 1 ] && pass "$tag: the refusal is one line" || fail "$tag: $n lines: $(out_of serial.txt $tag | head -c 400)"
+done
+for f in t/x.vhdx.tmp t2/p.vhdx.tmp t2/child.vhdx; do
+	rm -f back.vhdx
+	mcopy -i esp.img "::$f" back.vhdx 2>/dev/null
+	cmp -s back.vhdx "$f" && pass "ttmp tpar: \\${f//\//\\} is byte for byte unchanged" ||
+		fail "ttmp tpar: \\${f//\//\\} CHANGED or gone"
+done
+for t in t t2; do
+	have=$(mdir -b -i esp.img "::$t" 2>&1 | sed 's|.*/||' | tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+	want=$(ls "$t" | tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+	[ "$have" = "$want" ] && pass "ttmp tpar: \\$t holds only what it held ($have)" ||
+		fail "ttmp tpar: \\$t holds '$have', not '$want'"
+done
 expect cok 0x0 "bmap of the child (through its chain)"
 rm -f efichild.bmap
 mcopy -i esp.img ::c/child.bmap efichild.bmap 2>/dev/null
