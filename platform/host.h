@@ -17,5 +17,9 @@ int host_cmd_compare(const struct vhdx_cli *cli); /* platform/host_compare.c */
 int host_cmd_repair(const struct vhdx_cli *cli);  /* platform/host_repair.c */
 int host_cmd_bmap(const struct vhdx_cli *cli);    /* platform/host_bmap.c */
 int host_cmd_verify(const struct vhdx_cli *cli);  /* platform/host_bmap.c */
+/* A bmap manifest (a file, or an http(s):// URL) read whole, at most 256
+ * MiB: malloc'd text and *@ret_len, or NULL with one line printed that
+ * ends with @tail ("; nothing written", or ""). */
+char *host_read_manifest(const char *name, size_t *ret_len, const char *tail);
 
 #endif /* VHDX_HOST_H */

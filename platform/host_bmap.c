@@ -21,15 +21,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host_disk.h"
+#include "host_http.h"
 #include "vhdx_bmap_job.h"
+#include "vhdx_url.h"
 
 #define BMAP_KEEP (8u * 1024u * 1024u)       /* [byte] ranges kept from the first pass (174762) */
 #define BMAP_BUF (VHDX_BMAP_MAKE_BUF_MIN + BMAP_KEEP)
 #define VERIFY_BUF (1024u * 1024u)           /* [byte] read at a time */
 #define BMAP_FILE_MAX (256ull * 1024 * 1024) /* [byte] the largest bmap read (2.5M ranges) */
+#define BMAP_URL_READ (1024u * 1024u)        /* [byte] of a manifest URL read at a time */
 
 /* OUT.bmap being written: a temporary file beside it. */
 struct bmap_out {
@@ -190,21 +194,65 @@ out:
 	return st;
 }
 
-/* The bmap file, whole, at most BMAP_FILE_MAX bytes.  NULL printed. */
-static char *read_bmap_file(const char *path, size_t *ret_len)
+/* The manifest at @url, whole, into *@ret_text: 0, or -1 with one line
+ * printed (a failed read's own line is the HTTP layer's). */
+static int read_manifest_url(const char *url, char **ret_text, size_t *ret_len, const char *tail)
+{
+	struct posix_target t = { .fd = -1 };
+	struct vhdx_source src;
+	char why[512], *text;
+	size_t done = 0, n;
+	bool absent;
+
+	if (host_http_open(url, &t, &src, &absent, why, sizeof(why)) < 0) {
+		host_error("%s: %s%s", url, why, tail);
+		return -1;
+	}
+	if (src.size > BMAP_FILE_MAX) {
+		host_error("%s: not a bmap: larger than 256 MiB%s", url, tail);
+		host_http_close(&t);
+		return -1;
+	}
+	text = malloc((size_t)src.size + 1);
+	while (text && done < (size_t)src.size) {
+		n = (size_t)src.size - done < BMAP_URL_READ ? (size_t)src.size - done : BMAP_URL_READ;
+		if (src.read(&src, done, text + done, n))
+			break;
+		done += n;
+	}
+	host_http_close(&t);
+	if (!text) {
+		host_out_of_memory();
+		return -1;
+	}
+	if (done != (size_t)src.size) {
+		if (host_http_failure())
+			host_error("%s%s", host_http_failure(), tail);
+		free(text);
+		return -1;
+	}
+	*ret_text = text;
+	*ret_len = done;
+	return 0;
+}
+
+char *host_read_manifest(const char *name, size_t *ret_len, const char *tail)
 {
 	struct stat st;
-	char *text;
+	char *text = NULL;
 	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (vhdx_url_is_url(name))
+		return read_manifest_url(name, &text, ret_len, tail) ? NULL : text;
+	fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		host_error("%s: cannot open: %s", path, strerror(errno));
+		host_error("%s: cannot open: %s%s", name, strerror(errno), tail);
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > BMAP_FILE_MAX) {
-		host_error("%s: not a bmap: %s", path,
-			   S_ISREG(st.st_mode) ? "larger than 256 MiB" : "not a regular file");
+		host_error("%s: not a bmap: %s%s", name,
+			   S_ISREG(st.st_mode) ? "larger than 256 MiB" : "not a regular file", tail);
 		close(fd);
 		return NULL;
 	}
@@ -218,13 +266,16 @@ static char *read_bmap_file(const char *path, size_t *ret_len)
 			break;
 		done += (size_t)n;
 	}
-	if (!text || done != (size_t)st.st_size) {
-		host_error("%s: %s", path, text ? "read failed" : "out of memory");
-		free(text);
-		close(fd);
+	close(fd);
+	if (!text) {
+		host_out_of_memory();
 		return NULL;
 	}
-	close(fd);
+	if (done != (size_t)st.st_size) {
+		host_error("%s: read failed (%zu of %llu bytes)%s", name, done, (unsigned long long)st.st_size, tail);
+		free(text);
+		return NULL;
+	}
 	*ret_len = done;
 	return text;
 }
@@ -237,7 +288,7 @@ int host_cmd_verify(const struct vhdx_cli *cli)
 	char why[VHDX_VERIFY_WHY_SIZE + 2 * PATH_MAX], line[2 * PATH_MAX + 320];
 	uint8_t *buf = NULL, *page = NULL;
 	size_t len;
-	char *text = read_bmap_file(cli->bmap, &len);
+	char *text = host_read_manifest(cli->bmap, &len, "");
 	int st, err;
 
 	if (!text)

@@ -27,7 +27,6 @@
 
 #define CONVERT_CHUNK (1024u * 1024u) /* [byte] read and written at a time (BENCHMARKS.md 6); holds
 					* a range checked before it is written (VHDX_CONVERT_CHECKED_MAX) */
-#define BMAP_FILE_MAX (256ull * 1024 * 1024) /* [byte] the largest manifest read (2.5M ranges) */
 
 struct convert_job {
 	const struct vhdx_cli *cli;
@@ -45,45 +44,17 @@ struct convert_job {
 	char failure[600];
 };
 
-/* --bmap: the manifest file, whole, at most BMAP_FILE_MAX bytes.  One line
- * printed when it cannot be read. */
+/* --bmap: the manifest, whole (host_read_manifest).  One line printed
+ * when it cannot be read. */
 static int read_manifest(struct convert_job *j)
 {
-	const char *path = j->cli->bmap;
-	struct stat st;
-	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	size_t len;
 
-	if (fd < 0) {
-		host_error("%s: cannot open: %s; nothing written", path, strerror(errno));
-		return VHDX_EXIT_USAGE;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > BMAP_FILE_MAX) {
-		host_error("%s: not a bmap: %s; nothing written", path,
-			   !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 256 MiB");
-		close(fd);
-		return VHDX_EXIT_USAGE;
-	}
-	j->bmap_text = malloc((size_t)st.st_size + 1);
-	while (j->bmap_text && done < (size_t)st.st_size) {
-		ssize_t n = read(fd, j->bmap_text + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	close(fd);
+	j->bmap_text = host_read_manifest(j->cli->bmap, &len, "; nothing written");
 	if (!j->bmap_text)
-		return host_out_of_memory();
-	if (done != (size_t)st.st_size) {
-		host_error("%s: read failed (%zu of %llu bytes); nothing written", path, done,
-			   (unsigned long long)st.st_size);
 		return VHDX_EXIT_USAGE;
-	}
 	j->job.bmap_text = j->bmap_text;
-	j->job.bmap_len = done;
+	j->job.bmap_len = len;
 	return VHDX_EXIT_OK;
 }
 
