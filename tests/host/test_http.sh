@@ -24,7 +24,8 @@
 #     not its virtual size, and no byte is fetched twice;
 #   - a server that sends other bytes for a range it sent before
 #     (tests/efi/netkit.py's /changed/): a deploy stops with exit 1, the
-#     rule named once, the first MiB zeros; compare stops with exit 2.
+#     rule named once, the first MiB zeros; compare stops with exit 2;
+#   - a bmap manifest by URL: convert --bmap and verify --bmap (issue 21).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http_rig.sh"
 need_samples
@@ -407,6 +408,32 @@ if wait_port "$CHANGED_PORT"; then
 else
 	bad "netkit.py tricky did not start"
 fi
+
+# -- a bmap manifest by URL (convert --bmap, verify --bmap, as vhdx.efi
+# takes it): the deploy equals qemu-img's reading and verify matches; a
+# manifest that is not there: exit 2, one line, the target untouched; one
+# whose last range's hash was changed (resealed): exit 1, one line naming
+# the range, the first MiB zero
+source tests/bmap_lib.sh
+"$VHDX" bmap "$W/images/golden.vhdx" "$W/images/golden.bmap" >/dev/null || bad "vhdx bmap golden.vhdx"
+edit_chksum "$W/images/golden.bmap" "$W/images/tampered.bmap" last >/dev/null && reseal "$W/images/tampered.bmap"
+rm -f "$T/bm.raw"
+out=$("$VHDX" convert -q --bmap "$H/images/golden.bmap" "$H/images/golden.vhdx" "$T/bm.raw" 2>&1) &&
+	cmp -s "$T/bm.raw" "$T/golden.ref" && ok "convert --bmap URL from a URL: qemu-img's reading" ||
+	bad "convert --bmap URL: $out"
+out=$("$VHDX" verify --bmap "$H/images/golden.bmap" "$T/bm.raw" 2>&1) && grep -q "matches" <<<"$out" &&
+	ok "verify --bmap URL: the disk matches" || bad "verify --bmap URL: $out"
+out=$("$VHDX" convert -q -f --bmap "$H/images/absent.bmap" "$H/images/golden.vhdx" "$T/keep.img" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "absent.bmap: .*404.*; nothing written" <<<"$out" &&
+	[ "$(sha256sum <"$T/keep.img")" = "$keep" ] && ok "convert --bmap with a 404 manifest: exit 2, one line, untouched" ||
+	bad "convert --bmap with a 404 manifest: rc $rc: $out"
+out=$("$VHDX" verify --bmap "$H/images/absent.bmap" "$T/bm.raw" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "absent.bmap: .*404" <<<"$out" &&
+	ok "verify --bmap with a 404 manifest: exit 2, one line" || bad "verify --bmap, 404: rc $rc: $out"
+out=$("$VHDX" convert -q -f --bmap "$H/images/tampered.bmap" "$H/images/golden.vhdx" "$T/bm.raw" 2>&1); rc=$?
+[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "does not match $H/images/tampered.bmap" <<<"$out" &&
+	cmp -s -n $M "$T/bm.raw" /dev/zero && ok "convert --bmap with a tampered manifest URL: exit 1, one line, first MiB zero" ||
+	bad "convert --bmap, tampered manifest URL: rc $rc: $out"
 
 sha256sum -c --quiet "$T/served.sha256" && ok "the served files are unchanged" || bad "a served file changed"
 finish
