@@ -205,13 +205,13 @@ static int convert_write(struct convert_job *j)
 		err = VHDX_ERR_IO;
 	}
 	host_http_keep_failure();
-	/* raw with --bmap: the writes go through a writer thread, so that the
-	 * next range is read and hashed while this one is written
+	/* raw: the writes go through a writer thread, direct where aligned
 	 * (posix_sink_threaded; if the thread cannot start, they are made in
-	 * place).  Not without --bmap: with no hash to overlap, the ring's
-	 * copy made a plain 4 GiB deploy slower (median of 5, quiet: 4.21 s
-	 * against 3.78 s; BENCHMARKS.md) */
-	if (!err && !to_vhdx && job->with_bmap)
+	 * place), so that the next chunk is read (and with --bmap hashed)
+	 * while this one is written, and no copy of the disk passes through
+	 * the page cache: a plain 4 GiB deploy 1.7-2.4 s against 1.4-10 s
+	 * buffered in place (BENCHMARKS.md) */
+	if (!err && !to_vhdx)
 		posix_sink_threaded(&j->tgt.t);
 	if (!err)
 		err = host_interrupted ? VHDX_ERR_ABORTED : vhdx_convert_write(job, &sink, j->buf, CONVERT_CHUNK + 4096);
