@@ -671,63 +671,112 @@ static bool target_holds_(struct vhdx_convert *j, uint64_t start, uint64_t end, 
 	return same_digest_(got, want);
 }
 
-/* The range being hashed beside (if any): its digest waited for, then
- * compared and written as put_range_ does. */
-static int settle_(struct vhdx_convert *j, const struct vhdx_sink *k, bool skip_zeros, uint64_t head)
+/* The oldest range read and not yet written: its digest (waited for when
+ * it was hashed beside), compared, then written as put_range_ does. */
+static int settle_one_(struct vhdx_convert *j, const struct vhdx_sink *k, bool skip_zeros, uint64_t head)
 {
-	uint8_t got[VHDX_SHA256_SIZE];
+	struct vhdx_convert_pending *p = &j->pending[j->pending_first];
 	int err;
 
-	if (!j->pending)
-		return VHDX_OK;
-	j->pending = false;
-	j->sha256->wait(j->sha256->ctx, got);
-	if (!same_digest_(got, j->pending_range.sha256))
-		return range_failed_(j, &j->pending_range, j->pending_start, j->pending_end, got, false);
+	j->pending_first = (j->pending_first + 1) % (VHDX_CONVERT_SPARES + 1);
+	j->pending_count--;
+	if (p->beside) {
+		j->sha256->wait(j->sha256->ctx, p->digest);
+		j->beside_count--;
+	}
+	if (!same_digest_(p->digest, p->range.sha256))
+		return range_failed_(j, &p->range, p->start, p->end, p->digest, false);
 	j->checked_before++;
-	err = put_(k, j->pending_start, j->pending_buf, (size_t)(j->pending_end - j->pending_start), skip_zeros);
-	return err ? err : progress_(k, j->pending_end - head, j->size);
+	err = put_(k, p->start, p->buf, (size_t)(p->end - p->start), skip_zeros);
+	return err ? err : progress_(k, p->end - head, j->size);
 }
 
-/* A short range of the body, read into @cur, hashed beside (job->spare):
- * the next range is read and hashed meanwhile. */
-static void start_beside_(struct vhdx_convert *j, const struct vhdx_bmap_range *r, uint64_t start, uint64_t end,
-			  const uint8_t *cur)
+/* Every range read and not yet written, oldest first. */
+static int settle_(struct vhdx_convert *j, const struct vhdx_sink *k, bool skip_zeros, uint64_t head)
 {
-	j->sha256->start(j->sha256->ctx, cur, (size_t)(end - start));
-	j->pending = true;
-	vhdx_mem_copy_(&j->pending_range, r, sizeof(*r));
-	j->pending_start = start;
-	j->pending_end = end;
-	j->pending_buf = cur;
+	int err = VHDX_OK;
+
+	while (!err && j->pending_count)
+		err = settle_one_(j, k, skip_zeros, head);
+	return err;
+}
+
+/* The buffers a range of the body may be read into: @buf and job->spare's. */
+static unsigned buffers_(const struct vhdx_convert *j)
+{
+	size_t n = j->spare ? j->spare_len / VHDX_CONVERT_CHECKED_MAX : 0;
+
+	if (!j->sha256 || !j->sha256->start || !j->sha256->wait || !j->sha256->busy)
+		return 1;
+	return 1 + (n < VHDX_CONVERT_SPARES ? (unsigned)n : VHDX_CONVERT_SPARES);
+}
+
+/* A buffer no pending range holds (one is: fewer pending than buffers). */
+static uint8_t *free_buffer_(const struct vhdx_convert *j, uint8_t *buf)
+{
+	unsigned b, i, nb = buffers_(j);
+	uint8_t *cand = buf;
+
+	for (b = 0; b < nb; b++) {
+		cand = b ? (uint8_t *)j->spare + (size_t)(b - 1) * VHDX_CONVERT_CHECKED_MAX : buf;
+		for (i = 0; i < j->pending_count; i++)
+			if (j->pending[(j->pending_first + i) % (VHDX_CONVERT_SPARES + 1)].buf == cand)
+				break;
+		if (i == j->pending_count)
+			return cand;
+	}
+	return cand;
+}
+
+/* A short range of the body, read into @cur: queued, hashed beside when
+ * the other CPU has at most one message still to hash (it stays busy,
+ * and this CPU hashes the rest), else here. */
+static void queue_(struct vhdx_convert *j, const struct vhdx_bmap_range *r, uint64_t start, uint64_t end,
+		   const uint8_t *cur)
+{
+	struct vhdx_convert_pending *p =
+		&j->pending[(j->pending_first + j->pending_count) % (VHDX_CONVERT_SPARES + 1)];
+
+	vhdx_mem_copy_(&p->range, r, sizeof(*r));
+	p->start = start;
+	p->end = end;
+	p->buf = cur;
+	p->beside = buffers_(j) > 1 && j->beside_count < VHDX_SHA256_BESIDE_MAX && j->sha256->busy(j->sha256->ctx) <= 1;
+	if (p->beside) {
+		j->sha256->start(j->sha256->ctx, cur, (size_t)(end - start));
+		j->beside_count++;
+	} else {
+		hash_(j, cur, (size_t)(end - start), p->digest);
+	}
+	j->pending_count++;
 }
 
 /* One mapped range of the body: kept (--resume), checked whole then
  * written, or (a long one) hashed while written and compared at its end.
  * A range that crosses into the first MiB: its part there read and hashed
  * (written last, in write_head_), with a digest of that part alone.
- * A short one after none pending may go beside (start_beside_); the
- * pending one is settled before this one is compared. */
+ * A short one of the body is queued (queue_), written once settled. */
 static int put_range_(struct vhdx_convert *j, const struct vhdx_sink *k, const struct vhdx_bmap_range *r,
 		      uint8_t *buf, size_t chunk, bool skip_zeros, uint64_t head)
 {
-	bool beside = j->sha256 && j->sha256->start && j->sha256->wait && j->spare;
 	uint64_t start, end, off, from;
 	uint8_t got[VHDX_SHA256_SIZE];
 	struct vhdx_sha256 cross;
-	uint8_t *cur = buf;
+	uint8_t *cur;
 	size_t n;
 	int err;
 
 	vhdx_bmap_range_bytes(r, j->size, &start, &end);
 	from = start < head ? head : start;
-	if (start < head || end - start > VHDX_CONVERT_CHECKED_MAX) {
+	if (start < head || end - start > VHDX_CONVERT_CHECKED_MAX)
 		err = settle_(j, k, skip_zeros, head);
-		if (err)
-			return err;
-	}
-	if (j->pending && j->pending_buf == buf)
-		cur = j->spare;
+	else if (j->pending_count == buffers_(j))
+		err = settle_one_(j, k, skip_zeros, head);
+	else
+		err = VHDX_OK;
+	if (err)
+		return err;
+	cur = free_buffer_(j, buf);
 	if (start < head) {
 		j->cross_start = start;
 	} else if (j->cli->resume && target_holds_(j, start, end, r->sha256, cur, chunk)) {
@@ -741,18 +790,14 @@ static int put_range_(struct vhdx_convert *j, const struct vhdx_sink *k, const s
 		err = read_span_(j, start, cur, (size_t)(end - start));
 		if (err)
 			return err;
-		if (beside && !j->pending && start >= head) {
-			start_beside_(j, r, start, end, cur);
+		if (start >= head) {
+			queue_(j, r, start, end, cur);
 			return VHDX_OK;
 		}
 		hash_(j, cur, (size_t)(end - start), got);
-		err = settle_(j, k, skip_zeros, head);
-		if (err)
-			return err;
 		if (!same_digest_(got, r->sha256))
 			return range_failed_(j, r, start, end, got, false);
-		if (start < head)
-			vhdx_sha256(cur, (size_t)(head - start), j->cross_sha256);
+		vhdx_sha256(cur, (size_t)(head - start), j->cross_sha256);
 		j->checked_before++;
 		err = put_(k, from, cur + (from - start), (size_t)(end - from), skip_zeros);
 		return err ? err : progress_(k, end - head, j->size);
@@ -873,20 +918,19 @@ static int put_ranges_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_
 	}
 }
 
-/* put_ranges_, and on its failure the range hashed beside waited for (its
- * buffer is the caller's) and not written. */
+/* put_ranges_, and on its failure the ranges still hashed beside waited
+ * for (their buffers are the caller's), none of the pending written. */
 static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk,
 			     bool skip_zeros, uint64_t head)
 {
 	uint8_t unused[VHDX_SHA256_SIZE];
 	int err;
 
-	j->pending = false;
+	j->pending_first = j->pending_count = j->beside_count = 0;
 	err = put_ranges_(j, k, buf, chunk, skip_zeros, head);
-	if (j->pending) {
-		j->pending = false;
+	for (; j->beside_count; j->beside_count--)
 		j->sha256->wait(j->sha256->ctx, unused);
-	}
+	j->pending_count = 0;
 	return err;
 }
 

@@ -76,6 +76,9 @@ struct vhdx_convert_target {
  * one (a foreign manifest) is hashed while written and compared at its end.
  * vhdx_convert_write with a manifest needs a chunk this large. */
 #define VHDX_CONVERT_CHECKED_MAX (1024u * 1024u)
+/* the most buffers of job->spare used: a range hashed beside stays queued
+ * while up to this many are read behind it */
+#define VHDX_CONVERT_SPARES 4u
 
 struct vhdx_convert {
 	/* set by the caller before vhdx_convert_plan */
@@ -97,10 +100,12 @@ struct vhdx_convert {
 	const struct vhdx_source *target_source;
 	/* optional: a faster SHA-256 (the host's libcrypto); NULL: the core's */
 	const struct vhdx_sha256_ops *sha256;
-	/* optional, --bmap with sha256->start: VHDX_CONVERT_CHECKED_MAX bytes,
-	 * 4096-aligned, apart from @buf: a range is read into one of the two
-	 * while the one read before is hashed beside (two CPUs hash) */
+	/* optional, --bmap with sha256->start: buffers of
+	 * VHDX_CONVERT_CHECKED_MAX bytes each, 4096-aligned, apart from @buf
+	 * (at most VHDX_CONVERT_SPARES used): ranges are read into them while
+	 * those read before are hashed beside (two CPUs hash) */
 	void *spare;
+	size_t spare_len;                    /* [byte] */
 
 	/* the plan (vhdx_convert_plan) */
 	enum vhdx_convert_output output;
@@ -141,12 +146,18 @@ struct vhdx_convert {
 	struct vhdx_sha256 own_sha256;
 	uint8_t cross_sha256[VHDX_SHA256_SIZE]; /* the first MiB's part of a range that crosses it */
 	uint64_t cross_start;                /* [byte] that range's first; ~0: none */
-	/* a range read and being hashed beside (sha256->start): compared and
-	 * written once the next one is hashed, or before anything else */
-	bool pending;
-	struct vhdx_bmap_range pending_range;
-	uint64_t pending_start, pending_end; /* [byte] of the disk */
-	const uint8_t *pending_buf;          /* @buf or @spare */
+	/* ranges read and hashed (beside, or here), not yet compared and
+	 * written: a FIFO in disk order, settled oldest first when a buffer
+	 * is needed, and whole before anything else is written */
+	struct vhdx_convert_pending {
+		struct vhdx_bmap_range range;
+		uint64_t start, end;         /* [byte] of the disk */
+		const uint8_t *buf;          /* @buf or one of @spare's */
+		bool beside;                 /* its digest from sha256->wait */
+		uint8_t digest[VHDX_SHA256_SIZE]; /* !beside: hashed here */
+	} pending[VHDX_CONVERT_SPARES + 1];
+	unsigned pending_first, pending_count;
+	unsigned beside_count;               /* of them beside: started, not waited for */
 };
 
 /* The output of @cli: -O, else by TARGET's name (vhdx_convert_vhdx_name). */
@@ -191,10 +202,11 @@ void vhdx_convert_describe(const struct vhdx_convert *job, const char *const *pl
  * job->target_source hash right is not written (job->kept); an unmapped
  * stretch is read there and made zero only where it is not.
  * @buf: with --bmap at least VHDX_CONVERT_CHECKED_MAX + 4096.  With
- * job->spare and sha256->start, every other range of the body is hashed
- * beside the next; still none is written before its digest matched (a
- * failed read of the next may be said before that range's mismatch: it
- * was not written either).
+ * job->spare and sha256->start, a short range of the body is hashed beside
+ * when the other CPU has at most one waiting, else here, and the next ones
+ * are read meanwhile; still none is written before its digest matched, in
+ * disk order (a failed read of a later range may be said before an
+ * earlier one's mismatch: neither was written).
  * Returns VHDX_OK or the error (job->source_failed says whose).
  */
 int vhdx_convert_write(struct vhdx_convert *job, const struct vhdx_sink *sink, void *buf, size_t buf_len);

@@ -40,12 +40,18 @@ struct vhdx_sha256_ops {
 	void (*init)(void *ctx);
 	void (*update)(void *ctx, const void *data, size_t len);
 	void (*final)(void *ctx, uint8_t digest[VHDX_SHA256_SIZE]);
-	/* optional, both or neither: one whole message hashed beside the
-	 * caller (on another CPU) while it goes on with the next; at most one
-	 * at a time, independent of init/update/final.  @data stays unchanged
-	 * until wait() has returned its digest. */
+	/* optional, all three or none: whole messages hashed beside the
+	 * caller (on another CPU) while it goes on, independent of
+	 * init/update/final.  start() queues one (at most
+	 * VHDX_SHA256_BESIDE_MAX not yet waited for); wait() returns the
+	 * digest of the oldest not yet waited for; busy() says how many
+	 * started are not hashed yet.  @data stays unchanged until its wait()
+	 * has returned. */
 	void (*start)(void *ctx, const void *data, size_t len);
 	void (*wait)(void *ctx, uint8_t digest[VHDX_SHA256_SIZE]);
+	unsigned (*busy)(void *ctx);
 };
+
+#define VHDX_SHA256_BESIDE_MAX 4u /* messages started and not yet waited for */
 
 #endif /* VHDX_SHA256_H */

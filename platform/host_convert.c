@@ -37,7 +37,7 @@ struct convert_job {
 	struct vhdx_convert job;
 	uint8_t *page;             /* a raw source's bounce page */
 	uint8_t *buf;              /* CONVERT_CHUNK + a BAT page */
-	uint8_t *spare;            /* --bmap: VHDX_CONVERT_CHECKED_MAX (job.spare) */
+	uint8_t *spare;            /* --bmap: VHDX_CONVERT_SPARES buffers (job.spare) */
 	char *bmap_text;           /* --bmap: the manifest as read */
 	struct posix_target tgt_read; /* --resume: the target read back */
 	struct vhdx_source tgt_src;
@@ -193,10 +193,12 @@ static int convert_write(struct convert_job *j)
 	if (j->cli->resume && posix_source_init(&j->tgt_src, &j->tgt_read, j->tgt.t.fd) == 0)
 		job->target_source = &j->tgt_src;
 	host_sha256_ops(&job->sha256);
-	/* --bmap: every other range hashed on a second CPU (job->spare) */
+	/* --bmap: ranges hashed on a second CPU while the next are read
+	 * (job->spare: 4 MiB more) */
 	if (job->with_bmap && job->sha256 && job->sha256->start) {
-		j->spare = aligned_alloc(4096, VHDX_CONVERT_CHECKED_MAX);
+		j->spare = aligned_alloc(4096, VHDX_CONVERT_SPARES * VHDX_CONVERT_CHECKED_MAX);
 		job->spare = j->spare; /* NULL: one CPU hashes */
+		job->spare_len = j->spare ? VHDX_CONVERT_SPARES * VHDX_CONVERT_CHECKED_MAX : 0;
 	}
 	/* a new file has the disk's size from the start, all holes */
 	if (!to_vhdx && j->tgt.t.fresh && ftruncate(j->tgt.t.fd, (off_t)job->size) < 0) {

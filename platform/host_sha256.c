@@ -18,17 +18,20 @@
 
 struct host_sha256 {
 	EVP_MD_CTX *md;               /* init/update/final */
-	/* start/wait: the thread's message and digest, under @lock */
+	/* start/wait/busy: a FIFO of messages, under @lock; the thread hashes
+	 * msg[hashed % N] while hashed < started, the caller waits for
+	 * msg[waited % N] */
 	EVP_MD_CTX *beside_md;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	bool running;                 /* the thread started; else start() hashes in place */
-	bool queued;                  /* a message waits for the thread */
-	bool done;                    /* @digest is the last message's */
-	const void *data;
-	size_t len;
-	uint8_t digest[VHDX_SHA256_SIZE];
+	unsigned started, hashed, waited;
+	struct {
+		const void *data;
+		size_t len;
+		uint8_t digest[VHDX_SHA256_SIZE];
+	} msg[VHDX_SHA256_BESIDE_MAX];
 };
 
 static struct host_sha256 host_sha;
@@ -67,22 +70,18 @@ static void ossl_final(void *ctx, uint8_t digest[VHDX_SHA256_SIZE])
 static void *beside_thread(void *arg)
 {
 	struct host_sha256 *h = arg;
-	uint8_t digest[VHDX_SHA256_SIZE];
-	const void *data;
-	size_t len;
+	unsigned at;
 
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
-		while (!h->queued)
+		while (h->hashed == h->started)
 			pthread_cond_wait(&h->changed, &h->lock);
-		data = h->data;
-		len = h->len;
-		h->queued = false;
+		at = h->hashed % VHDX_SHA256_BESIDE_MAX;
 		pthread_mutex_unlock(&h->lock);
-		ossl_digest(h->beside_md, data, len, digest);
+		/* msg[at] is this thread's until hashed moves past it */
+		ossl_digest(h->beside_md, h->msg[at].data, h->msg[at].len, h->msg[at].digest);
 		pthread_mutex_lock(&h->lock);
-		memcpy(h->digest, digest, sizeof(digest));
-		h->done = true;
+		h->hashed++;
 		pthread_cond_broadcast(&h->changed);
 	}
 	return NULL;
@@ -112,20 +111,22 @@ static bool beside_running(struct host_sha256 *h)
 static void ossl_start(void *ctx, const void *data, size_t len)
 {
 	struct host_sha256 *h = ctx;
+	unsigned at;
 
 	if (!beside_running(h)) {
 		/* no thread: hashed here, with the first context (not in use
 		 * between the job's init and final: the job starts whole
 		 * messages only) */
-		ossl_digest(h->md, data, len, h->digest);
-		h->done = true;
+		at = h->started++ % VHDX_SHA256_BESIDE_MAX;
+		ossl_digest(h->md, data, len, h->msg[at].digest);
+		h->hashed = h->started;
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	h->data = data;
-	h->len = len;
-	h->done = false;
-	h->queued = true;
+	at = h->started % VHDX_SHA256_BESIDE_MAX;
+	h->msg[at].data = data;
+	h->msg[at].len = len;
+	h->started++;
 	pthread_cond_broadcast(&h->changed);
 	pthread_mutex_unlock(&h->lock);
 }
@@ -133,14 +134,25 @@ static void ossl_start(void *ctx, const void *data, size_t len)
 static void ossl_wait(void *ctx, uint8_t digest[VHDX_SHA256_SIZE])
 {
 	struct host_sha256 *h = ctx;
+	unsigned at = h->waited % VHDX_SHA256_BESIDE_MAX;
 
-	if (h->running) {
-		pthread_mutex_lock(&h->lock);
-		while (!h->done)
-			pthread_cond_wait(&h->changed, &h->lock);
-		pthread_mutex_unlock(&h->lock);
-	}
-	memcpy(digest, h->digest, VHDX_SHA256_SIZE);
+	pthread_mutex_lock(&h->lock);
+	while (h->hashed == h->waited)
+		pthread_cond_wait(&h->changed, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+	memcpy(digest, h->msg[at].digest, VHDX_SHA256_SIZE);
+	h->waited++;
+}
+
+static unsigned ossl_busy(void *ctx)
+{
+	struct host_sha256 *h = ctx;
+	unsigned n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->started - h->hashed;
+	pthread_mutex_unlock(&h->lock);
+	return n;
 }
 
 static const struct vhdx_sha256_ops ossl_ops = {
@@ -150,6 +162,7 @@ static const struct vhdx_sha256_ops ossl_ops = {
 	.final = ossl_final,
 	.start = ossl_start,
 	.wait = ossl_wait,
+	.busy = ossl_busy,
 };
 
 /* the same without start/wait: one CPU (VHDX_SHA256=serial, for the
