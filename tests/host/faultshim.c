@@ -240,31 +240,22 @@ static int do_open(const char *name, const char *path, int flags, mode_t mode)
 	return fn(path, flags, mode);
 }
 
-int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
+/* open and open64: the mode taken from the varargs where the flags use it */
+#define OPEN_WRAPPER(fn)                                               \
+	int fn(const char *path, int flags, ...)                       \
+	{                                                              \
+		mode_t mode = 0;                                       \
+		va_list ap;                                            \
+                                                                       \
+		if (flags & (O_CREAT | O_TMPFILE)) {                   \
+			va_start(ap, flags);                           \
+			mode = (mode_t)va_arg(ap, int);                \
+			va_end(ap);                                    \
+		}                                                      \
+		return do_open(#fn, path, flags, mode);                \
 	}
-	return do_open("open", path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return do_open("open64", path, flags, mode);
-}
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
 
 static int do_sync(const char *name, int fd)
 {
