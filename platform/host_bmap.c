@@ -33,7 +33,7 @@
 #define BMAP_BUF (VHDX_BMAP_MAKE_BUF_MIN + BMAP_KEEP)
 #define VERIFY_BUF (1024u * 1024u)           /* [byte] read at a time */
 #define BMAP_FILE_MAX (256ull * 1024 * 1024) /* [byte] the largest bmap read (2.5M ranges) */
-#define BMAP_URL_READ (1024u * 1024u)        /* [byte] of a manifest URL read at a time */
+#define BMAP_READ (1024u * 1024u)            /* [byte] of a manifest read at a time */
 
 /* OUT.bmap being written: a temporary file beside it. */
 struct bmap_out {
@@ -194,89 +194,65 @@ out:
 	return st;
 }
 
-/* The manifest at @url, whole, into *@ret_text: 0, or -1 with one line
- * printed (a failed read's own line is the HTTP layer's). */
-static int read_manifest_url(const char *url, char **ret_text, size_t *ret_len, const char *tail)
+/* The manifest file @name as @src (through @t): 0, or -1 with one line
+ * printed. */
+static int open_manifest_file(const char *name, struct posix_target *t, struct vhdx_source *src, const char *tail)
 {
-	struct posix_target t = { .fd = -1 };
-	struct vhdx_source src;
-	char why[512], *text;
-	size_t done = 0, n;
-	bool absent;
+	struct stat st;
+	int fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
-	if (host_http_open(url, &t, &src, &absent, why, sizeof(why)) < 0) {
-		host_error("%s: %s%s", url, why, tail);
+	if (fd < 0) {
+		host_error("%s: cannot open: %s%s", name, strerror(errno), tail);
 		return -1;
 	}
-	if (src.size > BMAP_FILE_MAX) {
-		host_error("%s: not a bmap: larger than 256 MiB%s", url, tail);
-		host_http_close(&t);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || posix_source_init(src, t, fd) < 0) {
+		host_error("%s: not a bmap: not a regular file%s", name, tail);
+		close(fd);
 		return -1;
 	}
-	text = malloc((size_t)src.size + 1);
-	while (text && done < (size_t)src.size) {
-		n = (size_t)src.size - done < BMAP_URL_READ ? (size_t)src.size - done : BMAP_URL_READ;
-		if (src.read(&src, done, text + done, n))
-			break;
-		done += n;
-	}
-	host_http_close(&t);
-	if (!text) {
-		host_out_of_memory();
-		return -1;
-	}
-	if (done != (size_t)src.size) {
-		if (host_http_failure())
-			host_error("%s%s", host_http_failure(), tail);
-		free(text);
-		return -1;
-	}
-	*ret_text = text;
-	*ret_len = done;
 	return 0;
 }
 
 char *host_read_manifest(const char *name, size_t *ret_len, const char *tail)
 {
-	struct stat st;
-	char *text = NULL;
-	size_t done = 0;
-	int fd;
+	struct posix_target t = { .fd = -1 };
+	struct vhdx_source src;
+	bool url = vhdx_url_is_url(name), absent;
+	char why[512], *text = NULL;
+	size_t done = 0, n;
 
-	if (vhdx_url_is_url(name))
-		return read_manifest_url(name, &text, ret_len, tail) ? NULL : text;
-	fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		host_error("%s: cannot open: %s%s", name, strerror(errno), tail);
+	if (url && host_http_open(name, &t, &src, &absent, why, sizeof(why)) < 0) {
+		host_error("%s: %s%s", name, why, tail);
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > BMAP_FILE_MAX) {
-		host_error("%s: not a bmap: %s%s", name,
-			   S_ISREG(st.st_mode) ? "larger than 256 MiB" : "not a regular file", tail);
-		close(fd);
+	if (!url && open_manifest_file(name, &t, &src, tail) < 0)
 		return NULL;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	while (text && done < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	close(fd);
-	if (!text) {
+	if (src.size > BMAP_FILE_MAX)
+		host_error("%s: not a bmap: larger than 256 MiB%s", name, tail);
+	else if (!(text = malloc((size_t)src.size + 1)))
 		host_out_of_memory();
-		return NULL;
+	while (text && done < (size_t)src.size) {
+		n = (size_t)src.size - done < BMAP_READ ? (size_t)src.size - done : BMAP_READ;
+		if (src.read(&src, done, text + done, n))
+			break;
+		done += n;
 	}
-	if (done != (size_t)st.st_size) {
-		host_error("%s: read failed (%zu of %llu bytes)%s", name, done, (unsigned long long)st.st_size, tail);
+	if (url)
+		host_http_close(&t);
+	else
+		close(t.fd);
+	if (text && done != (size_t)src.size) {
+		/* a URL's failed read: its line is the HTTP layer's, or kept */
+		if (!url)
+			host_error("%s: read failed (%zu of %llu bytes)%s", name, done, (unsigned long long)src.size,
+				   tail);
+		else if (host_http_failure())
+			host_error("%s%s", host_http_failure(), tail);
 		free(text);
-		return NULL;
+		text = NULL;
 	}
-	*ret_len = done;
+	if (text)
+		*ret_len = done;
 	return text;
 }
 

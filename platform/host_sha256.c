@@ -2,9 +2,10 @@
 /*
  * host_sha256.c - SHA-256 from libcrypto (host_sha256.h).  One digest at a
  * time per process through init/update/final (the convert job hashes one
- * range at a time), and one more beside it on a thread of its own
- * (start/wait): the convert job hashes every other range there, so that a
- * verified deploy hashes on two CPUs.
+ * range at a time), and up to VHDX_SHA256_BESIDE_MAX more queued to a
+ * thread of its own (start/wait/busy): the convert job hands it ranges
+ * while that thread has at most one left to hash, so that a verified
+ * deploy hashes on two CPUs.
  */
 #include <pthread.h>
 #include <signal.h>

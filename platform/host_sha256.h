@@ -9,10 +9,10 @@
 
 #include "vhdx_sha256.h"
 
-/* *@ret: libcrypto's SHA-256, with start/wait on a thread of its own, or
+/* *@ret: libcrypto's SHA-256, with start/wait/busy on a thread of its own, or
  * NULL (the core's own) when it cannot be set up or VHDX_SHA256=core is
  * in the environment (tests, benchmarks); VHDX_SHA256=serial: without
- * start/wait (the benchmark's one-CPU row). */
+ * start/wait/busy (the benchmark's one-CPU row). */
 void host_sha256_ops(const struct vhdx_sha256_ops **ret);
 
 #endif /* HOST_SHA256_H */
