@@ -510,6 +510,20 @@ static int source_failed_(struct vhdx_convert *j, int err, uint64_t off)
 	return err;
 }
 
+/* A buffer for a chunk (at most) read then written: one of the sink's
+ * (lent: no copy between), else @own. */
+static uint8_t *take_(const struct vhdx_convert *j, uint8_t *own)
+{
+	return j->lend ? j->lender->take(j->lender->ctx) : own;
+}
+
+/* @b (from take_) back to the sink, once all written from it is queued. */
+static void give_back_(const struct vhdx_convert *j, const uint8_t *b)
+{
+	if (j->lend)
+		j->lender->give_back(j->lender->ctx, (void *)(uintptr_t)b);
+}
+
 /*
  * One extent of the body, a chunk at a time; chunks end on multiples of
  * the chunk (a 16 MiB chunk never straddles a block of 16 MiB or more:
@@ -519,6 +533,7 @@ static int write_extent_(struct vhdx_convert *j, const struct vhdx_sink *k, stru
 			 uint8_t *buf, size_t chunk, bool skip_zeros, uint64_t head)
 {
 	uint64_t n;
+	uint8_t *d;
 	int err;
 
 	for (; e->length; e->length -= n, e->file_offset += n, off += n) {
@@ -528,15 +543,19 @@ static int write_extent_(struct vhdx_convert *j, const struct vhdx_sink *k, stru
 		if (e->kind == VHDX_EXTENT_ZERO) {
 			err = skip_zeros ? VHDX_OK : zero_(k, off, n, buf, chunk);
 		} else {
-			err = read_data_(j->source, e, e->file_offset, off, buf, (size_t)n);
-			if (err)
+			d = take_(j, buf);
+			err = read_data_(j->source, e, e->file_offset, off, d, (size_t)n);
+			if (err) {
+				give_back_(j, d);
 				return source_failed_(j, err, off);
-			if (vhdx_is_zero(buf, (size_t)n))
+			}
+			if (vhdx_is_zero(d, (size_t)n))
 				err = skip_zeros ? VHDX_OK : zero_(k, off, n, buf, chunk);
 			else if (skip_zeros)
-				err = write_nonzero_(k, off, buf, (size_t)n);
+				err = write_nonzero_(k, off, d, (size_t)n);
 			else
-				err = vhdx_dev_write_(k, off, buf, (size_t)n);
+				err = vhdx_dev_write_(k, off, d, (size_t)n);
+			give_back_(j, d);
 		}
 		if (err)
 			return err;
@@ -684,10 +703,13 @@ static int settle_one_(struct vhdx_convert *j, const struct vhdx_sink *k, bool s
 		j->sha256->wait(j->sha256->ctx, p->digest);
 		j->beside_count--;
 	}
-	if (!same_digest_(p->digest, p->range.sha256))
+	if (!same_digest_(p->digest, p->range.sha256)) {
+		give_back_(j, p->buf);
 		return range_failed_(j, &p->range, p->start, p->end, p->digest, false);
+	}
 	j->checked_before++;
 	err = put_(k, p->start, p->buf, (size_t)(p->end - p->start), skip_zeros);
+	give_back_(j, p->buf);
 	return err ? err : progress_(k, p->end - head, j->size);
 }
 
@@ -701,31 +723,13 @@ static int settle_(struct vhdx_convert *j, const struct vhdx_sink *k, bool skip_
 	return err;
 }
 
-/* The buffers a range of the body may be read into: @buf and job->spare's. */
+/* How many ranges may be read and not yet written: one each in a lent
+ * buffer while earlier ones are hashed beside; else one, in @buf. */
 static unsigned buffers_(const struct vhdx_convert *j)
 {
-	size_t n = j->spare ? j->spare_len / VHDX_CONVERT_CHECKED_MAX : 0;
-
-	if (!j->sha256 || !j->sha256->start || !j->sha256->wait || !j->sha256->busy)
+	if (!j->lend || !j->sha256 || !j->sha256->start || !j->sha256->wait || !j->sha256->busy)
 		return 1;
-	return 1 + (n < VHDX_CONVERT_SPARES ? (unsigned)n : VHDX_CONVERT_SPARES);
-}
-
-/* A buffer no pending range holds (one is: fewer pending than buffers). */
-static uint8_t *free_buffer_(const struct vhdx_convert *j, uint8_t *buf)
-{
-	unsigned b, i, nb = buffers_(j);
-	uint8_t *cand = buf;
-
-	for (b = 0; b < nb; b++) {
-		cand = b ? (uint8_t *)j->spare + (size_t)(b - 1) * VHDX_CONVERT_CHECKED_MAX : buf;
-		for (i = 0; i < j->pending_count; i++)
-			if (j->pending[(j->pending_first + i) % (VHDX_CONVERT_SPARES + 1)].buf == cand)
-				break;
-		if (i == j->pending_count)
-			return cand;
-	}
-	return cand;
+	return 1 + VHDX_CONVERT_SPARES;
 }
 
 /* A short range of the body, read into @cur: queued, hashed beside when
@@ -776,10 +780,11 @@ static int put_range_(struct vhdx_convert *j, const struct vhdx_sink *k, const s
 		err = VHDX_OK;
 	if (err)
 		return err;
-	cur = free_buffer_(j, buf);
 	if (start < head) {
 		j->cross_start = start;
-	} else if (j->cli->resume && target_holds_(j, start, end, r->sha256, cur, chunk)) {
+	} else if (j->cli->resume && target_holds_(j, start, end, r->sha256, buf, chunk)) {
+		/* @buf is free: a pending range holds it only when nothing is
+		 * lent, and then none is pending here (buffers_ 1) */
 		err = settle_(j, k, skip_zeros, head);
 		if (err)
 			return err;
@@ -787,19 +792,25 @@ static int put_range_(struct vhdx_convert *j, const struct vhdx_sink *k, const s
 		return progress_(k, end - head, j->size);
 	}
 	if (end - start <= VHDX_CONVERT_CHECKED_MAX) {
+		cur = take_(j, buf);
 		err = read_span_(j, start, cur, (size_t)(end - start));
-		if (err)
+		if (err) {
+			give_back_(j, cur);
 			return err;
+		}
 		if (start >= head) {
 			queue_(j, r, start, end, cur);
 			return VHDX_OK;
 		}
 		hash_(j, cur, (size_t)(end - start), got);
-		if (!same_digest_(got, r->sha256))
+		if (!same_digest_(got, r->sha256)) {
+			give_back_(j, cur);
 			return range_failed_(j, r, start, end, got, false);
+		}
 		vhdx_sha256(cur, (size_t)(head - start), j->cross_sha256);
 		j->checked_before++;
 		err = put_(k, from, cur + (from - start), (size_t)(end - from), skip_zeros);
+		give_back_(j, cur);
 		return err ? err : progress_(k, end - head, j->size);
 	}
 	vhdx_sha256_init(&cross);
@@ -919,7 +930,8 @@ static int put_ranges_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_
 }
 
 /* put_ranges_, and on its failure the ranges still hashed beside waited
- * for (their buffers are the caller's), none of the pending written. */
+ * for (their buffers are the caller's), then the lent ones given back,
+ * none of the pending written. */
 static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, uint8_t *buf, size_t chunk,
 			     bool skip_zeros, uint64_t head)
 {
@@ -930,7 +942,10 @@ static int put_body_checked_(struct vhdx_convert *j, const struct vhdx_sink *k, 
 	err = put_ranges_(j, k, buf, chunk, skip_zeros, head);
 	for (; j->beside_count; j->beside_count--)
 		j->sha256->wait(j->sha256->ctx, unused);
-	j->pending_count = 0;
+	for (; j->pending_count; j->pending_count--) {
+		give_back_(j, j->pending[j->pending_first].buf);
+		j->pending_first = (j->pending_first + 1) % (VHDX_CONVERT_SPARES + 1);
+	}
 	return err;
 }
 
@@ -1144,6 +1159,8 @@ int vhdx_convert_write(struct vhdx_convert *j, const struct vhdx_sink *sink, voi
 			     (j->cli->resume && !j->target_source && j->target.kind != VHDX_CONVERT_NEW_FILE)))
 		return VHDX_ERR_INVAL;
 	counted_init_(&counted, sink, j);
+	/* lent buffers hold a chunk (--bmap: a range checked whole) */
+	j->lend = j->lender && j->lender->size >= chunk && !(j->lender->size & 4095u);
 	if (j->output == VHDX_CONVERT_TO_RAW)
 		return write_raw_(j, &counted.sink, buf, chunk);
 	err = vhdx_image_write_from(&j->plan, &counted.sink, j->source, buf, buf_len, &j->fill);

@@ -76,9 +76,24 @@ struct vhdx_convert_target {
  * one (a foreign manifest) is hashed while written and compared at its end.
  * vhdx_convert_write with a manifest needs a chunk this large. */
 #define VHDX_CONVERT_CHECKED_MAX (1024u * 1024u)
-/* the most buffers of job->spare used: a range hashed beside stays queued
- * while up to this many are read behind it */
+/* the most ranges read behind one hashed beside (each in a lent buffer
+ * of its own, job->lender) */
 #define VHDX_CONVERT_SPARES 4u
+
+/*
+ * Buffers of the sink's own (a writer thread's slots), lent to the job so
+ * that nothing is copied between reading and writing: the job reads into
+ * one, writes pieces of it through the sink (which takes them as they
+ * are: the bytes must stay unchanged until given back) and gives it back,
+ * in the order taken.  At most VHDX_CONVERT_SPARES + 1 are held at once;
+ * take never fails (it waits for one to come back from the writer).
+ */
+struct vhdx_convert_lender {
+	void *ctx;
+	size_t size;                         /* [byte] each, 4096-aligned */
+	void *(*take)(void *ctx);
+	void (*give_back)(void *ctx, void *buf);
+};
 
 struct vhdx_convert {
 	/* set by the caller before vhdx_convert_plan */
@@ -100,12 +115,12 @@ struct vhdx_convert {
 	const struct vhdx_source *target_source;
 	/* optional: a faster SHA-256 (the host's libcrypto); NULL: the core's */
 	const struct vhdx_sha256_ops *sha256;
-	/* optional, --bmap with sha256->start: buffers of
-	 * VHDX_CONVERT_CHECKED_MAX bytes each, 4096-aligned, apart from @buf
-	 * (at most VHDX_CONVERT_SPARES used): ranges are read into them while
-	 * those read before are hashed beside (two CPUs hash) */
-	void *spare;
-	size_t spare_len;                    /* [byte] */
+	/* optional, raw output: the sink's buffers, read into and written
+	 * from without a copy (used when each holds a chunk, with --bmap
+	 * VHDX_CONVERT_CHECKED_MAX); with sha256->start, ranges are read
+	 * into them while those read before are hashed beside (two CPUs
+	 * hash).  NULL: everything goes through @buf, one CPU hashes. */
+	const struct vhdx_convert_lender *lender;
 
 	/* the plan (vhdx_convert_plan) */
 	enum vhdx_convert_output output;
@@ -152,12 +167,13 @@ struct vhdx_convert {
 	struct vhdx_convert_pending {
 		struct vhdx_bmap_range range;
 		uint64_t start, end;         /* [byte] of the disk */
-		const uint8_t *buf;          /* @buf or one of @spare's */
+		const uint8_t *buf;          /* @buf, or lent (given back once written) */
 		bool beside;                 /* its digest from sha256->wait */
 		uint8_t digest[VHDX_SHA256_SIZE]; /* !beside: hashed here */
 	} pending[VHDX_CONVERT_SPARES + 1];
 	unsigned pending_first, pending_count;
 	unsigned beside_count;               /* of them beside: started, not waited for */
+	bool lend;                           /* job->lender's buffers used this write */
 };
 
 /* The output of @cli: -O, else by TARGET's name (vhdx_convert_vhdx_name). */
@@ -202,7 +218,7 @@ void vhdx_convert_describe(const struct vhdx_convert *job, const char *const *pl
  * job->target_source hash right is not written (job->kept); an unmapped
  * stretch is read there and made zero only where it is not.
  * @buf: with --bmap at least VHDX_CONVERT_CHECKED_MAX + 4096.  With
- * job->spare and sha256->start, a short range of the body is hashed beside
+ * job->lender and sha256->start, a short range of the body is hashed beside
  * when the other CPU has at most one waiting, else here, and the next ones
  * are read meanwhile; still none is written before its digest matched, in
  * disk order (a failed read of a later range may be said before an

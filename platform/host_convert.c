@@ -37,7 +37,7 @@ struct convert_job {
 	struct vhdx_convert job;
 	uint8_t *page;             /* a raw source's bounce page */
 	uint8_t *buf;              /* CONVERT_CHUNK + a BAT page */
-	uint8_t *spare;            /* --bmap: VHDX_CONVERT_SPARES buffers (job.spare) */
+	struct vhdx_convert_lender lender; /* the writer thread's slots (job.lender) */
 	char *bmap_text;           /* --bmap: the manifest as read */
 	struct posix_target tgt_read; /* --resume: the target read back */
 	struct vhdx_source tgt_src;
@@ -193,13 +193,6 @@ static int convert_write(struct convert_job *j)
 	if (j->cli->resume && posix_source_init(&j->tgt_src, &j->tgt_read, j->tgt.t.fd) == 0)
 		job->target_source = &j->tgt_src;
 	host_sha256_ops(&job->sha256);
-	/* --bmap: ranges hashed on a second CPU while the next are read
-	 * (job->spare: 4 MiB more) */
-	if (job->with_bmap && job->sha256 && job->sha256->start) {
-		j->spare = aligned_alloc(4096, VHDX_CONVERT_SPARES * VHDX_CONVERT_CHECKED_MAX);
-		job->spare = j->spare; /* NULL: one CPU hashes */
-		job->spare_len = j->spare ? VHDX_CONVERT_SPARES * VHDX_CONVERT_CHECKED_MAX : 0;
-	}
 	/* a new file has the disk's size from the start, all holes */
 	if (!to_vhdx && j->tgt.t.fresh && ftruncate(j->tgt.t.fd, (off_t)job->size) < 0) {
 		j->tgt.t.saved_errno = errno;
@@ -213,8 +206,11 @@ static int convert_write(struct convert_job *j)
 	 * while this one is written, and no copy of the disk passes through
 	 * the page cache: a plain 4 GiB deploy 1.7-2.4 s against 1.4-10 s
 	 * buffered in place (BENCHMARKS.md) */
-	if (!err && !to_vhdx)
-		posix_sink_threaded(&j->tgt.t);
+	if (!err && !to_vhdx && posix_sink_threaded(&j->tgt.t) == 0 && posix_sink_lender(&j->tgt.t, &j->lender))
+		/* the source read straight into the writer's slots: no copy
+		 * between read and write; with --bmap, ranges read into them
+		 * while those before are hashed on a second CPU */
+		job->lender = &j->lender;
 	if (!err)
 		err = host_interrupted ? VHDX_ERR_ABORTED : vhdx_convert_write(job, &sink, j->buf, CONVERT_CHUNK + 4096);
 	/* after a failure the writes not yet begun are dropped: nothing more is written */
@@ -257,7 +253,6 @@ static int convert_release(struct convert_job *j, int rc)
 	const char *target = j->cli->target;
 
 	free(j->buf);
-	free(j->spare);
 	free(j->bmap_text);
 	if (j->job.output == VHDX_CONVERT_TO_VHDX) {
 		host_target_release_vhdx(&j->tgt, rc, j->failure);

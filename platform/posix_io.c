@@ -6,6 +6,7 @@
  */
 #include "posix_io.h"
 #include "write_ring.h"
+#include "vhdx_convert.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -244,15 +245,17 @@ static int sink_allocate(const struct vhdx_sink *s, uint64_t off, uint64_t len)
 }
 
 /*
- * The writer thread's ring: RING_SLOTS buffers of RING_SLOT bytes (4 MiB,
+ * The writer thread's ring: RING_SLOTS buffers of RING_SLOT bytes (8 MiB,
  * the peak RSS grows by that much).  A slot holds one of the convert
- * job's writes whole (1 MiB, CONVERT_CHUNK); four let the job read and
- * hash up to 3 MiB ahead of the write in progress, enough to ride out a
- * write that stalls in write-back for a few of the job's steps (one step,
- * read and hash of 1 MiB with libcrypto, is about 0.7 ms).  The copy into
- * the slot costs about 0.13 s of CPU per 4 GiB (BENCHMARKS.md).
+ * job's chunks whole (1 MiB, CONVERT_CHUNK), which the job reads into
+ * (posix_sink_lender: no copy between read and write, the convert job's
+ * own buffers for ranges hashed beside are these).  The job holds at most
+ * VHDX_CONVERT_SPARES + 1 = 5 (ranges hashed beside and read behind); the
+ * other 3 are being written or queued, enough to ride out a write that
+ * stalls for a few of the job's steps (one step, read and hash of 1 MiB
+ * with libcrypto, is about 0.7 ms).
  */
-#define RING_SLOTS 4u
+#define RING_SLOTS 8u
 #define RING_SLOT (1024u * 1024u) /* [byte] */
 
 int posix_sink_threaded(struct posix_target *t)
@@ -271,6 +274,27 @@ int posix_sink_threaded(struct posix_target *t)
 	t->ring = r;
 	t->direct = open_direct(t);
 	return 0;
+}
+
+static void *lender_take(void *ctx)
+{
+	return write_ring_take(((struct posix_target *)ctx)->ring);
+}
+
+static void lender_give_back(void *ctx, void *buf)
+{
+	write_ring_give_back(((struct posix_target *)ctx)->ring, buf);
+}
+
+bool posix_sink_lender(struct posix_target *t, struct vhdx_convert_lender *ret)
+{
+	if (!t->ring)
+		return false;
+	ret->ctx = t;
+	ret->size = RING_SLOT;
+	ret->take = lender_take;
+	ret->give_back = lender_give_back;
+	return true;
 }
 
 int posix_sink_unthreaded(struct posix_target *t, bool discard)

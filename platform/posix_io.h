@@ -8,6 +8,7 @@
 #include "vhdx.h"
 
 struct write_ring;
+struct vhdx_convert_lender;
 
 struct posix_target {
 	int fd;
@@ -31,7 +32,7 @@ struct posix_target {
 void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t);
 /*
  * posix_sink_threaded - the sink's writes handed to a writer thread
- * through a bounded FIFO (write_ring.h, 4 MiB): the caller reads and
+ * through a bounded FIFO (write_ring.h, 8 MiB): the caller reads and
  * hashes the next range while this one is written.  The writer makes
  * aligned writes with O_DIRECT through a second descriptor of the target
  * where it opens (no copy into the page cache), the rest through t->fd;
@@ -44,6 +45,9 @@ void posix_sink_init(struct vhdx_sink *sink, struct posix_target *t);
  * after posix_sink_drain or posix_sink_unthreaded.
  */
 int posix_sink_threaded(struct posix_target *t);
+/* The writer thread's slots lent to the convert job (read into, written
+ * from without a copy): true, or false without a writer thread. */
+bool posix_sink_lender(struct posix_target *t, struct vhdx_convert_lender *ret);
 /* Waits for the queued writes: 0 or VHDX_ERR_IO (the writer's failure). */
 int posix_sink_drain(struct posix_target *t);
 /* Ends the writer thread; @discard: writes not yet begun are dropped

@@ -619,6 +619,197 @@ static unsigned fake_busy(void *ctx)
 	return b->busy_calls++ % 3 == 2 ? 2 : 0;
 }
 
+/*
+ * A lender as the host's writer thread is one (posix_sink_lender): its
+ * buffers are written from where they are, later.  A write from a lent
+ * buffer is recorded (with a CRC-32C of its bytes) and made on the mem
+ * sink only when the buffer is given back, after checking that its bytes
+ * did not change meanwhile; the buffer is then poisoned.  A write from a
+ * buffer not held, more buffers held than VHDX_CONVERT_SPARES + 1, or a
+ * buffer never given back fails the test.  A failed write comes back at
+ * the next write or flush, as the ring's does.
+ */
+#define LEND_BUFS (VHDX_CONVERT_SPARES + 1)
+#define LEND_PIECES 300 /* a MiB of alternating data and zero pages: 128 runs */
+
+struct lend_fake {
+	struct vhdx_convert_lender lender;
+	struct vhdx_sink sink;
+	const struct vhdx_sink *inner;
+	uint8_t *mem;                        /* LEND_BUFS buffers of a MiB */
+	bool held[LEND_BUFS];
+	unsigned held_count, most_held, takes;
+	struct {
+		uint64_t off;
+		size_t len;
+		const uint8_t *p;
+		uint32_t crc;
+	} piece[LEND_BUFS][LEND_PIECES];
+	unsigned pieces[LEND_BUFS];
+	uint64_t lent_bytes;                 /* written from lent buffers */
+	int error;                           /* sticky, as the ring's */
+};
+
+/* The lent buffer @p lies in, or -1. */
+static int lend_index(const struct lend_fake *l, const uint8_t *p)
+{
+	if (p < l->mem || p >= l->mem + LEND_BUFS * MiB)
+		return -1;
+	return (int)((size_t)(p - l->mem) / MiB);
+}
+
+static void *lend_take(void *ctx)
+{
+	struct lend_fake *l = ctx;
+	unsigned i;
+
+	for (i = 0; i < LEND_BUFS && l->held[i]; i++)
+		;
+	if (i == LEND_BUFS)
+		fail_msg("the job holds more than %u lent buffers", LEND_BUFS);
+	l->held[i] = true;
+	l->takes++;
+	if (++l->held_count > l->most_held)
+		l->most_held = l->held_count;
+	memset(l->mem + i * MiB, 0x5A, MiB); /* whatever the last use left */
+	return l->mem + i * MiB;
+}
+
+static void lend_give_back(void *ctx, void *buf)
+{
+	struct lend_fake *l = ctx;
+	int i = lend_index(l, buf);
+	unsigned k;
+
+	assert_true(i >= 0 && buf == l->mem + (size_t)i * MiB);
+	assert_true(l->held[i]);
+	for (k = 0; k < l->pieces[i]; k++) {
+		assert_int_equal(ref_crc32c(l->piece[i][k].p, l->piece[i][k].len), l->piece[i][k].crc);
+		if (!l->error)
+			l->error = l->inner->write(l->inner, l->piece[i][k].off, l->piece[i][k].p, l->piece[i][k].len);
+	}
+	l->pieces[i] = 0;
+	memset(l->mem + (size_t)i * MiB, 0xA5, MiB);
+	l->held[i] = false;
+	l->held_count--;
+}
+
+static int lend_write(const struct vhdx_sink *s, uint64_t off, const void *buf, size_t len)
+{
+	struct lend_fake *l = s->ctx;
+	int i = lend_index(l, buf);
+	unsigned k;
+
+	if (l->error)
+		return l->error;
+	if (i < 0)
+		return l->inner->write(l->inner, off, buf, len);
+	assert_true(l->held[i]);
+	assert_true((const uint8_t *)buf + len <= l->mem + (size_t)(i + 1) * MiB);
+	k = l->pieces[i]++;
+	assert_true(k < LEND_PIECES);
+	l->piece[i][k].off = off;
+	l->piece[i][k].len = len;
+	l->piece[i][k].p = buf;
+	l->piece[i][k].crc = ref_crc32c(buf, len);
+	l->lent_bytes += len;
+	return VHDX_OK;
+}
+
+static int lend_flush(const struct vhdx_sink *s)
+{
+	struct lend_fake *l = s->ctx;
+
+	return l->error ? l->error : l->inner->flush(l->inner);
+}
+
+static int lend_zero(const struct vhdx_sink *s, uint64_t off, uint64_t len)
+{
+	struct lend_fake *l = s->ctx;
+
+	return l->error ? l->error : l->inner->zero(l->inner, off, len);
+}
+
+static int lend_progress(const struct vhdx_sink *s, uint64_t done, uint64_t total)
+{
+	struct lend_fake *l = s->ctx;
+
+	return l->inner->progress(l->inner, done, total);
+}
+
+/* @f's job lent @l's buffers, its writes through @l's sink. */
+static void lend_init(struct lend_fake *l, struct fixture *f)
+{
+	memset(l, 0, sizeof(*l));
+	l->mem = aligned_alloc(4096, LEND_BUFS * MiB);
+	assert_non_null(l->mem);
+	l->inner = &f->m.sink;
+	l->sink = f->m.sink;
+	l->sink.ctx = l;
+	l->sink.write = lend_write;
+	l->sink.flush = lend_flush;
+	l->sink.zero = f->m.sink.zero ? lend_zero : NULL;
+	l->sink.progress = f->m.sink.progress ? lend_progress : NULL;
+	l->lender.ctx = l;
+	l->lender.size = MiB;
+	l->lender.take = lend_take;
+	l->lender.give_back = lend_give_back;
+	f->job.lender = &l->lender;
+}
+
+/* After a write, failed or not: every lent buffer given back. */
+static void lend_settled(struct lend_fake *l)
+{
+	assert_int_equal(l->held_count, 0);
+	l->error = VHDX_OK;
+}
+
+/* A plain raw deploy with lent buffers, onto a device and a new file: the
+ * same bytes, nothing written from @buf but the first MiB, the order of
+ * test_raw_onto_device kept (zeroed first, written last). */
+static void test_raw_lent(void **state)
+{
+	struct lend_fake *l = malloc(sizeof(*l));
+	struct fixture f;
+	size_t i;
+
+	(void)state;
+	assert_non_null(l);
+	fixture_init(&f, DISK, 4 * MiB, 512);
+	f.m.ops = calloc(1, sizeof(*f.m.ops));
+	f.m.ops_cap = 1;
+	assert_int_equal(plan(&f), VHDX_OK);
+	lend_init(l, &f);
+	assert_int_equal(vhdx_convert_write(&f.job, &l->sink, f.buf, BUF_LEN), VHDX_OK);
+	lend_settled(l);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	/* the body's data chunks lent: 2 MiB - 8 KiB of zeros, the rest data
+	 * (a chunk of 256 KiB at a time) */
+	assert_int_equal(l->takes, 8);
+	assert_int_equal(l->lent_bytes, 256 * 1024);
+	assert_true(f.m.ops[0].kind == MEM_OP_ZERO && f.m.ops[0].off == 0 && f.m.ops[0].len == MiB);
+	for (i = 2; i + 2 < f.m.ops_len; i++)
+		if (f.m.ops[i].kind == MEM_OP_WRITE && f.m.ops[i].off == 0)
+			fail_msg("byte 0 written before the end (op %zu of %zu)", i, f.m.ops_len);
+	assert_true(f.m.ops[f.m.ops_len - 2].kind == MEM_OP_WRITE && f.m.ops[f.m.ops_len - 2].off == 0);
+	fixture_free(&f);
+	free(l->mem);
+
+	/* a new file: zero pages of a lent chunk left as holes */
+	fixture_init(&f, DISK, DISK, 512);
+	f.job.target.kind = VHDX_CONVERT_NEW_FILE;
+	memset(f.m.data, 0, DISK);
+	assert_int_equal(plan(&f), VHDX_OK);
+	lend_init(l, &f);
+	assert_int_equal(vhdx_convert_write(&f.job, &l->sink, f.buf, BUF_LEN), VHDX_OK);
+	lend_settled(l);
+	assert_memory_equal(f.m.data, f.disk, DISK);
+	assert_int_equal(l->lent_bytes, 3 * 4096); /* 2 MiB + 8192 .. + 20000: three pages */
+	free(l->mem);
+	free(l);
+	fixture_free(&f);
+}
+
 #define BESIDE_DISK (8 * MiB)
 
 /* Short ranges back to back and after gaps, so that the one beside is
@@ -629,7 +820,8 @@ static const uint64_t beside_ranges[][2] = {
 };
 #define BESIDE_RANGES (sizeof(beside_ranges) / sizeof(beside_ranges[0]))
 
-static void beside_init(struct fixture *f, struct beside_fake *b, struct vhdx_sha256_ops *ops, struct manifest *mf)
+static void beside_init(struct fixture *f, struct beside_fake *b, struct vhdx_sha256_ops *ops, struct manifest *mf,
+			struct lend_fake *l)
 {
 	size_t i;
 	uint64_t at;
@@ -649,17 +841,16 @@ static void beside_init(struct fixture *f, struct beside_fake *b, struct vhdx_sh
 	ops->wait = fake_wait;
 	ops->busy = fake_busy;
 	f->job.sha256 = ops;
-	f->job.spare_len = VHDX_CONVERT_SPARES * VHDX_CONVERT_CHECKED_MAX;
-	f->job.spare = aligned_alloc(4096, f->job.spare_len);
-	assert_non_null(f->job.spare);
+	lend_init(l, f);
 	free(f->buf);
 	f->buf = aligned_alloc(4096, BMAP_BUF_LEN);
 	assert_non_null(f->buf);
 }
 
-static void beside_free(struct fixture *f, struct manifest *mf)
+static void beside_free(struct fixture *f, struct manifest *mf, struct lend_fake *l)
 {
-	free(f->job.spare);
+	free(l->mem);
+	free(l);
 	free(mf->text);
 	fixture_free(f);
 }
@@ -686,13 +877,20 @@ static void test_bmap_beside(void **state)
 	struct beside_fake b;
 	struct fixture f;
 	struct manifest mf;
+	struct lend_fake *l = malloc(sizeof(*l));
 	size_t bad, i;
 	uint64_t flip;
 
 	(void)state;
-	beside_init(&f, &b, &ops, &mf);
+	assert_non_null(l);
+	beside_init(&f, &b, &ops, &mf, l);
 	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
-	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_int_equal(vhdx_convert_write(&f.job, &l->sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	lend_settled(l);
+	/* every range of the body read into a buffer of the sink's, up to
+	 * five held at once (four read behind one hashed beside) */
+	assert_int_equal(l->takes, BESIDE_RANGES - 1);
+	assert_true(l->most_held > 2);
 	assert_memory_equal(f.m.data, f.disk, BESIDE_DISK);
 	assert_int_equal(f.job.checked_before, BESIDE_RANGES);
 	/* of the 10 ranges of the body, every third hashed here (busy() 2),
@@ -708,7 +906,8 @@ static void test_bmap_beside(void **state)
 		flip = (beside_ranges[bad][0] + beside_ranges[bad][1]) / 2 * 4096 + 77;
 		f.disk[flip] ^= 0x20;
 		b.starts = b.waits = b.busy_calls = 0;
-		assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_CORRUPT);
+		assert_int_equal(vhdx_convert_write(&f.job, &l->sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_CORRUPT);
+		lend_settled(l);
 		f.disk[flip] ^= 0x20;
 		assert_true(f.job.bmap_failed);
 		assert_false(f.job.bad_written);
@@ -719,7 +918,7 @@ static void test_bmap_beside(void **state)
 		for (i = 1; i < BESIDE_RANGES; i++)
 			assert_range_is(&f, i, i < bad);
 	}
-	beside_free(&f, &mf);
+	beside_free(&f, &mf, l);
 }
 
 /* --resume with ranges beside: a deploy cut by a failed write, resumed:
@@ -731,12 +930,15 @@ static void test_bmap_beside_resume(void **state)
 	struct fixture f;
 	struct manifest mf;
 	struct mem_source target;
+	struct lend_fake *l = malloc(sizeof(*l));
 
 	(void)state;
-	beside_init(&f, &b, &ops, &mf);
+	assert_non_null(l);
+	beside_init(&f, &b, &ops, &mf, l);
 	assert_int_equal(plan_bmap(&f, &mf), VHDX_OK);
 	f.m.fail_write_at = 6; /* the head zeroed; five ranges written, the sixth's write fails */
-	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_IO);
+	assert_int_equal(vhdx_convert_write(&f.job, &l->sink, f.buf, BMAP_BUF_LEN), VHDX_ERR_IO);
+	lend_settled(l);
 	assert_int_equal(b.waits, b.starts);
 	f.m.fail_write_at = 0;
 	f.m.progress_calls = 0;
@@ -744,13 +946,14 @@ static void test_bmap_beside_resume(void **state)
 	f.cli.resume = true;
 	mem_source_init(&target, f.m.data, BESIDE_DISK, BESIDE_DISK);
 	f.job.target_source = &target.src;
-	assert_int_equal(vhdx_convert_write(&f.job, &f.m.sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	assert_int_equal(vhdx_convert_write(&f.job, &l->sink, f.buf, BMAP_BUF_LEN), VHDX_OK);
+	lend_settled(l);
 	assert_memory_equal(f.m.data, f.disk, BESIDE_DISK);
 	assert_int_equal(f.job.kept, 5);
 	assert_int_equal(f.job.checked_before, BESIDE_RANGES - 5);
 	assert_int_equal(b.waits, b.starts);
 	assert_true(b.starts > 0);
-	beside_free(&f, &mf);
+	beside_free(&f, &mf, l);
 }
 
 static void json_collect(void *ctx, const char *text)
@@ -798,6 +1001,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_onto_device),
 		cmocka_unit_test(test_raw_new_file_leaves_holes),
+		cmocka_unit_test(test_raw_lent),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_sector_mismatch),
 		cmocka_unit_test(test_vhdx_pads_raw_source),

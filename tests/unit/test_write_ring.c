@@ -6,7 +6,10 @@
  * when every write is made; the first failing write stops the writer
  * (nothing more written) and its error comes back at every later put and
  * drain; stop with discard makes only the write in progress, without it
- * every queued one; signals are blocked in the thread.
+ * every queued one; signals are blocked in the thread.  Slots taken by
+ * the caller: their pieces made from where they are, in order with the
+ * copied writes, and the slot reused only after they are made; taken and
+ * given back after a failure too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -211,6 +214,88 @@ static void stop_discard(void **state)
 	assert_int_equal(rec.off[3], 3 * SLOT);
 }
 
+/* Slots taken and filled by the caller, put in two pieces each (queued
+ * without a copy) between copied puts, and given back: made in the order
+ * put with the bytes filled; a slot comes back only after its pieces are
+ * written (with 2 slots and a slow writer, a slot reused early would be
+ * filled anew before its pieces were made: other bytes). */
+static void take_and_give_back(void **state)
+{
+	static struct recorder rec;
+	struct write_ring r;
+	uint8_t own[SLOT], *b;
+	unsigned k, i, writes = 30;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.ring = &r;
+	rec.slow_us = 300;
+	assert_int_equal(write_ring_start(&r, 2, SLOT, record, &rec), 0);
+	for (k = 0; k < writes; k++) {
+		if (k % 3 == 2) {
+			fill(own, SLOT, k);
+			assert_int_equal(write_ring_put(&r, (uint64_t)k << 20, own, SLOT), 0);
+			continue;
+		}
+		b = write_ring_take(&r);
+		assert_non_null(b);
+		assert_int_equal((uintptr_t)b & 4095u, 0);
+		fill(b, SLOT, k);
+		assert_int_equal(write_ring_put(&r, (uint64_t)k << 20, b, SLOT / 2), 0);
+		assert_int_equal(write_ring_put(&r, ((uint64_t)k << 20) + SLOT / 2, b + SLOT / 2, SLOT / 2), 0);
+		write_ring_give_back(&r, b);
+	}
+	assert_int_equal(write_ring_stop(&r, false), 0);
+	for (k = 0, i = 0; k < writes; k++) {
+		fill(own, SLOT, k);
+		if (k % 3 == 2) {
+			assert_int_equal(rec.off[i], (uint64_t)k << 20);
+			assert_int_equal(rec.sum[i++], ref_crc32c(own, SLOT));
+			continue;
+		}
+		assert_int_equal(rec.off[i], (uint64_t)k << 20);
+		assert_int_equal(rec.sum[i++], ref_crc32c(own, SLOT / 2));
+		assert_int_equal(rec.off[i], ((uint64_t)k << 20) + SLOT / 2);
+		assert_int_equal(rec.sum[i++], ref_crc32c(own + SLOT / 2, SLOT / 2));
+	}
+	assert_int_equal(rec.calls, i);
+	assert_int_equal(r.uncopied, 20 * SLOT);
+	assert_true(r.waits > 0);
+}
+
+/* A write fails while slots are taken: the error comes back at the next
+ * put; a slot can still be taken and given back (the caller's cleanup),
+ * nothing more is written. */
+static void take_after_failure(void **state)
+{
+	static struct recorder rec;
+	struct write_ring r;
+	uint8_t *b;
+	unsigned k;
+	int err = 0;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.ring = &r;
+	rec.fail_at = 3;
+	rec.slow_us = 1000;
+	assert_int_equal(write_ring_start(&r, 3, SLOT, record, &rec), 0);
+	for (k = 0; k < 50 && !err; k++) {
+		b = write_ring_take(&r);
+		assert_non_null(b);
+		err = write_ring_put(&r, k * SLOT, b, SLOT);
+		write_ring_give_back(&r, b);
+	}
+	assert_int_equal(err, EIO);
+	b = write_ring_take(&r);
+	assert_non_null(b);
+	assert_int_equal(write_ring_put(&r, 0, b, SLOT), EIO);
+	write_ring_give_back(&r, b);
+	assert_int_equal(write_ring_drain(&r), EIO);
+	assert_int_equal(write_ring_stop(&r, false), EIO);
+	assert_int_equal(rec.calls, 3);
+}
+
 static void bad_sizes(void **state)
 {
 	struct write_ring r;
@@ -229,6 +314,8 @@ int main(void)
 		cmocka_unit_test(drain_waits),
 		cmocka_unit_test(error_stops),
 		cmocka_unit_test(stop_discard),
+		cmocka_unit_test(take_and_give_back),
+		cmocka_unit_test(take_after_failure),
 		cmocka_unit_test(bad_sizes),
 	};
 
