@@ -415,4 +415,22 @@ EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image);
 EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image);
 EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image);
 
+/* [byte] the largest manifest read (the host's limit too): about 2.5
+ * million ranges; a range never crosses a MiB (VHDX_BMAP_WINDOW), so a
+ * disk with 600 GiB of data already needs more than 64 MiB */
+#define EFI_BMAP_FILE_MAX (256u * 1024u * 1024u)
+/*
+ * The manifest cli->bmap, whole, into pool memory (*ret, a NUL after its
+ * *ret_len bytes; FreePool it), for verify --bmap and convert --bmap: a
+ * file on a volume or an http(s) URL (trust comes from --bmap-sha256,
+ * checked by the caller's job), at most EFI_BMAP_FILE_MAX bytes.
+ * Otherwise one line ending with @tail ("; nothing written", or "") and
+ * EFI_APP_REFUSED (out of memory: EFI_OUT_OF_RESOURCES; ESC: EFI_ABORTED).
+ * A URL's own failure met while it is read (HTTP status, TLS, retries
+ * spent) is kept and said once, in that line; one met while it is opened
+ * is said there, in a line of its own.
+ */
+EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE image, const char *tail, char **ret,
+				  UINTN *ret_len);
+
 #endif /* EFI_APP_H */

@@ -41,7 +41,6 @@
 #define EFI_BMAP_KEEP (4u * 1024u * 1024u)  /* [byte] ranges kept from bmap's first pass (87381) */
 #define EFI_BMAP_BUF (VHDX_BMAP_MAKE_BUF_MIN + EFI_BMAP_KEEP)
 #define EFI_VERIFY_BUF (1024u * 1024u)      /* [byte] read at a time */
-#define EFI_BMAP_FILE_MAX (256u * 1024u * 1024u) /* [byte] the largest manifest read */
 
 /* Progress and ESC through the sink's (efi_sink.c): no sink is written. */
 struct efi_bmap_progress {
@@ -442,9 +441,8 @@ free_only:
 
 /* ---- verify ---- */
 
-/* The manifest @name, whole, into a pool (*ret, *ret_len): a file on a
- * volume or a URL.  Prints the reason otherwise. */
-static EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE image, char **ret, UINTN *ret_len)
+EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE image, const char *tail, char **ret,
+				  UINTN *ret_len)
 {
 	struct efi_target t;
 	struct efi_source src;
@@ -453,35 +451,50 @@ static EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE 
 	char *text = NULL;
 	EFI_STATUS st;
 
+	*ret = NULL;
+	*ret_len = 0;
 	ZeroMem(&t, sizeof(t));
+	ZeroMem(&src, sizeof(src));
 	c.target = cli->bmap;
 	st = efi_target_resolve(&t, &c, FALSE, image);
 	if (EFI_ERROR(st))
 		goto out;
 	if (t.kind == EFI_TARGET_BLOCK) {
-		st = efi_refusef(L"%s: a manifest is a file (fs0:\\x.bmap) or a URL, not a device", t.name);
+		st = efi_refusef(L"%s: not a bmap: a manifest is a file on a volume (fs0:\\x.bmap) or a URL, not a device%a",
+				 t.name, tail);
 		goto out;
 	}
 	st = efi_source_open(&src, &t, &s);
 	if (EFI_ERROR(st)) {
-		st = efi_refusef(L"%s: cannot open: %r", t.name, st);
-		efi_source_close(&src);
+		st = efi_refusef(L"%s: cannot open: %r%a", t.name, st, tail);
 		goto out;
 	}
 	if (s.size > EFI_BMAP_FILE_MAX) {
-		st = efi_refusef(L"%s: not a bmap: larger than 256 MiB", t.name);
-	} else if (!(text = AllocatePool(s.size + 1))) {
-		st = efi_out_of_memory();
-	} else if (s.size && s.read(&s, 0, text, s.size) != VHDX_OK) {
-		st = efi_refusef(L"%s: read failed: %r", t.name, src.status);
-	} else {
-		*ret = text;
-		*ret_len = s.size;
-		text = NULL;
-		st = EFI_SUCCESS;
+		st = efi_refusef(L"%s: not a bmap: larger than %d MiB%a", t.name, EFI_BMAP_FILE_MAX >> 20, tail);
+		goto out;
 	}
-	efi_source_close(&src);
+	text = AllocatePool((UINTN)s.size + 1);
+	if (!text) {
+		st = efi_out_of_memory();
+		goto out;
+	}
+	efi_http_keep_reason(t.http); /* said once, in this line */
+	if (s.size && s.read(&s, 0, text, (size_t)s.size) != VHDX_OK) {
+		if (src.status == EFI_ABORTED || efi_http_esc(t.http))
+			st = efi_con_fail(EFI_ABORTED, "stopped (ESC)");
+		else if (efi_http_reason(t.http))
+			st = efi_refusef(L"%s%a", efi_http_reason(t.http), tail);
+		else
+			st = efi_refusef(L"%s: read failed: %r%a", t.name, src.status, tail);
+		goto out;
+	}
+	text[s.size] = 0;
+	*ret = text;
+	*ret_len = (UINTN)s.size;
+	text = NULL;
+	st = EFI_SUCCESS;
 out:
+	efi_source_close(&src);
 	if (text)
 		FreePool(text);
 	efi_target_free(&t);
@@ -503,7 +516,7 @@ EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_out_of_memory();
 		goto free_only;
 	}
-	st = efi_bmap_read_manifest(cli, image, &text, &len);
+	st = efi_bmap_read_manifest(cli, image, "", &text, &len);
 	if (EFI_ERROR(st))
 		goto out;
 	d->arg = cli->target;

@@ -40,7 +40,6 @@
 #define EFI_CV_CHUNK     (16u << 20)  /* [byte] reads and writes (create's measured best) */
 #define EFI_CV_CHUNK_MIN (1u << 20)   /* [byte] when the firmware has less memory */
 #define EFI_CV_FAT_MAX   0xFFFFFFFFull /* [byte] largest FAT file (UEFI 2.x 13.3: FAT volumes) */
-#define EFI_CV_BMAP_MAX  (64u << 20)  /* [byte] the largest manifest read into pool memory (600k ranges) */
 
 struct efi_cv {
 	const struct vhdx_cli *cli;
@@ -64,64 +63,6 @@ struct efi_cv {
 	struct efi_source tgt_read; /* --resume: the target device read back */
 	struct vhdx_source tgt_src;
 };
-
-/*
- * --bmap F: the manifest, whole, into pool memory: a file on a volume
- * (fs0:\golden.bmap) or a URL (its fetch is efi_http.c's: single ranges,
- * retried; trust comes from --bmap-sha256, checked by the job before the
- * plan).  One line and EFI_APP_REFUSED when it cannot be read: a URL's
- * own failure (404, TLS, retries spent) in that line, said once.
- */
-static EFI_STATUS efi_cv_read_manifest(struct efi_cv *cv)
-{
-	const struct vhdx_cli *cli = cv->cli;
-	struct vhdx_cli c = *cli;
-	struct efi_target ft;
-	struct efi_source fs;
-	struct vhdx_source src;
-	EFI_STATUS st;
-
-	ZeroMem(&ft, sizeof(ft));
-	ZeroMem(&fs, sizeof(fs));
-	c.target = cli->bmap;
-	st = efi_target_resolve(&ft, &c, FALSE, NULL);
-	if (EFI_ERROR(st))
-		goto out;
-	if (ft.kind == EFI_TARGET_BLOCK) {
-		st = efi_refusef(L"--bmap %a: not a bmap: give a file on a volume (fs0:\\golden.bmap) or a URL; nothing written",
-				 cli->bmap);
-		goto out;
-	}
-	st = efi_source_open(&fs, &ft, &src);
-	if (EFI_ERROR(st)) {
-		st = efi_refusef(L"--bmap %a: cannot read it: %r; nothing written", cli->bmap, st);
-		goto out;
-	}
-	if (src.size == 0 || src.size > EFI_CV_BMAP_MAX) {
-		st = efi_refusef(L"--bmap %a: not a bmap: %ld bytes, not 1 to 64 MiB; nothing written", cli->bmap,
-				 src.size);
-		goto out;
-	}
-	cv->bmap_text = AllocatePool((UINTN)src.size);
-	if (!cv->bmap_text) {
-		st = efi_out_of_memory();
-		goto out;
-	}
-	efi_http_keep_reason(ft.http); /* said once, in this line */
-	if (src.read(&src, 0, cv->bmap_text, (size_t)src.size) != VHDX_OK) {
-		if (efi_http_reason(ft.http))
-			st = efi_refusef(L"--bmap %s; nothing written", efi_http_reason(ft.http));
-		else
-			st = efi_refusef(L"--bmap %a: cannot read it: %r; nothing written", cli->bmap, fs.status);
-		goto out;
-	}
-	cv->job.bmap_text = cv->bmap_text;
-	cv->job.bmap_len = (size_t)src.size;
-out:
-	efi_source_close(&fs);
-	efi_target_free(&ft);
-	return st;
-}
 
 /* ASCII case-insensitive equality (FAT names). */
 static BOOLEAN efi_cv_same_name(const char *a, const char *b)
@@ -595,9 +536,14 @@ static EFI_STATUS efi_cv_prepare(struct efi_cv *cv)
 		j->target.file_max = EFI_CV_FAT_MAX;
 	}
 	if (cli->bmap) {
-		st = efi_cv_read_manifest(cv);
+		/* trust comes from --bmap-sha256, checked by the job before the plan */
+		UINTN len;
+
+		st = efi_bmap_read_manifest(cli, cv->image, "; nothing written", &cv->bmap_text, &len);
 		if (EFI_ERROR(st))
 			return st;
+		j->bmap_text = cv->bmap_text;
+		j->bmap_len = (size_t)len;
 	}
 	head = AllocatePool(VHDX_PARTITION_HEAD);
 	if (!head)
