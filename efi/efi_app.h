@@ -236,6 +236,8 @@ struct efi_source {
 	EFI_FILE_HANDLE file;       /* a file target's, opened read-only, or NULL */
 	EFI_STATUS status;          /* the firmware status that failed: the open, or
 				     * the read after which the source returned VHDX_ERR_IO */
+	EFI_STATUS *also;           /* a chain's parent: a failed read's status kept
+				     * there too (efi_chain_ops.status), or NULL */
 };
 
 /*
@@ -307,6 +309,8 @@ struct efi_chain_ops {
 	EFI_FILE_HANDLE root;        /* the child's volume; NULL: a block device */
 	EFI_HANDLE nic;              /* a URL child's network interface, or NULL */
 	struct efi_http *http;       /* a URL child's, which its parents join, or NULL */
+	EFI_STATUS status;           /* the firmware status of a parent's failed read (the
+				      * child's own is its efi_source's) */
 };
 /* Parents of @child are looked up on its volume (none for a block device),
  * or for a URL by its relative_path resolved against the child's URL. */
@@ -346,6 +350,10 @@ struct efi_disk {
  */
 EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HANDLE image);
 void efi_disk_close(struct efi_disk *d);
+/* The firmware status of the read of @d that failed: its own file's or
+ * device's, else a chain parent's; EFI_SUCCESS when no firmware call
+ * failed (the core's own VHDX_ERR_IO: the log's replay in memory). */
+EFI_STATUS efi_disk_status(const struct efi_disk *d);
 
 /* ---- efi_parent.c: a differencing child's parent ---- */
 

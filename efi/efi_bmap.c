@@ -70,14 +70,29 @@ static void efi_bmap_progress_end(struct efi_bmap_progress *p)
 	p->job.printed = FALSE;
 }
 
-/* The outcome of a read of the disk that failed (@err), at @off. */
+/*
+ * The outcome of a read of the disk that failed (@err), at @off, one line.
+ * A URL's failure (the disk's or a chain parent's, kept by the command
+ * before its job) is said here, once; a firmware status is the failed
+ * read's, which may be a parent file's (efi_disk_status), never the
+ * child's EFI_SUCCESS ("Success" before); VHDX_ERR_IO with no firmware
+ * error is the core's own (the log's replay in memory), said as such.
+ */
 static EFI_STATUS efi_bmap_read_failed(struct efi_disk *d, int err, uint64_t off)
 {
-	if (err == VHDX_ERR_ABORTED)
+	EFI_STATUS fw = efi_disk_status(d);
+
+	if (err == VHDX_ERR_ABORTED || (err == VHDX_ERR_IO && (fw == EFI_ABORTED || efi_http_esc(d->src.http))))
 		return efi_con_fail(EFI_ABORTED, "stopped (ESC)");
+	if (err == VHDX_ERR_IO && efi_http_reason(d->src.http))
+		return efi_con_failf(efi_status_of(err), L"%s; %s: read failed near offset %ld", efi_http_reason(d->src.http),
+				     d->t.name, off);
+	if (err == VHDX_ERR_IO && EFI_ERROR(fw))
+		return efi_con_failf(efi_status_of(err), L"%s: read failed near offset %ld: %r", d->t.name, off, fw);
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(efi_status_of(err), L"%s: read failed near offset %ld: %r", d->t.name, off,
-				     d->src.status);
+		return efi_con_failf(efi_status_of(err),
+				     L"%s: read failed near offset %ld, with no firmware error: the image's log no longer "
+				     L"reads as when it was opened (see vhdx check)", d->t.name, off);
 	return efi_con_failf(efi_status_of(err), L"%s: cannot read offset %ld: %a (see vhdx check)", d->t.name, off,
 			     vhdx_strerror(err));
 }
@@ -386,6 +401,7 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 	job.write = efi_bmap_write;
 	job.progress = efi_bmap_make_progress;
 	job.ctx = o;
+	efi_http_keep_reason(d->src.http); /* said once, in the failure's line */
 	err = vhdx_bmap_make(&job, buf, EFI_BMAP_BUF);
 	efi_bmap_progress_end(&o->progress);
 	if (!err) {
@@ -538,6 +554,7 @@ EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_con_fail(EFI_APP_REFUSED, why);
 		goto out;
 	}
+	efi_http_keep_reason(d->src.http); /* said once, in the failure's line */
 	err = vhdx_verify_run(v, buf, EFI_VERIFY_BUF);
 	efi_bmap_progress_end(p);
 	if (err) {

@@ -374,7 +374,7 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 		L"zeroing its first MiB failed: the device is as the failure left it";
 
 	if (k->aborted || err == VHDX_ERR_ABORTED ||
-	    (j->source_failed && (cv->src.src.status == EFI_ABORTED || efi_http_esc(cv->src.src.http))))
+	    (j->source_failed && (efi_disk_status(&cv->src) == EFI_ABORTED || efi_http_esc(cv->src.src.http))))
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC after %ld bytes; %s", cv->t.name, k->bytes,
 				     left);
 	if (j->bmap_failed) {
@@ -387,7 +387,7 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 		return efi_con_failf(EFI_APP_FAILED, L"%s; %s: %s", efi_http_reason(cv->src.src.http), cv->t.name, left);
 	if (j->source_failed && err == VHDX_ERR_IO)
 		return efi_con_failf(EFI_APP_FAILED, L"%s: reading the source failed at byte %ld: %r; %s", cv->t.name,
-				     j->failed_offset, cv->src.src.status, left);
+				     j->failed_offset, efi_disk_status(&cv->src), left);
 	if (j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: cannot read offset %ld: %a (see vhdx check); %s: %s",
 				     cv->cli->source, j->failed_offset, vhdx_strerror(err), cv->t.name, left);
@@ -408,7 +408,7 @@ static EFI_STATUS efi_cv_capture_fail(struct efi_cv *cv, int err)
 		return efi_con_failf(EFI_APP_FAILED, L"%s; %s", efi_http_reason(cv->src.src.http), efi_cv_left(cv));
 	if (err == VHDX_ERR_IO && j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: reading the source failed near offset %ld: %r; %s",
-				     cv->cli->source, j->failed_offset, cv->src.src.status, efi_cv_left(cv));
+				     cv->cli->source, j->failed_offset, efi_disk_status(&cv->src), efi_cv_left(cv));
 	if (j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: cannot read offset %ld: %a (see vhdx check); %s",
 				     cv->cli->source, j->failed_offset, vhdx_strerror(err), efi_cv_left(cv));

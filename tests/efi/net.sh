@@ -106,6 +106,10 @@
 #           line, then a second "read failed: ..."); nbccut the same for
 #           convert --bmap: 0x2, one line, "; nothing written", the n404
 #           disk still untouched
+#   nbmlate bmap of tricky's /late500/vm/child.vhdx (its parent answers 500
+#           from 5 MiB of its file on) onto fs0:\latep.bmap: 0x7, one line
+#           naming the parent's HTTP 500 (before: that line, then "read
+#           failed near offset N: Success"), no latep.bmap or .tmp left
 #   nbcut   convert --bmap fs0:\span.bmap --json of span.vhdx by tricky's
 #           /cutoff/ (no byte past 7.5 MiB of the file: its data blocks at
 #           4, 5, 6, 7, 8 MiB hold virtual MiB 0, 1, 2, 3, 6): retried,
@@ -356,6 +360,7 @@ nsh_run "$N" nbmiss convert -f -y --bmap "$U/missing.bmap?case=bmiss" "$U/golden
 nsh_run "$N" nbvmiss verify --bmap "$U/missing.bmap?case=bvmiss" "${DP[bconv]}"
 nsh_run "$N" nbvcut verify --bmap "http://10.0.2.100:82/cutoff/big.bmap" "${DP[bconv]}"
 nsh_run "$N" nbccut convert -f -y --bmap "http://10.0.2.100:82/cutoff/big.bmap" "$U/golden.vhdx?case=bccut" "${DP[e404]}"
+nsh_run "$N" nbmlate bmap "http://10.0.2.100:82/late500/vm/child.vhdx" 'fs0:\latep.bmap'
 nsh_run "$N" nbcut convert -f -y --json --bmap 'fs0:\span.bmap' "http://10.0.2.100:82/cutoff/span.vhdx" "${DP[bcut]}"
 nsh_run "$N" nbcutz verify --bmap 'fs0:\zhead.bmap' "${DP[bcut]}"
 nsh_run "$N" nbres convert -f -y --resume --json --bmap "$U/span.bmap?case=bresm" "$U/span.vhdx?case=bres" \
@@ -483,6 +488,15 @@ expect nbvcut 0x2 "verify --bmap a URL whose read gives up at 7.5 MiB" "gave up 
 	one_line nbvcut "verify --bmap a URL whose read gives up"
 expect nbccut 0x2 "convert --bmap a URL whose read gives up at 7.5 MiB" "retries; nothing written" &&
 	one_line nbccut "convert --bmap a URL whose read gives up"
+expect nbmlate 0x7 "bmap of a chain whose parent's URL answers 500 part-way" "HTTP 500" &&
+	one_line nbmlate "bmap of a chain whose parent's URL answers 500"
+if out_of "$W/serial.txt" nbmlate | grep -q "Success"; then
+	fail "nbmlate: a line says Success: $(out_of "$W/serial.txt" nbmlate | grep Success)"
+elif mdir -b -i "$W/esp.img" :: 2>/dev/null | grep -qi latep; then
+	fail "nbmlate: left on the ESP: $(mdir -b -i "$W/esp.img" :: 2>/dev/null | grep -i latep | tr '\n' ' ')"
+else
+	pass "nbmlate: no line says Success, no latep.bmap or latep.bmap.tmp left"
+fi
 expect nbcut 0x7 "convert --bmap from a URL cut for good at 7.5 MiB of its file" "gave up after" &&
 	one_line nbcut "a URL cut for good"
 CUTW=$(put nbcut)
