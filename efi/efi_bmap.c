@@ -14,8 +14,11 @@
  * manifest as OUT.bmap.tmp, never a part of one as OUT.bmap.  A crash in
  * the delete can leave OUT.bmap's entry over clusters already freed: the
  * next run first finishes the rename of a whole OUT.bmap.tmp, before it
- * allocates anything (efi_bmap_settle).  tests/efi/bmapcut.sh cuts QEMU at
- * each write request of a run and checks both.
+ * allocates anything (efi_bmap_settle).  A failed run's OUT.bmap.tmp is
+ * deleted after its byte 0 is overwritten and flushed, so that a cut in
+ * that delete never leaves one that settle would take for whole
+ * (efi_bmap_discard).  tests/efi/bmapcut.sh cuts QEMU at each write
+ * request of a run and checks all three.
  *
  * Status (%lasterror%):
  *   bmap    EFI_SUCCESS written; EFI_APP_REFUSED nothing written (a bad
@@ -263,6 +266,35 @@ static EFI_STATUS efi_bmap_create_tmp(struct efi_target *t, CHAR16 *tmp_path, EF
 	return t->root->Open(t->root, ret, tmp_path, mode, 0);
 }
 
+/*
+ * OUT.bmap.tmp (@f) after a failed run: its byte 0 overwritten and
+ * flushed, then deleted.  When its last Flush failed it may be whole on
+ * the disk (EDK II's FAT driver writes its cached pages, then asks the
+ * disk to flush: only that may have failed), and FAT's delete frees its
+ * clusters before it removes its entry: a cut in the delete could leave
+ * its entry over free clusters still reading as a whole manifest, which
+ * the next run's efi_bmap_settle would rename over OUT.bmap (then take
+ * those clusters for the new .tmp).  With byte 0 changed its
+ * BmapFileChecksum no longer matches (efi_bmap_file_whole: not whole).
+ * @f is closed and the file opened again first: after a failed Write,
+ * EDK II's FAT driver keeps a permanent error on the open file and refuses
+ * every later call through it, Delete too (FatIFileAccess, FatDelete), so
+ * a part of a .tmp was left behind.  Best effort: a failure here changes
+ * nothing of the run's line.  tests/efi/bmapcut.sh fflush, fcut.
+ */
+static void efi_bmap_discard(struct efi_target *t, CHAR16 *tmp_path, EFI_FILE_HANDLE f)
+{
+	UINT8 spoil = 0;
+	UINTN n = 1;
+
+	f->Close(f);
+	if (EFI_ERROR(t->root->Open(t->root, &f, tmp_path, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, 0)))
+		return;
+	if (!EFI_ERROR(f->SetPosition(f, 0)) && !EFI_ERROR(f->Write(f, &n, &spoil)))
+		f->Flush(f);
+	f->Delete(f); /* closes it */
+}
+
 /* @name ("fs0:\\vm\\..\\base.vhdx") as one spelling per file of a FAT
  * volume: its path after the mapping, '\\'-rooted, "." and ".." folded as
  * the chain folds a locator's (vhdx_path_join), ASCII lower-cased.  Its
@@ -423,7 +455,7 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 			st = efi_bmap_read_failed(d, err, job.failed_offset);
 		else
 			st = efi_con_fail(efi_status_of(err), vhdx_strerror(err));
-		o->file->Delete(o->file);
+		efi_bmap_discard(out, tmp_path, o->file);
 		o->file = NULL;
 		goto out;
 	}
