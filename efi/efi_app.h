@@ -236,6 +236,8 @@ struct efi_source {
 	EFI_FILE_HANDLE file;       /* a file target's, opened read-only, or NULL */
 	EFI_STATUS status;          /* the firmware status that failed: the open, or
 				     * the read after which the source returned VHDX_ERR_IO */
+	EFI_STATUS *also;           /* a chain's parent: a failed read's status kept
+				     * there too (efi_chain_ops.status), or NULL */
 };
 
 /*
@@ -307,6 +309,8 @@ struct efi_chain_ops {
 	EFI_FILE_HANDLE root;        /* the child's volume; NULL: a block device */
 	EFI_HANDLE nic;              /* a URL child's network interface, or NULL */
 	struct efi_http *http;       /* a URL child's, which its parents join, or NULL */
+	EFI_STATUS status;           /* the firmware status of a parent's failed read (the
+				      * child's own is its efi_source's) */
 };
 /* Parents of @child are looked up on its volume (none for a block device),
  * or for a URL by its relative_path resolved against the child's URL. */
@@ -346,6 +350,10 @@ struct efi_disk {
  */
 EFI_STATUS efi_disk_open(struct efi_disk *d, const struct vhdx_cli *cli, EFI_HANDLE image);
 void efi_disk_close(struct efi_disk *d);
+/* The firmware status of the read of @d that failed: its own file's or
+ * device's, else a chain parent's; EFI_SUCCESS when no firmware call
+ * failed (the core's own VHDX_ERR_IO: the log's replay in memory). */
+EFI_STATUS efi_disk_status(const struct efi_disk *d);
 
 /* ---- efi_parent.c: a differencing child's parent ---- */
 
@@ -414,5 +422,23 @@ EFI_STATUS efi_cmd_repair(const struct vhdx_cli *cli, EFI_HANDLE image);
 /* bmap and verify (efi_bmap.c): the statuses are in its head comment. */
 EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image);
 EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image);
+
+/* [byte] the largest manifest read (the host's limit too): about 2.5
+ * million ranges; a range never crosses a MiB (VHDX_BMAP_WINDOW), so a
+ * disk with 600 GiB of data already needs more than 64 MiB */
+#define EFI_BMAP_FILE_MAX (256u * 1024u * 1024u)
+/*
+ * The manifest cli->bmap, whole, into pool memory (*ret, a NUL after its
+ * *ret_len bytes; FreePool it), for verify --bmap and convert --bmap: a
+ * file on a volume or an http(s) URL (trust comes from --bmap-sha256,
+ * checked by the caller's job), at most EFI_BMAP_FILE_MAX bytes.
+ * Otherwise one line ending with @tail ("; nothing written", or "") and
+ * EFI_APP_REFUSED (out of memory: EFI_OUT_OF_RESOURCES; ESC: EFI_ABORTED).
+ * A URL's own failure met while it is read (HTTP status, TLS, retries
+ * spent) is kept and said once, in that line; one met while it is opened
+ * is said there, in a line of its own.
+ */
+EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE image, const char *tail, char **ret,
+				  UINTN *ret_len);
 
 #endif /* EFI_APP_H */

@@ -14,8 +14,11 @@
  * manifest as OUT.bmap.tmp, never a part of one as OUT.bmap.  A crash in
  * the delete can leave OUT.bmap's entry over clusters already freed: the
  * next run first finishes the rename of a whole OUT.bmap.tmp, before it
- * allocates anything (efi_bmap_settle).  tests/efi/bmapcut.sh cuts QEMU at
- * each write request of a run and checks both.
+ * allocates anything (efi_bmap_settle).  A failed run's OUT.bmap.tmp is
+ * deleted after its byte 0 is overwritten and flushed, so that a cut in
+ * that delete never leaves one that settle would take for whole
+ * (efi_bmap_discard).  tests/efi/bmapcut.sh cuts QEMU at each write
+ * request of a run and checks all three.
  *
  * Status (%lasterror%):
  *   bmap    EFI_SUCCESS written; EFI_APP_REFUSED nothing written (a bad
@@ -41,7 +44,6 @@
 #define EFI_BMAP_KEEP (4u * 1024u * 1024u)  /* [byte] ranges kept from bmap's first pass (87381) */
 #define EFI_BMAP_BUF (VHDX_BMAP_MAKE_BUF_MIN + EFI_BMAP_KEEP)
 #define EFI_VERIFY_BUF (1024u * 1024u)      /* [byte] read at a time */
-#define EFI_BMAP_FILE_MAX (256u * 1024u * 1024u) /* [byte] the largest manifest read */
 
 /* Progress and ESC through the sink's (efi_sink.c): no sink is written. */
 struct efi_bmap_progress {
@@ -71,14 +73,29 @@ static void efi_bmap_progress_end(struct efi_bmap_progress *p)
 	p->job.printed = FALSE;
 }
 
-/* The outcome of a read of the disk that failed (@err), at @off. */
+/*
+ * The outcome of a read of the disk that failed (@err), at @off, one line.
+ * A URL's failure (the disk's or a chain parent's, kept by the command
+ * before its job) is said here, once; a firmware status is the failed
+ * read's, which may be a parent file's (efi_disk_status), never the
+ * child's EFI_SUCCESS ("Success" before); VHDX_ERR_IO with no firmware
+ * error is the core's own (the log's replay in memory), said as such.
+ */
 static EFI_STATUS efi_bmap_read_failed(struct efi_disk *d, int err, uint64_t off)
 {
-	if (err == VHDX_ERR_ABORTED)
+	EFI_STATUS fw = efi_disk_status(d);
+
+	if (err == VHDX_ERR_ABORTED || (err == VHDX_ERR_IO && (fw == EFI_ABORTED || efi_http_esc(d->src.http))))
 		return efi_con_fail(EFI_ABORTED, "stopped (ESC)");
+	if (err == VHDX_ERR_IO && efi_http_reason(d->src.http))
+		return efi_con_failf(efi_status_of(err), L"%s; %s: read failed near offset %ld", efi_http_reason(d->src.http),
+				     d->t.name, off);
+	if (err == VHDX_ERR_IO && EFI_ERROR(fw))
+		return efi_con_failf(efi_status_of(err), L"%s: read failed near offset %ld: %r", d->t.name, off, fw);
 	if (err == VHDX_ERR_IO)
-		return efi_con_failf(efi_status_of(err), L"%s: read failed near offset %ld: %r", d->t.name, off,
-				     d->src.status);
+		return efi_con_failf(efi_status_of(err),
+				     L"%s: read failed near offset %ld, with no firmware error: the image's log no longer "
+				     L"reads as when it was opened (see vhdx check)", d->t.name, off);
 	return efi_con_failf(efi_status_of(err), L"%s: cannot read offset %ld: %a (see vhdx check)", d->t.name, off,
 			     vhdx_strerror(err));
 }
@@ -249,6 +266,35 @@ static EFI_STATUS efi_bmap_create_tmp(struct efi_target *t, CHAR16 *tmp_path, EF
 	return t->root->Open(t->root, ret, tmp_path, mode, 0);
 }
 
+/*
+ * OUT.bmap.tmp (@f) after a failed run: its byte 0 overwritten and
+ * flushed, then deleted.  When its last Flush failed it may be whole on
+ * the disk (EDK II's FAT driver writes its cached pages, then asks the
+ * disk to flush: only that may have failed), and FAT's delete frees its
+ * clusters before it removes its entry: a cut in the delete could leave
+ * its entry over free clusters still reading as a whole manifest, which
+ * the next run's efi_bmap_settle would rename over OUT.bmap (then take
+ * those clusters for the new .tmp).  With byte 0 changed its
+ * BmapFileChecksum no longer matches (efi_bmap_file_whole: not whole).
+ * @f is closed and the file opened again first: after a failed Write,
+ * EDK II's FAT driver keeps a permanent error on the open file and refuses
+ * every later call through it, Delete too (FatIFileAccess, FatDelete), so
+ * a part of a .tmp was left behind.  Best effort: a failure here changes
+ * nothing of the run's line.  tests/efi/bmapcut.sh fflush, fcut.
+ */
+static void efi_bmap_discard(struct efi_target *t, CHAR16 *tmp_path, EFI_FILE_HANDLE f)
+{
+	UINT8 spoil = 0;
+	UINTN n = 1;
+
+	f->Close(f);
+	if (EFI_ERROR(t->root->Open(t->root, &f, tmp_path, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, 0)))
+		return;
+	if (!EFI_ERROR(f->SetPosition(f, 0)) && !EFI_ERROR(f->Write(f, &n, &spoil)))
+		f->Flush(f);
+	f->Delete(f); /* closes it */
+}
+
 /* @name ("fs0:\\vm\\..\\base.vhdx") as one spelling per file of a FAT
  * volume: its path after the mapping, '\\'-rooted, "." and ".." folded as
  * the chain folds a locator's (vhdx_path_join), ASCII lower-cased.  Its
@@ -387,6 +433,7 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 	job.write = efi_bmap_write;
 	job.progress = efi_bmap_make_progress;
 	job.ctx = o;
+	efi_http_keep_reason(d->src.http); /* said once, in the failure's line */
 	err = vhdx_bmap_make(&job, buf, EFI_BMAP_BUF);
 	efi_bmap_progress_end(&o->progress);
 	if (!err) {
@@ -408,7 +455,7 @@ EFI_STATUS efi_cmd_bmap(const struct vhdx_cli *cli, EFI_HANDLE image)
 			st = efi_bmap_read_failed(d, err, job.failed_offset);
 		else
 			st = efi_con_fail(efi_status_of(err), vhdx_strerror(err));
-		o->file->Delete(o->file);
+		efi_bmap_discard(out, tmp_path, o->file);
 		o->file = NULL;
 		goto out;
 	}
@@ -442,9 +489,8 @@ free_only:
 
 /* ---- verify ---- */
 
-/* The manifest @name, whole, into a pool (*ret, *ret_len): a file on a
- * volume or a URL.  Prints the reason otherwise. */
-static EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE image, char **ret, UINTN *ret_len)
+EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE image, const char *tail, char **ret,
+				  UINTN *ret_len)
 {
 	struct efi_target t;
 	struct efi_source src;
@@ -453,35 +499,50 @@ static EFI_STATUS efi_bmap_read_manifest(const struct vhdx_cli *cli, EFI_HANDLE 
 	char *text = NULL;
 	EFI_STATUS st;
 
+	*ret = NULL;
+	*ret_len = 0;
 	ZeroMem(&t, sizeof(t));
+	ZeroMem(&src, sizeof(src));
 	c.target = cli->bmap;
 	st = efi_target_resolve(&t, &c, FALSE, image);
 	if (EFI_ERROR(st))
 		goto out;
 	if (t.kind == EFI_TARGET_BLOCK) {
-		st = efi_refusef(L"%s: a manifest is a file (fs0:\\x.bmap) or a URL, not a device", t.name);
+		st = efi_refusef(L"%s: not a bmap: a manifest is a file on a volume (fs0:\\x.bmap) or a URL, not a device%a",
+				 t.name, tail);
 		goto out;
 	}
 	st = efi_source_open(&src, &t, &s);
 	if (EFI_ERROR(st)) {
-		st = efi_refusef(L"%s: cannot open: %r", t.name, st);
-		efi_source_close(&src);
+		st = efi_refusef(L"%s: cannot open: %r%a", t.name, st, tail);
 		goto out;
 	}
 	if (s.size > EFI_BMAP_FILE_MAX) {
-		st = efi_refusef(L"%s: not a bmap: larger than 256 MiB", t.name);
-	} else if (!(text = AllocatePool(s.size + 1))) {
-		st = efi_out_of_memory();
-	} else if (s.size && s.read(&s, 0, text, s.size) != VHDX_OK) {
-		st = efi_refusef(L"%s: read failed: %r", t.name, src.status);
-	} else {
-		*ret = text;
-		*ret_len = s.size;
-		text = NULL;
-		st = EFI_SUCCESS;
+		st = efi_refusef(L"%s: not a bmap: larger than %d MiB%a", t.name, EFI_BMAP_FILE_MAX >> 20, tail);
+		goto out;
 	}
-	efi_source_close(&src);
+	text = AllocatePool((UINTN)s.size + 1);
+	if (!text) {
+		st = efi_out_of_memory();
+		goto out;
+	}
+	efi_http_keep_reason(t.http); /* said once, in this line */
+	if (s.size && s.read(&s, 0, text, (size_t)s.size) != VHDX_OK) {
+		if (src.status == EFI_ABORTED || efi_http_esc(t.http))
+			st = efi_con_fail(EFI_ABORTED, "stopped (ESC)");
+		else if (efi_http_reason(t.http))
+			st = efi_refusef(L"%s%a", efi_http_reason(t.http), tail);
+		else
+			st = efi_refusef(L"%s: read failed: %r%a", t.name, src.status, tail);
+		goto out;
+	}
+	text[s.size] = 0;
+	*ret = text;
+	*ret_len = (UINTN)s.size;
+	text = NULL;
+	st = EFI_SUCCESS;
 out:
+	efi_source_close(&src);
 	if (text)
 		FreePool(text);
 	efi_target_free(&t);
@@ -503,7 +564,7 @@ EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_out_of_memory();
 		goto free_only;
 	}
-	st = efi_bmap_read_manifest(cli, image, &text, &len);
+	st = efi_bmap_read_manifest(cli, image, "", &text, &len);
 	if (EFI_ERROR(st))
 		goto out;
 	d->arg = cli->target;
@@ -525,6 +586,7 @@ EFI_STATUS efi_cmd_verify(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_con_fail(EFI_APP_REFUSED, why);
 		goto out;
 	}
+	efi_http_keep_reason(d->src.http); /* said once, in the failure's line */
 	err = vhdx_verify_run(v, buf, EFI_VERIFY_BUF);
 	efi_bmap_progress_end(p);
 	if (err) {

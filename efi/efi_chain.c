@@ -63,6 +63,7 @@ static enum vhdx_parent_open efi_chain_open_url(struct efi_chain_ops *c, const c
 	}
 	efi_http_chain_add(c->http, h);
 	efi_source_url(&pf->src, h, ret_src);
+	pf->src.also = &c->status;
 	return VHDX_PARENT_OPENED;
 }
 
@@ -155,6 +156,7 @@ static enum vhdx_parent_open efi_chain_open(void *ctx, const char *child_name, c
 		return VHDX_PARENT_FAILED;
 	}
 	efi_source_file(&pf->src, f, fi->FileSize, ret_src);
+	pf->src.also = &c->status;
 	FreePool(fi);
 	return VHDX_PARENT_OPENED;
 }

@@ -103,6 +103,11 @@ void efi_disk_close(struct efi_disk *d)
 		FreePool(d->name);
 }
 
+EFI_STATUS efi_disk_status(const struct efi_disk *d)
+{
+	return EFI_ERROR(d->src.status) ? d->src.status : d->cops.status;
+}
+
 EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 {
 	struct efi_disk *side = NULL;
@@ -180,7 +185,7 @@ EFI_STATUS efi_cmd_compare(const struct vhdx_cli *cli, EFI_HANDLE image)
 		st = efi_con_fail(efi_status_of(err), "compare: stopped (ESC)");
 	} else if (err == VHDX_ERR_IO) {
 		st = efi_con_failf(efi_status_of(err), L"%s: read failed near offset %ld: %r",
-				   side[res.failed].t.name, res.failed_offset, side[res.failed].src.status);
+				   side[res.failed].t.name, res.failed_offset, efi_disk_status(&side[res.failed]));
 	} else if (err) {
 		st = efi_con_failf(efi_status_of(err), L"%s: cannot read offset %ld: %a (see vhdx check)",
 				   side[res.failed].t.name, res.failed_offset, vhdx_strerror(err));

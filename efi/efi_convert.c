@@ -40,7 +40,6 @@
 #define EFI_CV_CHUNK     (16u << 20)  /* [byte] reads and writes (create's measured best) */
 #define EFI_CV_CHUNK_MIN (1u << 20)   /* [byte] when the firmware has less memory */
 #define EFI_CV_FAT_MAX   0xFFFFFFFFull /* [byte] largest FAT file (UEFI 2.x 13.3: FAT volumes) */
-#define EFI_CV_BMAP_MAX  (64u << 20)  /* [byte] the largest manifest read into pool memory (600k ranges) */
 
 struct efi_cv {
 	const struct vhdx_cli *cli;
@@ -64,64 +63,6 @@ struct efi_cv {
 	struct efi_source tgt_read; /* --resume: the target device read back */
 	struct vhdx_source tgt_src;
 };
-
-/*
- * --bmap F: the manifest, whole, into pool memory: a file on a volume
- * (fs0:\golden.bmap) or a URL (its fetch is efi_http.c's: single ranges,
- * retried; trust comes from --bmap-sha256, checked by the job before the
- * plan).  One line and EFI_APP_REFUSED when it cannot be read: a URL's
- * own failure (404, TLS, retries spent) in that line, said once.
- */
-static EFI_STATUS efi_cv_read_manifest(struct efi_cv *cv)
-{
-	const struct vhdx_cli *cli = cv->cli;
-	struct vhdx_cli c = *cli;
-	struct efi_target ft;
-	struct efi_source fs;
-	struct vhdx_source src;
-	EFI_STATUS st;
-
-	ZeroMem(&ft, sizeof(ft));
-	ZeroMem(&fs, sizeof(fs));
-	c.target = cli->bmap;
-	st = efi_target_resolve(&ft, &c, FALSE, NULL);
-	if (EFI_ERROR(st))
-		goto out;
-	if (ft.kind == EFI_TARGET_BLOCK) {
-		st = efi_refusef(L"--bmap %a: not a bmap: give a file on a volume (fs0:\\golden.bmap) or a URL; nothing written",
-				 cli->bmap);
-		goto out;
-	}
-	st = efi_source_open(&fs, &ft, &src);
-	if (EFI_ERROR(st)) {
-		st = efi_refusef(L"--bmap %a: cannot read it: %r; nothing written", cli->bmap, st);
-		goto out;
-	}
-	if (src.size == 0 || src.size > EFI_CV_BMAP_MAX) {
-		st = efi_refusef(L"--bmap %a: not a bmap: %ld bytes, not 1 to 64 MiB; nothing written", cli->bmap,
-				 src.size);
-		goto out;
-	}
-	cv->bmap_text = AllocatePool((UINTN)src.size);
-	if (!cv->bmap_text) {
-		st = efi_out_of_memory();
-		goto out;
-	}
-	efi_http_keep_reason(ft.http); /* said once, in this line */
-	if (src.read(&src, 0, cv->bmap_text, (size_t)src.size) != VHDX_OK) {
-		if (efi_http_reason(ft.http))
-			st = efi_refusef(L"--bmap %s; nothing written", efi_http_reason(ft.http));
-		else
-			st = efi_refusef(L"--bmap %a: cannot read it: %r; nothing written", cli->bmap, fs.status);
-		goto out;
-	}
-	cv->job.bmap_text = cv->bmap_text;
-	cv->job.bmap_len = (size_t)src.size;
-out:
-	efi_source_close(&fs);
-	efi_target_free(&ft);
-	return st;
-}
 
 /* ASCII case-insensitive equality (FAT names). */
 static BOOLEAN efi_cv_same_name(const char *a, const char *b)
@@ -433,7 +374,7 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 		L"zeroing its first MiB failed: the device is as the failure left it";
 
 	if (k->aborted || err == VHDX_ERR_ABORTED ||
-	    (j->source_failed && (cv->src.src.status == EFI_ABORTED || efi_http_esc(cv->src.src.http))))
+	    (j->source_failed && (efi_disk_status(&cv->src) == EFI_ABORTED || efi_http_esc(cv->src.src.http))))
 		return efi_con_failf(EFI_ABORTED, L"%s: aborted by ESC after %ld bytes; %s", cv->t.name, k->bytes,
 				     left);
 	if (j->bmap_failed) {
@@ -446,7 +387,7 @@ static EFI_STATUS efi_cv_deploy_fail(struct efi_cv *cv, int err)
 		return efi_con_failf(EFI_APP_FAILED, L"%s; %s: %s", efi_http_reason(cv->src.src.http), cv->t.name, left);
 	if (j->source_failed && err == VHDX_ERR_IO)
 		return efi_con_failf(EFI_APP_FAILED, L"%s: reading the source failed at byte %ld: %r; %s", cv->t.name,
-				     j->failed_offset, cv->src.src.status, left);
+				     j->failed_offset, efi_disk_status(&cv->src), left);
 	if (j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: cannot read offset %ld: %a (see vhdx check); %s: %s",
 				     cv->cli->source, j->failed_offset, vhdx_strerror(err), cv->t.name, left);
@@ -467,7 +408,7 @@ static EFI_STATUS efi_cv_capture_fail(struct efi_cv *cv, int err)
 		return efi_con_failf(EFI_APP_FAILED, L"%s; %s", efi_http_reason(cv->src.src.http), efi_cv_left(cv));
 	if (err == VHDX_ERR_IO && j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: reading the source failed near offset %ld: %r; %s",
-				     cv->cli->source, j->failed_offset, cv->src.src.status, efi_cv_left(cv));
+				     cv->cli->source, j->failed_offset, efi_disk_status(&cv->src), efi_cv_left(cv));
 	if (j->source_failed)
 		return efi_con_failf(EFI_APP_FAILED, L"%a: cannot read offset %ld: %a (see vhdx check); %s",
 				     cv->cli->source, j->failed_offset, vhdx_strerror(err), efi_cv_left(cv));
@@ -595,9 +536,14 @@ static EFI_STATUS efi_cv_prepare(struct efi_cv *cv)
 		j->target.file_max = EFI_CV_FAT_MAX;
 	}
 	if (cli->bmap) {
-		st = efi_cv_read_manifest(cv);
+		/* trust comes from --bmap-sha256, checked by the job before the plan */
+		UINTN len;
+
+		st = efi_bmap_read_manifest(cli, cv->image, "; nothing written", &cv->bmap_text, &len);
 		if (EFI_ERROR(st))
 			return st;
+		j->bmap_text = cv->bmap_text;
+		j->bmap_len = (size_t)len;
 	}
 	head = AllocatePool(VHDX_PARTITION_HEAD);
 	if (!head)

@@ -35,6 +35,8 @@ static int efi_source_read(const struct vhdx_source *s, uint64_t off, void *buf,
 		st = efi_source_file_read(src->file, off, buf, len);
 	if (EFI_ERROR(st)) {
 		src->status = st;
+		if (src->also)
+			*src->also = st;
 		return VHDX_ERR_IO;
 	}
 	return VHDX_OK;

@@ -38,6 +38,14 @@
 #           complete .tmp / a complete .tmp and no g.bmap: 0x0, g.bmap the
 #           host's bytes, no .tmp left; r2 r3 say the whole .tmp was
 #           renamed first, r1 not (cuts made by QEMU: tests/efi/bmapcut.sh)
+#   r4 r5   bmap of \d\short.vhdx (g.vhdx cut short: its block at 5 MiB
+#           outside the file, so the run fails reading, after the settle)
+#           onto an old g.bmap beside a g.bmap.tmp that is the whole
+#           manifest but for byte 0, overwritten (what efi_bmap_discard
+#           leaves when a delete after a failed Flush is cut; the host
+#           refuses it): r4 fails, no note, g.bmap still the old bytes, no
+#           .tmp left; r5, the same with the .tmp whole (the control):
+#           the note, g.bmap the .tmp's bytes
 # verify:
 #   vfile vdev vzeros vbt vbtfile  verify with our manifest and bmaptool's,
 #           of the VHDX and of the device (its tail not verified): 0x0
@@ -205,7 +213,14 @@ setup_cuts() {
 	mkdir -p r1 r2 r3 &&
 		cp old.bmap r1/g.bmap && cp partial.tmp r1/g.bmap.tmp &&
 		cp old.bmap r2/g.bmap && cp d/g.bmap r2/g.bmap.tmp &&
-		cp d/g.bmap r3/g.bmap.tmp
+		cp d/g.bmap r3/g.bmap.tmp || return 1
+	# a whole manifest spoiled at byte 0, and the image cut short
+	mkdir -p r4 r5 && cp old.bmap r4/g.bmap && { printf '\0'; tail -c +2 d/g.bmap; } >r4/g.bmap.tmp &&
+		cp old.bmap r5/g.bmap && cp d/g.bmap r5/g.bmap.tmp &&
+		[ "$(stat -c %s r4/g.bmap.tmp)" = "$(stat -c %s d/g.bmap)" ] &&
+		! "$V" verify --bmap r4/g.bmap.tmp d/g.vhdx >/dev/null 2>&1 &&
+		head -c $(($(stat -c %s d/g.vhdx) - M)) d/g.vhdx >d/short.vhdx &&
+		! "$V" bmap d/short.vhdx short.bmap >/dev/null 2>&1
 }
 
 # -- ESC: a manifest with no range of 64 GiB for the blank disk (QEMU's
@@ -287,6 +302,9 @@ nsh_run $N vpart verify --bmap 'fs0:\r1\g.bmap.tmp' 'fs0:\d\g.vhdx'
 for r in r1 r2 r3; do
 	nsh_run $N $r bmap 'fs0:\d\g.vhdx' "fs0:\\$r\\g.bmap"
 done
+for r in r4 r5; do
+	nsh_run $N $r bmap 'fs0:\d\short.vhdx' "fs0:\\$r\\g.bmap"
+done
 nsh_run $N vfile verify --bmap 'fs0:\m\host.bmap' 'fs0:\s\fixed.vhdx'
 nsh_run $N vdev verify --bmap 'fs0:\m\host.bmap' "$DEV5"
 nsh_run $N vzeros verify --zeros --bmap 'fs0:\m\host.bmap' "$DEV5"
@@ -332,17 +350,17 @@ nsh_end "$NA"
 	{ fail "cannot build the AArch64 ESP"; finish; }
 
 { make_esp esp.img "$APP" $N 65536 &&
-	mmd -i esp.img ::s ::o ::m ::d ::c ::t ::t2 ::r1 ::r2 ::r3 &&
+	mmd -i esp.img ::s ::o ::m ::d ::c ::t ::t2 ::r1 ::r2 ::r3 ::r4 ::r5 &&
 	mcopy -i esp.img fixed.vhdx ::s/fixed.vhdx &&
 	mcopy -i esp.img old.bmap ::o/fixed.bmap &&
 	mcopy -i esp.img stale.tmp ::o/fixed.bmap.tmp &&
 	for f in host bt chk chkseal trunc sum empty; do mcopy -i esp.img $f.bmap ::m/$f.bmap || exit 1; done &&
-	for f in g.vhdx flip.vhdx g.bmap sum.bmap chk.bmap edit.bmap trunc.bmap other.bmap; do
+	for f in g.vhdx flip.vhdx short.vhdx g.bmap sum.bmap chk.bmap edit.bmap trunc.bmap other.bmap; do
 		mcopy -i esp.img d/$f ::d/$f || exit 1
 	done &&
 	mcopy -i esp.img c/base.vhdx c/child.vhdx ::c &&
 	mcopy -i esp.img t/x.vhdx.tmp ::t && mcopy -i esp.img t2/p.vhdx.tmp t2/child.vhdx ::t2 &&
-	for r in r1 r2 r3; do mcopy -i esp.img $r/* ::$r || exit 1; done; } ||
+	for r in r1 r2 r3 r4 r5; do mcopy -i esp.img $r/* ::$r || exit 1; done; } ||
 	{ fail "cannot build the ESP"; finish; }
 dep_sum=$(sha256_of dep.img)
 
@@ -479,6 +497,27 @@ for r in r1 r2 r3; do
 	out_of serial.txt $r | grep -qF "a cut left it whole as \\$r\\g.bmap.tmp, renamed first" && note=1
 	[ $note = $([ $r = r1 ] && echo 0 || echo 1) ] && pass "$r: the note on a whole .tmp $([ $note = 1 ] || echo "not ")printed" ||
 		fail "$r: the note on a whole .tmp: printed $note: $(out_of serial.txt $r)"
+done
+# -- a .tmp spoiled at byte 0 is no whole manifest: never renamed over
+# g.bmap (r4); the control r5 (the same, whole) is
+for r in r4 r5; do
+	case $r in
+	r4) what="a g.bmap.tmp whole but for byte 0" want=old.bmap note=0 ;;
+	r5) what="a whole g.bmap.tmp (the control)" want=d/g.bmap note=1 ;;
+	esac
+	expect $r 0xA "bmap of an image cut short, beside $what: fails reading" "cannot read offset $((5 * M))"
+	rm -f "$r.got"
+	mcopy -i esp.img "::$r/g.bmap" "$r.got" 2>/dev/null
+	mdir -b -i esp.img "::$r" >"$r.dir" 2>&1
+	if cmp -s "$r.got" $want && ! grep -qi '\.tmp' "$r.dir"; then
+		pass "$r: g.bmap is $([ $r = r4 ] && echo "still the old manifest" || echo "the .tmp's bytes (renamed first)"), no .tmp left"
+	else
+		fail "$r: g.bmap is not $want: $(cmp "$r.got" $want 2>&1 | head -1); \\$r holds $(tr '\n' ' ' <"$r.dir")"
+	fi
+	got=0
+	out_of serial.txt $r | grep -qF "a cut left it whole as \\$r\\g.bmap.tmp, renamed first" && got=1
+	[ $got = $note ] && pass "$r: the note on a whole .tmp $([ $got = 1 ] || echo "not ")printed" ||
+		fail "$r: the note on a whole .tmp: printed $got: $(out_of serial.txt $r)"
 done
 
 # -- verify

@@ -6,7 +6,8 @@
 # TCG) and its FAT driver.
 #
 # The volumes: FAT12 (1 MiB) and FAT32 (33 MiB), 512-byte clusters (the
-# manifests span 6 and 7 clusters), each holding an old \o\g.bmap (the host's bmap
+# manifests span 6 and 7 clusters), and FAT16 (20 MiB), 4 KiB clusters
+# (one each), each holding an old \o\g.bmap (the host's bmap
 # of another image).  Each is attached through a blkdebug layer that fails
 # every write request once, with werror=stop on its virtio disk: each
 # write stops the VM before it lands (tests/efi/cutqmp.py).
@@ -25,6 +26,18 @@
 #              its entry still there; fat32: the first after the flush of
 #              the whole .tmp); the image it leaves holds the same FAT and
 #              the same files as the copy made at that stop.
+#   fflush boot  not a cut: on fat32 the write request that completes the
+#              whole .tmp in the final Flush (the one before the first cut
+#              that leaves it whole) fails once with EIO, reported to the
+#              firmware (no werror=stop): bmap says "write failed", 0x7;
+#              then no g.bmap.tmp is left (verify --bmap of it: 0x2; mtools)
+#              and g.bmap is still the old manifest (verify of o.vhdx: 0x0);
+#              the next bmap, in a boot of its own (after a disk error EDK
+#              II's FAT driver allocates nothing on that volume until it is
+#              mounted again: "Volume Full"), 0x0 with no note of a whole
+#              .tmp renamed first.  (The same without efi_bmap_discard:
+#              the Delete after a failed Flush deletes; only a cut in it
+#              could leave a whole .tmp: fcut.)
 #   repair boot every distinct state (copies, killed images, the ends)
 #              as a volume of one boot (virtio-scsi), `bmap` onto each:
 #              0x0, g.bmap the host's bytes, no .tmp, fsck.vfat -n finds no
@@ -47,7 +60,7 @@ W=$BUILD/tests/efi/bmapcut-$$
 APP=$BUILD/efi/x86_64/vhdx.efi
 V=$BUILD/host/vhdx
 CUTS=400            # write requests blkdebug can stop (more: a FAIL)
-VOLS="fat12 fat32"
+VOLS="fat12 fat32 fat16"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
 
 finish() {
@@ -86,8 +99,9 @@ setup() {
 		-c "write -P 3 3M 8192" -c "write -P 4 6M 4096" -c "write -P 5 9M 4096" o.vhdx >/dev/null &&
 		"$V" bmap o.vhdx old.bmap >/dev/null || return 1
 	cmp -s old.bmap new.bmap && return 1
-	rm -f fat12.img fat32.img
-	mkfs.vfat -s 1 -C fat12.img 1024 >/dev/null && mkfs.vfat -F 32 -s 1 -C fat32.img 33792 >/dev/null || return 1
+	rm -f fat12.img fat32.img fat16.img
+	mkfs.vfat -s 1 -C fat12.img 1024 >/dev/null && mkfs.vfat -F 32 -s 1 -C fat32.img 33792 >/dev/null &&
+		mkfs.vfat -F 16 -s 8 -C fat16.img 20480 >/dev/null || return 1
 	for v in $VOLS; do
 		mmd -i $v.img ::o && mcopy -i $v.img old.bmap ::o/g.bmap || return 1
 	done
@@ -114,7 +128,7 @@ printf '@echo -off\r\nconnect -r\r\nmap -r\r\nfor %%i run (0 63)\r\n  if exist f
 make_esp esp.img "$APP" $N && mcopy -i esp.img g.vhdx :: || { fail "cannot build the ESP"; finish; }
 
 # cut_args DIR: QEMU's arguments for the volumes under blkdebug (images
-# DIR/VOL.img, virtio at 0x5, 0x6), the QMP socket and the pid file
+# DIR/VOL.img, virtio at 0x5, 0x6, 0x7), the QMP socket and the pid file
 cut_args() {
 	local v i=5
 	CARGS=(-no-shutdown -qmp "unix:$1/qmp.sock,server=on,wait=on" -pidfile "$1/qemu.pid")
@@ -171,15 +185,32 @@ size = struct.unpack_from("<H", b, 22)[0] or struct.unpack_from("<I", b, 36)[0]
 print(hashlib.sha256(b[res * bps:(res + size) * bps]).hexdigest())' "$1"
 }
 
-echo "booting OVMF (x86_64) under TCG: bmap onto two volumes, stopped at each write..."
+# nsh_on_o NSH TAG:ARGS...: a startup.nsh that runs `vhdx.efi ARGS` for
+# each TAG on the volume holding \o (fs%i: in ARGS; %esp%: the ESP)
+nsh_on_o() {
+	local f=$1 r
+	shift
+	{
+		printf '%s\n' '@echo -off' 'connect -r' 'map -r' 'for %i run (0 63)' '  if exist fs%i:\vhdx.efi then' \
+			'    fs%i:' '    set esp fs%i' '  endif' 'endfor' 'for %i run (0 63)' '  if exist fs%i:\o then'
+		for r in "$@"; do
+			printf '    echo "=== %s begin"\n    vhdx.efi %s\n    echo "=== %s rc %%lasterror%%"\n' \
+				"${r%%:*}" "${r#*:}" "${r%%:*}"
+		done
+		printf '%s\n' '  endif' 'endfor' 'reset -s'
+	} | sed 's/$/\r/' >"$f"
+}
+
+echo "booting OVMF (x86_64) under TCG: bmap onto three volumes, stopped at each write..."
 mkdir -p cut && cp esp.img cut/ && for v in $VOLS; do cp $v.start.img cut/$v.img; done
 boot_cut "$W/cut" snap
 cp cut/serial.txt serial.txt
 runs=$(grep -c '^=== fs[0-9]* rc 0x0$' serial.txt)
-if [ $CUT_RC = 0 ] && [ "$runs" = 2 ]; then
-	pass "cut boot: bmap onto both volumes, 0x0 each, the VM stopped at every write (${BOOT_SECONDS} s)"
+nvols=$(wc -w <<<"$VOLS")
+if [ $CUT_RC = 0 ] && [ "$runs" = $nvols ]; then
+	pass "cut boot: bmap onto the $nvols volumes, 0x0 each, the VM stopped at every write (${BOOT_SECONDS} s)"
 else
-	fail "cut boot: cutqmp exit $CUT_RC, $runs runs 0x0 (of 2): $(tail -3 cut/cut.out | tr '\n' ' '); see $W/cut"
+	fail "cut boot: cutqmp exit $CUT_RC, $runs runs 0x0 (of $nvols): $(tail -3 cut/cut.out | tr '\n' ' '); see $W/cut"
 fi
 declare -A NW
 for v in $VOLS; do
@@ -256,10 +287,119 @@ for kv in "${KILLS[@]}"; do
 	fi
 done
 
+# -- a failed Flush, not a cut (see the head): fat32's write request W, the
+# last before the first cut that found a whole g.bmap.tmp, fails once
+# (blkdebug in state W; each write request moves the state on by one)
+if [ -n "${FIRST_WHOLE[fat32]-}" ] && [ "${FIRST_WHOLE[fat32]}" -gt 1 ]; then
+	fw=$((FIRST_WHOLE[fat32] - 1))
+	python3 -S -c 'import sys
+w = int(sys.argv[1])
+f = open(sys.argv[2], "w")
+for k in range(1, w + 1):
+    if k == w:
+        f.write("[inject-error]\nevent = \"pwritev\"\nstate = \"%d\"\niotype = \"write\"\nerrno = \"5\"\nonce = \"on\"\nimmediately = \"on\"\n\n" % k)
+    f.write("[set-state]\nevent = \"pwritev\"\nstate = \"%d\"\nnew_state = \"%d\"\n\n" % (k, k + 1))' $fw "$W/fflush.conf"
+	mkdir -p fflush && cp fat32.start.img fflush/fat32.img
+	nsh_on_o fflush/startup.nsh 'fbmap:bmap %esp%:\g.vhdx fs%i:\o\g.bmap' \
+		'ftmp:verify --bmap fs%i:\o\g.bmap.tmp %esp%:\g.vhdx' 'fold:verify --bmap fs%i:\o\g.bmap %esp%:\o.vhdx'
+	echo "booting OVMF (x86_64) under TCG: bmap onto fat32 with its write $fw failing once (the final Flush)..."
+	{ make_esp fflush/esp.img "$APP" fflush/startup.nsh && mcopy -i fflush/esp.img g.vhdx o.vhdx ::; } ||
+		{ fail "fflush: cannot build the ESP"; finish; }
+	boot_x86_start "$W/fflush" "$W/fflush/esp.img" \
+		-blockdev "driver=blkdebug,node-name=ff-dbg,config=$W/fflush.conf,image.driver=file,image.filename=$W/fflush/fat32.img" \
+		-blockdev "driver=raw,node-name=ff,file=ff-dbg" -device "virtio-blk-pci,drive=ff,addr=0x5"
+	wait_for "$W/fflush" "any other key to continue" 60 && send_keys ' '
+	boot_x86_wait "$W/fflush"
+	FL=fflush/serial.txt
+	[ "$BOOT_RC" = 0 ] && grep -q '^=== fold rc' $FL && pass "fflush boot: ran to the end (${BOOT_SECONDS} s)" ||
+		fail "fflush boot: qemu exit $BOOT_RC; see $W/fflush"
+	expect fbmap 0x7 "fflush: bmap whose final Flush fails (fat32 write $fw, EIO once)" "g.bmap.tmp: write failed" $FL
+	expect ftmp 0x2 "fflush: no whole g.bmap.tmp left after the failed Flush (verify --bmap of it refused)" "" $FL
+	expect fold 0x0 "fflush: g.bmap is still the old manifest (verify of o.vhdx against it)" "matches" $FL
+	[ "$(state fflush/fat32.img)" = "old none" ] && pass "fflush: the volume holds the old g.bmap and no g.bmap.tmp" ||
+		fail "fflush: the volume holds $(state fflush/fat32.img) (g.bmap, g.bmap.tmp), not 'old none'"
+	# the next run, in a boot of its own: after a disk error EDK II's FAT
+	# driver allocates no cluster on that volume until it is mounted again
+	# (Volume->DiskError: "Volume Full")
+	mkdir -p fnext && cp fflush/fat32.img fnext/fat32.img
+	nsh_on_o fnext/startup.nsh 'fnext:bmap %esp%:\g.vhdx fs%i:\o\g.bmap'
+	{ make_esp fnext/esp.img "$APP" fnext/startup.nsh && mcopy -i fnext/esp.img g.vhdx ::; } ||
+		{ fail "fnext: cannot build the ESP"; finish; }
+	boot_x86_start "$W/fnext" "$W/fnext/esp.img" \
+		-drive "if=none,id=fn,format=raw,file=$W/fnext/fat32.img" -device "virtio-blk-pci,drive=fn,addr=0x5"
+	wait_for "$W/fnext" "any other key to continue" 60 && send_keys ' '
+	boot_x86_wait "$W/fnext"
+	expect fnext 0x0 "fflush: the next bmap, a boot later" "g.bmap: " fnext/serial.txt
+	out_of fnext/serial.txt fnext | grep -qF "a cut left it whole" &&
+		fail "fflush: the next bmap renamed a whole .tmp the failed Flush left: $(out_of fnext/serial.txt fnext | grep -F note)" ||
+		pass "fflush: the next bmap found no whole .tmp to rename first"
+	[ "$(state fnext/fat32.img)" = "new none" ] && pass "fflush: the end: g.bmap the host's bytes, no .tmp" ||
+		fail "fflush: the end holds $(state fnext/fat32.img)"
+else
+	fail "fflush: no cut of fat32 found a whole g.bmap.tmp: no write to fail"
+fi
+
+# -- a failed Flush with the whole .tmp on the disk, then a cut: on fat16
+# (4 KiB clusters: the .tmp is one cluster, so its entry over a freed
+# cluster still reads whole in EDK II, which follows no chain for it) the
+# disk's flush after write W (the last before the first cut that found a
+# whole g.bmap.tmp: the final Flush's pages landed) fails once (EIO,
+# reported), then write j after it and every one after fail (EIO,
+# reported: nothing more lands, what a cut there leaves), j = 1, 2, ...
+# until the run's end lands whole (no .tmp: it was deleted), at most
+# FCUTS; each state is a volume of the repair boot
+FCUTS=10
+if [ -n "${FIRST_WHOLE[fat16]-}" ] && [ "${FIRST_WHOLE[fat16]}" -gt 1 ]; then
+	fw=$((FIRST_WHOLE[fat16] - 1))
+	mkdir -p fcut
+	nsh_on_o fcut/startup.nsh 'fc:bmap %esp%:\g.vhdx fs%i:\o\g.bmap'
+	{ make_esp fcut/esp.img "$APP" fcut/startup.nsh && mcopy -i fcut/esp.img g.vhdx ::; } ||
+		{ fail "fcut: cannot build the ESP"; finish; }
+	echo "booting OVMF (x86_64) under TCG $FCUTS times: bmap onto fat16, its flush after write $fw failing, cut at each write after..."
+	hit=0
+	for ((j = 1; j <= FCUTS; j++)); do
+		d=fcut/$j
+		mkdir -p $d && cp fcut/esp.img $d/ && cp fat16.start.img $d/fat16.img
+		python3 -S -c 'import sys
+w, j = int(sys.argv[1]), int(sys.argv[2])
+f = open(sys.argv[3], "w")
+def rule(kind, event, state, extra):
+    f.write("[%s]\nevent = \"%s\"\nstate = \"%d\"\n%s\n" % (kind, event, state, extra))
+for k in range(1, w + 1):
+    rule("set-state", "pwritev", k, "new_state = \"%d\"\n" % (k + 1))
+err = "iotype = \"%s\"\nerrno = \"5\"\nonce = \"%s\"\nimmediately = \"on\"\n"
+rule("inject-error", "flush_to_disk", w + 1, err % ("flush", "on"))
+rule("set-state", "flush_to_disk", w + 1, "new_state = \"1001\"\n")
+for m in range(1, j):
+    rule("set-state", "pwritev", 1000 + m, "new_state = \"%d\"\n" % (1001 + m))
+rule("inject-error", "pwritev", 1000 + j, err % ("write", "off"))' $fw $j "$W/$d/cut.conf"
+		boot_x86_start "$W/$d" "$W/$d/esp.img" \
+			-blockdev "driver=blkdebug,node-name=fc-dbg,config=$W/$d/cut.conf,image.driver=file,image.filename=$W/$d/fat16.img" \
+			-blockdev "driver=raw,node-name=fc,file=fc-dbg" -device "virtio-blk-pci,drive=fc,addr=0x5"
+		wait_for "$W/$d" "any other key to continue" 60 && send_keys ' '
+		boot_x86_wait "$W/$d"
+		out_of $d/serial.txt fc | grep -qF 'g.bmap.tmp: write failed: Device Error' && [ "$(rc_of $d/serial.txt fc)" = 0x7 ] &&
+			hit=$((hit + 1))
+		cp $d/fat16.img snap/fcut-$(printf %02d $j).img
+		read -r g t < <(state $d/fat16.img)
+		[ "$t" = none ] && break
+	done
+	[ $j -le $FCUTS ] && [ $hit = $j ] &&
+		pass "fcut: in each of the $j boots the flush after fat16's write $fw failed (0x7, 'write failed: Device Error'); $((j - 1)) writes after it land the run's delete of the .tmp" ||
+		fail "fcut: the failed flush hit in $hit of $j boots, the run's end reached: $([ $j -le $FCUTS ] && echo yes || echo no); see $W/fcut"
+else
+	fail "fcut: no cut of fat16 found a whole g.bmap.tmp: no flush to fail"
+fi
+# dangerous STATE: its g.bmap.tmp's entry is over a free cluster (what the
+# delete of a whole .tmp cut between its FAT and its entry leaves)
+dangerous() {
+	fsck.vfat -n "$1" 2>/dev/null | grep -A1 -F 'g.bmap.tmp' | grep -qF 'Contains a free cluster'
+}
+
 # -- the repair boot: every distinct state a volume of its own
 declare -A SEEN=()
 REP=()
-for f in snap/*.img cut/fat12.img cut/fat32.img; do
+for f in snap/*.img cut/fat12.img cut/fat32.img cut/fat16.img; do
 	s=$(sha256_of "$f")
 	[ -n "${SEEN[$s]-}" ] && continue
 	SEEN[$s]=$f
@@ -268,11 +408,12 @@ done
 # eight LUNs a virtio-scsi controller at 0x5, 0x6, ... (OVMF scans LUNs
 # 0..7 of target 0 only)
 RARGS=()
-declare -A WHOLE_TMP=()
+declare -A WHOLE_TMP=() DANGER=()
 i=0
 for f in "${REP[@]}"; do
 	read -r g t < <(state "$f")
 	[ "$t" = new ] && WHOLE_TMP[$i]=1
+	dangerous "$f" && DANGER[$i]=1
 	cp "$f" rep/$i.img
 	[ $((i % 8)) = 0 ] && RARGS+=(-device "virtio-scsi-pci,id=scsi$((i / 8)),addr=$(printf 0x%x $((5 + i / 8)))")
 	RARGS+=(-drive "if=none,id=r$i,format=raw,file=$W/rep/$i.img"
@@ -296,14 +437,14 @@ while read -r fs n; do
 done < <(python3 -S -c 'import re, sys
 for fs, p, l in re.findall(r"\b(FS\d+): .*\n\s*\S*Pci\((0x[0-9A-Fa-f]+),0x0\)/Scsi\(0x0,(0x[0-9A-Fa-f]+)\)", open(sys.argv[1]).read()):
     print(fs.lower(), (int(p, 16) - 5) * 8 + int(l, 16))' $RL)
-bad=0 notes=0 leaked=0
+bad=0 notes=0 leaked=0 drenamed=0
 for ((i = 0; i < ${#REP[@]}; i++)); do
 	f=rep/$i.img
 	st=$(state $f)
 	fsck=$(fsck.vfat -n $f 2>&1 | grep -v -e '^fsck.fat' -e 'files, .* clusters$' -e '^Leaving filesystem unchanged' -e '^$')
 	# allowed: clusters a cut leaked (allocated, in no file), and FAT32's
 	# free count, a hint that may be wrong (FAT spec, FSInfo FSI_Free_Count)
-	other=$(grep -v -e '^Reclaimed [0-9]* unused clusters' -e '^Free cluster summary wrong' -e '^ *Auto-correcting' <<<"$fsck")
+	other=$(grep -v -e '^Reclaimed [0-9]* unused clusters\?' -e '^Free cluster summary wrong' -e '^ *Auto-correcting' <<<"$fsck")
 	[ -n "$fsck" ] && [ -z "$other" ] && leaked=$((leaked + 1))
 	fs=${FS_OF[$i]-}
 	out=$(out_of $RL "$fs")
@@ -315,7 +456,17 @@ for ((i = 0; i < ${#REP[@]}; i++)); do
 		grep -qF "a cut left it whole as" <<<"$out" && notes=$((notes + 1)) ||
 			fail "repair of ${REP[$i]} ($fs): a whole g.bmap.tmp, but no note: $out"
 	fi
+	# a .tmp over a freed cluster is never renamed over g.bmap (its
+	# clusters would be the next .tmp's)
+	if [ -n "${DANGER[$i]-}" ] && grep -qF "a cut left it whole as" <<<"$out"; then
+		drenamed=$((drenamed + 1))
+		fail "repair of ${REP[$i]} ($fs): renamed a g.bmap.tmp whose entry lies over a freed cluster: $out"
+	fi
 done
+n=0
+for i in "${!DANGER[@]}"; do case ${REP[$i]} in snap/fcut-*) n=$((n + 1)) ;; esac; done
+[ $n -gt 0 ] && [ $drenamed = 0 ] && pass "fcut: $n states with g.bmap.tmp's entry over a freed cluster (a cut in its delete after the failed flush), none renamed over g.bmap (of ${#DANGER[@]} such states in all)" ||
+	[ $n -gt 0 ] || fail "fcut: no state with g.bmap.tmp's entry over a freed cluster: the cuts never fell in the delete"
 [ $bad = 0 ] && pass "repair: each of the ${#REP[@]} volumes ends with g.bmap the host's bytes, no .tmp, no damaged chain (fsck.vfat -n; $leaked with clusters a cut leaked)"
 if [ ${#WHOLE_TMP[@]} -gt 0 ] && [ $notes = ${#WHOLE_TMP[@]} ]; then
 	pass "repair: the $notes states with a whole g.bmap.tmp say it was renamed first"

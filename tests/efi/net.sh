@@ -98,7 +98,18 @@
 #           pin in startup.nsh, the server's copy tampered): 0x2, one line,
 #           disk untouched
 #   nbmiss  --bmap a URL that answers 404: 0x2, one line "HTTP 404", the
-#           n404 disk still untouched
+#           n404 disk still untouched; nbvmiss the same URL for verify:
+#           0x2, one line "HTTP 404" (said when the URL is opened)
+#   nbvcut  verify --bmap big.bmap (8 MiB) by tricky's /cutoff/: the read
+#           of the manifest gives up at 7.5 MiB: 0x2, one line naming it
+#           ("gave up after"; before efi_bmap_read_manifest the network's
+#           line, then a second "read failed: ..."); nbccut the same for
+#           convert --bmap: 0x2, one line, "; nothing written", the n404
+#           disk still untouched
+#   nbmlate bmap of tricky's /late500/vm/child.vhdx (its parent answers 500
+#           from 5 MiB of its file on) onto fs0:\latep.bmap: 0x7, one line
+#           naming the parent's HTTP 500 (before: that line, then "read
+#           failed near offset N: Success"), no latep.bmap or .tmp left
 #   nbcut   convert --bmap fs0:\span.bmap --json of span.vhdx by tricky's
 #           /cutoff/ (no byte past 7.5 MiB of the file: its data blocks at
 #           4, 5, 6, 7, 8 MiB hold virtual MiB 0, 1, 2, 3, 6): retried,
@@ -214,7 +225,8 @@ chmod 644 "$G" "$W/www/vm/child.vhdx" "$W/www/gold.vhdx" "$W/www/dirty.vhdx"
 	"$V" bmap "$G" "$W/www/golden.bmap" >/dev/null &&
 	TCHK=$(edit_chksum "$W/www/golden.bmap" "$W/www/tamper.bmap" last) && reseal "$W/www/tamper.bmap" &&
 	! cmp -s "$W/www/golden.bmap" "$W/www/tamper.bmap" &&
-	chmod 644 "$W/www/span.vhdx" "$W/www/span.bmap" "$W/www/golden.bmap" "$W/www/tamper.bmap" ||
+	head -c $((8 << 20)) /dev/zero >"$W/www/big.bmap" &&
+	chmod 644 "$W/www/span.vhdx" "$W/www/span.bmap" "$W/www/golden.bmap" "$W/www/tamper.bmap" "$W/www/big.bmap" ||
 	{ fail "cannot make span.vhdx and the manifests (host vhdx, qemu-io, qemu-img)"; finish; }
 # zhead.bmap: an 8 MiB image whose one range is its first MiB, as zeros
 # (chksum of 1 MiB of zeros, resealed): verify of a disk against it is 0x0
@@ -345,6 +357,10 @@ nsh_run "$N" nbtamp convert -f -y --bmap "$U/tamper.bmap?case=btampm" "$U/golden
 nsh_run "$N" nbpin convert -f -y --bmap-sha256 "$PIN" --bmap "$U/tamper.bmap?case=bpinm" \
 	"$U/golden.vhdx?case=bpin" "${DP[bpin]}"
 nsh_run "$N" nbmiss convert -f -y --bmap "$U/missing.bmap?case=bmiss" "$U/golden.vhdx?case=bmissv" "${DP[e404]}"
+nsh_run "$N" nbvmiss verify --bmap "$U/missing.bmap?case=bvmiss" "${DP[bconv]}"
+nsh_run "$N" nbvcut verify --bmap "http://10.0.2.100:82/cutoff/big.bmap" "${DP[bconv]}"
+nsh_run "$N" nbccut convert -f -y --bmap "http://10.0.2.100:82/cutoff/big.bmap" "$U/golden.vhdx?case=bccut" "${DP[e404]}"
+nsh_run "$N" nbmlate bmap "http://10.0.2.100:82/late500/vm/child.vhdx" 'fs0:\latep.bmap'
 nsh_run "$N" nbcut convert -f -y --json --bmap 'fs0:\span.bmap' "http://10.0.2.100:82/cutoff/span.vhdx" "${DP[bcut]}"
 nsh_run "$N" nbcutz verify --bmap 'fs0:\zhead.bmap' "${DP[bcut]}"
 nsh_run "$N" nbres convert -f -y --resume --json --bmap "$U/span.bmap?case=bresm" "$U/span.vhdx?case=bres" \
@@ -466,6 +482,21 @@ expect nbtamp 0x21 "convert --bmap with a tampered manifest by URL: the range an
 expect nbpin 0x2 "--bmap-sha256 of the good manifest, the server's copy tampered" "not the --bmap-sha256 given" &&
 	one_line nbpin "a pinned manifest whose server copy was tampered"
 expect nbmiss 0x2 "--bmap a URL that answers 404" "HTTP 404" && one_line nbmiss "--bmap a URL that answers 404"
+expect nbvmiss 0x2 "verify --bmap a URL that answers 404" "HTTP 404" &&
+	one_line nbvmiss "verify --bmap a URL that answers 404"
+expect nbvcut 0x2 "verify --bmap a URL whose read gives up at 7.5 MiB" "gave up after" &&
+	one_line nbvcut "verify --bmap a URL whose read gives up"
+expect nbccut 0x2 "convert --bmap a URL whose read gives up at 7.5 MiB" "retries; nothing written" &&
+	one_line nbccut "convert --bmap a URL whose read gives up"
+expect nbmlate 0x7 "bmap of a chain whose parent's URL answers 500 part-way" "HTTP 500" &&
+	one_line nbmlate "bmap of a chain whose parent's URL answers 500"
+if out_of "$W/serial.txt" nbmlate | grep -q "Success"; then
+	fail "nbmlate: a line says Success: $(out_of "$W/serial.txt" nbmlate | grep Success)"
+elif mdir -b -i "$W/esp.img" :: 2>/dev/null | grep -qi latep; then
+	fail "nbmlate: left on the ESP: $(mdir -b -i "$W/esp.img" :: 2>/dev/null | grep -i latep | tr '\n' ' ')"
+else
+	pass "nbmlate: no line says Success, no latep.bmap or latep.bmap.tmp left"
+fi
 expect nbcut 0x7 "convert --bmap from a URL cut for good at 7.5 MiB of its file" "gave up after" &&
 	one_line nbcut "a URL cut for good"
 CUTW=$(put nbcut)
