@@ -42,11 +42,14 @@ ranges=$(grep -c "</Range>" img.bmap)
 # median SECONDS...: the middle one
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # timed CMD...: wall seconds, the target removed first and the caches of
-# the target dropped from the run (the source stays cached: all rows alike)
+# the target dropped from the run (the source stays cached: all rows alike);
+# 2 s for the disk to settle after the last run's file is freed (without
+# it, a run right after a removed 4 GiB file took up to twice as long)
 timed() {
 	local t0 t1
 	rm -f "$OUT"
 	sync
+	sleep 2
 	t0=$(date +%s.%N)
 	"$@" >/dev/null 2>err.txt || { echo "failed: $* $(head -2 err.txt)" >&2; return 1; }
 	t1=$(date +%s.%N)
@@ -57,15 +60,26 @@ declare -A t
 rows=("vhdx convert" "vhdx convert --bmap (libcrypto SHA-256, two CPUs)" "vhdx convert --bmap (the core's SHA-256)" "qemu-img convert -O raw" "vhdx convert --bmap (libcrypto SHA-256, one CPU)")
 BEFORE=${BEFORE:+$(realpath "$BEFORE")}
 [ -z "$BEFORE" ] || rows+=("before: vhdx convert" "before: vhdx convert --bmap (libcrypto SHA-256)")
+# row I's run
+row() {
+	case $1 in
+	0) timed "$VHDX" convert -q img.vhdx "$OUT" ;;
+	1) timed "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT" ;;
+	2) timed env VHDX_SHA256=core "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT" ;;
+	3) timed qemu_run ;;
+	4) timed env VHDX_SHA256=serial "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT" ;;
+	5) timed "$BEFORE" convert -q img.vhdx "$OUT" ;;
+	6) timed "$BEFORE" convert -q --bmap img.bmap img.vhdx "$OUT" ;;
+	esac
+}
+# each round starts one row later: this disk's speed drifts within a
+# round, and a row always run first or last would carry it
+n=${#rows[@]}
 for r in $(seq "$RUNS"); do
-	t[0,$r]=$(timed "$VHDX" convert -q img.vhdx "$OUT") || exit 1
-	t[1,$r]=$(timed "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
-	t[2,$r]=$(timed env VHDX_SHA256=core "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
-	t[3,$r]=$(timed qemu_run) || exit 1
-	t[4,$r]=$(timed env VHDX_SHA256=serial "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
-	[ -z "$BEFORE" ] && continue
-	t[5,$r]=$(timed "$BEFORE" convert -q img.vhdx "$OUT") || exit 1
-	t[6,$r]=$(timed "$BEFORE" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
+	for k in $(seq 0 $((n - 1))); do
+		i=$(((k + r) % n))
+		t[$i,$r]=$(row $i) || exit 1
+	done
 done
 # BPS (bytes/s; 0: none): a second table, plain and --bmap with the
 # target's disk throttled to BPS (a cgroup v1 blkio throttle, which slows
@@ -81,8 +95,13 @@ if [ "$BPS" != 0 ] && [ -n "$DEV" ] && mkdir "$CG" 2>/dev/null; then
 		rows+=("vhdx convert, disk at $((BPS >> 20)) MiB/s" "vhdx convert --bmap, disk at $((BPS >> 20)) MiB/s")
 		k=${#rows[@]}
 		for r in $(seq "$RUNS"); do
-			t[$((k - 2)),$r]=$(timed throttled "$VHDX" convert -q img.vhdx "$OUT") || exit 1
-			t[$((k - 1)),$r]=$(timed throttled "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
+			if ((r % 2)); then
+				t[$((k - 2)),$r]=$(timed throttled "$VHDX" convert -q img.vhdx "$OUT") || exit 1
+				t[$((k - 1)),$r]=$(timed throttled "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
+			else
+				t[$((k - 1)),$r]=$(timed throttled "$VHDX" convert -q --bmap img.bmap img.vhdx "$OUT") || exit 1
+				t[$((k - 2)),$r]=$(timed throttled "$VHDX" convert -q img.vhdx "$OUT") || exit 1
+			fi
 		done
 	fi
 else
